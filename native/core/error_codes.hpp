@@ -1,5 +1,6 @@
 #pragma once
-// The one table of stable error codes (SPEC §8). lib/errors.js holds the same names; the README
+// The one table of stable error codes (SPEC §8), as rws::failure_code (boost::system::error_code
+// is the I/O error type). lib/errors.js holds the same names; the README
 // documents them. The core reports failures as an rws::failure {code, message, ...}; the binding
 // turns the code into the string below and lib/ builds the JS Error.
 #include <cstdint>
@@ -7,7 +8,7 @@
 
 namespace rws {
 
-enum class error_code : std::uint8_t {
+enum class failure_code : std::uint8_t {
   none = 0,
   invalid_option,       // ERR_INVALID_OPTION
   closed,               // ERR_CLOSED: send after close
@@ -29,27 +30,27 @@ enum class error_code : std::uint8_t {
   closed_by_server,     // ERR_CLOSED_BY_SERVER: a close code listed in stopOnCloseCodes
 };
 
-constexpr std::string_view error_code_name(error_code code) {
+constexpr std::string_view failure_code_name(failure_code code) {
   switch (code) {
-    case error_code::none: return "";
-    case error_code::invalid_option: return "ERR_INVALID_OPTION";
-    case error_code::closed: return "ERR_CLOSED";
-    case error_code::connect_timeout: return "ERR_CONNECT_TIMEOUT";
-    case error_code::dns: return "ERR_DNS";
-    case error_code::connection_refused: return "ERR_CONNECTION_REFUSED";
-    case error_code::connection_lost: return "ERR_CONNECTION_LOST";
-    case error_code::handshake_rejected: return "ERR_HANDSHAKE_REJECTED";
-    case error_code::auth: return "ERR_AUTH";
-    case error_code::tls_verify: return "ERR_TLS_VERIFY";
-    case error_code::heartbeat_timeout: return "ERR_HEARTBEAT_TIMEOUT";
-    case error_code::protocol: return "ERR_PROTOCOL";
-    case error_code::message_too_large: return "ERR_MESSAGE_TOO_LARGE";
-    case error_code::retries_exhausted: return "ERR_RETRIES_EXHAUSTED";
-    case error_code::outbox_full: return "ERR_OUTBOX_FULL";
-    case error_code::outbox_io: return "ERR_OUTBOX_IO";
-    case error_code::outbox_locked: return "ERR_OUTBOX_LOCKED";
-    case error_code::outbox_corrupt: return "ERR_OUTBOX_CORRUPT";
-    case error_code::closed_by_server: return "ERR_CLOSED_BY_SERVER";
+    case failure_code::none: return "";
+    case failure_code::invalid_option: return "ERR_INVALID_OPTION";
+    case failure_code::closed: return "ERR_CLOSED";
+    case failure_code::connect_timeout: return "ERR_CONNECT_TIMEOUT";
+    case failure_code::dns: return "ERR_DNS";
+    case failure_code::connection_refused: return "ERR_CONNECTION_REFUSED";
+    case failure_code::connection_lost: return "ERR_CONNECTION_LOST";
+    case failure_code::handshake_rejected: return "ERR_HANDSHAKE_REJECTED";
+    case failure_code::auth: return "ERR_AUTH";
+    case failure_code::tls_verify: return "ERR_TLS_VERIFY";
+    case failure_code::heartbeat_timeout: return "ERR_HEARTBEAT_TIMEOUT";
+    case failure_code::protocol: return "ERR_PROTOCOL";
+    case failure_code::message_too_large: return "ERR_MESSAGE_TOO_LARGE";
+    case failure_code::retries_exhausted: return "ERR_RETRIES_EXHAUSTED";
+    case failure_code::outbox_full: return "ERR_OUTBOX_FULL";
+    case failure_code::outbox_io: return "ERR_OUTBOX_IO";
+    case failure_code::outbox_locked: return "ERR_OUTBOX_LOCKED";
+    case failure_code::outbox_corrupt: return "ERR_OUTBOX_CORRUPT";
+    case failure_code::closed_by_server: return "ERR_CLOSED_BY_SERVER";
   }
   return "ERR_UNKNOWN";
 }

@@ -1,0 +1,49 @@
+'use strict';
+
+/**
+ * The layout of the flat event arrays the native bridge delivers (native/binding/
+ * js_event_queue.cpp): each event is its kind followed by a fixed number of fields. The
+ * numbers mirror `rws::event_kind` in native/core/session_event.hpp.
+ */
+const KIND = Object.freeze({
+  STATE: 1, // state, previous, reason
+  CONNECTING: 2, // attempt, url
+  OPEN: 3, // attempt, url, protocol, reconnected, resumedFrom
+  MESSAGE: 4, // data
+  DISCONNECT: 5, // code, reason, wasClean, willReconnect, error
+  RECONNECTING: 6, // attempt, delay, reason, error
+  HEARTBEAT: 7, // rtt
+  ACK: 8, // key
+  DRAIN: 9, //
+  FAILED: 10, // error
+  ERROR: 11, // error
+  CLOSE: 12, // code, reason
+  SENT: 13, // firstRequest, count, firstSeq, status, keyPrefix
+  SEND_FAILED: 14, // request, error
+  RESUME_INFO: 15, // lastEventId
+  MESSAGE_WITH_ID: 16, // data, id, replayed
+});
+
+/** Fields after the kind, per kind. */
+const FIELDS = [];
+FIELDS[KIND.STATE] = 3;
+FIELDS[KIND.CONNECTING] = 2;
+FIELDS[KIND.OPEN] = 5;
+FIELDS[KIND.MESSAGE] = 1;
+FIELDS[KIND.DISCONNECT] = 5;
+FIELDS[KIND.RECONNECTING] = 4;
+FIELDS[KIND.HEARTBEAT] = 1;
+FIELDS[KIND.ACK] = 1;
+FIELDS[KIND.DRAIN] = 0;
+FIELDS[KIND.FAILED] = 1;
+FIELDS[KIND.ERROR] = 1;
+FIELDS[KIND.CLOSE] = 2;
+FIELDS[KIND.SENT] = 5;
+FIELDS[KIND.SEND_FAILED] = 2;
+FIELDS[KIND.RESUME_INFO] = 1;
+FIELDS[KIND.MESSAGE_WITH_ID] = 3;
+
+/** rws::receipt_status → SendReceipt.status */
+const RECEIPT_STATUS = [undefined, 'written', 'persisted', 'acked'];
+
+module.exports = { KIND, FIELDS, RECEIPT_STATUS };

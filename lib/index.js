@@ -1,0 +1,6 @@
+'use strict';
+
+const { ResilientSocket } = require('./resilient-socket');
+const { ERROR_CODES, ResilientSocketError } = require('./errors');
+
+module.exports = { ResilientSocket, ResilientSocketError, ERROR_CODES };

@@ -1,0 +1,318 @@
+'use strict';
+
+const { invalidOption } = require('./errors');
+
+const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout's ceiling; nobody needs longer
+const TOP_LEVEL = new Set([
+  'protocols', 'headers', 'connectTimeout', 'reconnect', 'heartbeat', 'resume', 'outbox',
+  'maxMessageSize', 'perMessageDeflate', 'tls', 'autoConnect',
+]);
+
+/** @param {unknown} v */
+const isPlainObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v);
+
+/**
+ * Throws for keys of `obj` not in `allowed`, so a typo never silently means "default".
+ * @param {object} obj
+ * @param {Iterable<string>} allowed
+ * @param {string} where
+ */
+function rejectUnknown(obj, allowed, where) {
+  const known = new Set(allowed);
+  for (const key of Object.keys(obj)) {
+    if (!known.has(key)) {
+      throw invalidOption('type', `Unknown option ${where}${key}; accepted: ${[...known].join(', ')}`);
+    }
+  }
+}
+
+/**
+ * An integer option within [min, max].
+ * @returns {number}
+ */
+function integer(value, name, min, max, fallback) {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw invalidOption('type', `Option ${name} must be a number, got ${describe(value)}`);
+  }
+  if (!(value === Infinity && max === Infinity) && !Number.isInteger(value)) {
+    throw invalidOption('range', `Option ${name} must be an integer, got ${value}`);
+  }
+  if (value < min || value > max) {
+    throw invalidOption('range', `Option ${name} must be between ${min} and ${max}, got ${value}`);
+  }
+  return value;
+}
+
+function bool(value, name, fallback) {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw invalidOption('type', `Option ${name} must be true or false, got ${describe(value)}`);
+  return value;
+}
+
+function oneOf(value, name, choices, fallback) {
+  if (value === undefined) return fallback;
+  if (!choices.includes(value)) {
+    throw invalidOption('type', `Option ${name} must be one of ${choices.map((c) => `'${c}'`).join(', ')}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function text(value, name, fallback, { nonEmpty = false } = {}) {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string') throw invalidOption('type', `Option ${name} must be a string, got ${describe(value)}`);
+  if (nonEmpty && value.length === 0) throw invalidOption('range', `Option ${name} must not be empty`);
+  return value;
+}
+
+function pem(value, name) {
+  if (value === undefined) return '';
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string' || Buffer.isBuffer(v))) {
+    return value.map((v) => v.toString()).join('\n');
+  }
+  if (typeof value === 'string') return value;
+  throw invalidOption('type', `Option ${name} must be a PEM string, a Buffer, or an array of them`);
+}
+
+function describe(value) {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `'${value.length > 40 ? value.slice(0, 40) + '…' : value}'`;
+  return typeof value === 'object' ? 'an object' : String(value);
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Validates the URL argument: a ws:// or wss:// string, or a non-empty array of them.
+ * @returns {string[]}
+ */
+function urls(value) {
+  const list = Array.isArray(value) ? value : [value];
+  if (list.length === 0) throw invalidOption('type', 'url must be a ws:// or wss:// URL or a non-empty array of them');
+  return list.map((u, i) => {
+    const where = Array.isArray(value) ? `url[${i}]` : 'url';
+    if (typeof u !== 'string' && !(u instanceof URL)) {
+      throw invalidOption('type', `${where} must be a ws:// or wss:// URL string, got ${describe(u)}`);
+    }
+    let parsed;
+    try {
+      parsed = new URL(String(u));
+    } catch {
+      throw invalidOption('type', `${where} is not a valid URL; expected ws://host[:port]/path or wss://…`);
+    }
+    if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
+      throw invalidOption('type', `${where} must use ws:// or wss://, got ${parsed.protocol}//`);
+    }
+    if (parsed.hash) parsed.hash = '';
+    return parsed.href;
+  });
+}
+
+/** @returns {string} the URL without credentials, safe for events and logs */
+function displayUrl(href) {
+  const parsed = new URL(href);
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.href;
+}
+
+function protocols(value) {
+  if (value === undefined) return [];
+  const list = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(list) || !list.every((p) => typeof p === 'string' && TOKEN.test(p))) {
+    throw invalidOption('type', 'Option protocols must be a subprotocol token or an array of them (RFC 6455 tokens)');
+  }
+  if (new Set(list).size !== list.length) throw invalidOption('type', 'Option protocols must not repeat a subprotocol');
+  return list;
+}
+
+function headers(value) {
+  if (value === undefined) return [];
+  if (!isPlainObject(value)) throw invalidOption('type', 'Option headers must be an object of header names to string values');
+  const reserved = new Set(['host', 'upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version',
+    'sec-websocket-extensions', 'sec-websocket-protocol']);
+  return Object.entries(value).map(([name, v]) => {
+    if (!TOKEN.test(name)) throw invalidOption('type', `Option headers: '${name}' is not a valid header name`);
+    if (reserved.has(name.toLowerCase())) {
+      throw invalidOption('type', `Option headers: '${name}' is set by the WebSocket handshake itself (use protocols / perMessageDeflate)`);
+    }
+    if (typeof v !== 'string' && typeof v !== 'number') {
+      throw invalidOption('type', `Option headers.${name} must be a string`);
+    }
+    const s = String(v);
+    if (/[\r\n\0]/.test(s)) throw invalidOption('type', `Option headers.${name} must not contain CR, LF or NUL`);
+    return [name, s];
+  });
+}
+
+function reconnect(value) {
+  const on = value === undefined || value === true;
+  if (value === false) return { ...reconnect(undefined), enabled: false };
+  if (!on && !isPlainObject(value)) throw invalidOption('type', 'Option reconnect must be false, true or an object');
+  const r = on ? {} : value;
+  rejectUnknown(r, ['initialDelay', 'maxDelay', 'multiplier', 'jitter', 'immediate', 'stableAfter', 'maxRetries',
+    'stopOnCloseCodes'], 'reconnect.');
+  const initialDelay = integer(r.initialDelay, 'reconnect.initialDelay', 0, MAX_TIMER_MS, 1000);
+  const maxDelay = integer(r.maxDelay, 'reconnect.maxDelay', 0, MAX_TIMER_MS, 30000);
+  if (maxDelay < initialDelay) {
+    throw invalidOption('range', `Option reconnect.maxDelay (${maxDelay}) must be >= reconnect.initialDelay (${initialDelay})`);
+  }
+  let multiplier = 2;
+  if (r.multiplier !== undefined) {
+    if (typeof r.multiplier !== 'number' || !Number.isFinite(r.multiplier) || r.multiplier < 1 || r.multiplier > 100) {
+      throw invalidOption('range', `Option reconnect.multiplier must be a number from 1 to 100, got ${describe(r.multiplier)}`);
+    }
+    multiplier = r.multiplier;
+  }
+  let jitter = 'full';
+  let jitterFraction = 0;
+  if (typeof r.jitter === 'number') {
+    if (!(r.jitter >= 0 && r.jitter <= 1)) {
+      throw invalidOption('range', `Option reconnect.jitter as a number must be a fraction from 0 to 1, got ${r.jitter}`);
+    }
+    jitter = 'fraction';
+    jitterFraction = r.jitter;
+  } else if (r.jitter === false) {
+    jitter = 'none';
+  } else {
+    jitter = oneOf(r.jitter, 'reconnect.jitter', ['full', 'equal', 'none'], 'full');
+  }
+  let stopOnCloseCodes = [1008, 4401, 4403];
+  if (r.stopOnCloseCodes !== undefined) {
+    if (!Array.isArray(r.stopOnCloseCodes) ||
+        !r.stopOnCloseCodes.every((c) => Number.isInteger(c) && c >= 1000 && c <= 4999)) {
+      throw invalidOption('type', 'Option reconnect.stopOnCloseCodes must be an array of close codes (1000-4999)');
+    }
+    stopOnCloseCodes = r.stopOnCloseCodes.slice();
+  }
+  return {
+    enabled: true,
+    initialDelay,
+    maxDelay,
+    multiplier,
+    jitter,
+    jitterFraction,
+    immediate: bool(r.immediate, 'reconnect.immediate', true),
+    stableAfter: integer(r.stableAfter, 'reconnect.stableAfter', 0, MAX_TIMER_MS, 5000),
+    maxRetries: integer(r.maxRetries, 'reconnect.maxRetries', 0, Infinity, Infinity),
+    stopOnCloseCodes,
+  };
+}
+
+function heartbeat(value) {
+  if (value === false) return { ...heartbeat(undefined), enabled: false };
+  if (value !== undefined && value !== true && !isPlainObject(value)) {
+    throw invalidOption('type', 'Option heartbeat must be false, true or an object');
+  }
+  const h = isPlainObject(value) ? value : {};
+  rejectUnknown(h, ['interval', 'timeout', 'mode', 'message', 'pong'], 'heartbeat.');
+  return {
+    enabled: true,
+    interval: integer(h.interval, 'heartbeat.interval', 1, MAX_TIMER_MS, 15000),
+    timeout: integer(h.timeout, 'heartbeat.timeout', 1, MAX_TIMER_MS, 5000),
+    mode: oneOf(h.mode, 'heartbeat.mode', ['ping', 'message'], 'ping'),
+    message: text(h.message, 'heartbeat.message', 'ping', { nonEmpty: true }),
+    pong: text(h.pong, 'heartbeat.pong', 'pong', { nonEmpty: true }),
+  };
+}
+
+function resume(value) {
+  const off = { enabled: false, idPath: ['id'], via: 'query', param: 'after', window: 10000 };
+  if (value === undefined || value === false) return off;
+  if (value !== true && !isPlainObject(value)) throw invalidOption('type', 'Option resume must be an object { idField, via, param }');
+  const r = value === true ? {} : value;
+  rejectUnknown(r, ['idField', 'via', 'param', 'window'], 'resume.');
+  const idField = text(r.idField, 'resume.idField', 'id', { nonEmpty: true });
+  const via = oneOf(r.via, 'resume.via', ['query', 'header', 'message'], 'query');
+  const defaults = { query: 'after', header: 'Last-Event-ID', message: '{"type":"sync","lastEventId":{{id}}}' };
+  const param = text(r.param, 'resume.param', defaults[via], { nonEmpty: true });
+  if (via === 'header' && !TOKEN.test(param)) throw invalidOption('type', `Option resume.param '${param}' is not a valid header name`);
+  if (via === 'message' && !param.includes('{{id}}')) {
+    throw invalidOption('type', "Option resume.param for via 'message' must contain {{id}} where the last event id goes");
+  }
+  return {
+    enabled: true,
+    idPath: idField.split('.'),
+    via,
+    param,
+    window: integer(r.window, 'resume.window', 1, 10_000_000, 10000),
+  };
+}
+
+function outbox(value) {
+  if (value !== undefined && !isPlainObject(value)) throw invalidOption('type', 'Option outbox must be an object');
+  const o = value || {};
+  rejectUnknown(o, ['path', 'fsync', 'maxMessages', 'maxBytes', 'onFull', 'guarantee', 'ack', 'keyField'], 'outbox.');
+  const ack = o.ack === undefined ? {} : o.ack;
+  if (!isPlainObject(ack)) throw invalidOption('type', 'Option outbox.ack must be an object { keyField, match }');
+  rejectUnknown(ack, ['keyField', 'match'], 'outbox.ack.');
+  const match = ack.match === undefined ? { type: 'ack' } : ack.match;
+  if (!isPlainObject(match) || Object.keys(match).length === 0) {
+    throw invalidOption('type', "Option outbox.ack.match must be a non-empty object of field → value, e.g. { type: 'ack' }");
+  }
+  const ackMatch = Object.entries(match).map(([field, expected]) => {
+    if (expected !== null && !['string', 'number', 'boolean'].includes(typeof expected)) {
+      throw invalidOption('type', `Option outbox.ack.match.${field} must be a string, number, boolean or null`);
+    }
+    return [field.split('.'), expected];
+  });
+  return {
+    path: text(o.path, 'outbox.path', '', { nonEmpty: true }),
+    fsync: oneOf(o.fsync, 'outbox.fsync', ['batch', 'always', 'none'], 'batch'),
+    maxMessages: integer(o.maxMessages, 'outbox.maxMessages', 1, 2 ** 32, 10000),
+    maxBytes: integer(o.maxBytes, 'outbox.maxBytes', 1, Number.MAX_SAFE_INTEGER, 16 * 1024 * 1024),
+    onFull: oneOf(o.onFull, 'outbox.onFull', ['reject', 'drop-oldest'], 'reject'),
+    guarantee: oneOf(o.guarantee, 'outbox.guarantee', ['written', 'acked'], 'written'),
+    ackKeyPath: text(ack.keyField, 'outbox.ack.keyField', 'key', { nonEmpty: true }).split('.'),
+    ackMatch,
+    keyField: text(o.keyField, 'outbox.keyField', ''),
+  };
+}
+
+function tls(value) {
+  if (value !== undefined && !isPlainObject(value)) throw invalidOption('type', 'Option tls must be an object');
+  const t = value || {};
+  rejectUnknown(t, ['ca', 'cert', 'key', 'passphrase', 'rejectUnauthorized', 'servername'], 'tls.');
+  return {
+    ca: pem(t.ca, 'tls.ca'),
+    cert: pem(t.cert, 'tls.cert'),
+    key: pem(t.key, 'tls.key'),
+    passphrase: text(t.passphrase, 'tls.passphrase', ''),
+    servername: text(t.servername, 'tls.servername', ''),
+    rejectUnauthorized: bool(t.rejectUnauthorized, 'tls.rejectUnauthorized', true),
+  };
+}
+
+/**
+ * Validates and defaults everything, and returns the flat config the native side reads
+ * (native/binding/config_reader.cpp).
+ * @param {string|string[]} url
+ * @param {object} [options]
+ */
+function normalizeOptions(url, options) {
+  if (options === undefined || options === null) options = {};
+  if (!isPlainObject(options)) throw invalidOption('type', 'options must be an object');
+  rejectUnknown(options, TOP_LEVEL, '');
+  const list = urls(url);
+  return {
+    autoConnect: bool(options.autoConnect, 'autoConnect', true),
+    displayUrls: list.map(displayUrl),
+    native: {
+      urls: list,
+      protocols: protocols(options.protocols),
+      headers: headers(options.headers),
+      connectTimeout: integer(options.connectTimeout, 'connectTimeout', 1, MAX_TIMER_MS, 10000),
+      maxMessageSize: integer(options.maxMessageSize, 'maxMessageSize', 1, 2 ** 40, 16 * 1024 * 1024),
+      perMessageDeflate: bool(options.perMessageDeflate, 'perMessageDeflate', false),
+      tls: tls(options.tls),
+      heartbeat: heartbeat(options.heartbeat),
+      reconnect: reconnect(options.reconnect),
+      resume: resume(options.resume),
+      outbox: outbox(options.outbox),
+    },
+  };
+}
+
+module.exports = { normalizeOptions };

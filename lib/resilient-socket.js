@@ -1,0 +1,351 @@
+'use strict';
+
+const { EventEmitter } = require('events');
+const { NativeSocket } = require('./native');
+const { normalizeOptions } = require('./options');
+const { KIND, FIELDS, RECEIPT_STATUS } = require('./event-codes');
+const { ResilientSocketError, fromNative, invalidOption } = require('./errors');
+
+const PLAIN_INFO = Object.freeze({ replayed: false });
+
+/**
+ * A WebSocket client that reconnects, detects dead peers, resumes and keeps every message in
+ * its outbox until delivered. The network runs on a native io thread; this class maps the
+ * batches of events it delivers onto EventEmitter events (SPEC §3).
+ */
+class ResilientSocket extends EventEmitter {
+  /**
+   * @param {string|string[]} url ws:// or wss:// URL, or a failover list
+   * @param {object} [options] see binding.d.ts
+   */
+  constructor(url, options) {
+    super();
+    const config = normalizeOptions(url, options);
+    this._displayUrls = config.displayUrls;
+    this._url = config.displayUrls[0];
+    this._state = config.autoConnect ? 'connecting' : 'idle';
+    this._lastEventId = undefined;
+    this._nextRequest = 1;
+    /** @type {Map<number, {resolve: Function, reject: Function, key: string|undefined}>} */
+    this._pending = new Map();
+    this._batch = null; // send() calls of the current tick, flushed in one native call
+    this._closeCalled = false;
+    this._closePromise = null;
+    this._resolveClose = null;
+    this._finalClose = null;
+    this._flushSends = () => this._flush();
+    this._native = new NativeSocket(config.native, (batch) => this._onEvents(batch), config.autoConnect);
+  }
+
+  /** @returns {string} */
+  get state() {
+    return this._state;
+  }
+
+  /** The URL of the current (or last) attempt, without credentials. */
+  get url() {
+    return this._url;
+  }
+
+  /** Id of the last message delivered (resume), or undefined. */
+  get lastEventId() {
+    return this._lastEventId;
+  }
+
+  /** Bytes queued on the socket but not yet written. */
+  get bufferedAmount() {
+    return this._native ? this._native.stats().bufferedAmount : 0;
+  }
+
+  /** Messages not yet delivered per the outbox guarantee (including this tick's sends). */
+  get outboxSize() {
+    const queued = this._batch ? this._batch.items.length / 2 : 0;
+    return (this._native ? this._native.stats().outboxSize : 0) + queued;
+  }
+
+  /**
+   * Queues a message in the outbox. Resolves with a receipt once it reached the status the
+   * guarantee asks for ('written', 'persisted' or 'acked').
+   * @param {string|Buffer|ArrayBuffer|ArrayBufferView} data
+   * @param {{key?: string}} [opts]
+   * @returns {Promise<{key: string, seq: number, status: string}>}
+   */
+  send(data, opts) {
+    if (typeof data !== 'string' && !Buffer.isBuffer(data) && !ArrayBuffer.isView(data) && !(data instanceof ArrayBuffer)) {
+      throw invalidOption('type', `send(data): data must be a string, Buffer, ArrayBuffer or typed array, got ${typeof data}`);
+    }
+    let key;
+    if (opts !== undefined) {
+      if (opts === null || typeof opts !== 'object') throw invalidOption('type', 'send(data, opts): opts must be an object');
+      if (opts.key !== undefined) {
+        if (typeof opts.key !== 'string' || opts.key.length === 0 || opts.key.length > 1024) {
+          throw invalidOption('type', 'send(data, { key }): key must be a non-empty string of at most 1024 characters');
+        }
+        key = opts.key;
+      }
+    }
+    if (this._closeCalled) {
+      return Promise.reject(new ResilientSocketError('ERR_CLOSED', 'send() after close(): the socket is closed; create a new one'));
+    }
+    if (ArrayBuffer.isView(data) && !Buffer.isBuffer(data) && !(data instanceof Uint8Array)) {
+      data = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    }
+    const request = this._nextRequest++;
+    if (this._batch === null) {
+      this._batch = { first: request, items: [] };
+      queueMicrotask(this._flushSends);
+    }
+    this._batch.items.push(data, key);
+    return new Promise((resolve, reject) => {
+      this._pending.set(request, { resolve, reject, key });
+    });
+  }
+
+  /** Hands this tick's sends to the io thread in one call. */
+  _flush() {
+    const batch = this._batch;
+    if (batch === null) return;
+    this._batch = null;
+    if (this._native) this._native.send(batch.first, batch.items);
+  }
+
+  /**
+   * Closes the connection (close handshake), flushes the outbox file and ends the socket.
+   * Idempotent: every call returns the same promise.
+   * @param {number} [code=1000]
+   * @param {string} [reason='']
+   * @returns {Promise<void>}
+   */
+  close(code = 1000, reason = '') {
+    if (this._closePromise) return this._closePromise;
+    if (code !== 1000 && !(Number.isInteger(code) && code >= 3000 && code <= 4999)) {
+      throw invalidOption('range', `close(code): code must be 1000 or 3000-4999, got ${code}`);
+    }
+    if (typeof reason !== 'string' || Buffer.byteLength(reason) > 123) {
+      throw invalidOption('range', 'close(code, reason): reason must be a string of at most 123 bytes');
+    }
+    this._closeCalled = true;
+    this._closePromise = new Promise((resolve) => {
+      this._resolveClose = resolve;
+    });
+    if (this._finalClose) {
+      this._resolveClose();
+    } else {
+      this._flush();
+      this._native.close(code, reason);
+    }
+    return this._closePromise;
+  }
+
+  /** Drops the current connection and starts a new attempt at once (no-op once closed). */
+  reconnect() {
+    if (this._native && !this._closeCalled) this._native.reconnect();
+  }
+
+  /** Starts connecting when constructed with autoConnect: false. */
+  connect() {
+    if (this._native && !this._closeCalled) this._native.connect();
+  }
+
+  /** The socket keeps the process alive while not closed (the default). */
+  ref() {
+    if (this._native) this._native.ref();
+    return this;
+  }
+
+  /** The socket no longer keeps the process alive. */
+  unref() {
+    if (this._native) this._native.unref();
+    return this;
+  }
+
+  /** Counters of the connection's life (see binding.d.ts SocketStats). */
+  stats() {
+    const s = this._native ? this._native.stats() : { ...this._finalStats };
+    s.state = this._state;
+    return s;
+  }
+
+  /**
+   * Messages as an async iterator; ends when the socket closes.
+   * @returns {AsyncIterableIterator<string|Buffer>}
+   */
+  [Symbol.asyncIterator]() {
+    const queue = [];
+    const waiting = [];
+    let done = this._finalClose !== null;
+    const onMessage = (data) => {
+      if (waiting.length) waiting.shift().resolve({ value: data, done: false });
+      else queue.push(data);
+    };
+    const onClose = () => {
+      done = true;
+      cleanup();
+      while (waiting.length) waiting.shift().resolve({ value: undefined, done: true });
+    };
+    const cleanup = () => {
+      this.off('message', onMessage);
+      this.off('close', onClose);
+    };
+    this.on('message', onMessage);
+    this.on('close', onClose);
+    return {
+      next: () => {
+        if (queue.length) return Promise.resolve({ value: queue.shift(), done: false });
+        if (done) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+      },
+      return: () => {
+        done = true;
+        cleanup();
+        queue.length = 0;
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  /**
+   * Dispatches one batch from the io thread. A listener that throws does not lose the rest of
+   * the batch: the first exception is rethrown afterwards, as an uncaught exception.
+   * @param {Array} batch flat event array (lib/event-codes.js)
+   */
+  _onEvents(batch) {
+    let thrown = null;
+    for (let i = 0; i < batch.length; ) {
+      const kind = batch[i];
+      const at = i + 1;
+      i = at + FIELDS[kind];
+      try {
+        if (kind === KIND.MESSAGE) {
+          this.emit('message', batch[at], PLAIN_INFO);
+        } else if (kind === KIND.MESSAGE_WITH_ID) {
+          this._lastEventId = batch[at + 1];
+          this.emit('message', batch[at], { id: batch[at + 1], replayed: batch[at + 2] });
+        } else {
+          this._onControlEvent(kind, batch, at);
+        }
+      } catch (err) {
+        if (thrown === null) thrown = err;
+      }
+    }
+    if (thrown !== null) {
+      process.nextTick(() => {
+        throw thrown;
+      });
+    }
+  }
+
+  _onControlEvent(kind, b, at) {
+    switch (kind) {
+      case KIND.STATE: {
+        const state = b[at];
+        if (state === this._state) return;
+        const previous = this._state;
+        this._state = state;
+        const payload = { state, previous };
+        if (b[at + 2] !== undefined) payload.reason = b[at + 2];
+        this.emit('state', payload);
+        return;
+      }
+      case KIND.CONNECTING:
+        this._url = b[at + 1];
+        this.emit('connecting', { attempt: b[at], url: b[at + 1] });
+        return;
+      case KIND.OPEN: {
+        const payload = { attempt: b[at], url: b[at + 1], protocol: b[at + 2], reconnected: b[at + 3] };
+        if (b[at + 4] !== undefined) payload.resumedFrom = b[at + 4];
+        this.emit('open', payload);
+        return;
+      }
+      case KIND.DISCONNECT: {
+        const payload = { code: b[at], reason: b[at + 1], wasClean: b[at + 2], willReconnect: b[at + 3] };
+        if (b[at + 4]) payload.error = fromNative(b[at + 4]);
+        this.emit('disconnect', payload);
+        return;
+      }
+      case KIND.RECONNECTING: {
+        const payload = { attempt: b[at], delay: b[at + 1], reason: b[at + 2] };
+        const error = b[at + 3];
+        if (error) {
+          if (error.status !== undefined) payload.status = error.status;
+          if (error.retryAfter !== undefined) payload.retryAfter = error.retryAfter;
+          payload.error = fromNative(error);
+        }
+        this.emit('reconnecting', payload);
+        return;
+      }
+      case KIND.HEARTBEAT:
+        this.emit('heartbeat', { rtt: b[at] });
+        return;
+      case KIND.ACK:
+        this.emit('ack', { key: b[at] });
+        return;
+      case KIND.DRAIN:
+        this.emit('drain', {});
+        return;
+      case KIND.FAILED:
+        this.emit('failed', { error: fromNative(b[at]) });
+        return;
+      case KIND.ERROR: {
+        const error = fromNative(b[at]);
+        // 'error' without a listener would crash the process; a network library must not.
+        if (this.listenerCount('error') > 0) this.emit('error', error);
+        else process.emitWarning(error.message, { type: 'ResilientSocketWarning', code: error.code });
+        return;
+      }
+      case KIND.SENT:
+        this._settleSent(b[at], b[at + 1], b[at + 2], RECEIPT_STATUS[b[at + 3]], b[at + 4]);
+        return;
+      case KIND.SEND_FAILED: {
+        const pending = this._pending.get(b[at]);
+        if (pending) {
+          this._pending.delete(b[at]);
+          pending.reject(fromNative(b[at + 1]));
+        }
+        return;
+      }
+      case KIND.RESUME_INFO:
+        this._lastEventId = b[at];
+        return;
+      case KIND.CLOSE:
+        this._onFinalClose(b[at], b[at + 1]);
+        return;
+      default:
+        return;
+    }
+  }
+
+  _settleSent(firstRequest, count, firstSeq, status, keyPrefix) {
+    for (let j = 0; j < count; j++) {
+      const pending = this._pending.get(firstRequest + j);
+      if (!pending) continue;
+      this._pending.delete(firstRequest + j);
+      const seq = firstSeq + j;
+      // Same format as outbox::make_key in native/core/outbox.cpp.
+      const key = pending.key !== undefined ? pending.key : `${keyPrefix}-${seq.toString(16).padStart(12, '0')}`;
+      pending.resolve({ key, seq, status });
+    }
+  }
+
+  _onFinalClose(code, reason) {
+    this._closeCalled = true;
+    this._finalClose = { code, reason };
+    this._batch = null;
+    const native = this._native;
+    this._finalStats = native.stats();
+    this._native = null;
+    for (const [, pending] of this._pending) {
+      pending.reject(new ResilientSocketError('ERR_CLOSED', 'the socket closed before this message was delivered'));
+    }
+    this._pending.clear();
+    // Hold nothing: the io thread stops with the last socket, the process may exit.
+    native.dispose();
+    if (this._resolveClose) this._resolveClose();
+    this.emit('close', { code, reason });
+  }
+}
+
+module.exports = { ResilientSocket };

@@ -1,0 +1,47 @@
+#include "binding/addon.hpp"
+
+#include "binding/native_socket.hpp"
+
+namespace rws::binding {
+
+addon::addon(Napi::Env env, Napi::Object exports) : env_(env) {
+  auto ctor = native_socket::define(env);
+  socket_constructor = Napi::Persistent(ctor);
+  exports.Set("NativeSocket", ctor);
+  // Exiting the process or terminating a worker runs this: every session syncs its outbox and the
+  // io thread stops before the environment disappears.
+  napi_add_env_cleanup_hook(env, on_env_teardown, this);
+}
+
+addon::~addon() {
+  teardown();
+  napi_remove_env_cleanup_hook(env_, on_env_teardown, this);
+}
+
+void addon::on_env_teardown(void* self) { static_cast<addon*>(self)->teardown(); }
+
+void addon::teardown() {
+  if (torn_down_) return;
+  torn_down_ = true;
+  auto sockets = live_;
+  for (auto* socket : sockets) socket->teardown();
+  live_.clear();
+  runtime_.reset();
+}
+
+std::shared_ptr<io_runtime> addon::acquire_runtime(native_socket* socket) {
+  if (!runtime_) runtime_ = std::make_shared<io_runtime>();
+  live_.insert(socket);
+  return runtime_;
+}
+
+void addon::release_runtime(native_socket* socket) {
+  live_.erase(socket);
+  if (live_.empty()) runtime_.reset();
+}
+
+}  // namespace rws::binding
+
+// The macro needs a plain identifier.
+using resilient_ws_addon = rws::binding::addon;
+NODE_API_ADDON(resilient_ws_addon)

@@ -1,0 +1,38 @@
+#pragma once
+// Per-environment state of the addon (no statics: each worker thread has its own). Destruction
+// order: sockets are torn down first (their sessions are dropped on the io thread), then the
+// io runtime (stops and joins the io thread).
+#include <napi.h>
+
+#include <memory>
+#include <unordered_set>
+
+#include "core/io_runtime.hpp"
+
+namespace rws::binding {
+
+class native_socket;
+
+class addon : public Napi::Addon<addon> {
+ public:
+  addon(Napi::Env env, Napi::Object exports);
+  ~addon();
+
+  // The io thread, started with the first live socket.
+  std::shared_ptr<io_runtime> acquire_runtime(native_socket* socket);
+  // Stops the io thread when the last live socket lets go.
+  void release_runtime(native_socket* socket);
+
+  Napi::FunctionReference socket_constructor;
+
+ private:
+  static void on_env_teardown(void* self);
+  void teardown();
+
+  std::unordered_set<native_socket*> live_;  // sockets that hold the runtime
+  std::shared_ptr<io_runtime> runtime_;      // destroyed after live_ is empty
+  bool torn_down_ = false;
+  Napi::Env env_;
+};
+
+}  // namespace rws::binding

@@ -1,0 +1,262 @@
+#include "binding/js_event_queue.hpp"
+
+namespace rws::binding {
+namespace {
+
+// Binary messages at least this large reach JS as external Buffers that adopt the payload's
+// memory instead of copying it; below it a copy is cheaper than the finalizer bookkeeping.
+constexpr std::size_t external_buffer_min = 32 * 1024;
+
+napi_value make_string(napi_env env, const std::string& s) {
+  napi_value v;
+  napi_create_string_utf8(env, s.data(), s.size(), &v);
+  return v;
+}
+
+napi_value make_number(napi_env env, double d) {
+  napi_value v;
+  napi_create_double(env, d, &v);
+  return v;
+}
+
+napi_value make_bool(napi_env env, bool b) {
+  napi_value v;
+  napi_get_boolean(env, b, &v);
+  return v;
+}
+
+napi_value make_undefined(napi_env env) {
+  napi_value v;
+  napi_get_undefined(env, &v);
+  return v;
+}
+
+napi_value make_buffer(napi_env env, std::string& data) {
+  napi_value v;
+  if (data.size() >= external_buffer_min) {
+    auto* owned = new std::string(std::move(data));
+    napi_status status = napi_create_external_buffer(
+        env, owned->size(), owned->data(), [](napi_env, void*, void* hint) { delete static_cast<std::string*>(hint); },
+        owned, &v);
+    if (status == napi_ok) return v;
+    data = std::move(*owned);  // external buffers refused (some embedders): fall back to a copy
+    delete owned;
+  }
+  void* copy;
+  napi_create_buffer_copy(env, data.size(), data.data(), &copy, &v);
+  return v;
+}
+
+napi_value make_error(napi_env env, const failure& f) {
+  if (!f) {
+    napi_value v;
+    napi_get_null(env, &v);
+    return v;
+  }
+  napi_value obj;
+  napi_create_object(env, &obj);
+  napi_set_named_property(env, obj, "code", make_string(env, std::string(failure_code_name(f.code))));
+  napi_set_named_property(env, obj, "message", make_string(env, f.message));
+  if (f.status) napi_set_named_property(env, obj, "status", make_number(env, f.status));
+  if (!f.headers.empty()) {
+    napi_value headers;
+    napi_create_object(env, &headers);
+    for (const auto& [name, value] : f.headers) {
+      std::string lower = name;
+      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      napi_set_named_property(env, headers, lower.c_str(), make_string(env, value));
+    }
+    napi_set_named_property(env, obj, "headers", headers);
+  }
+  if (!f.reason.empty()) napi_set_named_property(env, obj, "reason", make_string(env, f.reason));
+  if (f.retry_after_ms >= 0) {
+    napi_set_named_property(env, obj, "retryAfter", make_number(env, static_cast<double>(f.retry_after_ms)));
+  }
+  if (f.close_code) napi_set_named_property(env, obj, "closeCode", make_number(env, f.close_code));
+  return obj;
+}
+
+// Appends one event to the flat array; the layout per kind is mirrored in lib/event-codes.js.
+void append_event(napi_env env, napi_value array, uint32_t& index, session_event& e) {
+  auto put = [&](napi_value v) { napi_set_element(env, array, index++, v); };
+  auto kind = static_cast<std::uint32_t>(e.kind);
+  if (e.kind == event_kind::message) {
+    bool with_id = !e.id.empty();
+    put(make_number(env, with_id ? 16 : kind));
+    put(e.binary ? make_buffer(env, e.data) : make_string(env, e.data));
+    if (with_id) {
+      put(make_string(env, e.id));
+      put(make_bool(env, e.replayed));
+    }
+    return;
+  }
+  put(make_number(env, kind));
+  const event_detail& d = *e.detail;
+  switch (e.kind) {
+    case event_kind::state:
+      put(make_string(env, d.state));
+      put(make_string(env, d.previous));
+      put(d.reason.empty() ? make_undefined(env) : make_string(env, d.reason));
+      break;
+    case event_kind::connecting:
+      put(make_number(env, static_cast<double>(d.attempt)));
+      put(make_string(env, d.url));
+      break;
+    case event_kind::open:
+      put(make_number(env, static_cast<double>(d.attempt)));
+      put(make_string(env, d.url));
+      put(make_string(env, d.protocol));
+      put(make_bool(env, d.reconnected));
+      put(d.resumed_from.empty() ? make_undefined(env) : make_string(env, d.resumed_from));
+      break;
+    case event_kind::disconnect:
+      put(make_number(env, d.code));
+      put(make_string(env, d.reason));
+      put(make_bool(env, d.was_clean));
+      put(make_bool(env, d.will_reconnect));
+      put(make_error(env, d.error));
+      break;
+    case event_kind::reconnecting:
+      put(make_number(env, static_cast<double>(d.attempt)));
+      put(make_number(env, static_cast<double>(d.delay_ms)));
+      put(make_string(env, d.reason));
+      put(make_error(env, d.error));
+      break;
+    case event_kind::heartbeat:
+      put(make_number(env, d.rtt_ms));
+      break;
+    case event_kind::ack:
+      put(make_string(env, d.key));
+      break;
+    case event_kind::failed:
+    case event_kind::error:
+      put(make_error(env, d.error));
+      break;
+    case event_kind::close:
+      put(make_number(env, d.code));
+      put(make_string(env, d.reason));
+      break;
+    case event_kind::sent:
+      put(make_number(env, static_cast<double>(d.first_request)));
+      put(make_number(env, static_cast<double>(d.count)));
+      put(make_number(env, static_cast<double>(d.first_seq)));
+      put(make_number(env, static_cast<double>(d.status)));
+      put(make_string(env, d.key_prefix));
+      break;
+    case event_kind::send_failed:
+      put(make_number(env, static_cast<double>(d.first_request)));
+      put(make_error(env, d.error));
+      break;
+    case event_kind::resume_info:
+      put(make_string(env, d.resumed_from));
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<js_event_queue> js_event_queue::create(Napi::Env env, Napi::Function callback,
+                                                       std::function<void()> on_backlog_drained) {
+  std::shared_ptr<js_event_queue> queue(new js_event_queue());
+  queue->on_backlog_drained_ = std::move(on_backlog_drained);
+  // The thread-safe function keeps the queue alive until its finalizer runs.
+  auto* keep = new std::shared_ptr<js_event_queue>(queue);
+  napi_value name = make_string(env, "resilient-ws events");
+  napi_status status = napi_create_threadsafe_function(env, callback, nullptr, name, 0, 1, keep, finalize, queue.get(),
+                                                       call_js, &queue->tsfn_);
+  if (status != napi_ok) {
+    delete keep;
+    throw Napi::Error::New(env, "resilient-ws: cannot create the event bridge");
+  }
+  return queue;
+}
+
+void js_event_queue::push(std::vector<session_event>& batch) {
+  std::uint64_t bytes = 0;
+  for (const auto& e : batch) bytes += e.data.size();
+  std::lock_guard lock(mutex_);
+  if (closed_) {
+    batch.clear();
+    return;
+  }
+  backlog_.fetch_add(bytes, std::memory_order_relaxed);
+  if (pending_.empty()) {
+    pending_.swap(batch);
+  } else {
+    for (auto& e : batch) pending_.push_back(std::move(e));
+    batch.clear();
+  }
+  if (!scheduled_) {
+    // One wake-up for everything that arrives until JavaScript runs.
+    scheduled_ = true;
+    napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking);
+  }
+}
+
+void js_event_queue::call_js(napi_env env, napi_value callback, void* context, void*) {
+  if (!env) return;  // environment going away: the events are dropped with the queue
+  static_cast<js_event_queue*>(context)->deliver(env, callback);
+}
+
+void js_event_queue::deliver(napi_env env, napi_value callback) {
+  std::vector<session_event> batch;
+  {
+    std::lock_guard lock(mutex_);
+    batch.swap(pending_);
+    scheduled_ = false;
+  }
+  std::uint64_t bytes = 0;
+  for (const auto& e : batch) bytes += e.data.size();
+  std::uint64_t backlog_before = backlog_.fetch_sub(bytes, std::memory_order_relaxed);
+  if (batch.empty()) return;
+
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value array;
+  napi_create_array_with_length(env, batch.size() * 2, &array);
+  uint32_t index = 0;
+  for (auto& e : batch) append_event(env, array, index, e);
+  batch.clear();
+  napi_value global, result;
+  napi_get_global(env, &global);
+  napi_status status = napi_call_function(env, global, callback, 1, &array, &result);
+  if (status == napi_pending_exception) {
+    // lib/ catches listener exceptions itself; anything here is a bug in lib/: surface it.
+    napi_value error;
+    napi_get_and_clear_last_exception(env, &error);
+    napi_fatal_exception(env, error);
+  }
+  napi_close_handle_scope(env, scope);
+  if (backlog_before >= max_js_backlog && on_backlog_drained_) on_backlog_drained_();
+}
+
+void js_event_queue::ref(Napi::Env env) {
+  std::lock_guard lock(mutex_);
+  if (!closed_) napi_ref_threadsafe_function(env, tsfn_);
+}
+
+void js_event_queue::unref(Napi::Env env) {
+  std::lock_guard lock(mutex_);
+  if (!closed_) napi_unref_threadsafe_function(env, tsfn_);
+}
+
+void js_event_queue::release() {
+  std::lock_guard lock(mutex_);
+  if (closed_) return;
+  closed_ = true;
+  pending_.clear();
+  napi_release_threadsafe_function(tsfn_, napi_tsfn_release);
+}
+
+void js_event_queue::finalize(napi_env, void* data, void*) {
+  auto* keep = static_cast<std::shared_ptr<js_event_queue>*>(data);
+  {
+    std::lock_guard lock((*keep)->mutex_);
+    (*keep)->closed_ = true;  // node finalized it (environment teardown): never call it again
+  }
+  delete keep;
+}
+
+}  // namespace rws::binding

@@ -1,0 +1,213 @@
+#include "binding/native_socket.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include "binding/addon.hpp"
+#include "binding/config_reader.hpp"
+
+namespace rws::binding {
+
+Napi::Function native_socket::define(Napi::Env env) {
+  return DefineClass(env, "NativeSocket",
+                     {
+                         InstanceMethod<&native_socket::send>("send"),
+                         InstanceMethod<&native_socket::close>("close"),
+                         InstanceMethod<&native_socket::reconnect>("reconnect"),
+                         InstanceMethod<&native_socket::connect>("connect"),
+                         InstanceMethod<&native_socket::ref>("ref"),
+                         InstanceMethod<&native_socket::unref>("unref"),
+                         InstanceMethod<&native_socket::stats>("stats"),
+                         InstanceMethod<&native_socket::dispose>("dispose"),
+                         InstanceMethod<&native_socket::simulate_suspend>("simulateSuspend"),
+                     });
+}
+
+// new NativeSocket(config, onEvents, autoConnect)
+native_socket::native_socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<native_socket>(info) {
+  Napi::Env env = info.Env();
+  auto config = read_session_config(info[0].As<Napi::Object>());
+  auto callback = info[1].As<Napi::Function>();
+  bool auto_connect = info[2].As<Napi::Boolean>().Value();
+
+  std::shared_ptr<asio::ssl::context> tls;
+  bool any_tls = false;
+  for (const auto& url : config.urls) any_tls = any_tls || url.rfind("wss:", 0) == 0 || url.rfind("https:", 0) == 0;
+  if (any_tls) {
+    std::string error;
+    tls = make_tls_context(config.tls, error);
+    if (!tls) {
+      auto err = Napi::TypeError::New(env, "resilient-ws: " + error);
+      err.Set("code", Napi::String::New(env, "ERR_INVALID_OPTION"));
+      throw err;
+    }
+  }
+
+  addon_ = env.GetInstanceData<addon>();
+  stats_ = std::make_shared<session_stats>();
+  runtime_ = addon_->acquire_runtime(this);
+  // Runs on the JS thread after a large backlog drained; it may run after dispose(), so it holds
+  // only weak references.
+  auto weak_session = std::make_shared<std::weak_ptr<session>>();
+  std::weak_ptr<io_runtime> weak_runtime = runtime_;
+  events_ = js_event_queue::create(env, callback, [weak_session, weak_runtime] {
+    auto runtime = weak_runtime.lock();
+    auto s = weak_session->lock();
+    if (runtime && s) boost::asio::post(runtime->context(), [s] { s->resume_reading(); });
+  });
+  session_ = std::make_shared<session>(runtime_->context(), std::move(config), events_, stats_, tls);
+  *weak_session = session_;
+  post([s = session_, auto_connect] { s->start(auto_connect); });
+}
+
+native_socket::~native_socket() { release(); }
+
+template <class Fn>
+void native_socket::post(Fn&& fn) {
+  boost::asio::post(runtime_->context(), std::forward<Fn>(fn));
+}
+
+void native_socket::require_live(const Napi::Env& env) const {
+  if (!session_) {
+    auto err = Napi::Error::New(env, "resilient-ws: this socket is closed and its native handle released");
+    err.Set("code", Napi::String::New(env, "ERR_CLOSED"));
+    throw err;
+  }
+}
+
+// send(firstRequest, items): items alternate data (string → text, Buffer/TypedArray → binary)
+// and key (string, or undefined to generate). One post carries the whole batch.
+Napi::Value native_socket::send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  require_live(env);
+  auto first_request = static_cast<std::uint64_t>(info[0].As<Napi::Number>().Int64Value());
+  auto items = info[1].As<Napi::Array>();
+  std::vector<outgoing_message> batch;
+  uint32_t n = items.Length();
+  batch.reserve(n / 2);
+  for (uint32_t i = 0; i + 1 < n; i += 2) {
+    Napi::Value data = items.Get(i);
+    Napi::Value key = items.Get(i + 1);
+    outgoing_message m;
+    if (data.IsString()) {
+      m.data = data.As<Napi::String>().Utf8Value();
+    } else if (data.IsTypedArray()) {
+      auto view = data.As<Napi::TypedArray>();
+      auto bytes = view.ArrayBuffer();
+      auto* start = static_cast<const char*>(bytes.Data()) + view.ByteOffset();
+      m.data.assign(start, view.ByteLength());
+      m.binary = true;
+    } else if (data.IsArrayBuffer()) {
+      auto bytes = data.As<Napi::ArrayBuffer>();
+      m.data.assign(static_cast<const char*>(bytes.Data()), bytes.ByteLength());
+      m.binary = true;
+    }
+    if (key.IsString()) m.key = key.As<Napi::String>().Utf8Value();
+    batch.push_back(std::move(m));
+  }
+  post([s = session_, batch = std::move(batch), first_request]() mutable { s->send(std::move(batch), first_request); });
+  return env.Undefined();
+}
+
+Napi::Value native_socket::close(const Napi::CallbackInfo& info) {
+  require_live(info.Env());
+  auto code = static_cast<std::uint16_t>(info[0].As<Napi::Number>().Uint32Value());
+  auto reason = info[1].As<Napi::String>().Utf8Value();
+  post([s = session_, code, reason] { s->close(code, reason); });
+  return info.Env().Undefined();
+}
+
+Napi::Value native_socket::reconnect(const Napi::CallbackInfo& info) {
+  require_live(info.Env());
+  post([s = session_] { s->reconnect(); });
+  return info.Env().Undefined();
+}
+
+Napi::Value native_socket::connect(const Napi::CallbackInfo& info) {
+  require_live(info.Env());
+  post([s = session_] { s->connect(); });
+  return info.Env().Undefined();
+}
+
+Napi::Value native_socket::ref(const Napi::CallbackInfo& info) {
+  if (events_) events_->ref(info.Env());
+  return info.Env().Undefined();
+}
+
+Napi::Value native_socket::unref(const Napi::CallbackInfo& info) {
+  if (events_) events_->unref(info.Env());
+  return info.Env().Undefined();
+}
+
+Napi::Value native_socket::stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto out = Napi::Object::New(env);
+  auto put = [&](const char* name, double value) { out.Set(name, Napi::Number::New(env, value)); };
+  const session_stats& s = *stats_;
+  put("connects", static_cast<double>(s.connects.load()));
+  put("reconnects", static_cast<double>(s.reconnects.load()));
+  put("attempt", static_cast<double>(s.attempt.load()));
+  auto rtt = s.last_rtt_us.load();
+  out.Set("lastRtt", rtt < 0 ? env.Null() : Napi::Number::New(env, static_cast<double>(rtt) / 1000.0));
+  put("disconnectedMs", static_cast<double>(s.disconnected_ms.load()));
+  put("messagesIn", static_cast<double>(s.messages_in.load()));
+  put("bytesIn", static_cast<double>(s.bytes_in.load()));
+  put("messagesOut", static_cast<double>(s.messages_out.load()));
+  put("bytesOut", static_cast<double>(s.bytes_out.load()));
+  put("duplicatesDropped", static_cast<double>(s.duplicates_dropped.load()));
+  put("idGaps", static_cast<double>(s.id_gaps.load()));
+  put("idsMissing", static_cast<double>(s.ids_missing.load()));
+  put("outboxSize", static_cast<double>(s.outbox_size.load()));
+  put("outboxBytes", static_cast<double>(s.outbox_bytes.load()));
+  put("bufferedAmount", static_cast<double>(s.buffered_amount.load()));
+  put("heartbeatsSent", static_cast<double>(s.heartbeats_sent.load()));
+  put("wakeupsDetected", static_cast<double>(s.wakeups_detected.load()));
+  put("tornBytesTruncated", static_cast<double>(s.torn_bytes_truncated.load()));
+  return out;
+}
+
+// For tests: from now on the wake detector's boot clock runs `ms` ahead, as after a suspend.
+Napi::Value native_socket::simulate_suspend(const Napi::CallbackInfo& info) {
+  require_live(info.Env());
+  auto ms = info[0].As<Napi::Number>().Int64Value();
+  post([s = session_, ms] {
+    s->set_clock([ms] {
+      auto now = read_system_clocks();
+      now.boottime_ms += ms;
+      return now;
+    });
+  });
+  return info.Env().Undefined();
+}
+
+// Called by lib/ after the terminal 'close' event: the socket no longer holds the process, the
+// io thread or any memory.
+Napi::Value native_socket::dispose(const Napi::CallbackInfo& info) {
+  release();
+  return info.Env().Undefined();
+}
+
+void native_socket::release() {
+  if (events_) {
+    events_->release();
+    events_.reset();
+  }
+  if (session_) {
+    // The session's last reference is dropped on the io thread, where its timers live.
+    post([s = std::move(session_)]() mutable { s.reset(); });
+    session_.reset();
+  }
+  if (runtime_) {
+    runtime_.reset();
+    addon_->release_runtime(this);
+  }
+}
+
+void native_socket::teardown() {
+  if (session_) {
+    auto s = session_;
+    runtime_->run_and_wait([s] { s->shutdown(); }, std::chrono::seconds(2));
+  }
+  release();
+}
+
+}  // namespace rws::binding

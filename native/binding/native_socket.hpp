@@ -1,0 +1,49 @@
+#pragma once
+// The JavaScript handle of one session. Every method posts a closure to the io thread; nothing
+// here touches socket state directly. After dispose() the handle holds nothing and every method
+// throws a clear error instead of crashing (uWebSockets.js style).
+#include <napi.h>
+
+#include <memory>
+
+#include "binding/js_event_queue.hpp"
+#include "core/io_runtime.hpp"
+#include "core/session.hpp"
+
+namespace rws::binding {
+
+class addon;
+
+class native_socket : public Napi::ObjectWrap<native_socket> {
+ public:
+  static Napi::Function define(Napi::Env env);
+  explicit native_socket(const Napi::CallbackInfo& info);
+  ~native_socket() override;
+
+  // Environment teardown: sync and drop the session, synchronously (bounded).
+  void teardown();
+
+ private:
+  Napi::Value send(const Napi::CallbackInfo& info);
+  Napi::Value close(const Napi::CallbackInfo& info);
+  Napi::Value reconnect(const Napi::CallbackInfo& info);
+  Napi::Value connect(const Napi::CallbackInfo& info);
+  Napi::Value ref(const Napi::CallbackInfo& info);
+  Napi::Value unref(const Napi::CallbackInfo& info);
+  Napi::Value stats(const Napi::CallbackInfo& info);
+  Napi::Value dispose(const Napi::CallbackInfo& info);
+  Napi::Value simulate_suspend(const Napi::CallbackInfo& info);
+
+  void require_live(const Napi::Env& env) const;
+  template <class Fn>
+  void post(Fn&& fn);
+  void release();
+
+  addon* addon_ = nullptr;
+  std::shared_ptr<io_runtime> runtime_;       // keeps the io thread up while this socket lives
+  std::shared_ptr<session> session_;          // touched on the io thread only, via post()
+  std::shared_ptr<session_stats> stats_;      // read here, written on the io thread
+  std::shared_ptr<js_event_queue> events_;
+};
+
+}  // namespace rws::binding

@@ -1,0 +1,68 @@
+#pragma once
+// Reading one field out of JSON text without building a DOM (SPEC §6 resume ids, §7 ack
+// matching and outbox.keyField). It runs on every inbound text message, so each call is a single
+// forward scan that skips what it does not need and allocates only for the value it returns.
+//
+// Robustness, because the text comes from the network: never reads past the end of the view,
+// never recurses (nesting depth is tracked in a bit stack, so 100k '[' cost ~12 KiB, not the C++
+// stack), and anything malformed up to the point the answer needs yields "not found".
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rws {
+
+struct json_scalar {
+  enum class kind : std::uint8_t { string, number, boolean, null };
+  kind type = kind::null;
+  // string: unescaped UTF-8 (\uXXXX decoded, surrogate pairs joined; a lone surrogate becomes
+  //         U+FFFD, as Buffer.from(str) would encode it);
+  // number: the literal exactly as written ("-1.5e3");
+  // boolean: "true" / "false";  null: "null".
+  std::string text;
+};
+
+// Semantic equality used by ack matching: same kind; numbers by numeric value (1 == 1.0 == 1e0,
+// 0 == -0; integer literals of any length compare exactly), booleans and strings by text, null
+// always equals null.
+bool json_scalar_equal(const json_scalar& a, const json_scalar& b);
+
+// The scalar at `path` (e.g. {"meta","seq"}) of the JSON object `json`. nullopt when the text
+// is not an object, a key on the path is missing, the value is an object or array, or the text is
+// malformed before the value and the delimiter after it have been read. With duplicate keys the
+// first one wins (the scan stops there). An empty path finds nothing.
+std::optional<json_scalar> find_json_field(std::string_view json,
+                                           const std::vector<std::string>& path);
+
+// "meta.seq" -> {"meta","seq"}. No escaping: a key that itself contains '.' can only be reached
+// by building the path vector directly. "" -> {""}, "a..b" -> {"a","","b"}.
+std::vector<std::string> split_dotted_path(std::string_view dotted);
+
+// One (path, expected value) pair of `ack.match` (SPEC §7), e.g. {{"type"}, string "ack"}.
+struct json_match_rule {
+  std::vector<std::string> path;
+  json_scalar expected;
+};
+
+// True when every rule's path holds a scalar json_scalar_equal to its expected value. One scan
+// per rule (rules are few: the default is a single {type:'ack'}). No rules: true.
+bool json_matches(std::string_view json, const std::vector<json_match_rule>& rules);
+
+// outbox.keyField: a copy of the top-level JSON object with "field":"value" inserted as its first
+// member, leaving every other byte as written. nullopt — the caller then sends the message
+// unchanged — when the text is not exactly one well-formed JSON object (surrounding whitespace
+// allowed) or when the object already has `field` (the user's value wins).
+std::optional<std::string> insert_json_string_field(std::string_view json_object,
+                                                    std::string_view field,
+                                                    std::string_view value);
+
+// The body of a JSON string literal for `text`, without the surrounding quotes: escapes '"',
+// '\\' and control characters; other bytes (UTF-8) pass through unchanged.
+std::string json_escape(std::string_view text);
+
+// A complete JSON string literal: '"' + json_escape(text) + '"'.
+std::string json_quote(std::string_view text);
+
+}  // namespace rws

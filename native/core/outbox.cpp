@@ -1,0 +1,220 @@
+#include "core/outbox.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "core/idempotency_key.hpp"
+#include "core/json_field.hpp"
+
+namespace rws {
+namespace {
+
+failure outbox_failure(failure_code code, std::string message) {
+  failure f;
+  f.code = code;
+  f.message = std::move(message);
+  return f;
+}
+
+}  // namespace
+
+outbox::outbox(const outbox_config& config) : config_(config) {
+  key_prefix_ = idempotency_key_generator().next();
+}
+
+outbox::~outbox() { close(); }
+
+failure outbox::open(failure& corrupt) {
+  if (config_.path.empty()) return {};
+  fs_ = std::make_unique<posix_file_system>();
+  std::error_code ec;
+  outbox_recovery_report report{};
+  log_ = outbox_log::open(*fs_, config_.path, ec, report);
+  if (ec || !log_) {
+    log_.reset();
+    bool locked = ec == std::errc::resource_unavailable_try_again || ec == std::errc::operation_would_block ||
+                  ec.message() == "locked";
+    if (locked) {
+      return outbox_failure(failure_code::outbox_locked,
+                            "outbox directory " + config_.path +
+                                " is in use by another socket or process; give each socket its own outbox.path");
+    }
+    return outbox_failure(failure_code::outbox_io, "cannot open outbox directory " + config_.path + ": " + ec.message());
+  }
+  torn_bytes_ = report.torn_bytes_truncated;
+  if (report.corrupt_segments_quarantined) {
+    corrupt = outbox_failure(failure_code::outbox_corrupt,
+                             "outbox " + config_.path + " had corrupt records (" + report.corrupt_detail +
+                                 "); the damaged segment was kept as *.corrupt and every readable record recovered");
+  }
+  next_seq_ = log_->next_seq();
+  for (const auto& entry : log_->pending()) {
+    outbox_item item;
+    item.seq = entry.seq;
+    item.key = entry.key;
+    item.payload = entry.payload;
+    item.binary = entry.binary;
+    bytes_ += item.payload.size();
+    if (config_.guarantee == delivery_guarantee::acked) key_to_seq_.emplace(item.key, item.seq);
+    items_.push_back(std::move(item));
+  }
+  return {};
+}
+
+std::string outbox::make_key(std::uint64_t seq) const {
+  char hex[16];
+  std::snprintf(hex, sizeof hex, "%012llx", static_cast<unsigned long long>(seq));
+  return key_prefix_ + "-" + hex;
+}
+
+void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_request,
+                    std::vector<send_outcome>& accepted, std::vector<send_outcome>& rejected) {
+  std::size_t first_new = items_.size();
+  std::uint64_t request = first_request;
+  for (auto& message : batch) {
+    std::uint64_t this_request = request++;
+    std::uint64_t needed = message.data.size();
+    while (size() >= config_.max_messages || bytes_ + needed > config_.max_bytes) {
+      if (!config_.drop_oldest || items_.empty() || first_new == 0) break;
+      // Evict the oldest message to make room; its sender learns why.
+      remove_head(&rejected, outbox_failure(failure_code::outbox_full,
+                                            "dropped from a full outbox to make room for newer messages (onFull: 'drop-oldest')"));
+      --first_new;
+    }
+    if (size() >= config_.max_messages || bytes_ + needed > config_.max_bytes) {
+      rejected.push_back({this_request, 0,
+                          outbox_failure(failure_code::outbox_full,
+                                         "outbox is full (maxMessages " + std::to_string(config_.max_messages) +
+                                             ", maxBytes " + std::to_string(config_.max_bytes) +
+                                             "); wait for 'drain' or raise outbox limits")});
+      continue;
+    }
+    outbox_item item;
+    item.seq = next_seq_++;
+    item.request = this_request;
+    item.key = message.key.empty() ? make_key(item.seq) : std::move(message.key);
+    item.binary = message.binary;
+    if (!config_.key_field.empty() && !item.binary) {
+      auto with_key = insert_json_string_field(message.data, config_.key_field, item.key);
+      if (with_key) message.data = std::move(*with_key);
+    }
+    item.payload = std::move(message.data);
+    bytes_ += item.payload.size();
+    if (config_.guarantee == delivery_guarantee::acked) key_to_seq_[item.key] = item.seq;
+    items_.push_back(std::move(item));
+  }
+  if (log_ && first_new < items_.size()) {
+    std::vector<outbox_entry> entries;
+    entries.reserve(items_.size() - first_new);
+    for (std::size_t i = first_new; i < items_.size(); ++i) {
+      entries.push_back({items_[i].seq, items_[i].key, items_[i].payload, items_[i].binary});
+    }
+    std::error_code ec;
+    if (config_.fsync == fsync_policy::always) {
+      // One record, one fsync: the slow, strict setting.
+      for (auto& entry : entries) {
+        std::vector<outbox_entry> one{entry};
+        ec = log_->append(one);
+        if (!ec) ec = log_->sync();
+        if (ec) break;
+      }
+    } else {
+      ec = log_->append(entries);
+      if (!ec && config_.fsync == fsync_policy::batch) ec = log_->sync();  // group commit
+    }
+    if (ec) {
+      // Nothing of this batch may be reported durable: take it back out and reject it.
+      auto f = outbox_failure(failure_code::outbox_io, "writing the outbox file failed (" + ec.message() +
+                                                              "); the message was not stored, retry later");
+      while (items_.size() > first_new) {
+        auto& item = items_.back();
+        bytes_ -= item.payload.size();
+        key_to_seq_.erase(item.key);
+        rejected.push_back({item.request, item.seq, f});
+        items_.pop_back();
+      }
+      next_seq_ = log_->next_seq();
+    }
+  }
+  for (std::size_t i = first_new; i < items_.size(); ++i) accepted.push_back({items_[i].request, items_[i].seq, {}});
+}
+
+const outbox_item* outbox::next_to_send() {
+  while (send_index_ < items_.size() && items_[send_index_].acked) ++send_index_;
+  if (send_index_ >= items_.size()) return nullptr;
+  return &items_[send_index_++];
+}
+
+void outbox::written_upto(std::uint64_t seq, std::vector<send_outcome>& delivered) {
+  if (config_.guarantee != delivery_guarantee::written) return;
+  while (!items_.empty() && items_.front().seq <= seq && send_index_ > 0) {
+    remove_head(&delivered, {});
+  }
+}
+
+bool outbox::acknowledge(const std::string& key, std::vector<send_outcome>& delivered) {
+  auto found = key_to_seq_.find(key);
+  if (found == key_to_seq_.end()) return false;
+  std::uint64_t seq = found->second;
+  key_to_seq_.erase(found);
+  if (items_.empty() || seq < items_.front().seq) return false;
+  // Seqs in the queue ascend, so a binary search finds the item even after out-of-order acks.
+  auto it = std::lower_bound(items_.begin(), items_.end(), seq,
+                             [](const outbox_item& item, std::uint64_t s) { return item.seq < s; });
+  if (it == items_.end() || it->seq != seq || it->acked) return false;
+  it->acked = true;
+  ++acked_count_;
+  delivered.push_back({it->request, it->seq, {}});
+  if (log_) log_->mark_delivered(seq);
+  pop_delivered_head(nullptr);
+  return true;
+}
+
+void outbox::pop_delivered_head(std::vector<send_outcome>* delivered) {
+  while (!items_.empty() && items_.front().acked) {
+    --acked_count_;
+    bytes_ -= items_.front().payload.size();
+    items_.pop_front();
+    if (send_index_ > 0) --send_index_;
+  }
+  (void)delivered;
+}
+
+void outbox::remove_head(std::vector<send_outcome>* outcomes, failure error) {
+  auto& item = items_.front();
+  if (outcomes) outcomes->push_back({item.request, item.seq, error});
+  if (log_) {
+    if (error) {
+      log_->drop(item.seq);
+    } else {
+      log_->mark_delivered(item.seq);
+    }
+  }
+  if (!key_to_seq_.empty()) key_to_seq_.erase(item.key);
+  bytes_ -= item.payload.size();
+  items_.pop_front();
+  if (send_index_ > 0) --send_index_;
+  pop_delivered_head(nullptr);
+}
+
+void outbox::abandon(std::vector<send_outcome>& rejected) {
+  if (log_) return;  // on disk they wait for the next process
+  auto f = outbox_failure(failure_code::closed, "the socket was closed before this message was delivered");
+  for (auto& item : items_) {
+    if (!item.acked) rejected.push_back({item.request, item.seq, f});
+  }
+  items_.clear();
+  key_to_seq_.clear();
+  bytes_ = 0;
+  acked_count_ = 0;
+  send_index_ = 0;
+}
+
+void outbox::close() {
+  if (log_) {
+    log_->close();
+    log_.reset();
+  }
+}
+
+}  // namespace rws

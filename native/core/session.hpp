@@ -1,0 +1,109 @@
+#pragma once
+// The supervisor of one ResilientSocket: it outlives connection attempts and owns the state
+// machine (SPEC §3), backoff and failure classification (§5), the heartbeat, resume (§6) and the
+// outbox (§7). Everything runs on the io thread; the binding posts every call from JavaScript.
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/backoff.hpp"
+#include "core/connection.hpp"
+#include "core/id_window.hpp"
+#include "core/outbox.hpp"
+#include "core/session_config.hpp"
+#include "core/session_event.hpp"
+#include "core/session_stats.hpp"
+#include "core/wake_detector.hpp"
+
+namespace rws {
+
+enum class session_state : std::uint8_t { idle, connecting, open, reconnecting, closing, closed, failed };
+const char* state_name(session_state state);
+
+class session : public std::enable_shared_from_this<session>, public connection_handler {
+ public:
+  session(asio::io_context& io, session_config config, std::shared_ptr<event_sink> sink,
+          std::shared_ptr<session_stats> stats, std::shared_ptr<asio::ssl::context> tls_context);
+  ~session() override;
+
+  // Opens the outbox (and the stored resume position), then connects unless autoConnect is off.
+  void start(bool connect_now);
+  void connect();
+  void send(std::vector<outgoing_message> batch, std::uint64_t first_request);
+  void close(std::uint16_t code, std::string reason);
+  void reconnect();
+  void resume_reading();
+  // Environment teardown: no more events; the outbox and resume position are synced to disk.
+  void shutdown();
+  // The wake detector's clock, replaceable so a test can simulate a suspend.
+  void set_clock(std::function<clock_reading()> clock) { clock_ = std::move(clock); }
+
+ private:
+  void on_open(const open_info& info) override;
+  bool on_inbound(std::vector<inbound_event>& events) override;
+  void on_written(std::uint64_t tag) override;
+  void on_closed(close_info info) override;
+
+  void begin_attempt();
+  void schedule_retry(const failure& cause, const std::string& reason);
+  void enter_failed(failure error, int close_code);
+  void finish_closed(int code, const std::string& reason);
+  void release_resources();
+  void drop_connection();
+  void set_state(session_state next, const std::string& reason = {});
+  void pump();
+  bool handle_text_control(inbound_event& event);
+  void handle_pong();
+  void arm_heartbeat(std::int64_t delay_ms);
+  void on_heartbeat();
+  void send_probe();
+  void note_event_id(const std::string& id);
+  void persist_event_id();
+  void report_sent(std::vector<send_outcome>& outcomes, receipt_status status);
+  void report_rejected(std::vector<send_outcome>& outcomes);
+  void check_drain();
+  void emit(session_event event) { events_.push_back(std::move(event)); }
+  void flush_events();
+
+  asio::io_context& io_;
+  session_config config_;
+  std::shared_ptr<event_sink> sink_;
+  std::shared_ptr<session_stats> stats_;
+  std::shared_ptr<asio::ssl::context> tls_context_;
+  std::vector<ws_url> urls_;
+  std::vector<session_event> events_;  // emitted during the current io step, pushed at its end
+
+  session_state state_ = session_state::idle;
+  std::shared_ptr<connection> conn_;  // the current attempt, null between attempts
+  std::uint64_t attempt_ = 0;         // attempts since the last stable connection
+  std::uint64_t url_turn_ = 0;        // every attempt moves to the next URL
+  bool ever_opened_ = false;
+  bool was_stable_ = false;
+  steady_clock::time_point disconnected_since_ = steady_clock::now();
+  backoff backoff_;
+  asio::steady_timer retry_timer_;
+  asio::steady_timer stable_timer_;
+
+  asio::steady_timer heartbeat_timer_;
+  bool awaiting_pong_ = false;
+  steady_clock::time_point probe_sent_at_;
+  std::int64_t heartbeat_due_ms_ = 0;
+  wake_detector wake_;
+  std::function<clock_reading()> clock_ = read_system_clocks;
+
+  outbox outbox_;
+  bool outbox_was_busy_ = false;
+  std::uint64_t closing_code_ = 1000;
+
+  std::string last_event_id_;
+  std::string resumed_from_;
+  bool replay_phase_ = false;
+  bool id_dirty_ = false;
+  id_window seen_ids_;
+  asio::steady_timer id_persist_timer_;
+  bool reading_paused_ = false;
+};
+
+}  // namespace rws

@@ -1,0 +1,28 @@
+#pragma once
+// Counters written by the io thread and read by stats() on the JavaScript thread. Relaxed
+// atomics: each value is a single word and stats() needs no cross-field consistency.
+#include <atomic>
+#include <cstdint>
+
+namespace rws {
+
+struct session_stats {
+  std::atomic<std::uint64_t> connects{0};      // successful opens
+  std::atomic<std::uint64_t> reconnects{0};    // opens after the first
+  std::atomic<std::uint64_t> attempt{0};       // current attempt number since the last stable connection
+  std::atomic<std::int64_t> last_rtt_us{-1};
+  std::atomic<std::uint64_t> disconnected_ms{0};  // total time not open, up to the last open
+  std::atomic<std::uint64_t> messages_in{0}, bytes_in{0};
+  std::atomic<std::uint64_t> messages_out{0}, bytes_out{0};
+  std::atomic<std::uint64_t> duplicates_dropped{0};
+  std::atomic<std::uint64_t> id_gaps{0};        // numeric ids that jumped
+  std::atomic<std::uint64_t> ids_missing{0};    // sum of the jumps
+  std::atomic<std::uint64_t> outbox_size{0};
+  std::atomic<std::uint64_t> outbox_bytes{0};
+  std::atomic<std::uint64_t> buffered_amount{0};
+  std::atomic<std::uint64_t> heartbeats_sent{0};
+  std::atomic<std::uint64_t> wakeups_detected{0};
+  std::atomic<std::uint64_t> torn_bytes_truncated{0};
+};
+
+}  // namespace rws
