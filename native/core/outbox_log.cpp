@@ -14,7 +14,7 @@ namespace {
 constexpr std::string_view segment_prefix = "seg-";
 constexpr std::string_view segment_suffix = ".log";
 constexpr std::size_t segment_name_size = segment_prefix.size() + 16 + segment_suffix.size();
-constexpr std::string_view temp_suffix = ".log.tmp";
+constexpr std::string_view temp_suffix = ".tmp";
 
 std::string segment_name(std::uint64_t index) {
   char name[32];
@@ -120,7 +120,8 @@ std::error_code outbox_log::recover(outbox_recovery_report& report) {
     if (parse_segment_name(name, index)) {
       indices.push_back(index);
     } else if (name.starts_with(segment_prefix) && name.ends_with(temp_suffix)) {
-      // An interrupted quarantine rewrite: the segment it was replacing is still intact.
+      // An interrupted quarantine: the segment it was replacing is still intact, and the copy
+      // is made again below.
       fs_.remove(join_path(dir_, name));
     }
   }
@@ -390,8 +391,8 @@ std::error_code outbox_log::append(std::vector<outbox_entry>& batch) {
       return make_error_code(outbox_errc::record_too_large);
     }
   }
+  maybe_rotate();  // (does nothing while the file needs repair)
   if (auto ec = repair_if_broken()) return ec;
-  maybe_rotate();
 
   // Buffered marks first, then the batch: still one write().
   write_buf_.assign(mark_buf_);

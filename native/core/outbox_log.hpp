@@ -22,6 +22,7 @@
 //   batch. Both are ERR_OUTBOX_IO. Later appends work again once the disk does.
 // - Delivered-marks are buffered and written lazily, never synced on their own (a lost mark
 //   only causes a redelivery after a restart, which at-least-once allows).
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>

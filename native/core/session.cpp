@@ -11,6 +11,11 @@ namespace {
 constexpr std::uint64_t write_high_water = 1u << 20;
 constexpr auto id_persist_delay = std::chrono::milliseconds(100);
 constexpr const char* event_id_file = "last-event-id";
+// The wake detector runs when the heartbeat timer fires. With a 15-60 s interval a suspend
+// would go unnoticed until the interval ends, so while open the timer fires at least this
+// often; on_heartbeat() recomputes what is due from the connection's state, which makes an
+// early firing just two clock reads and a re-arm.
+constexpr std::int64_t wake_check_period_ms = 1000;
 
 double uniform01() {
   thread_local std::mt19937_64 engine{std::random_device{}()};
@@ -315,6 +320,7 @@ void session::handle_pong() {
 }
 
 void session::arm_heartbeat(std::int64_t delay_ms) {
+  delay_ms = std::min(delay_ms, wake_check_period_ms);
   heartbeat_due_ms_ = clock_().monotonic_ms + delay_ms;
   heartbeat_timer_.expires_after(std::chrono::milliseconds(delay_ms));
   heartbeat_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
