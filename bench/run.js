@@ -758,11 +758,10 @@ async function runScenario(scenario, ctx, opts, log) {
   // a short pass at a fixed count gets the code hot, then a pass sized to about
   // half a measurement gives a rate the measured count can be based on (the
   // first pass alone underestimates the rate 2-3× while the JIT is still cold).
-  let count = scenario.warmupCount || 0;
   const warmRates = {};
   for (const k of kinds) {
     record.warmup[k] = [];
-    let passCount = count;
+    let passCount = scenario.warmupCount || 0;
     for (let pass = 0; pass < (scenario.kind === 'rate' ? 2 : 1); pass++) {
       const r = await attempt(k, scenario, ctx, passCount);
       record.warmup[k].push(r.ok ? summarize(r.result) : { error: r.error });
@@ -786,21 +785,33 @@ async function runScenario(scenario, ctx, opts, log) {
       record.skipped = 'ws warm-up failed';
       return record;
     }
-    // ws (the reference) takes ~targetSeconds; a slower rws at most ~2×that.
-    const basis = warmRates.rws ? Math.min(warmRates.ws, 2 * warmRates.rws) : warmRates.ws;
-    count = Math.round(Math.min(scenario.maxCount, Math.max(scenario.warmupCount, basis * opts.targetSeconds)));
-    record.count = count;
+    // Each client gets a count sized to its own warm rate, so each measurement
+    // takes ~targetSeconds: with one shared count, a client 5× faster than the
+    // other would be timed over a few tens of milliseconds, where one
+    // scheduler hiccup decides the result. Rates from different counts compare
+    // fine once both are well past start-up.
+    record.counts = {};
+    for (const k of kinds) {
+      const rate = warmRates[k] || warmRates.ws;
+      record.counts[k] = Math.round(
+        Math.min(scenario.maxCount, Math.max(scenario.warmupCount, rate * opts.targetSeconds))
+      );
+    }
   } else {
-    record.count = ECHO_SAMPLES;
+    record.counts = Object.fromEntries(kinds.map((k) => [k, ECHO_SAMPLES]));
     record.warmupRoundTrips = ECHO_WARMUP;
   }
 
   if (scenario.kind === 'rate') {
     // Best of three: a ceiling is what the far end *can* do; noise only lowers it.
+    // Several times the clients' count, so the ceiling run is not over before
+    // the socket buffers have filled.
+    const ceilingCount = Math.min(scenario.maxCount, 4 * Math.max(...Object.values(record.counts)));
+    record.farEndCeilingCount = ceilingCount;
     record.farEndCeilingSamples = [];
     for (let i = 0; i < CEILING_SAMPLES; i++) {
       try {
-        record.farEndCeilingSamples.push(await measureCeiling(scenario, ctx, count));
+        record.farEndCeilingSamples.push(await measureCeiling(scenario, ctx, ceilingCount));
       } catch (err) {
         log(`  ${scenario.id}: far-end ceiling sample failed: ${firstLine(err && err.message)}`);
       }
@@ -812,7 +823,7 @@ async function runScenario(scenario, ctx, opts, log) {
   for (let round = 0; round < opts.rounds; round++) {
     for (const k of kinds) {
       if (record.errors[k].length >= 2) continue; // broken twice: stop spending time on it
-      const r = await attempt(k, scenario, ctx, count);
+      const r = await attempt(k, scenario, ctx, record.counts[k]);
       if (r.ok) record.rounds[k].push(r.result);
       else {
         record.errors[k].push(`round ${round + 1}: ${r.error}`);

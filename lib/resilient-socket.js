@@ -35,6 +35,11 @@ class ResilientSocket extends EventEmitter {
     this._finalClose = null;
     this._flushSends = () => this._flush();
     this._native = new NativeSocket(config.native, (batch) => this._onEvents(batch), config.autoConnect);
+    // Like a net.Socket that was never connected, an idle socket must not hold the process;
+    // it starts holding it (unless unref()'d) when connect() or reconnect() starts an attempt.
+    this._refWanted = true;
+    this._idle = !config.autoConnect;
+    if (this._idle) this._native.unref();
   }
 
   /** @returns {string} */
@@ -132,6 +137,10 @@ class ResilientSocket extends EventEmitter {
       this._resolveClose();
     } else {
       this._flush();
+      // Until 'close' is delivered the socket holds the process, even if idle or unref()'d:
+      // otherwise an awaited close() could be abandoned by an exiting event loop. The close
+      // handshake is bounded (3 s), so this cannot keep a process alive for long.
+      this._native.ref();
       this._native.close(code, reason);
     }
     return this._closePromise;
@@ -139,24 +148,39 @@ class ResilientSocket extends EventEmitter {
 
   /** Drops the current connection and starts a new attempt at once (no-op once closed). */
   reconnect() {
-    if (this._native && !this._closeCalled) this._native.reconnect();
+    if (this._native && !this._closeCalled) {
+      this._leaveIdle();
+      this._native.reconnect();
+    }
   }
 
   /** Starts connecting when constructed with autoConnect: false. */
   connect() {
-    if (this._native && !this._closeCalled) this._native.connect();
+    if (this._native && !this._closeCalled) {
+      this._leaveIdle();
+      this._native.connect();
+    }
   }
 
   /** The socket keeps the process alive while not closed (the default). */
   ref() {
-    if (this._native) this._native.ref();
+    this._refWanted = true;
+    if (this._native && !this._idle) this._native.ref();
     return this;
   }
 
   /** The socket no longer keeps the process alive. */
   unref() {
+    this._refWanted = false;
     if (this._native) this._native.unref();
     return this;
+  }
+
+  /** The first attempt starts: from now on the socket holds the process, unless unref()'d. */
+  _leaveIdle() {
+    if (!this._idle) return;
+    this._idle = false;
+    if (this._refWanted) this._native.ref();
   }
 
   /** Counters of the connection's life (see binding.d.ts SocketStats). */

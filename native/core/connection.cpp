@@ -39,8 +39,6 @@ connection::connection(asio::io_context& io, connection_params params, connectio
       timer_(io),
       parser_(params_.max_message_size),
       read_buf_(read_chunk) {
-  RAND_bytes(reinterpret_cast<unsigned char*>(&mask_state_), sizeof mask_state_);
-  mask_state_ |= 1;  // xorshift must not start at 0
   if (params_.url.tls) {
     transport_ = make_tls_transport(io, *params_.tls_context, params_.url.host, params_.tls);
   } else {
@@ -238,17 +236,21 @@ void connection::on_read(const error_code& ec, std::size_t n) {
   last_inbound_ = steady_clock::now();
   inbound_.clear();
   auto error = parser_.feed(read_buf_.data(), n, inbound_);
-  // Control frames are answered here, in arrival order, before anything reaches the session.
-  std::size_t kept = 0;
+  // Control frames are answered here, in arrival order. Data that arrived before a close frame
+  // reaches the session before the close is handled, so nothing the server sent is lost.
+  bool keep_reading = true;
+  auto deliver = [&] {
+    if (!ready_.empty() && handler_) keep_reading = handler_->on_inbound(ready_) && keep_reading;
+    ready_.clear();
+  };
   for (auto& event : inbound_) {
+    if (event.type == inbound_event::kind::close) deliver();
+    if (phase_ == phase::closed || !handler_) return;
     if (handle_control(event)) continue;
     if (event.compressed && !inflate_message(event)) return;
-    if (kept != static_cast<std::size_t>(&event - inbound_.data())) inbound_[kept] = std::move(event);
-    ++kept;
+    ready_.push_back(std::move(event));
   }
-  inbound_.resize(kept);
-  bool keep_reading = true;
-  if (!inbound_.empty() && handler_ && !close_received_) keep_reading = handler_->on_inbound(inbound_);
+  deliver();
   if (phase_ == phase::closed || !handler_) return;
   if (error != parse_error::none) {
     violation(error, std::string(parser_.error_detail()));
@@ -329,10 +331,7 @@ void connection::violation(parse_error error, std::string detail) {
 void connection::send(bool binary, std::string_view payload, std::uint64_t tag) {
   if (phase_ != phase::open) return;
   auto op = binary ? opcode::binary : opcode::text;
-  std::uint32_t mask = mask_state_;
-  mask_state_ ^= mask_state_ << 13;
-  mask_state_ ^= mask_state_ >> 17;
-  mask_state_ ^= mask_state_ << 5;
+  std::uint32_t mask = next_mask();
   if (deflate_ && payload.size() >= deflate_threshold) {
     std::string compressed;
     deflate_->deflate(payload, compressed);
@@ -349,11 +348,18 @@ void connection::ping(std::string_view payload) {
   flush();
 }
 
+std::uint32_t connection::next_mask() {
+  // RFC 6455 §10.3 wants masking keys an observer cannot predict: they come from OpenSSL's CSPRNG,
+  // fetched in blocks so a frame does not pay a call each.
+  if (mask_used_ == mask_pool_.size()) {
+    RAND_bytes(reinterpret_cast<unsigned char*>(mask_pool_.data()), sizeof mask_pool_);
+    mask_used_ = 0;
+  }
+  return mask_pool_[mask_used_++];
+}
+
 void connection::queue_frame(opcode op, std::string_view payload) {
-  std::uint32_t mask = mask_state_;
-  mask_state_ ^= mask_state_ << 13;
-  mask_state_ ^= mask_state_ >> 17;
-  mask_state_ ^= mask_state_ << 5;
+  std::uint32_t mask = next_mask();
   encode_client_frame(out_, op, payload.data(), payload.size(), mask);
 }
 

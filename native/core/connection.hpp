@@ -7,6 +7,7 @@
 // handlers only, never from inside a call the handler made, except on_closed() which may run
 // from close()/fail() through a posted step, never synchronously.
 #include <boost/asio/steady_timer.hpp>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -110,6 +111,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool inflate_message(inbound_event& event);
   void violation(parse_error error, std::string detail);
   void queue_frame(opcode op, std::string_view payload);
+  std::uint32_t next_mask();
   void finish(close_info info);  // reports once and closes the socket
   void fail_attempt(failure error);
   void end_after_close_exchange();
@@ -128,7 +130,8 @@ class connection : public std::enable_shared_from_this<connection> {
   frame_parser parser_;
   std::optional<permessage_deflate> deflate_;
   std::vector<char> read_buf_;
-  std::vector<inbound_event> inbound_;
+  std::vector<inbound_event> inbound_;  // everything parsed from one read
+  std::vector<inbound_event> ready_;    // its data messages, handed to the session
   bool reading_ = false;
   bool read_paused_ = false;
   steady_clock::time_point last_inbound_;
@@ -142,7 +145,8 @@ class connection : public std::enable_shared_from_this<connection> {
   std::uint64_t queued_total_ = 0;   // bytes ever appended to out_
   std::uint64_t written_total_ = 0;  // bytes ever written
   std::deque<std::pair<std::uint64_t, std::uint64_t>> tags_;  // (end offset, tag)
-  std::uint32_t mask_state_;
+  std::array<std::uint32_t, 256> mask_pool_;
+  std::size_t mask_used_ = mask_pool_.size();
 
   bool close_sent_ = false;
   bool close_received_ = false;

@@ -29,12 +29,13 @@ failure outbox::open(failure& corrupt) {
   fs_ = std::make_unique<posix_file_system>();
   std::error_code ec;
   outbox_recovery_report report{};
-  log_ = outbox_log::open(*fs_, config_.path, ec, report);
+  outbox_log_options options;
+  options.fsync = config_.fsync;
+  options.keep_payloads = false;  // the queue below holds the messages
+  log_ = outbox_log::open(*fs_, config_.path, ec, report, options);
   if (ec || !log_) {
     log_.reset();
-    bool locked = ec == std::errc::resource_unavailable_try_again || ec == std::errc::operation_would_block ||
-                  ec.message() == "locked";
-    if (locked) {
+    if (ec == outbox_errc::locked) {
       return outbox_failure(failure_code::outbox_locked,
                             "outbox directory " + config_.path +
                                 " is in use by another socket or process; give each socket its own outbox.path");
@@ -51,13 +52,14 @@ failure outbox::open(failure& corrupt) {
   for (const auto& entry : log_->pending()) {
     outbox_item item;
     item.seq = entry.seq;
-    item.key = entry.key;
-    item.payload = entry.payload;
+    item.key = std::move(const_cast<std::string&>(entry.key));
+    item.payload = std::move(const_cast<std::string&>(entry.payload));
     item.binary = entry.binary;
     bytes_ += item.payload.size();
     if (config_.guarantee == delivery_guarantee::acked) key_to_seq_.emplace(item.key, item.seq);
     items_.push_back(std::move(item));
   }
+  log_->release_payloads();
   return {};
 }
 
@@ -104,35 +106,42 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
     items_.push_back(std::move(item));
   }
   if (log_ && first_new < items_.size()) {
+    // The log numbers records itself; its counter and next_seq_ agree because next_seq_ starts
+    // from log_->next_seq() and is re-read from it after every failure.
     std::vector<outbox_entry> entries;
     entries.reserve(items_.size() - first_new);
     for (std::size_t i = first_new; i < items_.size(); ++i) {
       entries.push_back({items_[i].seq, items_[i].key, items_[i].payload, items_[i].binary});
     }
+    // Records [first_new, first_failed) are stored; the rest of the batch is not.
+    std::size_t first_failed = items_.size();
     std::error_code ec;
     if (config_.fsync == fsync_policy::always) {
       // One record, one fsync: the slow, strict setting.
-      for (auto& entry : entries) {
-        std::vector<outbox_entry> one{entry};
+      for (std::size_t i = 0; i < entries.size() && !ec; ++i) {
+        std::vector<outbox_entry> one{std::move(entries[i])};
         ec = log_->append(one);
         if (!ec) ec = log_->sync();
-        if (ec) break;
+        if (ec) first_failed = first_new + i;
       }
     } else {
       ec = log_->append(entries);
       if (!ec && config_.fsync == fsync_policy::batch) ec = log_->sync();  // group commit
+      if (ec) first_failed = first_new;
     }
     if (ec) {
-      // Nothing of this batch may be reported durable: take it back out and reject it.
+      // Nothing the log could not store may be reported durable: take it back out and reject it.
       auto f = outbox_failure(failure_code::outbox_io, "writing the outbox file failed (" + ec.message() +
-                                                              "); the message was not stored, retry later");
-      while (items_.size() > first_new) {
+                                                           "); the message was not stored, retry later");
+      std::vector<send_outcome> failed;
+      while (items_.size() > first_failed) {
         auto& item = items_.back();
         bytes_ -= item.payload.size();
         key_to_seq_.erase(item.key);
-        rejected.push_back({item.request, item.seq, f});
+        failed.push_back({item.request, item.seq, f});
         items_.pop_back();
       }
+      rejected.insert(rejected.end(), failed.rbegin(), failed.rend());
       next_seq_ = log_->next_seq();
     }
   }

@@ -65,7 +65,7 @@ struct data_location {
 
 struct segment_scan {
   std::vector<std::pair<std::size_t, std::size_t>> good;  // [begin, end) runs of valid records
-  std::size_t records = 0;
+  std::size_t records = 0;  // data records and marks
   std::size_t valid_end = 0;      // end of the last valid record
   std::size_t tail_bytes = 0;     // after valid_end: no valid record follows
   std::size_t damaged_bytes = 0;  // skipped in the middle: valid records follow
@@ -162,7 +162,7 @@ std::error_code outbox_log::recover(outbox_recovery_report& report) {
           }
           const std::uint64_t floor = rec.type == record_type::segment_start ? rec.seq : rec.seq + 1;
           seq_floor = std::max(seq_floor, floor);
-          ++s.records;
+          if (rec.type != record_type::segment_start) ++s.records;
           pos += rec.size;
           continue;
         }
@@ -413,9 +413,13 @@ std::error_code outbox_log::append(std::vector<outbox_entry>& batch) {
   disk_bytes_ += write_buf_.size();
   if (unsynced_first_seq_ == 0) unsynced_first_seq_ = batch.front().seq;
   for (const auto& e : batch) {
-    pending_.push_back(e);
+    if (options_.keep_payloads) {
+      pending_.push_back(e);
+      pending_bytes_ += e.payload.size();
+    } else {
+      pending_.push_back({e.seq, {}, {}, e.binary});
+    }
     pending_segment_.push_back(active().index);
-    pending_bytes_ += e.payload.size();
   }
   // One huge batch should not pin its buffer for the life of the socket.
   if (write_buf_.capacity() > (std::size_t{4} << 20)) std::string().swap(write_buf_);

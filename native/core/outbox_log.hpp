@@ -69,6 +69,9 @@ struct outbox_log_options {
   // append, at sync()/close(), when the outbox drains, or when the buffer is full. A crash
   // loses at most this buffer: up to ~170 redeliveries by default. 0: one write per mark.
   std::size_t mark_buffer_bytes = 4096;
+  // false: pending() keeps only seqs after append() and after release_payloads(), for a caller
+  // (native/core/outbox.cpp) that holds the messages itself — the payloads are not kept twice.
+  bool keep_payloads = true;
 };
 
 class outbox_log {
@@ -87,7 +90,15 @@ class outbox_log {
   // Records not yet delivered, oldest (lowest seq) first. Valid until the next call that
   // modifies the log.
   const std::deque<outbox_entry>& pending() const { return pending_; }
-  std::uint64_t pending_bytes() const { return pending_bytes_; }  // sum of payload sizes
+  std::uint64_t pending_bytes() const { return pending_bytes_; }  // sum of the payloads pending() holds
+  // Frees the keys and payloads of pending() once the caller has taken them (see keep_payloads).
+  void release_payloads() {
+    for (auto& e : pending_) {
+      std::string().swap(e.key);
+      std::string().swap(e.payload);
+    }
+    pending_bytes_ = 0;
+  }
   std::uint64_t next_seq() const { return next_seq_; }
 
   // Assigns seqs to batch (written back into it), writes the whole batch with one write() and

@@ -112,6 +112,9 @@ void session::start(bool connect_now) {
   }
   stats_->outbox_size = outbox_.size();
   stats_->outbox_bytes = outbox_.bytes();
+  // Records recovered from disk are a busy outbox too: a restarted process waits for 'drain'
+  // to know that what the previous one left behind has been delivered.
+  if (outbox_.size()) outbox_was_busy_ = true;
   if (config_.resume.enabled && outbox_.durable()) {
     std::string stored;
     if (!read_small_file(*outbox_.fs(), outbox_.path(), event_id_file, stored) && !stored.empty()) {

@@ -38,7 +38,7 @@ class tls_transport final : public transport {
       : stream_(io, context) {
     std::string name = tls.servername.empty() ? host : tls.servername;
     error_code ec;
-    auto ip = asio::ip::make_address(name, ec);
+    asio::ip::make_address(name, ec);  // ec set: a host name, not an IP literal
     SSL* ssl = stream_.native_handle();
     // SNI is for names only (RFC 6066 forbids IP literals); verification covers both.
     if (ec) SSL_set_tlsext_host_name(ssl, name.c_str());

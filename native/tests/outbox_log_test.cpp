@@ -556,6 +556,7 @@ TEST_F(OutboxLogDamage, FlippedByteInAMiddleRecordIsQuarantined) {
   for (std::size_t i = begin; i < begin + outbox_record_header_size + 6; ++i) offsets.push_back(i);
   offsets.push_back(end - 2);
   offsets.push_back(end - 1);
+  std::string detail;
   for (const std::size_t at : offsets) {
     for (const auto& f : quarantine_files(tmp_.outbox())) stdfs::remove(f);
     std::string damaged = original;
@@ -567,6 +568,7 @@ TEST_F(OutboxLogDamage, FlippedByteInAMiddleRecordIsQuarantined) {
       EXPECT_EQ(payloads(*o.log), ten_payloads_except(5, 5)) << "offset " << at;
       EXPECT_EQ(o.report.corrupt_segments_quarantined, 1u) << "offset " << at;
       EXPECT_NE(o.report.corrupt_detail.find(".corrupt"), std::string::npos);
+      detail = o.report.corrupt_detail;
       EXPECT_EQ(o.report.torn_bytes_truncated, 0u);
       EXPECT_EQ(o.log->next_seq(), 11u);
       const auto quarantined = quarantine_files(tmp_.outbox());
@@ -579,8 +581,8 @@ TEST_F(OutboxLogDamage, FlippedByteInAMiddleRecordIsQuarantined) {
     EXPECT_EQ(o.report.corrupt_segments_quarantined, 0u);
     EXPECT_EQ(payloads(*o.log), ten_payloads_except(5, 5));
   }
-  std::printf("[ info     ] detail example: quarantine of %zu damaged offsets checked\n",
-              offsets.size());
+  std::printf("[ info     ] %zu damaged offsets quarantined; last report: %s\n", offsets.size(),
+              detail.c_str());
 }
 
 TEST_F(OutboxLogDamage, DamageAcrossSeveralRecordsKeepsWhatCanBeResynchronised) {

@@ -7,7 +7,7 @@
 const http = require('http');
 const { performance } = require('perf_hooks');
 const { WebSocketServer } = require('ws');
-const { withDeadline } = require('../helpers/deadline');
+const { withDeadline, waitFor } = require('../helpers/deadline');
 
 const SOCKET_EVENTS = ['state', 'connecting', 'open', 'disconnect', 'reconnecting', 'heartbeat', 'failed', 'close'];
 
@@ -63,6 +63,25 @@ function nextEvent(sock, name, ms, where = () => true) {
     sock.on(name, onEvent);
     if (name !== 'close') sock.on('close', onClose);
   });
+}
+
+/**
+ * The first recorded event (see recordEvents) named `name` that satisfies `where`, waiting up
+ * to `ms` for it if it has not happened yet. Unlike nextEvent this cannot miss an event that
+ * fired while the test was awaiting something else.
+ *
+ * @param {Array<{name: string, at: number, payload: any}>} events from recordEvents
+ * @param {string} name
+ * @param {number} ms
+ * @param {(payload: any) => boolean} [where]
+ * @returns {Promise<{name: string, at: number, payload: any}>}
+ */
+function recorded(events, name, ms, where = () => true) {
+  return waitFor(() => events.find((e) => e.name === name && where(e.payload)), ms, `a '${name}' event`)
+    .catch((err) => {
+      err.message += ` (events so far: ${events.map((e) => e.name).join(', ') || 'none'})`;
+      throw err;
+    });
 }
 
 /**
@@ -148,11 +167,13 @@ async function startRestartableServer(opts = {}) {
     const [s, w, socks] = [server, wss, sockets];
     server = null;
     wss = null;
-    // Kill every client without a close frame (a crashed server), then stop listening.
+    // Like a crashed process: stop listening first (an immediate retry must be refused, not
+    // land on a half-closed server), then kill every client without a close frame.
+    const closed = new Promise((resolve) => s.close(() => resolve()));
     for (const ws of w.clients) ws.terminate();
     for (const sock of socks) sock.destroy();
     await new Promise((resolve) => w.close(() => resolve()));
-    await new Promise((resolve) => s.close(() => resolve()));
+    await closed;
   };
 
   await start();
@@ -194,4 +215,4 @@ function busiestWindow(times, width) {
   return best;
 }
 
-module.exports = { now, recordEvents, nextEvent, createScope, startRestartableServer, busiestWindow, SOCKET_EVENTS };
+module.exports = { now, recordEvents, recorded, nextEvent, createScope, startRestartableServer, busiestWindow, SOCKET_EVENTS };

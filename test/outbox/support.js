@@ -1,0 +1,154 @@
+'use strict';
+
+// Shared plumbing for the outbox tests: real temp directories, real child processes, sockets
+// and servers, all registered here and released in afterEach whether the test passed or not.
+
+const { spawn } = require('child_process');
+const fs = require('fs');
+const net = require('net');
+const os = require('os');
+const path = require('path');
+const { ResilientSocket } = require('../../lib');
+const { onceWithin, withDeadline } = require('../helpers/deadline');
+
+const FIXTURES = path.join(__dirname, 'fixtures');
+const EVENT_MS = 5000;
+
+/**
+ * A registry of things to release after each test: sockets first (a server closing under an
+ * open socket would start a reconnect loop), then children, servers, mounts and directories.
+ *
+ * @returns {object}
+ */
+function makeTracker() {
+  const sockets = [];
+  const children = [];
+  const others = [];
+  const dirs = [];
+  return {
+    /** @returns {ResilientSocket} */
+    socket(url, opts) {
+      const s = new ResilientSocket(url, opts);
+      s.on('error', () => {}); // corrupt-outbox warnings are asserted where they matter
+      sockets.push(s);
+      return s;
+    },
+    /** @template T @param {T} thing with close() or stop() @returns {T} */
+    add(thing) {
+      others.push(thing);
+      return thing;
+    },
+    /** A fresh directory under the system temp dir, removed after the test. */
+    tempDir(label = 'outbox') {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), `rws-${label}-`));
+      dirs.push(dir);
+      return dir;
+    },
+    /** @param {import('child_process').ChildProcess} child killed (SIGKILL) after the test */
+    child(child) {
+      children.push(child);
+      return child;
+    },
+    async cleanup() {
+      const closing = sockets.splice(0).map((s) => withDeadline(s.close(), EVENT_MS, 'socket close in cleanup').catch(() => {}));
+      await Promise.all(closing);
+      for (const c of children.splice(0)) {
+        if (c.exitCode === null && c.signalCode === null) {
+          const exited = new Promise((resolve) => c.once('exit', resolve));
+          c.kill('SIGKILL');
+          await withDeadline(exited, EVENT_MS, 'child exit in cleanup').catch(() => {});
+        }
+      }
+      for (const thing of others.splice(0).reverse()) {
+        const stop = thing.close || thing.stop;
+        await withDeadline(Promise.resolve(stop.call(thing)), EVENT_MS, 'stop in cleanup').catch(() => {});
+      }
+      for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** @returns {Promise<any>} the first argument of the next `event`, within `ms` */
+async function next(emitter, event, ms = EVENT_MS) {
+  const [first] = await onceWithin(emitter, event, ms);
+  return first;
+}
+
+/**
+ * A loopback URL where nothing listens (a port that was just released): connecting gets a
+ * genuine ECONNREFUSED. The port could in theory be reused by someone else meanwhile; the tests
+ * only rely on "nothing accepts our upgrade", which another listener would still satisfy.
+ *
+ * @returns {Promise<string>}
+ */
+async function refusedUrl() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return `ws://127.0.0.1:${port}/`;
+}
+
+/**
+ * Runs a fixture script as a real child process and collects its output.
+ *
+ * @param {string} script file name under fixtures/
+ * @param {object} args passed as one JSON argument
+ * @param {object} [opts]
+ * @param {string[]} [opts.prefix] command to run node under (e.g. strace ...)
+ * @returns {{child: import('child_process').ChildProcess, stdout: () => string,
+ *   stderr: () => string, exited: Promise<{code: number|null, signal: string|null}>}}
+ */
+function runFixture(script, args, opts = {}) {
+  const argv = [process.execPath, path.join(FIXTURES, script), JSON.stringify(args)];
+  const cmd = opts.prefix ? [...opts.prefix, ...argv] : argv;
+  const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
+  child.stderr.setEncoding('utf8').on('data', (d) => { err += d; });
+  const exited = new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** The JSON lines a fixture printed, parsed (non-JSON lines skipped). */
+function jsonLines(text) {
+  const result = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try { result.push(JSON.parse(line)); } catch { /* a partial line of a killed child */ }
+  }
+  return result;
+}
+
+/**
+ * Records, across every connection of a server from startWsServer, each inbound message in true
+ * arrival order (server.connections keeps them per connection only).
+ *
+ * @returns {{onConnection: Function, connections: () => number,
+ *   arrivals: Array<{text: string, connection: number}>}}
+ */
+function arrivalRecorder() {
+  const arrivals = [];
+  let connections = 0;
+  return {
+    arrivals,
+    /** @returns {number} connections seen so far */
+    connections: () => connections,
+    onConnection(ws) {
+      const connection = ++connections;
+      ws.on('message', (data, isBinary) => arrivals.push({ text: isBinary ? null : data.toString('utf8'), connection }));
+    },
+  };
+}
+
+/** Bytes of every file under dir (not recursive: the outbox is flat). */
+function directoryBytes(dir) {
+  let total = 0;
+  for (const name of fs.readdirSync(dir)) total += fs.statSync(path.join(dir, name)).size;
+  return total;
+}
+
+module.exports = {
+  FIXTURES, EVENT_MS, makeTracker, next, refusedUrl, runFixture, jsonLines, arrivalRecorder, directoryBytes,
+};
