@@ -149,7 +149,8 @@ std::int64_t parse_retry_after(std::string_view value, std::chrono::system_clock
   std::string text(value);
   if (!strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm)) return -1;
   auto when = std::chrono::system_clock::from_time_t(timegm(&tm));
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(when - now).count();
+  // Rounded up: an attempt must never start before the date the server named.
+  auto ms = std::chrono::ceil<std::chrono::milliseconds>(when - now).count();
   return std::clamp<std::int64_t>(ms, 0, max_retry_after_ms);
 }
 

@@ -73,14 +73,47 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
                     std::vector<send_outcome>& accepted, std::vector<send_outcome>& rejected) {
   std::size_t first_new = items_.size();
   std::uint64_t request = first_request;
-  for (auto& message : batch) {
+  const auto dropped = [] {
+    return outbox_failure(failure_code::outbox_full,
+                          "dropped from a full outbox to make room for newer messages (onFull: 'drop-oldest')");
+  };
+  // 'drop-oldest' keeps the newest messages. When this batch alone holds more than the limits
+  // allow, its own oldest messages are the ones to drop: decided here, before they get a seq,
+  // because they have no log record to drop yet and the log's numbering must stay in step with
+  // ours (see below). The queue's older messages make room for the rest in the loop.
+  std::size_t keep_from = 0;  // batch[keep_from..] can be kept
+  if (config_.drop_oldest) {
+    std::uint64_t count = 0, bytes = 0;
+    for (keep_from = batch.size(); keep_from > 0; --keep_from) {
+      const std::uint64_t size = batch[keep_from - 1].data.size();
+      if (size > config_.max_bytes) continue;  // rejected on its own below; takes no room
+      if (count + 1 > config_.max_messages || bytes + size > config_.max_bytes) break;
+      ++count;
+      bytes += size;
+    }
+  }
+  for (std::size_t index = 0; index < batch.size(); ++index) {
+    auto& message = batch[index];
     std::uint64_t this_request = request++;
     std::uint64_t needed = message.data.size();
+    if (needed > config_.max_bytes) {
+      // Nothing could ever make room: refuse it without evicting anything (drop-oldest would
+      // otherwise empty the whole outbox for a message that still does not fit).
+      rejected.push_back({this_request, 0,
+                          outbox_failure(failure_code::outbox_full,
+                                         "message of " + std::to_string(needed) + " bytes is larger than outbox.maxBytes (" +
+                                             std::to_string(config_.max_bytes) + "); it can never be queued")});
+      continue;
+    }
+    if (index < keep_from) {
+      rejected.push_back({this_request, 0, dropped()});
+      continue;
+    }
     while (size() >= config_.max_messages || bytes_ + needed > config_.max_bytes) {
       if (!config_.drop_oldest || items_.empty() || first_new == 0) break;
-      // Evict the oldest message to make room; its sender learns why.
-      remove_head(&rejected, outbox_failure(failure_code::outbox_full,
-                                            "dropped from a full outbox to make room for newer messages (onFull: 'drop-oldest')"));
+      // Evict the oldest message to make room; its sender learns why. (first_new == 0 is left
+      // only when keyField insertion made this batch's messages larger than planned above.)
+      remove_head(&rejected, dropped());
       --first_new;
     }
     if (size() >= config_.max_messages || bytes_ + needed > config_.max_bytes) {

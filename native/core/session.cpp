@@ -22,6 +22,14 @@ double uniform01() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
 }
 
+// RFC 9110 field-value: visible characters, obs-text, SP and HTAB; no other control character.
+bool fits_header_value(std::string_view value) {
+  return std::none_of(value.begin(), value.end(), [](char ch) {
+    auto c = static_cast<unsigned char>(ch);
+    return (c < 0x20 && c != '\t') || c == 0x7f;
+  });
+}
+
 failure make_failure(failure_code code, std::string message) {
   failure f;
   f.code = code;
@@ -117,11 +125,15 @@ void session::start(bool connect_now) {
   if (outbox_.size()) outbox_was_busy_ = true;
   if (config_.resume.enabled && outbox_.durable()) {
     std::string stored;
+    // The file holds the id as a JSON token: a number as written, a string quoted.
     if (!read_small_file(*outbox_.fs(), outbox_.path(), event_id_file, stored) && !stored.empty()) {
-      last_event_id_ = stored;
-      auto e = session_event::with_detail(event_kind::resume_info);
-      e.detail->resumed_from = stored;
-      emit(std::move(e));
+      if (auto id = find_json_field("{\"id\":" + stored + "}", {"id"})) {
+        last_event_id_ = id->text;
+        last_event_id_is_string_ = id->type == json_scalar::kind::string;
+        auto e = session_event::with_detail(event_kind::resume_info);
+        e.detail->resumed_from = last_event_id_;
+        emit(std::move(e));
+      }
     }
   }
   if (connect_now) begin_attempt();
@@ -153,7 +165,14 @@ void session::begin_attempt() {
     if (config_.resume.via == resume_via::query) {
       params.target = with_query_param(url.target, config_.resume.param, last_event_id_);
     } else if (config_.resume.via == resume_via::header) {
-      params.headers.emplace_back(config_.resume.param, last_event_id_);
+      // The id comes from the network: a CR or LF in it would end the header line and let event
+      // data write request lines of its own. An id HTTP cannot carry is not sent (EventSource
+      // never adopts such ids either); the server then sees a fresh client.
+      if (fits_header_value(last_event_id_)) {
+        params.headers.emplace_back(config_.resume.param, last_event_id_);
+      } else {
+        resumed_from_.clear();
+      }
     }
   }
   set_state(session_state::connecting);
@@ -198,9 +217,7 @@ void session::on_open(const open_info& info) {
   if (config_.resume.enabled && config_.resume.via == resume_via::message && !resumed_from_.empty()) {
     // The resume handshake goes first; the outbox flushes after it.
     std::string sync = config_.resume.param;
-    bool numeric = !last_event_id_.empty() &&
-                   std::all_of(last_event_id_.begin(), last_event_id_.end(), [](char c) { return c >= '0' && c <= '9'; });
-    std::string id_json = numeric ? last_event_id_ : "\"" + json_escape(last_event_id_) + "\"";
+    std::string id_json = last_event_id_is_string_ ? json_quote(last_event_id_) : last_event_id_;
     for (auto pos = sync.find("{{id}}"); pos != std::string::npos; pos = sync.find("{{id}}", pos + id_json.size())) {
       sync.replace(pos, 6, id_json);
     }
@@ -244,8 +261,9 @@ bool session::on_inbound(std::vector<inbound_event>& events) {
             stats_->duplicates_dropped++;
             continue;
           }
+          bool is_string = found->type == json_scalar::kind::string;
           id = std::move(found->text);
-          note_event_id(id);
+          note_event_id(id, is_string);
         }
       }
     }
@@ -289,13 +307,14 @@ bool session::handle_text_control(inbound_event& event) {
   return false;
 }
 
-void session::note_event_id(const std::string& id) {
+void session::note_event_id(const std::string& id, bool is_string) {
   if (auto gap = numeric_id_gap(last_event_id_, id)) {
     stats_->id_gaps++;
     stats_->ids_missing += gap;
   }
   seen_ids_.insert(id);
   last_event_id_ = id;
+  last_event_id_is_string_ = is_string;
   if (!outbox_.durable() || id_dirty_) return;
   // Persisting every id would cost an fsync per message; a short delay groups them. After a
   // crash the stored id may be up to this old, so the server replays a few events again.
@@ -309,7 +328,8 @@ void session::note_event_id(const std::string& id) {
 void session::persist_event_id() {
   if (!id_dirty_ || !outbox_.durable()) return;
   id_dirty_ = false;
-  write_file_atomic(*outbox_.fs(), outbox_.path(), event_id_file, last_event_id_);
+  write_file_atomic(*outbox_.fs(), outbox_.path(), event_id_file,
+                    last_event_id_is_string_ ? json_quote(last_event_id_) : last_event_id_);
 }
 
 void session::handle_pong() {
@@ -424,6 +444,7 @@ void session::check_drain() {
 }
 
 void session::send(std::vector<outgoing_message> batch, std::uint64_t first_request) {
+  const std::size_t handed_over = batch.size();
   std::vector<send_outcome> accepted, rejected;
   if (state_ == session_state::closing || state_ == session_state::closed || state_ == session_state::failed) {
     for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -441,6 +462,7 @@ void session::send(std::vector<outgoing_message> batch, std::uint64_t first_requ
   report_rejected(rejected);
   stats_->outbox_size = outbox_.size();
   stats_->outbox_bytes = outbox_.bytes();
+  stats_->sends_in_flight -= handed_over;  // counted by the binding when JavaScript handed it over
   pump();
   flush_events();
 }

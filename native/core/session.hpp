@@ -59,7 +59,7 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void arm_heartbeat(std::int64_t delay_ms);
   void on_heartbeat();
   void send_probe();
-  void note_event_id(const std::string& id);
+  void note_event_id(const std::string& id, bool is_string);
   void persist_event_id();
   void report_sent(std::vector<send_outcome>& outcomes, receipt_status status);
   void report_rejected(std::vector<send_outcome>& outcomes);
@@ -98,6 +98,7 @@ class session : public std::enable_shared_from_this<session>, public connection_
   std::uint64_t closing_code_ = 1000;
 
   std::string last_event_id_;
+  bool last_event_id_is_string_ = false;  // how the sync message and the stored file write it
   std::string resumed_from_;
   bool replay_phase_ = false;
   bool id_dirty_ = false;

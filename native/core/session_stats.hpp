@@ -18,6 +18,10 @@ struct session_stats {
   std::atomic<std::uint64_t> id_gaps{0};        // numeric ids that jumped
   std::atomic<std::uint64_t> ids_missing{0};    // sum of the jumps
   std::atomic<std::uint64_t> outbox_size{0};
+  // send() batches handed to the io thread and not yet taken into the outbox (written by the
+  // JavaScript thread, un-counted by session::send after outbox_size is updated), so outboxSize
+  // never reads low while a batch is on its way.
+  std::atomic<std::uint64_t> sends_in_flight{0};
   std::atomic<std::uint64_t> outbox_bytes{0};
   std::atomic<std::uint64_t> buffered_amount{0};
   std::atomic<std::uint64_t> heartbeats_sent{0};

@@ -139,7 +139,9 @@ for (let round = 1; round <= ROUNDS; round++) {
     await waitFor(() => {
       let size = 0;
       try { size = fs.statSync(log).size; } catch { /* not created yet */ }
-      return size >= fraction * FULL_LOG_BYTES || sender.child.exitCode !== null || Date.now() - started > 3000;
+      if (size >= fraction * FULL_LOG_BYTES || sender.child.exitCode !== null || Date.now() - started > 5000) return true;
+      // A kill point past the end: kill once everything settled (the child then idles).
+      return size > 0.9 * FULL_LOG_BYTES && fs.readFileSync(log, 'latin1').endsWith('DONE\n');
     }, 10000, 'the kill point');
     const killDelay = Date.now() - started;
     sender.child.kill('SIGKILL');

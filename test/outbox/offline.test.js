@@ -95,6 +95,8 @@ describe.each([
     const settled = [];
     await withDeadline(Promise.all(sendRange(sock, 0, 10, settled)), 5000, 'the online receipts');
     await waitFor(() => drains === 1, 5000, "the first 'drain'");
+    // 'written' means "left this socket": let the proxy hand them over before cutting it.
+    await waitFor(() => receivedTexts(server).length === 10, 5000, 'the online messages at the server');
 
     // Server down: the connection dies and new ones are refused.
     await proxy.setMode('refuse');

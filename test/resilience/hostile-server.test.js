@@ -21,19 +21,16 @@ const backoff = { initialDelay: 50, maxDelay: 500 };
 
 /**
  * A raw server whose first connection gets `script` after a proper upgrade; later connections
- * (the client's retries) are upgraded and left alone.
+ * (the client's retries) are only upgraded. Every connection answers the client's close frame.
  */
 async function hostileServer(script) {
   const server = scope.add(await startRawServer({
     onConnection: async (conn) => {
       await conn.acceptUpgrade();
-      if (conn.index === 1) {
-        await script(conn);
-      } else {
-        // Well-behaved from then on: answer the client's close so close() needs no timeout.
-        const close = await conn.waitForClose(60000).catch(() => null);
-        if (close) await conn.sendClose(close.code).then(() => conn.end(), () => {});
-      }
+      if (conn.index === 1) await script(conn);
+      // Otherwise well-behaved: answer the client's close, so close() needs no timeout.
+      const close = await conn.waitForClose(60000).catch(() => null);
+      if (close) await conn.sendClose(close.code).then(() => conn.end(), () => {});
     },
   }), (s) => s.stop());
   return server;

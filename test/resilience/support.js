@@ -18,12 +18,13 @@ const now = () => performance.now();
  * Records every lifecycle event of `sock` with the time JavaScript saw it.
  *
  * @param {import('events').EventEmitter} sock
- * @returns {Array<{name: string, at: number, payload: any}>} grows as events arrive
+ * @returns {Array<{name: string, at: number, wall: number, payload: any}>} grows as events
+ *   arrive; `at` is performance.now(), `wall` is Date.now() (to compare with other processes)
  */
 function recordEvents(sock) {
   const events = [];
   for (const name of SOCKET_EVENTS) {
-    sock.on(name, (payload) => events.push({ name, at: now(), payload }));
+    sock.on(name, (payload) => events.push({ name, at: now(), wall: Date.now(), payload }));
   }
   return events;
 }

@@ -117,7 +117,7 @@ function childOpened(c, what) {
   return waitFor(() => {
     if (c.opens.length >= 1) return true;
     throw new Error(c.describe());
-  }, 10000, what);
+  }, 20000, what); // a cold Node start plus the addon on a loaded machine
 }
 
 async function setup() {

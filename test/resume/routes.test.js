@@ -116,3 +116,48 @@ test("a dotted idField ('data.seq') is what is remembered and sent", async () =>
   expect(r.rec.all.every((m) => m.info.id === String(m.json.data.seq))).toBe(true);
   expect(sequenceProblem(r.rec.ids, 1, r.head)).toBe('');
 });
+
+describe('ids that cannot travel as they are', () => {
+  const { WebSocketServer } = require('ws');
+
+  /** A server that sends one event with `id`, records each handshake, and drops the first connection. */
+  async function serverSending(id) {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => wss.once('listening', resolve));
+    const handshakes = [];
+    wss.on('connection', (ws, req) => {
+      handshakes.push({ url: req.url, headers: req.headers });
+      if (handshakes.length === 1) {
+        ws.send(JSON.stringify({ id, type: 'event' }));
+        setTimeout(() => ws.terminate(), 50);
+      }
+    });
+    t.add({ close: () => new Promise((resolve) => { for (const c of wss.clients) c.terminate(); wss.close(() => resolve()); }) });
+    return { url: `ws://127.0.0.1:${wss.address().port}/`, handshakes };
+  }
+
+  test("via 'query': an id with reserved characters is percent-encoded and arrives intact", async () => {
+    const id = 'a b&after=9#x/é';
+    const server = await serverSending(id);
+    const sock = t.socket(server.url, { resume: { idField: 'id', via: 'query' }, reconnect: FAST_RECONNECT, heartbeat: false });
+    const rec = recordMessages(sock);
+    await waitFor(() => server.handshakes.length === 2, 5000, 'the reconnect');
+    expect(rec.all[0].info.id).toBe(id);
+    const params = new URL(server.handshakes[1].url, 'http://x.invalid').searchParams;
+    expect(params.getAll('after')).toEqual([id]);
+  });
+
+  test("via 'header': an id containing CR LF never splits the handshake request", async () => {
+    // find_json_field unescapes \r\n, so a server (or whoever feeds it ids) controls these bytes.
+    const server = await serverSending('7\r\nX-Injected: yes');
+    const sock = t.socket(server.url, { resume: { idField: 'id', via: 'header' }, reconnect: FAST_RECONNECT, heartbeat: false });
+    const opens = [];
+    sock.on('open', (info) => opens.push(info));
+    await waitFor(() => server.handshakes.length === 2, 5000, 'the reconnect');
+    await waitFor(() => opens.length === 2, 5000, 'the reconnect to open');
+    expect(server.handshakes[1].headers['x-injected']).toBeUndefined();
+    // HTTP cannot carry that id, so it is not sent at all and the open does not claim a resume.
+    expect(server.handshakes[1].headers['last-event-id']).toBeUndefined();
+    expect(opens[1].resumedFrom).toBeUndefined();
+  });
+});
