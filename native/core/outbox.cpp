@@ -60,6 +60,7 @@ failure outbox::open(failure& corrupt) {
     items_.push_back(std::move(item));
   }
   log_->release_payloads();
+  if (!items_.empty()) durable_upto_ = items_.back().seq;  // recovered from disk: durable
   return {};
 }
 
@@ -158,8 +159,9 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
         if (ec) first_failed = first_new + i;
       }
     } else {
+      // 'batch': the fsync is not here but in sync_appended(), which the session runs once for
+      // every batch that arrived meanwhile (group commit).
       ec = log_->append(entries);
-      if (!ec && config_.fsync == fsync_policy::batch) ec = log_->sync();  // group commit
       if (ec) first_failed = first_new;
     }
     if (ec) {
@@ -178,12 +180,44 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
       next_seq_ = log_->next_seq();
     }
   }
+  if (log_ && config_.fsync != fsync_policy::batch && !items_.empty()) durable_upto_ = items_.back().seq;
   for (std::size_t i = first_new; i < items_.size(); ++i) accepted.push_back({items_[i].request, items_[i].seq, {}});
+}
+
+bool outbox::needs_sync() const { return log_ && !items_.empty() && items_.back().seq > durable_upto_; }
+
+void outbox::sync_appended(std::vector<send_outcome>& persisted, std::vector<send_outcome>& rejected) {
+  if (!needs_sync()) return;
+  if (auto ec = log_->sync(); ec) {
+    // The log discarded everything appended since its last good sync: exactly the messages
+    // above durable_upto_, which are the newest, and none of which went on the wire yet.
+    auto f = outbox_failure(failure_code::outbox_io, "syncing the outbox file failed (" + ec.message() +
+                                                         "); the message was not stored, retry later");
+    std::vector<send_outcome> failed;
+    while (!items_.empty() && items_.back().seq > durable_upto_) {
+      auto& item = items_.back();
+      bytes_ -= item.payload.size();
+      key_to_seq_.erase(item.key);
+      failed.push_back({item.request, item.seq, f});
+      items_.pop_back();
+    }
+    send_index_ = std::min(send_index_, items_.size());
+    rejected.insert(rejected.end(), failed.rbegin(), failed.rend());
+    next_seq_ = log_->next_seq();
+    return;
+  }
+  auto first = std::upper_bound(items_.begin(), items_.end(), durable_upto_,
+                                [](std::uint64_t s, const outbox_item& item) { return s < item.seq; });
+  for (auto it = first; it != items_.end(); ++it) persisted.push_back({it->request, it->seq, {}});
+  durable_upto_ = items_.back().seq;
 }
 
 const outbox_item* outbox::next_to_send() {
   while (send_index_ < items_.size() && items_[send_index_].acked) ++send_index_;
   if (send_index_ >= items_.size()) return nullptr;
+  // A record goes on the wire only once it is durable: a failed fsync then never rejects a
+  // message the server already has.
+  if (log_ && items_[send_index_].seq > durable_upto_) return nullptr;
   return &items_[send_index_++];
 }
 

@@ -58,7 +58,14 @@ class outbox {
   void accept(std::vector<outgoing_message>& batch, std::uint64_t first_request, std::vector<send_outcome>& accepted,
               std::vector<send_outcome>& rejected);
 
-  // The next message to put on the wire in this connection, or null.
+  // fsync 'batch' (group commit): accept() only appends; this syncs everything appended since
+  // the last sync with one fdatasync. The session runs it once per io step in which batches
+  // arrived, so batches queued behind a slow fsync share the next one. Durable messages go to
+  // `persisted`; on failure the unsynced ones are removed and go to `rejected`.
+  bool needs_sync() const;
+  void sync_appended(std::vector<send_outcome>& persisted, std::vector<send_outcome>& rejected);
+
+  // The next message to put on the wire in this connection (durable ones only), or null.
   const outbox_item* next_to_send();
   // A new connection: everything not yet delivered is sent again, in order.
   void rewind() { send_index_ = 0; }
@@ -91,6 +98,7 @@ class outbox {
   std::size_t acked_count_ = 0;  // acked items not yet popped (an older one is still pending)
   std::uint64_t bytes_ = 0;
   std::uint64_t next_seq_ = 1;
+  std::uint64_t durable_upto_ = 0;  // file log: every record up to this seq is on disk
   std::uint64_t torn_bytes_ = 0;
   std::string key_prefix_;
 };

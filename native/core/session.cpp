@@ -455,7 +455,9 @@ void session::send(std::vector<outgoing_message> batch, std::uint64_t first_requ
     if (outbox_.size()) outbox_was_busy_ = true;
     // With a file outbox a send resolves once durable; in memory it resolves once written, and
     // in 'acked' mode once the server acknowledges its key.
-    if (outbox_.durable() && config_.outbox.guarantee == delivery_guarantee::written) {
+    if (outbox_.needs_sync()) {
+      schedule_sync();
+    } else if (outbox_.durable() && config_.outbox.guarantee == delivery_guarantee::written) {
       report_sent(accepted, receipt_status::persisted);
     }
   }
@@ -465,6 +467,27 @@ void session::send(std::vector<outgoing_message> batch, std::uint64_t first_requ
   stats_->sends_in_flight -= handed_over;  // counted by the binding when JavaScript handed it over
   pump();
   flush_events();
+}
+
+void session::schedule_sync() {
+  if (sync_scheduled_) return;
+  sync_scheduled_ = true;
+  // Posted, not run here: send() batches that JavaScript queued while the io thread was busy
+  // (for instance in the previous fsync) run first and share this one fsync.
+  asio::post(io_, [self = shared_from_this()] {
+    self->sync_scheduled_ = false;
+    self->sync_outbox();
+    self->pump();
+    self->flush_events();
+  });
+}
+
+void session::sync_outbox() {
+  std::vector<send_outcome> persisted, rejected;
+  outbox_.sync_appended(persisted, rejected);
+  if (config_.outbox.guarantee == delivery_guarantee::written) report_sent(persisted, receipt_status::persisted);
+  report_rejected(rejected);
+  check_drain();
 }
 
 void session::on_closed(close_info info) {
@@ -576,6 +599,7 @@ void session::release_resources() {
   id_persist_timer_.cancel();
   drop_connection();
   persist_event_id();
+  sync_outbox();  // sends still waiting for the group commit resolve (or fail) before the end
   std::vector<send_outcome> rejected;
   outbox_.abandon(rejected);
   report_rejected(rejected);
@@ -589,6 +613,7 @@ void session::close(std::uint16_t code, std::string reason) {
   switch (state_) {
     case session_state::open:
       set_state(session_state::closing, reason);
+      sync_outbox();
       pump();  // what is queued goes out before the close frame
       conn_->close(code, reason);
       break;

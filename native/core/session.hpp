@@ -64,6 +64,8 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void report_sent(std::vector<send_outcome>& outcomes, receipt_status status);
   void report_rejected(std::vector<send_outcome>& outcomes);
   void check_drain();
+  void schedule_sync();
+  void sync_outbox();
   void emit(session_event event) { events_.push_back(std::move(event)); }
   void flush_events();
 
@@ -95,6 +97,7 @@ class session : public std::enable_shared_from_this<session>, public connection_
 
   outbox outbox_;
   bool outbox_was_busy_ = false;
+  bool sync_scheduled_ = false;  // a group-commit fsync is posted
   std::uint64_t closing_code_ = 1000;
 
   std::string last_event_id_;

@@ -73,6 +73,9 @@ describe.each([
     for (let i = 0; i < 5; i++) all.push(tracked(sock, `m${i}`, outcomes));
     await tick();
     await waitFor(() => sock.outboxSize === 5, 5000, 'five queued');
+    // On disk, wait for the group commit: a send that has resolved 'persisted' stays resolved even
+    // when it is dropped later (an unsynced one may be dropped before it resolves, and rejects).
+    if (durable) await withDeadline(Promise.all(all), 5000, 'the first five persisted');
     for (let i = 5; i < 7; i++) all.push(tracked(sock, `m${i}`, outcomes));
     if (durable) {
       // On disk the five had resolved already ('persisted'); the new two are stored too.
