@@ -22,6 +22,8 @@ const KIND = Object.freeze({
   SEND_FAILED: 14, // request, error
   RESUME_INFO: 15, // lastEventId
   MESSAGE_WITH_ID: 16, // data, id, replayed
+  MESSAGE_SLICE: 17, // offset, length: a small binary message, a slice of the current pool
+  POOL: 18, // buffer: the pool Buffer that the MESSAGE_SLICE events after it slice
 });
 
 /** Fields after the kind, per kind. */
@@ -42,6 +44,8 @@ FIELDS[KIND.SENT] = 5;
 FIELDS[KIND.SEND_FAILED] = 2;
 FIELDS[KIND.RESUME_INFO] = 1;
 FIELDS[KIND.MESSAGE_WITH_ID] = 3;
+FIELDS[KIND.MESSAGE_SLICE] = 2;
+FIELDS[KIND.POOL] = 1;
 
 /** rws::receipt_status → SendReceipt.status */
 const RECEIPT_STATUS = [undefined, 'written', 'persisted', 'acked'];

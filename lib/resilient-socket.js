@@ -238,6 +238,7 @@ class ResilientSocket extends EventEmitter {
    */
   _onEvents(batch) {
     let thrown = null;
+    let pool = null;
     for (let i = 0; i < batch.length; ) {
       const kind = batch[i];
       const at = i + 1;
@@ -245,6 +246,10 @@ class ResilientSocket extends EventEmitter {
       try {
         if (kind === KIND.MESSAGE) {
           this.emit('message', batch[at], PLAIN_INFO);
+        } else if (kind === KIND.MESSAGE_SLICE) {
+          this.emit('message', pool.subarray(batch[at], batch[at] + batch[at + 1]), PLAIN_INFO);
+        } else if (kind === KIND.POOL) {
+          pool = batch[at];
         } else if (kind === KIND.MESSAGE_WITH_ID) {
           this._lastEventId = batch[at + 1];
           this.emit('message', batch[at], { id: batch[at + 1], replayed: batch[at + 2] });

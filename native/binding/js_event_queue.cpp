@@ -1,11 +1,19 @@
 #include "binding/js_event_queue.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 namespace rws::binding {
 namespace {
 
 // Binary messages at least this large reach JS as external Buffers that adopt the payload's
-// memory instead of copying it; below it a copy is cheaper than the finalizer bookkeeping.
+// memory instead of copying it. Smaller ones are copied into a shared pool Buffer and reach JS
+// as slices of it (lib/ calls subarray): one allocation per pool instead of one per message,
+// as Node's own Buffer pool does. A pool is at most pool_max bytes, which bounds what a slice
+// the application keeps can hold alive.
 constexpr std::size_t external_buffer_min = 32 * 1024;
+constexpr std::size_t pool_max = 256 * 1024;
+
 
 napi_value make_string(napi_env env, const std::string& s) {
   napi_value v;
@@ -76,10 +84,51 @@ napi_value make_error(napi_env env, const failure& f) {
   return obj;
 }
 
+// Small binary messages of one batch, copied into pool Buffers as the batch is converted.
+class buffer_pools {
+ public:
+  explicit buffer_pools(const std::vector<session_event>& batch) {
+    for (const auto& e : batch) {
+      if (e.kind == event_kind::message && e.binary && e.data.size() < external_buffer_min) remaining_ += e.data.size();
+    }
+  }
+  // Copies a small payload into the current pool, starting a new one (announced to JS with a
+  // POOL event) when it is full. Returns the offset inside the current pool.
+  std::size_t place(napi_env env, const std::string& data, napi_value array, uint32_t& index) {
+    if (!pool_ || used_ + data.size() > capacity_) {
+      capacity_ = std::min(remaining_, std::max(pool_max, data.size()));
+      napi_value buffer;
+      void* memory;
+      napi_create_buffer(env, capacity_, &memory, &buffer);
+      pool_ = static_cast<char*>(memory);
+      used_ = 0;
+      napi_set_element(env, array, index++, make_number(env, 18));  // KIND.POOL
+      napi_set_element(env, array, index++, buffer);
+    }
+    std::memcpy(pool_ + used_, data.data(), data.size());
+    std::size_t offset = used_;
+    used_ += data.size();
+    remaining_ -= data.size();
+    return offset;
+  }
+
+ private:
+  std::size_t remaining_ = 0;
+  char* pool_ = nullptr;
+  std::size_t capacity_ = 0, used_ = 0;
+};
+
 // Appends one event to the flat array; the layout per kind is mirrored in lib/event-codes.js.
-void append_event(napi_env env, napi_value array, uint32_t& index, session_event& e) {
+void append_event(napi_env env, napi_value array, uint32_t& index, session_event& e, buffer_pools& pools) {
   auto put = [&](napi_value v) { napi_set_element(env, array, index++, v); };
   auto kind = static_cast<std::uint32_t>(e.kind);
+  if (e.kind == event_kind::message && e.binary && e.data.size() < external_buffer_min) {
+    std::size_t offset = pools.place(env, e.data, array, index);
+    put(make_number(env, 17));  // KIND.MESSAGE_SLICE: offset, length in the current pool
+    put(make_number(env, static_cast<double>(offset)));
+    put(make_number(env, static_cast<double>(e.data.size())));
+    return;
+  }
   if (e.kind == event_kind::message) {
     bool with_id = !e.id.empty();
     put(make_number(env, with_id ? 16 : kind));
@@ -217,7 +266,8 @@ void js_event_queue::deliver(napi_env env, napi_value callback) {
   napi_value array;
   napi_create_array_with_length(env, batch.size() * 2, &array);
   uint32_t index = 0;
-  for (auto& e : batch) append_event(env, array, index, e);
+  buffer_pools pools(batch);
+  for (auto& e : batch) append_event(env, array, index, e, pools);
   batch.clear();
   napi_value global, result;
   napi_get_global(env, &global);

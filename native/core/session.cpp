@@ -10,6 +10,9 @@ namespace {
 // backlog is written in steady slices instead of being copied into one huge buffer.
 constexpr std::uint64_t write_high_water = 1u << 20;
 constexpr auto id_persist_delay = std::chrono::milliseconds(100);
+// info.replayed is a hint (SPEC §6 gives no server signal for "end of replay"): messages count as
+// replayed from a resumed open until a read drains the socket or the stream pauses this long.
+constexpr auto replay_quiet_gap = std::chrono::milliseconds(100);
 constexpr const char* event_id_file = "last-event-id";
 // The wake detector runs when the heartbeat timer fires. With a 15-60 s interval a suspend
 // would go unnoticed until the interval ends, so while open the timer fires at least this
@@ -199,6 +202,7 @@ void session::on_open(const open_info& info) {
   ever_opened_ = true;
   was_stable_ = false;
   replay_phase_ = !resumed_from_.empty();
+  last_data_at_ = steady_clock::now();
 
   // The attempt counter resets only once the connection has proved itself.
   stable_timer_.expires_after(std::chrono::milliseconds(config_.reconnect.stable_after_ms));
@@ -244,6 +248,10 @@ void session::pump() {
 }
 
 bool session::on_inbound(std::vector<inbound_event>& events) {
+  // A server replays right after the handshake; data after a pause in the stream is live.
+  auto now = steady_clock::now();
+  if (replay_phase_ && now - last_data_at_ > replay_quiet_gap) replay_phase_ = false;
+  last_data_at_ = now;
   for (auto& event : events) {
     if (event.type == inbound_event::kind::pong) {
       handle_pong();

@@ -104,6 +104,7 @@ class session : public std::enable_shared_from_this<session>, public connection_
   bool last_event_id_is_string_ = false;  // how the sync message and the stored file write it
   std::string resumed_from_;
   bool replay_phase_ = false;
+  steady_clock::time_point last_data_at_;  // last read with data (ends the replay phase after a pause)
   bool id_dirty_ = false;
   id_window seen_ids_;
   asio::steady_timer id_persist_timer_;
