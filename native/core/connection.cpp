@@ -480,6 +480,11 @@ void connection::finish(close_info info) {
   if (handler) handler->on_closed(std::move(info));
 }
 
+void connection::abandon(std::uint16_t code) {
+  handler_ = nullptr;
+  fail(code, {});  // sends the close frame best-effort, then closes; no callback without a handler
+}
+
 void connection::abort() {
   handler_ = nullptr;
   if (phase_ == phase::closed) return;

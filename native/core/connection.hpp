@@ -82,6 +82,9 @@ class connection : public std::enable_shared_from_this<connection> {
   void fail(std::uint16_t code, failure error);
   // Drops the connection without any further callback (session teardown).
   void abort();
+  // Like abort(), but the peer is told first: `code` goes out best-effort before the socket
+  // closes (bounded by a short timer; the connection keeps itself alive until then).
+  void abandon(std::uint16_t code);
   void resume_reading();
 
   bool is_open() const { return phase_ == phase::open; }

@@ -570,13 +570,17 @@ void session::schedule_retry(const failure& cause, const std::string& reason) {
   });
 }
 
-void session::drop_connection() {
+void session::drop_connection(std::uint16_t close_code) {
   heartbeat_timer_.cancel();
   stable_timer_.cancel();
   awaiting_pong_ = false;
   reading_paused_ = false;
   if (!conn_) return;
-  conn_->abort();
+  if (close_code) {
+    conn_->abandon(close_code);
+  } else {
+    conn_->abort();
+  }
   // The connection may be on the call stack (on_closed runs inside it): release it later.
   asio::post(io_, [dead = std::move(conn_)] {});
 }
@@ -641,7 +645,7 @@ void session::close(std::uint16_t code, std::string reason) {
 void session::reconnect() {
   switch (state_) {
     case session_state::open: {
-      drop_connection();
+      drop_connection(4001);  // the server sees a close frame, not a bare reset
       disconnected_since_ = steady_clock::now();
       auto e = session_event::with_detail(event_kind::disconnect);
       e.detail->code = 4001;

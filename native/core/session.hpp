@@ -51,7 +51,8 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void enter_failed(failure error, int close_code);
   void finish_closed(int code, const std::string& reason);
   void release_resources();
-  void drop_connection();
+  // Leaves the current attempt: at once, or with a best-effort close frame carrying close_code.
+  void drop_connection(std::uint16_t close_code = 0);
   void set_state(session_state next, const std::string& reason = {});
   void pump();
   bool handle_text_control(inbound_event& event);

@@ -94,20 +94,21 @@ describe('reconnect() in every state', () => {
     expect(names).toEqual(['connecting', 'connecting', 'open']);
   });
 
-  test('open → disconnect (willReconnect) and a new open', async () => {
+  test('open → disconnect (willReconnect), the server sees close 4001, and a new open', async () => {
     const server = scope.add(await startWsServer(), (s) => s.close());
     const sock = scope.socket(new ResilientSocket(server.url, {}));
     const events = recordEvents(sock);
     await recorded(events, 'open', 5000);
     const firstServerSide = await server.nextConnection(5000);
-    const serverSawClose = new Promise((resolve) => firstServerSide.ws.once('close', resolve));
+    const serverSawClose = new Promise((resolve) => firstServerSide.ws.once('close', (code) => resolve(code)));
     sock.reconnect();
     const { payload: d } = await recorded(events, 'disconnect', 5000);
     expect(d.willReconnect).toBe(true);
     const { payload: o } = await recorded(events, 'open', 5000, (p) => p.reconnected);
     expect(o.attempt).toBe(2);
     await server.nextConnection(5000);
-    await serverSawClose;
+    // The old connection ends with a close frame (4001), not a bare reset (1006).
+    expect(await serverSawClose).toBe(4001);
     const names = events.map((e) => e.name).filter((n) => n !== 'state');
     expect(names).toEqual(['connecting', 'open', 'disconnect', 'connecting', 'open']);
   });
