@@ -149,7 +149,13 @@ Napi::Value native_socket::stats(const Napi::CallbackInfo& info) {
   put("attempt", static_cast<double>(s.attempt.load()));
   auto rtt = s.last_rtt_us.load();
   out.Set("lastRtt", rtt < 0 ? env.Null() : Napi::Number::New(env, static_cast<double>(rtt) / 1000.0));
-  put("disconnectedMs", static_cast<double>(s.disconnected_ms.load()));
+  double disconnected = static_cast<double>(s.disconnected_ms.load());
+  if (auto since = s.disconnected_since_ms.load(); since >= 0) {
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch()).count();
+    disconnected += static_cast<double>(now - since);
+  }
+  put("disconnectedMs", disconnected);
   put("messagesIn", static_cast<double>(s.messages_in.load()));
   put("bytesIn", static_cast<double>(s.bytes_in.load()));
   put("messagesOut", static_cast<double>(s.messages_out.load()));

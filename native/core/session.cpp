@@ -93,6 +93,12 @@ session::session(asio::io_context& io, session_config config, std::shared_ptr<ev
 
 session::~session() = default;
 
+void session::mark_disconnected() {
+  disconnected_since_ = steady_clock::now();
+  stats_->disconnected_since_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(disconnected_since_.time_since_epoch()).count();
+}
+
 void session::flush_events() {
   if (!events_.empty()) sink_->push(events_);
 }
@@ -149,6 +155,7 @@ void session::connect() {
 }
 
 void session::begin_attempt() {
+  if (!ever_opened_ && attempt_ == 0) mark_disconnected();  // the first attempt starts the clock
   ++attempt_;
   stats_->attempt = attempt_;
   const ws_url& url = urls_[url_turn_++ % urls_.size()];
@@ -191,6 +198,7 @@ void session::on_open(const open_info& info) {
   stats_->connects++;
   if (ever_opened_) stats_->reconnects++;
   stats_->disconnected_ms += ms_since(disconnected_since_);
+  stats_->disconnected_since_ms = -1;
   set_state(session_state::open);
   auto e = session_event::with_detail(event_kind::open);
   e.detail->attempt = attempt_;
@@ -501,7 +509,7 @@ void session::sync_outbox() {
 void session::on_closed(close_info info) {
   drop_connection();
   bool was_open = info.opened;
-  if (was_open) disconnected_since_ = steady_clock::now();
+  if (was_open) mark_disconnected();
   failure cause = info.error;
   bool terminal = false;
   if (cause.code == failure_code::handshake_rejected) classify_rejection(cause, terminal);
@@ -646,7 +654,7 @@ void session::reconnect() {
   switch (state_) {
     case session_state::open: {
       drop_connection(4001);  // the server sees a close frame, not a bare reset
-      disconnected_since_ = steady_clock::now();
+      mark_disconnected();
       auto e = session_event::with_detail(event_kind::disconnect);
       e.detail->code = 4001;
       e.detail->reason = "reconnect() called";

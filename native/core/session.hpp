@@ -54,6 +54,7 @@ class session : public std::enable_shared_from_this<session>, public connection_
   // Leaves the current attempt: at once, or with a best-effort close frame carrying close_code.
   void drop_connection(std::uint16_t close_code = 0);
   void set_state(session_state next, const std::string& reason = {});
+  void mark_disconnected();
   void pump();
   bool handle_text_control(inbound_event& event);
   void handle_pong();

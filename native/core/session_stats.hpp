@@ -12,6 +12,9 @@ struct session_stats {
   std::atomic<std::uint64_t> attempt{0};       // current attempt number since the last stable connection
   std::atomic<std::int64_t> last_rtt_us{-1};
   std::atomic<std::uint64_t> disconnected_ms{0};  // total time not open, up to the last open
+  // steady_clock ms when the current time without a connection began, -1 while open; stats()
+  // adds the running stretch so "time spent disconnected" is current, not as of the last open.
+  std::atomic<std::int64_t> disconnected_since_ms{-1};
   std::atomic<std::uint64_t> messages_in{0}, bytes_in{0};
   std::atomic<std::uint64_t> messages_out{0}, bytes_out{0};
   std::atomic<std::uint64_t> duplicates_dropped{0};

@@ -155,3 +155,14 @@ test('stats() counters move with traffic and survive close()', async () => {
   expect(closed.messagesOut).toBe(3);
   expect(closed.messagesIn).toBe(3);
 });
+
+test('stats().disconnectedMs counts the stretch still running, before any open', async () => {
+  const blackhole = t.add(await startTcpBlackholeServer());
+  const sock = t.socket(blackhole.url, { connectTimeout: 30000 });
+  await next(sock, 'connecting');
+  const started = Date.now();
+  await waitFor(() => Date.now() - started >= 300, 2000, '300 ms without a connection');
+  // Never opened, so nothing was folded into the total yet: only the running stretch counts.
+  expect(sock.stats().disconnectedMs).toBeGreaterThanOrEqual(250);
+  await sock.close();
+});
