@@ -14,11 +14,6 @@ constexpr auto id_persist_delay = std::chrono::milliseconds(100);
 // replayed from a resumed open until a read drains the socket or the stream pauses this long.
 constexpr auto replay_quiet_gap = std::chrono::milliseconds(100);
 constexpr const char* event_id_file = "last-event-id";
-// The wake detector runs when the heartbeat timer fires. With a 15-60 s interval a suspend
-// would go unnoticed until the interval ends, so while open the timer fires at least this
-// often; on_heartbeat() recomputes what is due from the connection's state, which makes an
-// early firing just two clock reads and a re-arm.
-constexpr std::int64_t wake_check_period_ms = 1000;
 
 double uniform01() {
   thread_local std::mt19937_64 engine{std::random_device{}()};
@@ -82,6 +77,7 @@ session::session(asio::io_context& io, session_config config, std::shared_ptr<ev
       retry_timer_(io),
       stable_timer_(io),
       heartbeat_timer_(io),
+      heartbeat_(config_.heartbeat),
       outbox_(config_.outbox),
       seen_ids_(config_.resume.window),
       id_persist_timer_(io) {
@@ -222,9 +218,7 @@ void session::on_open(const open_info& info) {
     self->backoff_.reset_after_stable();
   });
 
-  awaiting_pong_ = false;
-  wake_.reset(clock_());
-  if (config_.heartbeat.enabled) arm_heartbeat(config_.heartbeat.interval_ms);
+  if (config_.heartbeat.enabled) arm_heartbeat(heartbeat_.start(steady_clock::now(), clock_()));
 
   if (config_.resume.enabled && config_.resume.via == resume_via::message && !resumed_from_.empty()) {
     // The resume handshake goes first; the outbox flushes after it.
@@ -349,63 +343,43 @@ void session::persist_event_id() {
 }
 
 void session::handle_pong() {
-  if (!awaiting_pong_) return;
-  awaiting_pong_ = false;
-  auto rtt = std::chrono::duration<double, std::milli>(steady_clock::now() - probe_sent_at_).count();
-  stats_->last_rtt_us = static_cast<std::int64_t>(rtt * 1000);
+  auto rtt = heartbeat_.on_pong(steady_clock::now());
+  if (!rtt) return;
+  stats_->last_rtt_us = static_cast<std::int64_t>(*rtt * 1000);
   auto e = session_event::with_detail(event_kind::heartbeat);
-  e.detail->rtt_ms = rtt;
+  e.detail->rtt_ms = *rtt;
   emit(std::move(e));
 }
 
-void session::arm_heartbeat(std::int64_t delay_ms) {
-  delay_ms = std::min(delay_ms, wake_check_period_ms);
-  heartbeat_due_ms_ = clock_().monotonic_ms + delay_ms;
-  heartbeat_timer_.expires_after(std::chrono::milliseconds(delay_ms));
+void session::arm_heartbeat(std::chrono::milliseconds delay) {
+  heartbeat_timer_.expires_after(delay);
   heartbeat_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
     if (!ec) self->on_heartbeat();
   });
 }
 
-void session::send_probe() {
-  awaiting_pong_ = true;
-  probe_sent_at_ = steady_clock::now();
-  stats_->heartbeats_sent++;
-  if (config_.heartbeat.message_mode) {
-    conn_->send(false, config_.heartbeat.message, 0);
-    conn_->flush();
-  } else {
-    conn_->ping("rws");
-  }
-}
-
 void session::on_heartbeat() {
   if (state_ != session_state::open || !conn_ || !conn_->is_open()) return;
-  const auto& hb = config_.heartbeat;
-  bool woke = wake_.observe(clock_(), heartbeat_due_ms_);
-  if (woke) stats_->wakeups_detected++;
-  if (awaiting_pong_ && conn_->last_inbound() > probe_sent_at_) awaiting_pong_ = false;  // any frame counts
-  if (awaiting_pong_ && !woke) {
-    auto waited = ms_since(probe_sent_at_);
-    if (waited >= hb.timeout_ms) {
-      auto silent = ms_since(conn_->last_inbound());
-      conn_->fail(4000, make_failure(failure_code::heartbeat_timeout,
-                                     "no answer to the heartbeat within " + std::to_string(hb.timeout_ms) +
-                                         " ms (silent for " + std::to_string(silent) + " ms); the connection is dead"));
-      flush_events();
-      return;
-    }
-    arm_heartbeat(hb.timeout_ms - waited);
+  auto step = heartbeat_.on_timer(steady_clock::now(), conn_->last_inbound(), clock_());
+  if (step.woke) stats_->wakeups_detected++;
+  if (step.what == heartbeat_step::action::dead) {
+    conn_->fail(4000, make_failure(failure_code::heartbeat_timeout,
+                                   "no answer to the heartbeat within " + std::to_string(config_.heartbeat.timeout_ms) +
+                                       " ms (silent for " + std::to_string(step.silent.count()) +
+                                       " ms); the connection is dead"));
+    flush_events();
     return;
   }
-  auto idle = ms_since(conn_->last_inbound());
-  if (woke || idle >= hb.interval_ms) {
-    // After a suspend the socket may be long dead: probe at once with the normal timeout.
-    send_probe();
-    arm_heartbeat(hb.timeout_ms);
-  } else {
-    arm_heartbeat(hb.interval_ms - idle);
+  if (step.what == heartbeat_step::action::probe) {
+    stats_->heartbeats_sent++;
+    if (config_.heartbeat.message_mode) {
+      conn_->send(false, config_.heartbeat.message, 0);
+      conn_->flush();
+    } else {
+      conn_->ping("rws");
+    }
   }
+  arm_heartbeat(step.next_check);
   flush_events();
 }
 
@@ -581,7 +555,6 @@ void session::schedule_retry(const failure& cause, const std::string& reason) {
 void session::drop_connection(std::uint16_t close_code) {
   heartbeat_timer_.cancel();
   stable_timer_.cancel();
-  awaiting_pong_ = false;
   reading_paused_ = false;
   if (!conn_) return;
   if (close_code) {

@@ -10,6 +10,7 @@
 
 #include "core/backoff.hpp"
 #include "core/connection.hpp"
+#include "core/heartbeat.hpp"
 #include "core/id_window.hpp"
 #include "core/outbox.hpp"
 #include "core/session_config.hpp"
@@ -58,9 +59,8 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void pump();
   bool handle_text_control(inbound_event& event);
   void handle_pong();
-  void arm_heartbeat(std::int64_t delay_ms);
+  void arm_heartbeat(std::chrono::milliseconds delay);
   void on_heartbeat();
-  void send_probe();
   void note_event_id(const std::string& id, bool is_string);
   void persist_event_id();
   void report_sent(std::vector<send_outcome>& outcomes, receipt_status status);
@@ -91,10 +91,7 @@ class session : public std::enable_shared_from_this<session>, public connection_
   asio::steady_timer stable_timer_;
 
   asio::steady_timer heartbeat_timer_;
-  bool awaiting_pong_ = false;
-  steady_clock::time_point probe_sent_at_;
-  std::int64_t heartbeat_due_ms_ = 0;
-  wake_detector wake_;
+  heartbeat heartbeat_;  // decides; this class owns the timer and does what it says
   std::function<clock_reading()> clock_ = read_system_clocks;
 
   outbox outbox_;
