@@ -105,6 +105,7 @@ function urls(value) {
     if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
       throw invalidOption('type', `${where} must use ws:// or wss://, got ${parsed.protocol}//`);
     }
+    if (parsed.port === '0') throw invalidOption('range', `${where} has port 0; give the server's port (1-65535)`);
     if (parsed.hash) parsed.hash = '';
     return parsed.href;
   });
@@ -228,6 +229,9 @@ function resume(value) {
   const via = oneOf(r.via, 'resume.via', ['query', 'header', 'message'], 'query');
   const defaults = { query: 'after', header: 'Last-Event-ID', message: '{"type":"sync","lastEventId":{{id}}}' };
   const param = text(r.param, 'resume.param', defaults[via], { nonEmpty: true });
+  if (via === 'query' && !/^[A-Za-z0-9_.~-]+$/.test(param)) {
+    throw invalidOption('type', `Option resume.param '${param}' must be a plain query parameter name (letters, digits, _ . ~ -)`);
+  }
   if (via === 'header' && !TOKEN.test(param)) throw invalidOption('type', `Option resume.param '${param}' is not a valid header name`);
   if (via === 'message' && !param.includes('{{id}}')) {
     throw invalidOption('type', "Option resume.param for via 'message' must contain {{id}} where the last event id goes");

@@ -92,8 +92,12 @@ class ResilientSocket extends EventEmitter {
     if (this._closeCalled) {
       return Promise.reject(new ResilientSocketError('ERR_CLOSED', 'send() after close(): the socket is closed; create a new one'));
     }
-    if (ArrayBuffer.isView(data) && !Buffer.isBuffer(data) && !(data instanceof Uint8Array)) {
-      data = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    if (typeof data !== 'string') {
+      // The batch crosses to the io thread at the end of this tick: copy now, so a buffer the
+      // caller reuses right after send() goes out as it was at the call (as with ws).
+      data = ArrayBuffer.isView(data)
+        ? Buffer.from(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+        : Buffer.from(new Uint8Array(data));
     }
     const request = this._nextRequest++;
     if (this._batch === null) {
@@ -223,6 +227,7 @@ class ResilientSocket extends EventEmitter {
         done = true;
         cleanup();
         queue.length = 0;
+        while (waiting.length) waiting.shift().resolve({ value: undefined, done: true });
         return Promise.resolve({ value: undefined, done: true });
       },
       [Symbol.asyncIterator]() {

@@ -207,9 +207,11 @@ void append_event(napi_env env, napi_value array, uint32_t& index, session_event
 }  // namespace
 
 std::shared_ptr<js_event_queue> js_event_queue::create(Napi::Env env, Napi::Function callback,
-                                                       std::function<void()> on_backlog_drained) {
+                                                       std::function<void()> on_backlog_drained,
+                                                       id_callback on_id_delivered) {
   std::shared_ptr<js_event_queue> queue(new js_event_queue());
   queue->on_backlog_drained_ = std::move(on_backlog_drained);
+  queue->on_id_delivered_ = std::move(on_id_delivered);
   // The thread-safe function keeps the queue alive until its finalizer runs.
   auto* keep = new std::shared_ptr<js_event_queue>(queue);
   napi_value name = make_string(env, "resilient-ws events");
@@ -266,6 +268,12 @@ void js_event_queue::deliver(napi_env env, napi_value callback) {
   napi_value array;
   napi_create_array_with_length(env, batch.size() * 2, &array);
   uint32_t index = 0;
+  const session_event* last_with_id = nullptr;
+  for (auto it = batch.rbegin(); it != batch.rend() && !last_with_id; ++it) {
+    if (it->kind == event_kind::message && !it->id.empty()) last_with_id = &*it;
+  }
+  std::string delivered_id = last_with_id ? last_with_id->id : std::string();
+  bool delivered_id_is_string = last_with_id && last_with_id->id_is_string;
   buffer_pools pools(batch);
   for (auto& e : batch) append_event(env, array, index, e, pools);
   batch.clear();
@@ -280,6 +288,7 @@ void js_event_queue::deliver(napi_env env, napi_value callback) {
   }
   napi_close_handle_scope(env, scope);
   if (backlog_before >= max_js_backlog && on_backlog_drained_) on_backlog_drained_();
+  if (!delivered_id.empty() && on_id_delivered_) on_id_delivered_(std::move(delivered_id), delivered_id_is_string);
 }
 
 void js_event_queue::ref(Napi::Env env) {

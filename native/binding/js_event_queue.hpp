@@ -16,9 +16,13 @@ namespace rws::binding {
 
 class js_event_queue : public event_sink, public std::enable_shared_from_this<js_event_queue> {
  public:
-  // `on_backlog_drained` runs on the JS thread after a batch that had reached max_js_backlog.
+  // Both callbacks run on the JS thread after a batch was handed to JavaScript:
+  // `on_backlog_drained` when the batch had reached max_js_backlog, `on_id_delivered` with the
+  // id of the batch's last message that carried one (the resume position to store).
+  using id_callback = std::function<void(std::string id, bool is_string)>;
   static std::shared_ptr<js_event_queue> create(Napi::Env env, Napi::Function callback,
-                                                std::function<void()> on_backlog_drained);
+                                                std::function<void()> on_backlog_drained,
+                                                id_callback on_id_delivered);
 
   void push(std::vector<session_event>& batch) override;  // io thread
   std::uint64_t backlog_bytes() const override { return backlog_.load(std::memory_order_relaxed); }
@@ -42,6 +46,7 @@ class js_event_queue : public event_sink, public std::enable_shared_from_this<js
   napi_threadsafe_function tsfn_ = nullptr;
   std::atomic<std::uint64_t> backlog_{0};
   std::function<void()> on_backlog_drained_;
+  id_callback on_id_delivered_;
 };
 
 }  // namespace rws::binding

@@ -29,6 +29,14 @@ native_socket::native_socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   auto callback = info[1].As<Napi::Function>();
   bool auto_connect = info[2].As<Napi::Boolean>().Value();
 
+  for (const auto& url : config.urls) {
+    std::string error;
+    if (!parse_ws_url(url, error)) {
+      auto err = Napi::TypeError::New(env, "resilient-ws: url '" + redact_credentials(url) + "' " + error);
+      err.Set("code", Napi::String::New(env, "ERR_INVALID_OPTION"));
+      throw err;
+    }
+  }
   std::shared_ptr<asio::ssl::context> tls;
   bool any_tls = false;
   for (const auto& url : config.urls) any_tls = any_tls || url.rfind("wss:", 0) == 0 || url.rfind("https:", 0) == 0;
@@ -44,16 +52,23 @@ native_socket::native_socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
 
   addon_ = env.GetInstanceData<addon>();
   stats_ = std::make_shared<session_stats>();
-  runtime_ = addon_->acquire_runtime(this);
-  // Runs on the JS thread after a large backlog drained; it may run after dispose(), so it holds
-  // only weak references.
+  // These callbacks run on the JS thread after a batch was delivered; they may run after
+  // dispose(), so they hold only weak references and only post to the io thread.
   auto weak_session = std::make_shared<std::weak_ptr<session>>();
-  std::weak_ptr<io_runtime> weak_runtime = runtime_;
-  events_ = js_event_queue::create(env, callback, [weak_session, weak_runtime] {
-    auto runtime = weak_runtime.lock();
+  auto weak_runtime = std::make_shared<std::weak_ptr<io_runtime>>();
+  auto on_io_thread = [weak_session, weak_runtime](auto fn) {
+    auto runtime = weak_runtime->lock();
     auto s = weak_session->lock();
-    if (runtime && s) boost::asio::post(runtime->context(), [s] { s->resume_reading(); });
-  });
+    if (runtime && s) boost::asio::post(runtime->context(), [s, fn = std::move(fn)] { fn(*s); });
+  };
+  events_ = js_event_queue::create(
+      env, callback, [on_io_thread] { on_io_thread([](session& s) { s.resume_reading(); }); },
+      [on_io_thread](std::string id, bool is_string) {
+        on_io_thread([id = std::move(id), is_string](session& s) { s.note_delivered_id(id, is_string); });
+      });
+  // Acquired last: nothing below throws, so the addon never holds a half-built socket.
+  runtime_ = addon_->acquire_runtime(this);
+  *weak_runtime = runtime_;
   session_ = std::make_shared<session>(runtime_->context(), std::move(config), events_, stats_, tls);
   *weak_session = session_;
   post([s = session_, auto_connect] { s->start(auto_connect); });

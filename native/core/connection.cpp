@@ -212,6 +212,7 @@ void connection::read_more() {
 void connection::resume_reading() {
   if (!read_paused_) return;
   read_paused_ = false;
+  last_inbound_ = steady_clock::now();  // the pause was ours, not the peer's silence
   read_more();
 }
 
@@ -247,7 +248,15 @@ void connection::on_read(const error_code& ec, std::size_t n) {
     if (event.type == inbound_event::kind::close) deliver();
     if (phase_ == phase::closed || !handler_) return;
     if (handle_control(event)) continue;
-    if (event.compressed && !inflate_message(event)) return;
+    if (event.compressed) {
+      auto inflated = inflate_message(event);
+      if (inflated.first != parse_error::none) {
+        deliver();  // what arrived before the bad message still reaches the session
+        if (phase_ == phase::closed || !handler_) return;
+        violation(inflated.first, inflated.second);
+        return;
+      }
+    }
     ready_.push_back(std::move(event));
   }
   deliver();
@@ -264,21 +273,19 @@ void connection::on_read(const error_code& ec, std::size_t n) {
   read_more();
 }
 
-bool connection::inflate_message(inbound_event& event) {
+std::pair<parse_error, std::string> connection::inflate_message(inbound_event& event) {
   std::string out;
   bool too_big = false;
   if (!deflate_->inflate(event.payload, params_.max_message_size, out, too_big)) {
-    violation(too_big ? parse_error::too_big : parse_error::protocol,
-              too_big ? "a compressed message that inflates past maxMessageSize" : "a message that does not inflate");
-    return false;
+    if (too_big) return {parse_error::too_big, "a compressed message that inflates past maxMessageSize"};
+    return {parse_error::protocol, "a message that does not inflate"};
   }
   if (event.type == inbound_event::kind::text && !is_valid_utf8(out)) {
-    violation(parse_error::invalid_utf8, "a compressed text message that is not valid UTF-8");
-    return false;
+    return {parse_error::invalid_utf8, "a compressed text message that is not valid UTF-8"};
   }
   event.payload = std::move(out);
   event.compressed = false;
-  return true;
+  return {parse_error::none, {}};
 }
 
 bool connection::handle_control(inbound_event& event) {

@@ -111,7 +111,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
   void read_more();
   bool handle_control(inbound_event& event);
-  bool inflate_message(inbound_event& event);
+  std::pair<parse_error, std::string> inflate_message(inbound_event& event);  // error + detail
   void violation(parse_error error, std::string detail);
   void queue_frame(opcode op, std::string_view payload);
   std::uint32_t next_mask();

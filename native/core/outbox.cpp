@@ -5,6 +5,7 @@
 
 #include "core/idempotency_key.hpp"
 #include "core/json_field.hpp"
+#include "core/outbox_record.hpp"
 
 namespace rws {
 namespace {
@@ -110,19 +111,32 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
       rejected.push_back({this_request, 0, dropped()});
       continue;
     }
+    if (log_ && needed > outbox_max_payload_size) {
+      rejected.push_back({this_request, 0,
+                          outbox_failure(failure_code::outbox_full,
+                                         "message of " + std::to_string(needed) +
+                                             " bytes is larger than the file outbox's 64 MiB record limit")});
+      continue;
+    }
+    if (config_.guarantee == delivery_guarantee::acked && !message.key.empty() && key_to_seq_.count(message.key)) {
+      rejected.push_back({this_request, 0,
+                          outbox_failure(failure_code::invalid_option,
+                                         "send(data, { key }): key '" + message.key +
+                                             "' is already waiting for an ack; keys must be unique until acknowledged")});
+      continue;
+    }
+    // Evict the oldest messages not yet handed to the socket to make room; their senders learn
+    // why. A message already on the wire is never reported as dropped.
     while (size() >= config_.max_messages || bytes_ + needed > config_.max_bytes) {
-      if (!config_.drop_oldest || items_.empty() || first_new == 0) break;
-      // Evict the oldest message to make room; its sender learns why. (first_new == 0 is left
-      // only when keyField insertion made this batch's messages larger than planned above.)
-      remove_head(&rejected, dropped());
-      --first_new;
+      if (!config_.drop_oldest || !evict_oldest_unsent(first_new, rejected, dropped())) break;
     }
     if (size() >= config_.max_messages || bytes_ + needed > config_.max_bytes) {
       rejected.push_back({this_request, 0,
                           outbox_failure(failure_code::outbox_full,
                                          "outbox is full (maxMessages " + std::to_string(config_.max_messages) +
-                                             ", maxBytes " + std::to_string(config_.max_bytes) +
-                                             "); wait for 'drain' or raise outbox limits")});
+                                             ", maxBytes " + std::to_string(config_.max_bytes) + ")" +
+                                             (config_.drop_oldest ? " and every queued message is already on the wire" : "") +
+                                             "; wait for 'drain' or raise outbox limits")});
       continue;
     }
     outbox_item item;
@@ -172,7 +186,7 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
       while (items_.size() > first_failed) {
         auto& item = items_.back();
         bytes_ -= item.payload.size();
-        key_to_seq_.erase(item.key);
+        forget_key(item);
         failed.push_back({item.request, item.seq, f});
         items_.pop_back();
       }
@@ -197,7 +211,7 @@ void outbox::sync_appended(std::vector<send_outcome>& persisted, std::vector<sen
     while (!items_.empty() && items_.back().seq > durable_upto_) {
       auto& item = items_.back();
       bytes_ -= item.payload.size();
-      key_to_seq_.erase(item.key);
+      forget_key(item);
       failed.push_back({item.request, item.seq, f});
       items_.pop_back();
     }
@@ -266,11 +280,37 @@ void outbox::remove_head(std::vector<send_outcome>* outcomes, failure error) {
       log_->mark_delivered(item.seq);
     }
   }
-  if (!key_to_seq_.empty()) key_to_seq_.erase(item.key);
+  forget_key(item);
   bytes_ -= item.payload.size();
   items_.pop_front();
   if (send_index_ > 0) --send_index_;
   pop_delivered_head(nullptr);
+}
+
+void outbox::forget_key(const outbox_item& item) {
+  // Only this item's own mapping: after a rejected duplicate the key may belong to another.
+  auto found = key_to_seq_.find(item.key);
+  if (found != key_to_seq_.end() && found->second == item.seq) key_to_seq_.erase(found);
+}
+
+bool outbox::evict_oldest_unsent(std::size_t& first_new, std::vector<send_outcome>& rejected, failure error) {
+  std::size_t i = send_index_;
+  while (i < first_new && items_[i].acked) ++i;
+  if (i >= first_new) return false;  // only messages of earlier batches, and none on the wire
+  auto& item = items_[i];
+  rejected.push_back({item.request, item.seq, std::move(error)});
+  if (log_) log_->drop(item.seq);
+  forget_key(item);
+  bytes_ -= item.payload.size();
+  items_.erase(items_.begin() + static_cast<std::ptrdiff_t>(i));
+  --first_new;
+  return true;
+}
+
+bool outbox::has_unsent() const {
+  std::size_t i = send_index_;
+  while (i < items_.size() && items_[i].acked) ++i;
+  return i < items_.size() && (!log_ || items_[i].seq <= durable_upto_);
 }
 
 void outbox::abandon(std::vector<send_outcome>& rejected) {

@@ -67,6 +67,8 @@ class outbox {
 
   // The next message to put on the wire in this connection (durable ones only), or null.
   const outbox_item* next_to_send();
+  // True while a durable message waits to be handed to the socket (close() drains them first).
+  bool has_unsent() const;
   // A new connection: everything not yet delivered is sent again, in order.
   void rewind() { send_index_ = 0; }
   // Messages up to `seq` are fully written to the socket. In 'written' mode they leave the outbox.
@@ -88,6 +90,9 @@ class outbox {
   void pop_delivered_head(std::vector<send_outcome>* delivered);
   void remove_head(std::vector<send_outcome>* delivered, failure error);
   std::string make_key(std::uint64_t seq) const;
+  void forget_key(const outbox_item& item);
+  // 'drop-oldest': removes the oldest message of an earlier batch that is not on the wire yet.
+  bool evict_oldest_unsent(std::size_t& first_new, std::vector<send_outcome>& rejected, failure error);
 
   outbox_config config_;
   std::unique_ptr<file_system> fs_;

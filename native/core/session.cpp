@@ -14,6 +14,8 @@ constexpr auto id_persist_delay = std::chrono::milliseconds(100);
 // replayed from a resumed open until a read drains the socket or the stream pauses this long.
 constexpr auto replay_quiet_gap = std::chrono::milliseconds(100);
 constexpr const char* event_id_file = "last-event-id";
+// close() writes what is queued before the close frame, for at most this long.
+constexpr auto close_drain_limit = std::chrono::seconds(5);
 
 double uniform01() {
   thread_local std::mt19937_64 engine{std::random_device{}()};
@@ -135,6 +137,8 @@ void session::start(bool connect_now) {
       if (auto id = find_json_field("{\"id\":" + stored + "}", {"id"})) {
         last_event_id_ = id->text;
         last_event_id_is_string_ = id->type == json_scalar::kind::string;
+        delivered_event_id_ = last_event_id_;
+        delivered_id_is_string_ = last_event_id_is_string_;
         auto e = session_event::with_detail(event_kind::resume_info);
         e.detail->resumed_from = last_event_id_;
         emit(std::move(e));
@@ -151,6 +155,10 @@ void session::connect() {
 }
 
 void session::begin_attempt() {
+  if (urls_.empty()) {  // the binding refuses unusable URLs; this only guards the modulo below
+    enter_failed(make_failure(failure_code::invalid_option, "no usable ws:// or wss:// URL"), 1006);
+    return;
+  }
   if (!ever_opened_ && attempt_ == 0) mark_disconnected();  // the first attempt starts the clock
   ++attempt_;
   stats_->attempt = attempt_;
@@ -263,6 +271,7 @@ bool session::on_inbound(std::vector<inbound_event>& events) {
     stats_->bytes_in += event.payload.size();
     bool binary = event.type == inbound_event::kind::binary;
     std::string id;
+    bool id_is_string = false;
     if (!binary) {
       if (handle_text_control(event)) continue;
       if (config_.resume.enabled) {
@@ -271,9 +280,9 @@ bool session::on_inbound(std::vector<inbound_event>& events) {
             stats_->duplicates_dropped++;
             continue;
           }
-          bool is_string = found->type == json_scalar::kind::string;
+          id_is_string = found->type == json_scalar::kind::string;
           id = std::move(found->text);
-          note_event_id(id, is_string);
+          note_event_id(id, id_is_string);
         }
       }
     }
@@ -282,6 +291,7 @@ bool session::on_inbound(std::vector<inbound_event>& events) {
     e.replayed = replay_phase_;
     e.data = std::move(event.payload);
     e.id = std::move(id);
+    e.id_is_string = id_is_string;
     emit(std::move(e));
   }
   if (replay_phase_ && conn_ && !conn_->has_pending_input()) replay_phase_ = false;
@@ -325,9 +335,15 @@ void session::note_event_id(const std::string& id, bool is_string) {
   seen_ids_.insert(id);
   last_event_id_ = id;
   last_event_id_is_string_ = is_string;
+}
+
+void session::note_delivered_id(const std::string& id, bool is_string) {
+  delivered_event_id_ = id;
+  delivered_id_is_string_ = is_string;
   if (!outbox_.durable() || id_dirty_) return;
-  // Persisting every id would cost an fsync per message; a short delay groups them. After a
-  // crash the stored id may be up to this old, so the server replays a few events again.
+  // Only ids JavaScript has received are stored: a process that dies with events still queued
+  // for JavaScript resumes before them. Persisting every id would cost an fsync per message; a
+  // short delay groups them, so after a crash the server may replay a few events again.
   id_dirty_ = true;
   id_persist_timer_.expires_after(id_persist_delay);
   id_persist_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
@@ -339,7 +355,7 @@ void session::persist_event_id() {
   if (!id_dirty_ || !outbox_.durable()) return;
   id_dirty_ = false;
   write_file_atomic(*outbox_.fs(), outbox_.path(), event_id_file,
-                    last_event_id_is_string_ ? json_quote(last_event_id_) : last_event_id_);
+                    delivered_id_is_string_ ? json_quote(delivered_event_id_) : delivered_event_id_);
 }
 
 void session::handle_pong() {
@@ -360,6 +376,12 @@ void session::arm_heartbeat(std::chrono::milliseconds delay) {
 
 void session::on_heartbeat() {
   if (state_ != session_state::open || !conn_ || !conn_->is_open()) return;
+  if (reading_paused_) {
+    // JavaScript has not taken the backlog yet, so nothing is being read: silence proves
+    // nothing. The heartbeat starts over once reading resumes.
+    arm_heartbeat(heartbeat_.start(steady_clock::now(), clock_()));
+    return;
+  }
   auto step = heartbeat_.on_timer(steady_clock::now(), conn_->last_inbound(), clock_());
   if (step.woke) stats_->wakeups_detected++;
   if (step.what == heartbeat_step::action::dead) {
@@ -388,7 +410,11 @@ void session::on_written(std::uint64_t tag) {
   outbox_.written_upto(tag, delivered);
   if (!outbox_.durable()) report_sent(delivered, receipt_status::written);
   check_drain();
-  pump();
+  if (state_ == session_state::closing && !close_frame_sent_) {
+    continue_closing();
+  } else {
+    pump();
+  }
   flush_events();
 }
 
@@ -591,6 +617,14 @@ void session::release_resources() {
   retry_timer_.cancel();
   id_persist_timer_.cancel();
   drop_connection();
+  // Every message parsed so far is queued for JavaScript ahead of the 'close' event this ends
+  // with, so at a regular end the newest parsed id is the one to resume from. (Teardown, where
+  // queued events are dropped, stores only what JavaScript received: see shutdown().)
+  if (!last_event_id_.empty() && last_event_id_ != delivered_event_id_) {
+    delivered_event_id_ = last_event_id_;
+    delivered_id_is_string_ = last_event_id_is_string_;
+    id_dirty_ = true;
+  }
   persist_event_id();
   sync_outbox();  // sends still waiting for the group commit resolve (or fail) before the end
   std::vector<send_outcome> rejected;
@@ -606,9 +640,17 @@ void session::close(std::uint16_t code, std::string reason) {
   switch (state_) {
     case session_state::open:
       set_state(session_state::closing, reason);
+      closing_reason_ = reason;
       sync_outbox();
-      pump();  // what is queued goes out before the close frame
-      conn_->close(code, reason);
+      // What is queued goes out before the close frame (on_written keeps pumping), but a
+      // connection that stopped draining does not hold close() for longer than this.
+      retry_timer_.expires_after(close_drain_limit);
+      retry_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+        if (ec || self->state_ != session_state::closing) return;
+        self->send_close_frame();
+        self->flush_events();
+      });
+      continue_closing();
       break;
     case session_state::idle:
     case session_state::connecting:
@@ -621,6 +663,18 @@ void session::close(std::uint16_t code, std::string reason) {
       break;
   }
   flush_events();
+}
+
+void session::continue_closing() {
+  pump();
+  if (!outbox_.has_unsent()) send_close_frame();
+}
+
+void session::send_close_frame() {
+  if (close_frame_sent_ || !conn_) return;
+  close_frame_sent_ = true;
+  retry_timer_.cancel();
+  conn_->close(static_cast<std::uint16_t>(closing_code_), closing_reason_);
 }
 
 void session::reconnect() {

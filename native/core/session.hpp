@@ -36,6 +36,9 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void close(std::uint16_t code, std::string reason);
   void reconnect();
   void resume_reading();
+  // JavaScript received the message with this id (the binding reports the last id of each
+  // batch); this, not the newest id parsed, is the resume position stored on disk.
+  void note_delivered_id(const std::string& id, bool is_string);
   // Environment teardown: no more events; the outbox and resume position are synced to disk.
   void shutdown();
   // The wake detector's clock, replaceable so a test can simulate a suspend.
@@ -62,6 +65,8 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void arm_heartbeat(std::chrono::milliseconds delay);
   void on_heartbeat();
   void note_event_id(const std::string& id, bool is_string);
+  void continue_closing();
+  void send_close_frame();
   void persist_event_id();
   void report_sent(std::vector<send_outcome>& outcomes, receipt_status status);
   void report_rejected(std::vector<send_outcome>& outcomes);
@@ -98,9 +103,13 @@ class session : public std::enable_shared_from_this<session>, public connection_
   bool outbox_was_busy_ = false;
   bool sync_scheduled_ = false;  // a group-commit fsync is posted
   std::uint64_t closing_code_ = 1000;
+  std::string closing_reason_;
+  bool close_frame_sent_ = false;  // close(): queued messages first, then the close frame
 
   std::string last_event_id_;
   bool last_event_id_is_string_ = false;  // how the sync message and the stored file write it
+  std::string delivered_event_id_;         // the newest id JavaScript has received (stored on disk)
+  bool delivered_id_is_string_ = false;
   std::string resumed_from_;
   bool replay_phase_ = false;
   steady_clock::time_point last_data_at_;  // last read with data (ends the replay phase after a pause)

@@ -67,6 +67,7 @@ struct session_event {
   event_kind kind;
   bool binary = false;    // message
   bool replayed = false;  // message
+  bool id_is_string = false;  // message: the id was a JSON string (how it is stored on disk)
   std::string data;       // message payload
   std::string id;         // message id (resume), empty when none
   std::unique_ptr<event_detail> detail;

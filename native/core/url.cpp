@@ -52,6 +52,15 @@ std::string base64_encode(std::string_view data) {
   return out;
 }
 
+std::string redact_credentials(std::string_view url) {
+  auto authority = url.find("://");
+  authority = authority == std::string_view::npos ? 0 : authority + 3;
+  auto end = url.find_first_of("/?#", authority);
+  auto at = url.substr(0, end).rfind('@');
+  if (at == std::string_view::npos || at < authority) return std::string(url);
+  return std::string(url.substr(0, authority)) + std::string(url.substr(at + 1));
+}
+
 std::string percent_encode(std::string_view value) {
   static constexpr char hex[] = "0123456789ABCDEF";
   std::string out;

@@ -25,6 +25,9 @@ std::optional<ws_url> parse_ws_url(std::string_view text, std::string& error);
 // parameter of that name. Used by resume via query.
 std::string with_query_param(std::string_view target, std::string_view name, std::string_view value);
 
+// The URL text with any user:password@ removed, for error messages about URLs that did not parse.
+std::string redact_credentials(std::string_view url);
+
 std::string percent_encode(std::string_view value);
 std::string base64_encode(std::string_view data);
 

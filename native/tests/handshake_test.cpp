@@ -73,6 +73,11 @@ TEST(Url, ParsesSchemesPortsAndIpv6) {
   EXPECT_FALSE(parse_ws_url("ws://host:99999/", error));
 }
 
+TEST(Url, CredentialsAreRedactedFromUrlsThatDidNotParse) {
+  EXPECT_EQ(redact_credentials("ws://user:secret@host:0/x"), "ws://host:0/x");
+  EXPECT_EQ(redact_credentials("ws://host/a@b"), "ws://host/a@b");
+}
+
 TEST(Url, QueryParameterIsReplacedNotDuplicated) {
   EXPECT_EQ(with_query_param("/feed", "after", "41"), "/feed?after=41");
   EXPECT_EQ(with_query_param("/feed?x=1&after=3", "after", "a b"), "/feed?x=1&after=a%20b");
