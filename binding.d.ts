@@ -353,8 +353,11 @@ declare namespace resilientWs {
     /**
      * What a `send()` into a full outbox does:
      * - `'reject'`: that `send()` rejects with `ERR_OUTBOX_FULL` (wait for `drain`);
-     * - `'drop-oldest'`: the oldest queued messages are evicted to make room; their `send()`
-     *   promises reject with `ERR_OUTBOX_FULL`.
+     * - `'drop-oldest'`: the oldest queued messages that are not on the wire yet are evicted to
+     *   make room; their `send()` promises reject with `ERR_OUTBOX_FULL`. A message already handed
+     *   to the socket is never reported as dropped; when every queued message is on the wire, the
+     *   new `send()` rejects instead. With a file outbox a message whose `send()` already resolved
+     *   `'persisted'` is dropped without a further signal.
      * @default 'reject'
      */
     onFull?: 'reject' | 'drop-oldest';
@@ -446,7 +449,9 @@ declare namespace resilientWs {
   interface SendOptions {
     /**
      * Idempotency key of this message (1 … 1024 characters). Acks (`guarantee: 'acked'`) refer to
-     * it, and `outbox.keyField` writes it into the message. Pick keys unique per logical message.
+     * it, and `outbox.keyField` writes it into the message. Pick keys unique per logical message:
+     * with `guarantee: 'acked'` a key that is still waiting for its ack is refused
+     * (`ERR_INVALID_OPTION`), since an ack could not tell the two messages apart.
      * @default generated: `<prefix>-<seq as 12 hex digits>`, time-ordered and unique across restarts
      */
     key?: string;
@@ -732,8 +737,8 @@ declare namespace resilientWs {
     send(data: SendData, opts?: SendOptions): Promise<SendReceipt>;
 
     /**
-     * Ends the socket. When open, queued messages are written before the close frame (as far as
-     * the socket's ~1 MiB write buffer takes them), then the close handshake runs; pending timers
+     * Ends the socket. When open, queued messages are written before the close frame (for at most
+     * 5 s if the connection stops draining), then the close handshake runs; pending timers
      * stop and the file outbox is synced and closed. Messages still undelivered are rejected with
      * `ERR_CLOSED` — with a file outbox they stay on disk and the next socket on that path
      * delivers them. Emits `state` (`closing`, `closed`), `disconnect` if it was open, then `close`.
