@@ -288,7 +288,12 @@ void js_event_queue::deliver(napi_env env, napi_value callback) {
   }
   napi_close_handle_scope(env, scope);
   if (backlog_before >= max_js_backlog && on_backlog_drained_) on_backlog_drained_();
-  if (!delivered_id.empty() && on_id_delivered_) on_id_delivered_(std::move(delivered_id), delivered_id_is_string);
+  // Only a batch JavaScript ran to the end counts as received. lib/ catches listener exceptions
+  // itself, so anything but napi_ok means the environment is going away (worker terminated)
+  // and the batch may have been cut short.
+  if (status == napi_ok && !delivered_id.empty() && on_id_delivered_) {
+    on_id_delivered_(std::move(delivered_id), delivered_id_is_string);
+  }
 }
 
 void js_event_queue::ref(Napi::Env env) {
