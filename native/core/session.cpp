@@ -212,7 +212,6 @@ void session::on_open(const open_info& info) {
   e.detail->resumed_from = resumed_from_;
   emit(std::move(e));
   ever_opened_ = true;
-  was_stable_ = false;
   replay_phase_ = !resumed_from_.empty();
   last_data_at_ = steady_clock::now();
 
@@ -220,7 +219,6 @@ void session::on_open(const open_info& info) {
   stable_timer_.expires_after(std::chrono::milliseconds(config_.reconnect.stable_after_ms));
   stable_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
     if (ec || self->state_ != session_state::open) return;
-    self->was_stable_ = true;
     self->attempt_ = 0;
     self->stats_->attempt = 0;
     self->backoff_.reset_after_stable();

@@ -89,10 +89,9 @@ class session : public std::enable_shared_from_this<session>, public connection_
   std::uint64_t attempt_ = 0;         // attempts since the last stable connection
   std::uint64_t url_turn_ = 0;        // every attempt moves to the next URL
   bool ever_opened_ = false;
-  bool was_stable_ = false;
   steady_clock::time_point disconnected_since_ = steady_clock::now();
   backoff backoff_;
-  asio::steady_timer retry_timer_;
+  asio::steady_timer retry_timer_;  // the backoff delay; while closing, the drain deadline
   asio::steady_timer stable_timer_;
 
   asio::steady_timer heartbeat_timer_;
