@@ -5,42 +5,12 @@
 
 const path = require('path');
 const { ResilientSocket } = require('../../lib');
-const { onceWithin, withDeadline } = require('../helpers/deadline');
+const { onceWithin } = require('../helpers/deadline');
 
 const REPO = path.resolve(__dirname, '..', '..');
 const EVENT_MS = 5000;
 
-/**
- * A registry of things to release after each test.
- *
- * @returns {{socket: (url: string|string[], opts?: object) => ResilientSocket,
- *   add: <T extends {close?: Function, stop?: Function}>(thing: T) => T,
- *   cleanup: () => Promise<void>}}
- */
-function makeTracker() {
-  const sockets = [];
-  const others = [];
-  return {
-    socket(url, opts) {
-      const s = new ResilientSocket(url, opts);
-      sockets.push(s);
-      return s;
-    },
-    add(thing) {
-      others.push(thing);
-      return thing;
-    },
-    async cleanup() {
-      // Sockets first: a server closing under an open socket would start a reconnect loop.
-      const closing = sockets.splice(0).map((s) => withDeadline(s.close(), EVENT_MS, 'socket close in cleanup').catch(() => {}));
-      await Promise.all(closing);
-      for (const thing of others.splice(0).reverse()) {
-        const stop = thing.close || thing.stop;
-        await withDeadline(Promise.resolve(stop.call(thing)), EVENT_MS, 'server stop in cleanup').catch(() => {});
-      }
-    },
-  };
-}
+const { makeTracker } = require('../helpers/tracker');
 
 /**
  * Records every event a socket emits, in order, as [name, ...args].

@@ -6,67 +6,16 @@
 const { spawn } = require('child_process');
 const fs = require('fs');
 const net = require('net');
-const os = require('os');
 const path = require('path');
-const { ResilientSocket } = require('../../lib');
-const { onceWithin, withDeadline } = require('../helpers/deadline');
+const { onceWithin } = require('../helpers/deadline');
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 const EVENT_MS = 5000;
 
-/**
- * A registry of things to release after each test: sockets first (a server closing under an
- * open socket would start a reconnect loop), then children, servers, mounts and directories.
- *
- * @returns {object}
- */
-function makeTracker() {
-  const sockets = [];
-  const children = [];
-  const others = [];
-  const dirs = [];
-  return {
-    /** @returns {ResilientSocket} */
-    socket(url, opts) {
-      const s = new ResilientSocket(url, opts);
-      s.on('error', () => {}); // corrupt-outbox warnings are asserted where they matter
-      sockets.push(s);
-      return s;
-    },
-    /** @template T @param {T} thing with close() or stop() @returns {T} */
-    add(thing) {
-      others.push(thing);
-      return thing;
-    },
-    /** A fresh directory under the system temp dir, removed after the test. */
-    tempDir(label = 'outbox') {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), `rws-${label}-`));
-      dirs.push(dir);
-      return dir;
-    },
-    /** @param {import('child_process').ChildProcess} child killed (SIGKILL) after the test */
-    child(child) {
-      children.push(child);
-      return child;
-    },
-    async cleanup() {
-      const closing = sockets.splice(0).map((s) => withDeadline(s.close(), EVENT_MS, 'socket close in cleanup').catch(() => {}));
-      await Promise.all(closing);
-      for (const c of children.splice(0)) {
-        if (c.exitCode === null && c.signalCode === null) {
-          const exited = new Promise((resolve) => c.once('exit', resolve));
-          c.kill('SIGKILL');
-          await withDeadline(exited, EVENT_MS, 'child exit in cleanup').catch(() => {});
-        }
-      }
-      for (const thing of others.splice(0).reverse()) {
-        const stop = thing.close || thing.stop;
-        await withDeadline(Promise.resolve(stop.call(thing)), EVENT_MS, 'stop in cleanup').catch(() => {});
-      }
-      for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+const { makeTracker: makeSharedTracker } = require('../helpers/tracker');
+
+/** The shared tracker; corrupt-outbox 'error' events are asserted where they matter. */
+const makeTracker = () => makeSharedTracker({ ignoreErrorEvents: true });
 
 /** @returns {Promise<any>} the first argument of the next `event`, within `ms` */
 async function next(emitter, event, ms = EVENT_MS) {

@@ -8,7 +8,7 @@ const http = require('http');
 const path = require('path');
 const { WebSocketServer } = require('ws');
 const { ResilientSocket } = require('../../lib');
-const { withDeadline, waitFor } = require('../helpers/deadline');
+const { waitFor } = require('../helpers/deadline');
 
 const REPO = path.resolve(__dirname, '..', '..');
 const EVENT_MS = 5000;
@@ -16,35 +16,7 @@ const EVENT_MS = 5000;
 /** Reconnect settings short enough that twenty drops fit in a few seconds. */
 const FAST_RECONNECT = { initialDelay: 20, maxDelay: 200 };
 
-/**
- * A registry of things to release after each test, passed or not.
- *
- * @returns {{socket: (url: string|string[], opts?: object) => ResilientSocket,
- *   add: <T>(thing: T) => T, cleanup: () => Promise<void>}}
- */
-function makeTracker() {
-  const sockets = [];
-  const others = [];
-  return {
-    socket(url, opts) {
-      const s = new ResilientSocket(url, opts);
-      sockets.push(s);
-      return s;
-    },
-    add(thing) {
-      others.push(thing);
-      return thing;
-    },
-    async cleanup() {
-      // Sockets first: a server closing under an open socket would start a reconnect loop.
-      await Promise.all(sockets.splice(0).map((s) => withDeadline(s.close(), EVENT_MS, 'socket close').catch(() => {})));
-      for (const thing of others.splice(0).reverse()) {
-        const stop = thing.close || thing.stop;
-        await withDeadline(Promise.resolve(stop.call(thing)), EVENT_MS, 'cleanup').catch(() => {});
-      }
-    },
-  };
-}
+const { makeTracker } = require('../helpers/tracker');
 
 /**
  * Records what the application sees: every message (parsed) with its info, in order.
