@@ -34,6 +34,7 @@
  */
 
 const { spawn, spawnSync } = require('child_process');
+const { deferred } = require('./util');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -77,15 +78,6 @@ function parseArgs(argv) {
 // ---------------------------------------------------------------------------
 // Small utilities
 
-function deferred() {
-  let resolve;
-  let reject;
-  const promise = new Promise((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 function withTimeout(promise, ms, what) {
   let timer;

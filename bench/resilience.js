@@ -27,6 +27,7 @@
  */
 
 const fs = require('fs');
+const { once } = require('./util');
 const os = require('os');
 const path = require('path');
 const { performance } = require('perf_hooks');
@@ -63,22 +64,6 @@ const now = () => performance.now();
 const round = (x, digits = 0) => Math.round(x * 10 ** digits) / 10 ** digits;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Resolves with the first `name` event of `emitter` (payload), or rejects after `ms`. */
-function once(emitter, name, ms, where = () => true) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.off(name, on);
-      reject(new Error(`no '${name}' within ${ms} ms`));
-    }, ms);
-    const on = (payload) => {
-      if (!where(payload)) return;
-      clearTimeout(timer);
-      emitter.off(name, on);
-      resolve(payload);
-    };
-    emitter.on(name, on);
-  });
-}
 
 /** Polls `predicate` every 10 ms until true, or rejects after `ms`. */
 async function until(predicate, ms, what) {

@@ -21,6 +21,7 @@
  */
 
 const path = require('path');
+const { deferred } = require('./util');
 const fs = require('fs');
 const os = require('os');
 const { spawn } = require('child_process');
@@ -234,16 +235,6 @@ function withTimeout(promise, ms, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** A promise with its settle functions exposed. */
-function deferred() {
-  let resolve;
-  let reject;
-  const promise = new Promise((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 function median(values) {
   const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);

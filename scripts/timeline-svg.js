@@ -14,6 +14,7 @@
  */
 
 const fs = require('fs');
+const { once } = require('../bench/util');
 const path = require('path');
 const { performance } = require('perf_hooks');
 const { ResilientSocket } = require('..');
@@ -27,21 +28,6 @@ const RETRY_AFTER_S = 1;
 
 const out = path.resolve(process.argv[2] || path.join(__dirname, '..', 'docs', 'timeline.svg'));
 
-function once(emitter, name, ms, where = () => true) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.off(name, on);
-      reject(new Error(`no '${name}' within ${ms} ms`));
-    }, ms);
-    const on = (payload) => {
-      if (!where(payload)) return;
-      clearTimeout(timer);
-      emitter.off(name, on);
-      resolve(payload);
-    };
-    emitter.on(name, on);
-  });
-}
 
 /** Runs the scenario; returns { events, marks } with times in ms from the socket's creation. */
 async function runScenario() {
