@@ -10,7 +10,11 @@
 namespace rws {
 namespace {
 
-constexpr std::size_t read_chunk = 128 * 1024;
+// An idle connection holds a small read buffer; one that keeps filling it gets a bigger one (up
+// to read_buffer_max), so thousands of idle sockets cost little and a busy one still reads in
+// large chunks with few syscalls.
+constexpr std::size_t read_buffer_min = 1024;
+constexpr std::size_t read_buffer_max = 256 * 1024;
 constexpr auto close_handshake_deadline = std::chrono::seconds(3);
 constexpr auto fail_flush_deadline = std::chrono::milliseconds(500);
 // Messages smaller than this go out uncompressed even with permessage-deflate (as ws does):
@@ -38,7 +42,7 @@ connection::connection(asio::io_context& io, connection_params params, connectio
       resolver_(io),
       timer_(io),
       parser_(params_.max_message_size),
-      read_buf_(read_chunk) {
+      read_buf_(read_buffer_min) {
   if (params_.url.tls) {
     transport_ = make_tls_transport(io, *params_.tls_context, params_.url.host, params_.tls);
   } else {
@@ -125,7 +129,7 @@ void connection::on_secure(const error_code& ec) {
 
 void connection::on_upgrade_written(const error_code& ec) {
   writing_ = false;
-  in_flight_.clear();
+  std::string().swap(in_flight_);  // an idle connection keeps no buffer it does not need
   if (phase_ != phase::upgrading) return;
   if (ec) {
     fail_attempt(make_failure(failure_code::connection_lost, "sending the upgrade request failed: " + ec.message()));
@@ -193,6 +197,7 @@ void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
   if (phase_ != phase::open || !handler_) return;
   if (!leftover.empty()) {
     // Frames that arrived in the same segment as the 101 response.
+    if (leftover.size() > read_buf_.size()) read_buf_.resize(leftover.size());
     std::copy(leftover.begin(), leftover.end(), read_buf_.begin());
     reading_ = true;
     asio::post(io_, [self = shared_from_this(), n = leftover.size()] { self->on_read({}, n); });
@@ -266,6 +271,7 @@ void connection::on_read(const error_code& ec, std::size_t n) {
     return;
   }
   if (close_received_) return;
+  if (n == read_buf_.size() && n < read_buffer_max) read_buf_.resize(n * 2);  // the peer sends fast
   if (!keep_reading) {
     read_paused_ = true;
     return;
@@ -399,9 +405,10 @@ void connection::on_write(const error_code& ec, std::size_t n) {
   }
   written_total_ += n;
   std::uint64_t last_tag = 0;
-  while (!tags_.empty() && tags_.front().first <= written_total_) {
-    last_tag = tags_.front().second;
-    tags_.pop_front();
+  while (tags_head_ < tags_.size() && tags_[tags_head_].first <= written_total_) last_tag = tags_[tags_head_++].second;
+  if (tags_head_ == tags_.size()) {
+    tags_.clear();
+    tags_head_ = 0;
   }
   if (last_tag && handler_) {
     handler_->on_written(last_tag);

@@ -147,8 +147,11 @@ class connection : public std::enable_shared_from_this<connection> {
   std::size_t written_in_flight_ = 0;
   std::uint64_t queued_total_ = 0;   // bytes ever appended to out_
   std::uint64_t written_total_ = 0;  // bytes ever written
-  std::deque<std::pair<std::uint64_t, std::uint64_t>> tags_;  // (end offset, tag)
-  std::array<std::uint32_t, 256> mask_pool_;
+  // (end offset, tag), consumed from tags_head_. A vector, not a deque: an idle connection should
+  // not pay for a deque's up-front block.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> tags_;
+  std::size_t tags_head_ = 0;
+  std::array<std::uint32_t, 64> mask_pool_;
   std::size_t mask_used_ = mask_pool_.size();
 
   bool close_sent_ = false;

@@ -81,7 +81,7 @@ session::session(asio::io_context& io, session_config config, std::shared_ptr<ev
       heartbeat_timer_(io),
       heartbeat_(config_.heartbeat),
       outbox_(config_.outbox),
-      seen_ids_(config_.resume.window),
+      seen_ids_(config_.resume.enabled ? std::make_unique<id_window>(config_.resume.window) : nullptr),
       id_persist_timer_(io) {
   for (const auto& text : config_.urls) {
     std::string error;
@@ -274,7 +274,7 @@ bool session::on_inbound(std::vector<inbound_event>& events) {
       if (handle_text_control(event)) continue;
       if (config_.resume.enabled) {
         if (auto found = find_json_field(event.payload, config_.resume.id_path)) {
-          if (seen_ids_.contains(found->text)) {
+          if (seen_ids_->contains(found->text)) {
             stats_->duplicates_dropped++;
             continue;
           }
@@ -330,7 +330,7 @@ void session::note_event_id(const std::string& id, bool is_string) {
     stats_->id_gaps++;
     stats_->ids_missing += gap;
   }
-  seen_ids_.insert(id);
+  seen_ids_->insert(id);
   last_event_id_ = id;
   last_event_id_is_string_ = is_string;
 }

@@ -113,7 +113,7 @@ class session : public std::enable_shared_from_this<session>, public connection_
   bool replay_phase_ = false;
   steady_clock::time_point last_data_at_;  // last read with data (ends the replay phase after a pause)
   bool id_dirty_ = false;
-  id_window seen_ids_;
+  std::unique_ptr<id_window> seen_ids_;  // only with resume: its deque costs memory up front
   asio::steady_timer id_persist_timer_;
   bool reading_paused_ = false;
 };
