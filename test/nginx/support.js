@@ -1,0 +1,135 @@
+'use strict';
+
+// A real nginx (Debian package `nginx`, /usr/sbin/nginx) as an unprivileged reverse proxy in
+// front of a test ws server. Everything it writes (config, pid, logs, temp dirs) lives in a
+// fresh temp dir that stop() removes; it runs in the foreground (daemon off, no master) as a
+// child of the test process so stop() can end it by pid.
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const net = require('net');
+const { spawn } = require('child_process');
+const { waitFor, withDeadline } = require('../helpers/deadline');
+
+const NGINX = '/usr/sbin/nginx';
+const available = fs.existsSync(NGINX);
+
+/** A port that was free a moment ago on 127.0.0.1. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen({ host: '127.0.0.1', port: 0 }, () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves true if 127.0.0.1:port accepts a TCP connection. */
+function accepts(port) {
+  return new Promise((resolve) => {
+    const c = net.connect({ host: '127.0.0.1', port });
+    c.once('connect', () => { c.destroy(); resolve(true); });
+    c.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Starts nginx proxying `/` to the ws server on `upstreamPort`, plus fixed answers on
+ * `/busy` (503 + Retry-After: 2) and `/auth` (401).
+ *
+ * @param {object} opts
+ * @param {number} opts.upstreamPort
+ * @param {string} [opts.readTimeout='60s'] proxy_read_timeout for `/`
+ * @returns {Promise<{port: number, url: (p?: string) => string, dir: string,
+ *   errorLog: () => string, stop: () => Promise<void>}>}
+ */
+async function startNginx({ upstreamPort, readTimeout = '60s' }) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rws-nginx-'));
+  const port = await freePort();
+  const p = (name) => path.join(dir, name);
+  const conf = `
+daemon off;
+master_process off;
+worker_processes 1;
+pid ${p('nginx.pid')};
+error_log ${p('error.log')} info;
+events { worker_connections 64; }
+http {
+  access_log ${p('access.log')};
+  client_body_temp_path ${p('client_body')};
+  proxy_temp_path ${p('proxy')};
+  fastcgi_temp_path ${p('fastcgi')};
+  uwsgi_temp_path ${p('uwsgi')};
+  scgi_temp_path ${p('scgi')};
+  server {
+    listen 127.0.0.1:${port};
+    location = /busy {
+      add_header Retry-After 2 always;
+      return 503;
+    }
+    location = /auth {
+      return 401;
+    }
+    location / {
+      proxy_pass http://127.0.0.1:${upstreamPort};
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_read_timeout ${readTimeout};
+    }
+  }
+}
+`;
+  fs.writeFileSync(p('nginx.conf'), conf);
+  // -e: nginx opens its default error log before reading the config; point it here too.
+  const child = spawn(NGINX, ['-p', dir, '-e', p('error.log'), '-c', p('nginx.conf')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  let exited = false;
+  const exit = new Promise((resolve) => child.once('exit', (code, signal) => {
+    exited = true;
+    resolve({ code, signal });
+  }));
+  const errorLog = () => {
+    try { return fs.readFileSync(p('error.log'), 'utf8'); } catch { return ''; }
+  };
+
+  const stop = async () => {
+    if (!exited) {
+      child.kill('SIGTERM'); // fast shutdown: drops open (upgraded) connections at once
+      try {
+        await withDeadline(exit, 3000, 'nginx to exit after SIGTERM');
+      } catch {
+        child.kill('SIGKILL');
+        await withDeadline(exit, 3000, 'nginx to exit after SIGKILL');
+      }
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    await waitFor(async () => {
+      if (exited) throw new Error(`nginx exited: ${stderr.trim()} ${errorLog().trim()}`);
+      return accepts(port);
+    }, 5000, `nginx to accept on 127.0.0.1:${port}`);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  return {
+    port,
+    pid: child.pid,
+    dir,
+    url: (pathAndQuery = '/') => `ws://127.0.0.1:${port}${pathAndQuery}`,
+    errorLog,
+    stop,
+  };
+}
+
+module.exports = { NGINX, available, startNginx };
