@@ -34,7 +34,7 @@
  */
 
 const { spawn, spawnSync } = require('child_process');
-const { deferred } = require('./util');
+const { deferred, startFrameServer } = require('./util');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -110,28 +110,6 @@ async function refusedUrl() {
   return `ws://127.0.0.1:${port}/`;
 }
 
-/** Spawns bench/frame-server.js and waits for the port it prints. */
-function startFrameServer() {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, 'frame-server.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let out = '';
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error('frame server did not print its port within 10 s'));
-    }, 10000);
-    child.on('error', reject);
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', function onData(chunk) {
-      out += chunk;
-      const nl = out.indexOf('\n');
-      if (nl < 0) return;
-      clearTimeout(timer);
-      child.stdout.off('data', onData);
-      child.stdout.resume();
-      resolve({ port: Number(out.slice(0, nl).trim()), child });
-    });
-  });
-}
 
 /**
  * better-sqlite3 is not a dependency of this package (the lead decides): it is looked up in

@@ -21,10 +21,9 @@
  */
 
 const path = require('path');
-const { deferred } = require('./util');
+const { deferred, startFrameServer } = require('./util');
 const fs = require('fs');
 const os = require('os');
-const { spawn } = require('child_process');
 const { performance } = require('perf_hooks');
 const net = require('net');
 const crypto = require('crypto');
@@ -122,42 +121,6 @@ function firstLine(s) {
 // ---------------------------------------------------------------------------
 // Frame server (child process)
 
-/**
- * Spawn bench/frame-server.js and wait for the port it prints.
- * @returns {Promise<{port: number, child: import('child_process').ChildProcess}>}
- */
-function startFrameServer() {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, 'frame-server.js')], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    let out = '';
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error('frame server did not print its port within 10 s'));
-    }, 10000);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`frame server exited early (code ${code}, signal ${signal})`));
-    });
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', function onData(chunk) {
-      out += chunk;
-      const nl = out.indexOf('\n');
-      if (nl < 0) return;
-      clearTimeout(timer);
-      child.stdout.off('data', onData);
-      child.stdout.resume();
-      const port = Number(out.slice(0, nl).trim());
-      if (!Number.isInteger(port) || port <= 0) reject(new Error(`frame server printed ${out.slice(0, nl)}`));
-      else resolve({ port, child });
-    });
-  });
-}
 
 // ---------------------------------------------------------------------------
 // Small utilities

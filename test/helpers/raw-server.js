@@ -9,6 +9,7 @@
 // pending wait.
 
 const crypto = require('crypto');
+const { WaitQueue } = require('./wait-queue');
 const net = require('net');
 
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -217,46 +218,6 @@ function parseFrames(buf, maxPayload = MAX_CLIENT_FRAME) {
   return { frames, rest: buf.subarray(offset) };
 }
 
-/**
- * A FIFO of values with bounded waits, closed when the connection ends.
- */
-class WaitQueue {
-  constructor() {
-    this.items = [];
-    this.waiters = [];
-    this.endError = null;
-  }
-
-  push(item) {
-    const w = this.waiters.shift();
-    if (w) w.resolve(item);
-    else this.items.push(item);
-  }
-
-  end(err) {
-    if (this.endError) return;
-    this.endError = err;
-    for (const w of this.waiters.splice(0)) w.reject(err);
-  }
-
-  next(ms, what) {
-    if (this.items.length > 0) return Promise.resolve(this.items.shift());
-    if (this.endError) return Promise.reject(this.endError);
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        resolve: (v) => { clearTimeout(timer); resolve(v); },
-        reject: (e) => { clearTimeout(timer); reject(e); },
-      };
-      const timer = setTimeout(() => {
-        this.waiters.splice(this.waiters.indexOf(waiter), 1);
-        const err = new Error(`Timed out after ${ms} ms waiting for ${what}`);
-        err.code = 'ETIMEDOUT_TEST';
-        reject(err);
-      }, ms);
-      this.waiters.push(waiter);
-    });
-  }
-}
 
 /**
  * One accepted TCP connection, driven by the test.

@@ -7,50 +7,12 @@
 // Each listens on 127.0.0.1, port 0, and its close()/stop() releases every socket.
 
 const http = require('http');
+const { WaitQueue } = require('./wait-queue');
 const https = require('https');
 const net = require('net');
 const { WebSocketServer } = require('ws');
 
 const DEFAULT_WAIT_MS = 5000;
-
-/**
- * A FIFO with bounded waits (used for "the next connection").
- */
-class WaitQueue {
-  constructor(what) {
-    this.what = what;
-    this.items = [];
-    this.waiters = [];
-    this.closedError = null;
-  }
-
-  push(item) {
-    const w = this.waiters.shift();
-    if (w) w.resolve(item);
-    else this.items.push(item);
-  }
-
-  close(err) {
-    this.closedError = err;
-    for (const w of this.waiters.splice(0)) w.reject(err);
-  }
-
-  next(ms = DEFAULT_WAIT_MS) {
-    if (this.items.length) return Promise.resolve(this.items.shift());
-    if (this.closedError) return Promise.reject(this.closedError);
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        resolve: (v) => { clearTimeout(timer); resolve(v); },
-        reject: (e) => { clearTimeout(timer); reject(e); },
-      };
-      const timer = setTimeout(() => {
-        this.waiters.splice(this.waiters.indexOf(waiter), 1);
-        reject(new Error(`Timed out after ${ms} ms waiting for ${this.what}`));
-      }, ms);
-      this.waiters.push(waiter);
-    });
-  }
-}
 
 /**
  * Listens on 127.0.0.1:0 and resolves with the port.
@@ -176,7 +138,7 @@ function wireWsServer(server, opts) {
      * @param {number} [ms=5000]
      * @returns {Promise<WsConnection>} next accepted connection (queued, none missed)
      */
-    nextConnection: (ms) => connQueue.next(ms),
+    nextConnection: (ms = DEFAULT_WAIT_MS) => connQueue.next(ms),
     /** @param {Rejection|((req: http.IncomingMessage) => Rejection|null)|null} next */
     setReject(next) { reject = next; },
     /** Closes every open connection without a close frame (TCP destroyed). */
@@ -204,7 +166,7 @@ function wireWsServer(server, opts) {
  * @returns {Promise<void>}
  */
 async function closeAllOf(wss, server, sockets, connQueue) {
-  connQueue.close(new Error('server closed'));
+  connQueue.end(new Error('server closed'));
   for (const ws of wss.clients) ws.terminate();
   for (const s of sockets) s.destroy();
   await new Promise((resolve) => wss.close(() => resolve()));

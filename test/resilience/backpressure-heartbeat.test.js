@@ -11,11 +11,9 @@
 // The server runs in its own process, so blocking this process's JavaScript thread blocks only
 // the client's JavaScript side, as in a real application busy with CPU work.
 
-const path = require('path');
-const { fork } = require('child_process');
 const { ResilientSocket } = require('../../lib');
-const { withDeadline, waitFor } = require('../helpers/deadline');
-const { recordEvents, recorded, createScope } = require('./support');
+const { waitFor } = require('../helpers/deadline');
+const { forkFixture, recordEvents, recorded, createScope } = require('./support');
 
 const COUNT = 100; // x 1 MiB: well past the 64 MiB JavaScript backlog that pauses reading
 const BLOCK_MS = 5000; // ten times interval + timeout
@@ -29,18 +27,7 @@ afterEach(() => scope.dispose());
 
 /** Starts flood-server.js; resolves with its port and a function asking it for its report. */
 async function startFloodServer() {
-  const child = fork(path.join(__dirname, 'fixtures', 'flood-server.js'), [String(COUNT)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  scope.add(child, (c) => {
-    if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  });
-  const fromChild = (what) => withDeadline(new Promise((resolve) => {
-    const onMessage = (m) => {
-      if (m[what] === undefined) return;
-      child.off('message', onMessage);
-      resolve(m[what]);
-    };
-    child.on('message', onMessage);
-  }), 10000, `the server process to send '${what}'`);
+  const { child, fromChild } = forkFixture(scope, 'flood-server.js', [String(COUNT)]);
   const port = await fromChild('port');
   return {
     port,

@@ -4,13 +4,11 @@
 // heartbeat within interval + timeout, a blocked JavaScript thread does not kill a healthy
 // connection (the io thread answers pings), and a suspend triggers an immediate probe.
 
-const path = require('path');
-const { fork } = require('child_process');
 const { ResilientSocket } = require('../../lib');
 const { startWsServer } = require('../helpers/servers');
 const { startFaultProxy } = require('../helpers/fault-proxy');
-const { withDeadline, waitFor } = require('../helpers/deadline');
-const { now, nextEvent, recordEvents, recorded, createScope } = require('./support');
+const { waitFor } = require('../helpers/deadline');
+const { forkFixture, now, nextEvent, recordEvents, recorded, createScope } = require('./support');
 
 // Time bounds get this much on top of the configured ones: the 2-core machine is shared.
 const SLACK_MS = 1000;
@@ -95,18 +93,7 @@ describe('dead peer detection (blackhole)', () => {
 
 describe('a blocked JavaScript thread', () => {
   test('does not miss the server\'s pings: same connection, every message delivered in order', async () => {
-    const child = fork(path.join(__dirname, 'fixtures', 'pinging-server.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    scope.add(child, (c) => {
-      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    });
-    const fromChild = (what) => withDeadline(new Promise((resolve) => {
-      const onMessage = (m) => {
-        if (m[what] === undefined) return;
-        child.off('message', onMessage);
-        resolve(m[what]);
-      };
-      child.on('message', onMessage);
-    }), 10000, `the server process to send '${what}'`);
+    const { child, fromChild } = forkFixture(scope, 'pinging-server.js');
     const port = await fromChild('port');
 
     const sock = scope.socket(new ResilientSocket(`ws://127.0.0.1:${port}/`, {}));

@@ -4,7 +4,9 @@
 // socket events with a predicate, a restartable ws server on a fixed port, and a cleanup scope
 // so every server, proxy and socket a test starts is released even when an assertion fails.
 
+const { fork } = require('child_process');
 const http = require('http');
+const path = require('path');
 const { performance } = require('perf_hooks');
 const { WebSocketServer } = require('ws');
 const { withDeadline, waitFor } = require('../helpers/deadline');
@@ -216,4 +218,26 @@ function busiestWindow(times, width) {
   return best;
 }
 
-module.exports = { now, recordEvents, recorded, nextEvent, createScope, startRestartableServer, busiestWindow, SOCKET_EVENTS };
+/**
+ * Forks a server from test/resilience/fixtures/ (so it keeps running while this process's JS
+ * thread is blocked) and registers it in `scope` to be killed afterwards.
+ * @returns {{child: import('child_process').ChildProcess, fromChild: (key: string) => Promise<any>}}
+ *   fromChild(key): the value of the next IPC message that carries `key` (10 s deadline)
+ */
+function forkFixture(scope, name, args = []) {
+  const child = fork(path.join(__dirname, 'fixtures', name), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  scope.add(child, (c) => {
+    if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  });
+  const fromChild = (key) => withDeadline(new Promise((resolve) => {
+    const onMessage = (m) => {
+      if (m[key] === undefined) return;
+      child.off('message', onMessage);
+      resolve(m[key]);
+    };
+    child.on('message', onMessage);
+  }), 10000, `the server process to send '${key}'`);
+  return { child, fromChild };
+}
+
+module.exports = { forkFixture, now, recordEvents, recorded, nextEvent, createScope, startRestartableServer, busiestWindow, SOCKET_EVENTS };
