@@ -3,7 +3,7 @@
 /**
  * The layout of the flat event arrays the native bridge delivers (native/binding/
  * js_event_queue.cpp): each event is its kind followed by a fixed number of fields. The
- * numbers mirror `rws::event_kind` in native/core/session_event.hpp.
+ * numbers mirror `rws::event_kind` in native/session/session_event.hpp.
  */
 const KIND = Object.freeze({
   STATE: 1, // state, previous, reason

@@ -358,7 +358,7 @@ class ResilientSocket extends EventEmitter {
       if (!pending) continue;
       this._pending.delete(firstRequest + j);
       const seq = firstSeq + j;
-      // Same format as outbox::make_key in native/core/outbox.cpp.
+      // Same format as outbox::make_key in native/outbox/outbox.cpp.
       const key = pending.key !== undefined ? pending.key : `${keyPrefix}-${seq.toString(16).padStart(12, '0')}`;
       pending.resolve({ key, seq, status });
     }

@@ -7,7 +7,7 @@
 #include <memory>
 #include <unordered_set>
 
-#include "core/io_runtime.hpp"
+#include "transport/io_runtime.hpp"
 
 namespace rws::binding {
 

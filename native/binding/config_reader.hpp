@@ -4,7 +4,7 @@
 // field if lib/ and the binding ever disagree.
 #include <napi.h>
 
-#include "core/session_config.hpp"
+#include "session/session_config.hpp"
 
 namespace rws::binding {
 

@@ -10,7 +10,7 @@
 #include <mutex>
 #include <vector>
 
-#include "core/session_event.hpp"
+#include "session/session_event.hpp"
 
 namespace rws::binding {
 

@@ -7,8 +7,8 @@
 #include <memory>
 
 #include "binding/js_event_queue.hpp"
-#include "core/io_runtime.hpp"
-#include "core/session.hpp"
+#include "transport/io_runtime.hpp"
+#include "session/session.hpp"
 
 namespace rws::binding {
 

@@ -1,0 +1,336 @@
+#include "outbox/outbox.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "outbox/idempotency_key.hpp"
+#include "resume/json_field.hpp"
+#include "outbox/outbox_record.hpp"
+
+namespace rws {
+namespace {
+
+failure outbox_failure(failure_code code, std::string message) {
+  failure f;
+  f.code = code;
+  f.message = std::move(message);
+  return f;
+}
+
+}  // namespace
+
+outbox::outbox(const outbox_config& config) : config_(config) {
+  key_prefix_ = idempotency_key_generator().next();
+}
+
+outbox::~outbox() { close(); }
+
+failure outbox::open(failure& corrupt) {
+  if (config_.path.empty()) return {};
+  fs_ = std::make_unique<posix_file_system>();
+  std::error_code ec;
+  outbox_recovery_report report{};
+  outbox_log_options options;
+  options.fsync = config_.fsync;
+  options.keep_payloads = false;  // the queue below holds the messages
+  log_ = outbox_log::open(*fs_, config_.path, ec, report, options);
+  if (ec || !log_) {
+    log_.reset();
+    if (ec == outbox_errc::locked) {
+      return outbox_failure(failure_code::outbox_locked,
+                            "outbox directory " + config_.path +
+                                " is in use by another socket or process; give each socket its own outbox.path");
+    }
+    return outbox_failure(failure_code::outbox_io, "cannot open outbox directory " + config_.path + ": " + ec.message());
+  }
+  torn_bytes_ = report.torn_bytes_truncated;
+  if (report.corrupt_segments_quarantined) {
+    corrupt = outbox_failure(failure_code::outbox_corrupt,
+                             "outbox " + config_.path + " had corrupt records (" + report.corrupt_detail +
+                                 "); the damaged segment was kept as *.corrupt and every readable record recovered");
+  }
+  next_seq_ = log_->next_seq();
+  for (const auto& entry : log_->pending()) {
+    outbox_item item;
+    item.seq = entry.seq;
+    item.key = std::move(const_cast<std::string&>(entry.key));
+    item.payload = std::move(const_cast<std::string&>(entry.payload));
+    item.binary = entry.binary;
+    bytes_ += item.payload.size();
+    if (config_.guarantee == delivery_guarantee::acked) key_to_seq_.emplace(item.key, item.seq);
+    items_.push_back(std::move(item));
+  }
+  log_->release_payloads();
+  if (!items_.empty()) durable_upto_ = items_.back().seq;  // recovered from disk: durable
+  return {};
+}
+
+std::string outbox::make_key(std::uint64_t seq) const {
+  char hex[16];
+  std::snprintf(hex, sizeof hex, "%012llx", static_cast<unsigned long long>(seq));
+  return key_prefix_ + "-" + hex;
+}
+
+void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_request,
+                    std::vector<send_outcome>& accepted, std::vector<send_outcome>& rejected) {
+  std::size_t first_new = items_.size();
+  std::uint64_t request = first_request;
+  const auto dropped = [] {
+    return outbox_failure(failure_code::outbox_full,
+                          "dropped from a full outbox to make room for newer messages (onFull: 'drop-oldest')");
+  };
+  // 'drop-oldest' keeps the newest messages. When this batch alone holds more than the limits
+  // allow, its own oldest messages are the ones to drop: decided here, before they get a seq,
+  // because they have no log record to drop yet and the log's numbering must stay in step with
+  // ours (see below). The queue's older messages make room for the rest in the loop.
+  std::size_t keep_from = 0;  // batch[keep_from..] can be kept
+  if (config_.drop_oldest) {
+    std::uint64_t count = 0, bytes = 0;
+    for (keep_from = batch.size(); keep_from > 0; --keep_from) {
+      const std::uint64_t size = batch[keep_from - 1].data.size();
+      if (size > config_.max_bytes) continue;  // rejected on its own below; takes no room
+      if (count + 1 > config_.max_messages || bytes + size > config_.max_bytes) break;
+      ++count;
+      bytes += size;
+    }
+  }
+  for (std::size_t index = 0; index < batch.size(); ++index) {
+    auto& message = batch[index];
+    std::uint64_t this_request = request++;
+    std::uint64_t needed = message.data.size();
+    if (needed > config_.max_bytes) {
+      // Nothing could ever make room: refuse it without evicting anything (drop-oldest would
+      // otherwise empty the whole outbox for a message that still does not fit).
+      rejected.push_back({this_request, 0,
+                          outbox_failure(failure_code::outbox_full,
+                                         "message of " + std::to_string(needed) + " bytes is larger than outbox.maxBytes (" +
+                                             std::to_string(config_.max_bytes) + "); it can never be queued")});
+      continue;
+    }
+    if (index < keep_from) {
+      rejected.push_back({this_request, 0, dropped()});
+      continue;
+    }
+    if (log_ && needed > outbox_max_payload_size) {
+      rejected.push_back({this_request, 0,
+                          outbox_failure(failure_code::outbox_full,
+                                         "message of " + std::to_string(needed) +
+                                             " bytes is larger than the file outbox's 64 MiB record limit")});
+      continue;
+    }
+    if (config_.guarantee == delivery_guarantee::acked && !message.key.empty() && key_to_seq_.count(message.key)) {
+      rejected.push_back({this_request, 0,
+                          outbox_failure(failure_code::invalid_option,
+                                         "send(data, { key }): key '" + message.key +
+                                             "' is already waiting for an ack; keys must be unique until acknowledged")});
+      continue;
+    }
+    // Evict the oldest messages not yet handed to the socket to make room; their senders learn
+    // why. A message already on the wire is never reported as dropped.
+    while (size() >= config_.max_messages || bytes_ + needed > config_.max_bytes) {
+      if (!config_.drop_oldest || !evict_oldest_unsent(first_new, rejected, dropped())) break;
+    }
+    if (size() >= config_.max_messages || bytes_ + needed > config_.max_bytes) {
+      rejected.push_back({this_request, 0,
+                          outbox_failure(failure_code::outbox_full,
+                                         "outbox is full (maxMessages " + std::to_string(config_.max_messages) +
+                                             ", maxBytes " + std::to_string(config_.max_bytes) + ")" +
+                                             (config_.drop_oldest ? " and every queued message is already on the wire" : "") +
+                                             "; wait for 'drain' or raise outbox limits")});
+      continue;
+    }
+    outbox_item item;
+    item.seq = next_seq_++;
+    item.request = this_request;
+    item.key = message.key.empty() ? make_key(item.seq) : std::move(message.key);
+    item.binary = message.binary;
+    if (!config_.key_field.empty() && !item.binary) {
+      auto with_key = insert_json_string_field(message.data, config_.key_field, item.key);
+      if (with_key) message.data = std::move(*with_key);
+    }
+    item.payload = std::move(message.data);
+    bytes_ += item.payload.size();
+    if (config_.guarantee == delivery_guarantee::acked) key_to_seq_[item.key] = item.seq;
+    items_.push_back(std::move(item));
+  }
+  if (log_ && first_new < items_.size()) {
+    // The log numbers records itself; its counter and next_seq_ agree because next_seq_ starts
+    // from log_->next_seq() and is re-read from it after every failure.
+    std::vector<outbox_entry> entries;
+    entries.reserve(items_.size() - first_new);
+    for (std::size_t i = first_new; i < items_.size(); ++i) {
+      entries.push_back({items_[i].seq, items_[i].key, items_[i].payload, items_[i].binary});
+    }
+    // Records [first_new, first_failed) are stored; the rest of the batch is not.
+    std::size_t first_failed = items_.size();
+    std::error_code ec;
+    if (config_.fsync == fsync_policy::always) {
+      // One record, one fsync: the slow, strict setting.
+      for (std::size_t i = 0; i < entries.size() && !ec; ++i) {
+        std::vector<outbox_entry> one{std::move(entries[i])};
+        ec = log_->append(one);
+        if (!ec) ec = log_->sync();
+        if (ec) first_failed = first_new + i;
+      }
+    } else {
+      // 'batch': the fsync is not here but in sync_appended(), which the session runs once for
+      // every batch that arrived meanwhile (group commit).
+      ec = log_->append(entries);
+      if (ec) first_failed = first_new;
+    }
+    if (ec) {
+      // Nothing the log could not store may be reported durable: take it back out and reject it.
+      auto f = outbox_failure(failure_code::outbox_io, "writing the outbox file failed (" + ec.message() +
+                                                           "); the message was not stored, retry later");
+      std::vector<send_outcome> failed;
+      while (items_.size() > first_failed) {
+        auto& item = items_.back();
+        bytes_ -= item.payload.size();
+        forget_key(item);
+        failed.push_back({item.request, item.seq, f});
+        items_.pop_back();
+      }
+      rejected.insert(rejected.end(), failed.rbegin(), failed.rend());
+      next_seq_ = log_->next_seq();
+    }
+  }
+  if (log_ && config_.fsync != fsync_policy::batch && !items_.empty()) durable_upto_ = items_.back().seq;
+  for (std::size_t i = first_new; i < items_.size(); ++i) accepted.push_back({items_[i].request, items_[i].seq, {}});
+}
+
+bool outbox::needs_sync() const { return log_ && !items_.empty() && items_.back().seq > durable_upto_; }
+
+void outbox::sync_appended(std::vector<send_outcome>& persisted, std::vector<send_outcome>& rejected) {
+  if (!needs_sync()) return;
+  if (auto ec = log_->sync(); ec) {
+    // The log discarded everything appended since its last good sync: exactly the messages
+    // above durable_upto_, which are the newest, and none of which went on the wire yet.
+    auto f = outbox_failure(failure_code::outbox_io, "syncing the outbox file failed (" + ec.message() +
+                                                         "); the message was not stored, retry later");
+    std::vector<send_outcome> failed;
+    while (!items_.empty() && items_.back().seq > durable_upto_) {
+      auto& item = items_.back();
+      bytes_ -= item.payload.size();
+      forget_key(item);
+      failed.push_back({item.request, item.seq, f});
+      items_.pop_back();
+    }
+    send_index_ = std::min(send_index_, items_.size());
+    rejected.insert(rejected.end(), failed.rbegin(), failed.rend());
+    next_seq_ = log_->next_seq();
+    return;
+  }
+  auto first = std::upper_bound(items_.begin(), items_.end(), durable_upto_,
+                                [](std::uint64_t s, const outbox_item& item) { return s < item.seq; });
+  for (auto it = first; it != items_.end(); ++it) persisted.push_back({it->request, it->seq, {}});
+  durable_upto_ = items_.back().seq;
+}
+
+const outbox_item* outbox::next_to_send() {
+  while (send_index_ < items_.size() && items_[send_index_].acked) ++send_index_;
+  if (send_index_ >= items_.size()) return nullptr;
+  // A record goes on the wire only once it is durable: a failed fsync then never rejects a
+  // message the server already has.
+  if (log_ && items_[send_index_].seq > durable_upto_) return nullptr;
+  return &items_[send_index_++];
+}
+
+void outbox::written_upto(std::uint64_t seq, std::vector<send_outcome>& delivered) {
+  if (config_.guarantee != delivery_guarantee::written) return;
+  while (!items_.empty() && items_.front().seq <= seq && send_index_ > 0) {
+    remove_head(&delivered, {});
+  }
+}
+
+bool outbox::acknowledge(const std::string& key, std::vector<send_outcome>& delivered) {
+  auto found = key_to_seq_.find(key);
+  if (found == key_to_seq_.end()) return false;
+  std::uint64_t seq = found->second;
+  key_to_seq_.erase(found);
+  if (items_.empty() || seq < items_.front().seq) return false;
+  // Seqs in the queue ascend, so a binary search finds the item even after out-of-order acks.
+  auto it = std::lower_bound(items_.begin(), items_.end(), seq,
+                             [](const outbox_item& item, std::uint64_t s) { return item.seq < s; });
+  if (it == items_.end() || it->seq != seq || it->acked) return false;
+  it->acked = true;
+  ++acked_count_;
+  delivered.push_back({it->request, it->seq, {}});
+  if (log_) log_->mark_delivered(seq);
+  pop_delivered_head(nullptr);
+  return true;
+}
+
+void outbox::pop_delivered_head(std::vector<send_outcome>* delivered) {
+  while (!items_.empty() && items_.front().acked) {
+    --acked_count_;
+    bytes_ -= items_.front().payload.size();
+    items_.pop_front();
+    if (send_index_ > 0) --send_index_;
+  }
+  (void)delivered;
+}
+
+void outbox::remove_head(std::vector<send_outcome>* outcomes, failure error) {
+  auto& item = items_.front();
+  if (outcomes) outcomes->push_back({item.request, item.seq, error});
+  if (log_) {
+    if (error) {
+      log_->drop(item.seq);
+    } else {
+      log_->mark_delivered(item.seq);
+    }
+  }
+  forget_key(item);
+  bytes_ -= item.payload.size();
+  items_.pop_front();
+  if (send_index_ > 0) --send_index_;
+  pop_delivered_head(nullptr);
+}
+
+void outbox::forget_key(const outbox_item& item) {
+  // Only this item's own mapping: after a rejected duplicate the key may belong to another.
+  auto found = key_to_seq_.find(item.key);
+  if (found != key_to_seq_.end() && found->second == item.seq) key_to_seq_.erase(found);
+}
+
+bool outbox::evict_oldest_unsent(std::size_t& first_new, std::vector<send_outcome>& rejected, failure error) {
+  std::size_t i = send_index_;
+  while (i < first_new && items_[i].acked) ++i;
+  if (i >= first_new) return false;  // only messages of earlier batches, and none on the wire
+  auto& item = items_[i];
+  rejected.push_back({item.request, item.seq, std::move(error)});
+  if (log_) log_->drop(item.seq);
+  forget_key(item);
+  bytes_ -= item.payload.size();
+  items_.erase(items_.begin() + static_cast<std::ptrdiff_t>(i));
+  --first_new;
+  return true;
+}
+
+bool outbox::has_unsent() const {
+  std::size_t i = send_index_;
+  while (i < items_.size() && items_[i].acked) ++i;
+  return i < items_.size() && (!log_ || items_[i].seq <= durable_upto_);
+}
+
+void outbox::abandon(std::vector<send_outcome>& rejected) {
+  if (log_) return;  // on disk they wait for the next process
+  auto f = outbox_failure(failure_code::closed, "the socket was closed before this message was delivered");
+  for (auto& item : items_) {
+    if (!item.acked) rejected.push_back({item.request, item.seq, f});
+  }
+  items_.clear();
+  key_to_seq_.clear();
+  bytes_ = 0;
+  acked_count_ = 0;
+  send_index_ = 0;
+}
+
+void outbox::close() {
+  if (log_) {
+    log_->close();
+    log_.reset();
+  }
+}
+
+}  // namespace rws

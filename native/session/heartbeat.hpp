@@ -1,0 +1,96 @@
+#pragma once
+// Dead-peer detection (SPEC §5) as a pure decision: given the time, when the last inbound frame
+// arrived and what the wake detector's clocks say, what to do now and when to look again. The
+// session owns the timer and the connection and does what this says, so the rules are
+// unit-tested without sockets or sleeping.
+//
+// Rules: after `interval` without any inbound frame, probe; if nothing at all arrives within
+// `timeout` of the probe, the connection is dead (worst case interval + timeout after the last
+// inbound byte). After a suspend or a far-too-late timer, probe at once with the normal timeout.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+#include "session/heartbeat_config.hpp"
+#include "session/wake_detector.hpp"
+
+namespace rws {
+
+struct heartbeat_step {
+  enum class action : std::uint8_t { wait, probe, dead };
+  action what = action::wait;
+  std::chrono::milliseconds next_check{0};  // arm the timer for this long (unless dead)
+  bool woke = false;                        // a suspend or a late timer was noticed
+  std::chrono::milliseconds silent{0};      // dead: time since the last inbound frame
+};
+
+class heartbeat {
+ public:
+  using time_point = std::chrono::steady_clock::time_point;
+
+  // The wake detector only runs when the timer fires. With a 15-60 s interval a suspend would
+  // go unnoticed until the interval ends, so the timer fires at least this often; an early
+  // firing costs two clock reads and a re-arm.
+  static constexpr std::chrono::milliseconds wake_check_period{1000};
+
+  explicit heartbeat(const heartbeat_config& config) : config_(config) {}
+
+  // A connection opened: returns when to look first.
+  std::chrono::milliseconds start(time_point now, clock_reading clocks) {
+    (void)now;
+    awaiting_ = false;
+    wake_.reset(clocks);
+    return schedule(std::chrono::milliseconds(config_.interval_ms), clocks);
+  }
+
+  heartbeat_step on_timer(time_point now, time_point last_inbound, clock_reading clocks) {
+    using std::chrono::milliseconds;
+    heartbeat_step step;
+    step.woke = wake_.observe(clocks, due_monotonic_ms_);
+    if (awaiting_ && last_inbound > probe_sent_at_) awaiting_ = false;  // any frame counts
+    const milliseconds timeout(config_.timeout_ms), interval(config_.interval_ms);
+    if (awaiting_ && !step.woke) {
+      auto waited = std::chrono::duration_cast<milliseconds>(now - probe_sent_at_);
+      if (waited >= timeout) {
+        step.what = heartbeat_step::action::dead;
+        step.silent = std::chrono::duration_cast<milliseconds>(now - last_inbound);
+        return step;
+      }
+      step.next_check = schedule(timeout - waited, clocks);
+      return step;
+    }
+    auto idle = std::chrono::duration_cast<milliseconds>(now - last_inbound);
+    if (step.woke || idle >= interval) {
+      // After a suspend the socket may be long dead: probe at once with the normal timeout.
+      step.what = heartbeat_step::action::probe;
+      awaiting_ = true;
+      probe_sent_at_ = now;
+      step.next_check = schedule(timeout, clocks);
+    } else {
+      step.next_check = schedule(interval - idle, clocks);
+    }
+    return step;
+  }
+
+  // A pong (or the configured pong message) arrived: the round trip of our probe, if it was one.
+  std::optional<double> on_pong(time_point now) {
+    if (!awaiting_) return std::nullopt;
+    awaiting_ = false;
+    return std::chrono::duration<double, std::milli>(now - probe_sent_at_).count();
+  }
+
+ private:
+  std::chrono::milliseconds schedule(std::chrono::milliseconds delay, clock_reading clocks) {
+    delay = std::min(delay, wake_check_period);
+    due_monotonic_ms_ = clocks.monotonic_ms + delay.count();
+    return delay;
+  }
+
+  heartbeat_config config_;
+  wake_detector wake_;
+  bool awaiting_ = false;  // a probe is out and nothing has arrived since
+  time_point probe_sent_at_{};
+  std::int64_t due_monotonic_ms_ = 0;  // when the timer should fire, on the wake detector's clock
+};
+
+}  // namespace rws

@@ -1,0 +1,121 @@
+#pragma once
+// The supervisor of one ResilientSocket: it outlives connection attempts and owns the state
+// machine (SPEC §3), backoff and failure classification (§5), the heartbeat, resume (§6) and the
+// outbox (§7). Everything runs on the io thread; the binding posts every call from JavaScript.
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "session/backoff.hpp"
+#include "transport/connection.hpp"
+#include "session/heartbeat.hpp"
+#include "resume/id_window.hpp"
+#include "outbox/outbox.hpp"
+#include "session/session_config.hpp"
+#include "session/session_event.hpp"
+#include "session/session_stats.hpp"
+#include "session/wake_detector.hpp"
+
+namespace rws {
+
+enum class session_state : std::uint8_t { idle, connecting, open, reconnecting, closing, closed, failed };
+const char* state_name(session_state state);
+
+class session : public std::enable_shared_from_this<session>, public connection_handler {
+ public:
+  session(asio::io_context& io, session_config config, std::shared_ptr<event_sink> sink,
+          std::shared_ptr<session_stats> stats, std::shared_ptr<asio::ssl::context> tls_context);
+  ~session() override;
+
+  // Opens the outbox (and the stored resume position), then connects unless autoConnect is off.
+  void start(bool connect_now);
+  void connect();
+  void send(std::vector<outgoing_message> batch, std::uint64_t first_request);
+  void close(std::uint16_t code, std::string reason);
+  void reconnect();
+  void resume_reading();
+  // JavaScript received the message with this id (the binding reports the last id of each
+  // batch); this, not the newest id parsed, is the resume position stored on disk.
+  void note_delivered_id(const std::string& id, bool is_string);
+  // Environment teardown: no more events; the outbox and resume position are synced to disk.
+  void shutdown();
+  // The wake detector's clock, replaceable so a test can simulate a suspend.
+  void set_clock(std::function<clock_reading()> clock) { clock_ = std::move(clock); }
+
+ private:
+  void on_open(const open_info& info) override;
+  bool on_inbound(std::vector<inbound_event>& events) override;
+  void on_written(std::uint64_t tag) override;
+  void on_closed(close_info info) override;
+
+  void begin_attempt();
+  void schedule_retry(const failure& cause, const std::string& reason);
+  void enter_failed(failure error, int close_code);
+  void finish_closed(int code, const std::string& reason);
+  void release_resources();
+  // Leaves the current attempt: at once, or with a best-effort close frame carrying close_code.
+  void drop_connection(std::uint16_t close_code = 0);
+  void set_state(session_state next, const std::string& reason = {});
+  void mark_disconnected();
+  void pump();
+  bool handle_text_control(inbound_event& event);
+  void handle_pong();
+  void arm_heartbeat(std::chrono::milliseconds delay);
+  void on_heartbeat();
+  void note_event_id(const std::string& id, bool is_string);
+  void continue_closing();
+  void send_close_frame();
+  void persist_event_id();
+  void report_sent(std::vector<send_outcome>& outcomes, receipt_status status);
+  void report_rejected(std::vector<send_outcome>& outcomes);
+  void check_drain();
+  void schedule_sync();
+  void sync_outbox();
+  void emit(session_event event) { events_.push_back(std::move(event)); }
+  void flush_events();
+
+  asio::io_context& io_;
+  session_config config_;
+  std::shared_ptr<event_sink> sink_;
+  std::shared_ptr<session_stats> stats_;
+  std::shared_ptr<asio::ssl::context> tls_context_;
+  std::vector<ws_url> urls_;
+  std::vector<session_event> events_;  // emitted during the current io step, pushed at its end
+
+  session_state state_ = session_state::idle;
+  std::shared_ptr<connection> conn_;  // the current attempt, null between attempts
+  std::uint64_t attempt_ = 0;         // attempts since the last stable connection
+  std::uint64_t url_turn_ = 0;        // every attempt moves to the next URL
+  bool ever_opened_ = false;
+  steady_clock::time_point disconnected_since_ = steady_clock::now();
+  backoff backoff_;
+  asio::steady_timer retry_timer_;  // the backoff delay; while closing, the drain deadline
+  asio::steady_timer stable_timer_;
+
+  asio::steady_timer heartbeat_timer_;
+  heartbeat heartbeat_;  // decides; this class owns the timer and does what it says
+  std::function<clock_reading()> clock_ = read_system_clocks;
+
+  outbox outbox_;
+  bool outbox_was_busy_ = false;
+  bool sync_scheduled_ = false;  // a group-commit fsync is posted
+  std::uint64_t closing_code_ = 1000;
+  std::string closing_reason_;
+  bool close_frame_sent_ = false;  // close(): queued messages first, then the close frame
+
+  std::string last_event_id_;
+  bool last_event_id_is_string_ = false;  // how the sync message and the stored file write it
+  std::string delivered_event_id_;         // the newest id JavaScript has received (stored on disk)
+  bool delivered_id_is_string_ = false;
+  std::string resumed_from_;
+  bool replay_phase_ = false;
+  steady_clock::time_point last_data_at_;  // last read with data (ends the replay phase after a pause)
+  bool id_dirty_ = false;
+  std::unique_ptr<id_window> seen_ids_;  // only with resume: its deque costs memory up front
+  asio::steady_timer id_persist_timer_;
+  bool reading_paused_ = false;
+};
+
+}  // namespace rws

@@ -1,0 +1,86 @@
+#pragma once
+// Plain event structs that cross from the io thread to JavaScript. The session pushes them into
+// an event_sink; the binding converts a whole batch in one thread-safe-function call and lib/
+// maps each to a named emit. Messages are the hot path, so they carry only what they need and
+// everything rarer lives behind `detail`.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/failure.hpp"
+
+namespace rws {
+
+enum class event_kind : std::uint8_t {
+  state = 1,
+  connecting,
+  open,
+  message,
+  disconnect,
+  reconnecting,
+  heartbeat,
+  ack,
+  drain,
+  failed,
+  error,
+  close,
+  sent,         // a run of send() requests reached their receipt status
+  send_failed,  // one send() request was rejected
+  resume_info,  // the persisted last event id, once at start-up
+};
+
+enum class receipt_status : std::uint8_t { written = 1, persisted, acked };
+
+struct event_detail {
+  std::string state, previous, reason;  // state: names; disconnect/close/reconnecting: reason text
+  std::string url, protocol, resumed_from;
+  std::uint64_t attempt = 0;
+  std::int64_t delay_ms = 0;
+  int code = 0;  // close code
+  bool was_clean = false, will_reconnect = false, reconnected = false;
+  double rtt_ms = 0;
+  std::string key;  // ack
+  failure error;
+  // sent: requests [first_request, first_request + count) got seqs [first_seq, ...)
+  std::uint64_t first_request = 0, count = 0, first_seq = 0;
+  receipt_status status = receipt_status::written;
+  std::string key_prefix;  // generated keys are key_prefix + seq (see outbox_queue)
+};
+
+struct session_event {
+  explicit session_event(event_kind k) : kind(k) {}
+  event_kind kind;
+  bool binary = false;    // message
+  bool replayed = false;  // message
+  bool id_is_string = false;  // message: the id was a JSON string (how it is stored on disk)
+  std::string data;       // message payload
+  std::string id;         // message id (resume), empty when none
+  std::unique_ptr<event_detail> detail;
+
+  static session_event with_detail(event_kind kind) {
+    session_event e(kind);
+    e.detail = std::make_unique<event_detail>();
+    return e;
+  }
+};
+
+// The io thread stops reading a connection while JavaScript has this many message bytes it has
+// not taken yet, so a blocked event loop cannot grow memory without bound. The binding resumes
+// reading once it has drained a backlog that reached this size.
+constexpr std::uint64_t max_js_backlog = 64u << 20;
+
+// Where a session puts its events. Implemented by the binding (batches to JS) and by tests.
+// push() is called on the io thread only, with every event that one io step produced.
+class event_sink {
+ public:
+  virtual ~event_sink() = default;
+  // Takes (moves out) all events of the batch, which is left empty.
+  virtual void push(std::vector<session_event>& batch) = 0;
+  // Bytes of message payload pushed but not yet taken by JavaScript; the session stops reading
+  // when this grows past a bound, so a stalled event loop cannot make memory grow without limit.
+  virtual std::uint64_t backlog_bytes() const = 0;
+};
+
+}  // namespace rws

@@ -1,0 +1,81 @@
+#include "session/heartbeat.hpp"
+
+#include <gtest/gtest.h>
+
+namespace rws {
+namespace {
+
+using namespace std::chrono_literals;
+using action = heartbeat_step::action;
+
+class HeartbeatTest : public ::testing::Test {
+ protected:
+  heartbeat_config config() {
+    heartbeat_config c;
+    c.interval_ms = 300;
+    c.timeout_ms = 200;
+    return c;
+  }
+  // Clocks that advance together (no suspend), in step with `at`.
+  clock_reading clocks(std::chrono::milliseconds at) { return {at.count(), 1'000'000 + at.count()}; }
+  heartbeat::time_point t(std::chrono::milliseconds at) { return heartbeat::time_point{} + 10s + at; }
+};
+
+TEST_F(HeartbeatTest, ProbesAfterIntervalOfSilenceThenDeclaresDeadAfterTimeout) {
+  heartbeat hb(config());
+  EXPECT_EQ(hb.start(t(0ms), clocks(0ms)), 300ms);
+  auto step = hb.on_timer(t(300ms), t(0ms), clocks(300ms));
+  EXPECT_EQ(step.what, action::probe);
+  EXPECT_EQ(step.next_check, 200ms);
+  step = hb.on_timer(t(500ms), t(0ms), clocks(500ms));
+  EXPECT_EQ(step.what, action::dead);
+  EXPECT_EQ(step.silent, 500ms);  // interval + timeout after the last inbound frame
+}
+
+TEST_F(HeartbeatTest, AnyInboundFrameCountsAsAnAnswer) {
+  heartbeat hb(config());
+  hb.start(t(0ms), clocks(0ms));
+  ASSERT_EQ(hb.on_timer(t(300ms), t(0ms), clocks(300ms)).what, action::probe);
+  // A data message (not a pong) arrived at 350 ms.
+  auto step = hb.on_timer(t(500ms), t(350ms), clocks(500ms));
+  EXPECT_EQ(step.what, action::wait);
+  EXPECT_EQ(step.next_check, 150ms);  // next probe 300 ms after that frame
+}
+
+TEST_F(HeartbeatTest, TrafficPostponesTheProbe) {
+  heartbeat hb(config());
+  hb.start(t(0ms), clocks(0ms));
+  auto step = hb.on_timer(t(300ms), t(250ms), clocks(300ms));
+  EXPECT_EQ(step.what, action::wait);
+  EXPECT_EQ(step.next_check, 250ms);
+}
+
+TEST_F(HeartbeatTest, PongGivesTheRoundTripOnlyForOurProbe) {
+  heartbeat hb(config());
+  hb.start(t(0ms), clocks(0ms));
+  EXPECT_FALSE(hb.on_pong(t(100ms)));  // unsolicited
+  ASSERT_EQ(hb.on_timer(t(300ms), t(0ms), clocks(300ms)).what, action::probe);
+  auto rtt = hb.on_pong(t(342ms));
+  ASSERT_TRUE(rtt);
+  EXPECT_DOUBLE_EQ(*rtt, 42.0);
+  EXPECT_FALSE(hb.on_pong(t(350ms)));
+}
+
+TEST_F(HeartbeatTest, LongIntervalsStillLookOncePerSecondAndProbeAfterASuspend) {
+  auto c = config();
+  c.interval_ms = 60000;
+  c.timeout_ms = 300;
+  heartbeat hb(c);
+  EXPECT_EQ(hb.start(t(0ms), clocks(0ms)), heartbeat::wake_check_period);
+  EXPECT_EQ(hb.on_timer(t(1000ms), t(900ms), clocks(1000ms)).what, action::wait);
+  // The machine slept 30 s: boottime ran on, monotonic did not.
+  clock_reading after_sleep{2000, 1'000'000 + 32000};
+  auto step = hb.on_timer(t(2000ms), t(900ms), after_sleep);
+  EXPECT_TRUE(step.woke);
+  EXPECT_EQ(step.what, action::probe);
+  EXPECT_EQ(step.next_check, 300ms);
+  EXPECT_EQ(hb.on_timer(t(2300ms), t(900ms), {2300, 1'000'000 + 32300}).what, action::dead);
+}
+
+}  // namespace
+}  // namespace rws

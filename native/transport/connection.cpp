@@ -1,0 +1,511 @@
+#include "transport/connection.hpp"
+
+#include <openssl/rand.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ssl/error.hpp>
+
+#include "protocol/utf8.hpp"
+
+namespace rws {
+namespace {
+
+// An idle connection holds a small read buffer; one that keeps filling it gets a bigger one (up
+// to read_buffer_max), so thousands of idle sockets cost little and a busy one still reads in
+// large chunks with few syscalls.
+constexpr std::size_t read_buffer_min = 1024;
+constexpr std::size_t read_buffer_max = 256 * 1024;
+constexpr auto close_handshake_deadline = std::chrono::seconds(3);
+constexpr auto fail_flush_deadline = std::chrono::milliseconds(500);
+// Messages smaller than this go out uncompressed even with permessage-deflate (as ws does):
+// deflating them costs more CPU than the bytes it saves.
+constexpr std::size_t deflate_threshold = 1024;
+
+failure make_failure(failure_code code, std::string message) {
+  failure f;
+  f.code = code;
+  f.message = std::move(message);
+  return f;
+}
+
+bool is_eof(const error_code& ec) {
+  return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe;
+}
+
+}  // namespace
+
+connection::connection(asio::io_context& io, connection_params params, connection_handler* handler)
+    : io_(io),
+      params_(std::move(params)),
+      handler_(handler),
+      resolver_(io),
+      timer_(io),
+      parser_(params_.max_message_size),
+      read_buf_(read_buffer_min) {
+  if (params_.url.tls) {
+    transport_ = make_tls_transport(io, *params_.tls_context, params_.url.host, params_.tls);
+  } else {
+    transport_ = make_tcp_transport(io);
+  }
+}
+
+connection::~connection() = default;
+
+void connection::start() {
+  // One deadline covers the whole attempt: DNS + TCP + TLS + upgrade.
+  timer_.expires_after(std::chrono::milliseconds(params_.connect_timeout_ms));
+  timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+    if (!ec) self->on_connect_timeout();
+  });
+  resolver_.async_resolve(params_.url.host, params_.url.port,
+                          [self = shared_from_this()](const error_code& ec, tcp::resolver::results_type results) {
+                            self->on_resolve(ec, results);
+                          });
+}
+
+void connection::on_connect_timeout() {
+  if (phase_ == phase::connecting || phase_ == phase::upgrading) {
+    fail_attempt(make_failure(failure_code::connect_timeout,
+                              "no WebSocket connection to " + params_.url.display + " within connectTimeout (" +
+                                  std::to_string(params_.connect_timeout_ms) + " ms)"));
+  } else if (phase_ == phase::closing) {
+    // The peer never finished the close handshake (or the close frame could not be flushed).
+    closing_.was_clean = false;
+    finish(closing_);
+  }
+}
+
+void connection::on_resolve(const error_code& ec, const tcp::resolver::results_type& results) {
+  if (phase_ != phase::connecting) return;
+  if (ec) {
+    fail_attempt(make_failure(failure_code::dns, "cannot resolve host '" + params_.url.host + "': " + ec.message()));
+    return;
+  }
+  asio::async_connect(transport_->socket(), results,
+                      [self = shared_from_this()](const error_code& ec, const tcp::endpoint&) { self->on_connect(ec); });
+}
+
+void connection::on_connect(const error_code& ec) {
+  if (phase_ != phase::connecting) return;
+  if (ec) {
+    auto code = ec == asio::error::connection_refused ? failure_code::connection_refused
+                                                      : failure_code::connection_lost;
+    fail_attempt(make_failure(code, "cannot connect to " + params_.url.display + ": " + ec.message()));
+    return;
+  }
+  error_code ignored;
+  transport_->socket().set_option(tcp::no_delay(true), ignored);
+  transport_->async_secure([self = shared_from_this()](const error_code& ec) { self->on_secure(ec); });
+}
+
+void connection::on_secure(const error_code& ec) {
+  if (phase_ != phase::connecting) return;
+  if (ec) {
+    auto reason = transport_->verify_failure();
+    if (!reason.empty()) {
+      auto f = make_failure(failure_code::tls_verify, "TLS certificate of " + params_.url.host +
+                                                             " was refused: " + reason +
+                                                             " (check tls.ca / tls.servername; never disable "
+                                                             "verification in production)");
+      f.reason = reason;
+      fail_attempt(std::move(f));
+    } else {
+      fail_attempt(make_failure(failure_code::connection_lost, "TLS handshake with " + params_.url.display +
+                                                                      " failed: " + ec.message()));
+    }
+    return;
+  }
+  phase_ = phase::upgrading;
+  auto request = make_upgrade_request(params_.url, params_.target, params_.headers, params_.protocols,
+                                      params_.per_message_deflate ? permessage_deflate_offer() : std::string());
+  key_ = std::move(request.key);
+  in_flight_ = std::move(request.text);
+  writing_ = true;
+  transport_->async_write({asio::buffer(in_flight_)}, [self = shared_from_this()](const error_code& ec, std::size_t) {
+    self->on_upgrade_written(ec);
+  });
+}
+
+void connection::on_upgrade_written(const error_code& ec) {
+  writing_ = false;
+  std::string().swap(in_flight_);  // an idle connection keeps no buffer it does not need
+  if (phase_ != phase::upgrading) return;
+  if (ec) {
+    fail_attempt(make_failure(failure_code::connection_lost, "sending the upgrade request failed: " + ec.message()));
+    return;
+  }
+  transport_->async_read_some(asio::buffer(read_buf_), [self = shared_from_this()](const error_code& ec, std::size_t n) {
+    self->on_upgrade_read(ec, n);
+  });
+}
+
+void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
+  if (phase_ != phase::upgrading) return;
+  if (ec) {
+    fail_attempt(make_failure(failure_code::connection_lost,
+                              "the server closed the connection during the upgrade: " + ec.message()));
+    return;
+  }
+  handshake_buf_.append(read_buf_.data(), n);
+  upgrade_response response;
+  std::string error;
+  auto status = parse_upgrade_response(handshake_buf_, response, error);
+  if (status == parse_status::incomplete) {
+    transport_->async_read_some(asio::buffer(read_buf_), [self = shared_from_this()](const error_code& ec, std::size_t n) {
+      self->on_upgrade_read(ec, n);
+    });
+    return;
+  }
+  if (status == parse_status::malformed) {
+    fail_attempt(make_failure(failure_code::protocol, error));
+    return;
+  }
+  if (response.status != 101) {
+    auto f = make_failure(failure_code::handshake_rejected,
+                          "WebSocket handshake: " + std::to_string(response.status) + " " + response.status_text);
+    f.status = response.status;
+    f.headers = response.headers;
+    f.retry_after_ms = parse_retry_after(response.header("retry-after"), std::chrono::system_clock::now());
+    fail_attempt(std::move(f));
+    return;
+  }
+  error = check_upgrade(response, key_, params_.protocols, params_.per_message_deflate);
+  if (error.empty()) {
+    auto extensions = response.header("sec-websocket-extensions");
+    if (!extensions.empty()) {
+      auto negotiated = parse_deflate_response(extensions, error);
+      if (negotiated) {
+        deflate_.emplace(*negotiated);
+        parser_.allow_compression(true);
+        open_.deflate = true;
+      }
+    }
+  }
+  if (!error.empty()) {
+    fail_attempt(make_failure(failure_code::protocol, error));
+    return;
+  }
+  timer_.cancel();
+  phase_ = phase::open;
+  open_.protocol = response.header("sec-websocket-protocol");
+  last_inbound_ = steady_clock::now();
+  std::string leftover = handshake_buf_.substr(response.header_bytes);
+  handshake_buf_.clear();
+  handshake_buf_.shrink_to_fit();
+  handler_->on_open(open_);
+  if (phase_ != phase::open || !handler_) return;
+  if (!leftover.empty()) {
+    // Frames that arrived in the same segment as the 101 response.
+    if (leftover.size() > read_buf_.size()) read_buf_.resize(leftover.size());
+    std::copy(leftover.begin(), leftover.end(), read_buf_.begin());
+    reading_ = true;
+    asio::post(io_, [self = shared_from_this(), n = leftover.size()] { self->on_read({}, n); });
+  } else {
+    read_more();
+  }
+}
+
+void connection::read_more() {
+  if (reading_ || read_paused_ || phase_ == phase::closed) return;
+  reading_ = true;
+  transport_->async_read_some(asio::buffer(read_buf_), [self = shared_from_this()](const error_code& ec, std::size_t n) {
+    self->on_read(ec, n);
+  });
+}
+
+void connection::resume_reading() {
+  if (!read_paused_) return;
+  read_paused_ = false;
+  last_inbound_ = steady_clock::now();  // the pause was ours, not the peer's silence
+  read_more();
+}
+
+void connection::on_read(const error_code& ec, std::size_t n) {
+  reading_ = false;
+  if (phase_ != phase::open && phase_ != phase::closing) return;
+  if (ec) {
+    if (phase_ == phase::closing) {
+      closing_.was_clean = close_received_;
+      finish(closing_);
+    } else {
+      close_info info;
+      info.code = 1006;
+      info.opened = true;
+      info.error = make_failure(failure_code::connection_lost,
+                                is_eof(ec) ? "the server closed the connection without a close frame (1006)"
+                                           : "connection lost: " + ec.message());
+      finish(std::move(info));
+    }
+    return;
+  }
+  last_inbound_ = steady_clock::now();
+  inbound_.clear();
+  auto error = parser_.feed(read_buf_.data(), n, inbound_);
+  // Control frames are answered here, in arrival order. Data that arrived before a close frame
+  // reaches the session before the close is handled, so nothing the server sent is lost.
+  bool keep_reading = true;
+  auto deliver = [&] {
+    if (!ready_.empty() && handler_) keep_reading = handler_->on_inbound(ready_) && keep_reading;
+    ready_.clear();
+  };
+  for (auto& event : inbound_) {
+    if (event.type == inbound_event::kind::close) deliver();
+    if (phase_ == phase::closed || !handler_) return;
+    if (handle_control(event)) continue;
+    if (event.compressed) {
+      auto inflated = inflate_message(event);
+      if (inflated.first != parse_error::none) {
+        deliver();  // what arrived before the bad message still reaches the session
+        if (phase_ == phase::closed || !handler_) return;
+        violation(inflated.first, inflated.second);
+        return;
+      }
+    }
+    ready_.push_back(std::move(event));
+  }
+  deliver();
+  if (phase_ == phase::closed || !handler_) return;
+  if (error != parse_error::none) {
+    violation(error, std::string(parser_.error_detail()));
+    return;
+  }
+  if (close_received_) return;
+  if (n == read_buf_.size() && n < read_buffer_max) read_buf_.resize(n * 2);  // the peer sends fast
+  if (!keep_reading) {
+    read_paused_ = true;
+    return;
+  }
+  read_more();
+}
+
+std::pair<parse_error, std::string> connection::inflate_message(inbound_event& event) {
+  std::string out;
+  bool too_big = false;
+  if (!deflate_->inflate(event.payload, params_.max_message_size, out, too_big)) {
+    if (too_big) return {parse_error::too_big, "a compressed message that inflates past maxMessageSize"};
+    return {parse_error::protocol, "a message that does not inflate"};
+  }
+  if (event.type == inbound_event::kind::text && !is_valid_utf8(out)) {
+    return {parse_error::invalid_utf8, "a compressed text message that is not valid UTF-8"};
+  }
+  event.payload = std::move(out);
+  event.compressed = false;
+  return {parse_error::none, {}};
+}
+
+bool connection::handle_control(inbound_event& event) {
+  switch (event.type) {
+    case inbound_event::kind::ping:
+      // Answered on the io thread, whatever JavaScript is doing.
+      if (!close_sent_) {
+        queue_frame(opcode::pong, event.payload);
+        flush();
+      }
+      return true;
+    case inbound_event::kind::close:
+      if (close_received_) return true;
+      close_received_ = true;
+      if (!close_sent_) {
+        // Echo the server's code (RFC 6455 §5.5.1), then end once it is written.
+        closing_.code = event.close_code;
+        closing_.reason = event.payload;
+        closing_.opened = true;
+        closing_.was_clean = true;
+        queue_frame(opcode::close, event.close_code == 1005 ? std::string() : close_payload(event.close_code, {}));
+        close_sent_ = true;
+        phase_ = phase::closing;
+        timer_.expires_after(close_handshake_deadline);
+        timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+          if (!ec) self->on_connect_timeout();
+        });
+        flush();
+      } else {
+        closing_.was_clean = true;
+      }
+      end_after_close_exchange();
+      return true;
+    default:
+      return false;
+  }
+}
+
+void connection::violation(parse_error error, std::string detail) {
+  std::uint16_t code = 1002;
+  auto err = failure_code::protocol;
+  if (error == parse_error::invalid_utf8) code = 1007;
+  if (error == parse_error::too_big) {
+    code = 1009;
+    err = failure_code::message_too_large;
+  }
+  fail(code, make_failure(err, "the server sent " + detail + "; closed with " + std::to_string(code)));
+}
+
+void connection::send(bool binary, std::string_view payload, std::uint64_t tag) {
+  if (phase_ != phase::open) return;
+  auto op = binary ? opcode::binary : opcode::text;
+  std::uint32_t mask = next_mask();
+  if (deflate_ && payload.size() >= deflate_threshold) {
+    std::string compressed;
+    deflate_->deflate(payload, compressed);
+    encode_client_frame(out_, op, compressed.data(), compressed.size(), mask, true);
+  } else {
+    encode_client_frame(out_, op, payload.data(), payload.size(), mask);
+  }
+  if (tag) tags_.emplace_back(queued_total_ + out_.size(), tag);
+}
+
+void connection::ping(std::string_view payload) {
+  if (phase_ != phase::open) return;
+  queue_frame(opcode::ping, payload);
+  flush();
+}
+
+std::uint32_t connection::next_mask() {
+  // RFC 6455 §10.3 wants masking keys an observer cannot predict: they come from OpenSSL's CSPRNG,
+  // fetched in blocks so a frame does not pay a call each.
+  if (mask_used_ == mask_pool_.size()) {
+    RAND_bytes(reinterpret_cast<unsigned char*>(mask_pool_.data()), sizeof mask_pool_);
+    mask_used_ = 0;
+  }
+  return mask_pool_[mask_used_++];
+}
+
+void connection::queue_frame(opcode op, std::string_view payload) {
+  std::uint32_t mask = next_mask();
+  encode_client_frame(out_, op, payload.data(), payload.size(), mask);
+}
+
+void connection::flush() {
+  if (writing_ || out_.empty() || phase_ == phase::closed) return;
+  // Everything queued since the last write goes out in this one.
+  std::swap(out_, in_flight_);
+  queued_total_ += in_flight_.size();
+  out_.clear();
+  writing_ = true;
+  transport_->async_write({asio::buffer(in_flight_)}, [self = shared_from_this()](const error_code& ec, std::size_t n) {
+    self->on_write(ec, n);
+  });
+}
+
+void connection::on_write(const error_code& ec, std::size_t n) {
+  writing_ = false;
+  in_flight_.clear();
+  if (phase_ == phase::closed) return;
+  if (ec) {
+    if (phase_ == phase::closing) {
+      finish(closing_);
+    } else {
+      close_info info;
+      info.opened = true;
+      info.error = make_failure(failure_code::connection_lost, "connection lost while writing: " + ec.message());
+      finish(std::move(info));
+    }
+    return;
+  }
+  written_total_ += n;
+  std::uint64_t last_tag = 0;
+  while (tags_head_ < tags_.size() && tags_[tags_head_].first <= written_total_) last_tag = tags_[tags_head_++].second;
+  if (tags_head_ == tags_.size()) {
+    tags_.clear();
+    tags_head_ = 0;
+  }
+  if (last_tag && handler_) {
+    handler_->on_written(last_tag);
+    if (phase_ == phase::closed) return;
+  }
+  if (phase_ == phase::closing && out_.empty()) {
+    end_after_close_exchange();
+    if (phase_ == phase::closed) return;
+  }
+  flush();
+}
+
+void connection::close(std::uint16_t code, std::string_view reason) {
+  if (phase_ == phase::connecting || phase_ == phase::upgrading) {
+    close_info info;
+    info.code = code;
+    info.reason = std::string(reason);
+    info.was_clean = true;
+    finish(std::move(info));
+    return;
+  }
+  if (phase_ != phase::open) return;
+  phase_ = phase::closing;
+  closing_ = {};
+  closing_.code = code;
+  closing_.reason = std::string(reason);
+  closing_.opened = true;
+  queue_frame(opcode::close, close_payload(code, reason));
+  close_sent_ = true;
+  timer_.expires_after(close_handshake_deadline);
+  timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+    if (!ec) self->on_connect_timeout();
+  });
+  flush();
+}
+
+void connection::fail(std::uint16_t code, failure error) {
+  if (phase_ == phase::connecting || phase_ == phase::upgrading) {
+    fail_attempt(std::move(error));
+    return;
+  }
+  if (phase_ == phase::closed) return;
+  closing_ = {};
+  closing_.code = code;
+  closing_.opened = true;
+  closing_.error = std::move(error);
+  phase_ = phase::closing;
+  if (!close_sent_) {
+    queue_frame(opcode::close, close_payload(code, {}));
+    close_sent_ = true;
+  }
+  // We do not wait for the peer's answer: it is broken or dead. The close frame gets a short
+  // chance to leave, then the socket goes.
+  close_received_ = true;
+  timer_.expires_after(fail_flush_deadline);
+  timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+    if (!ec) self->on_connect_timeout();
+  });
+  flush();
+  end_after_close_exchange();
+}
+
+void connection::end_after_close_exchange() {
+  if (phase_ == phase::closing && close_sent_ && close_received_ && !writing_ && out_.empty()) finish(closing_);
+}
+
+void connection::fail_attempt(failure error) {
+  close_info info;
+  info.code = 1006;
+  info.opened = false;
+  info.error = std::move(error);
+  finish(std::move(info));
+}
+
+void connection::finish(close_info info) {
+  if (phase_ == phase::closed) return;
+  phase_ = phase::closed;
+  timer_.cancel();
+  resolver_.cancel();
+  transport_->close();
+  auto* handler = handler_;
+  handler_ = nullptr;
+  if (handler) handler->on_closed(std::move(info));
+}
+
+void connection::abandon(std::uint16_t code) {
+  handler_ = nullptr;
+  fail(code, {});  // sends the close frame best-effort, then closes; no callback without a handler
+}
+
+void connection::abort() {
+  handler_ = nullptr;
+  if (phase_ == phase::closed) return;
+  phase_ = phase::closed;
+  timer_.cancel();
+  resolver_.cancel();
+  transport_->close();
+}
+
+}  // namespace rws

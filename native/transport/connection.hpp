@@ -1,0 +1,162 @@
+#pragma once
+// One connection attempt: resolve → TCP → TLS (SNI + name verification) → WebSocket upgrade →
+// read loop, plus the write queue. A fresh connection is built for every attempt; the session
+// (session.hpp) outlives attempts and owns backoff, heartbeat policy, resume and the outbox.
+//
+// Threading: everything here runs on the io thread. The handler is called from completion
+// handlers only, never from inside a call the handler made, except on_closed() which may run
+// from close()/fail() through a posted step, never synchronously.
+#include <boost/asio/steady_timer.hpp>
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/frame_codec.hpp"
+#include "protocol/handshake.hpp"
+#include "protocol/permessage_deflate.hpp"
+#include "common/failure.hpp"
+#include "transport/transport.hpp"
+
+namespace rws {
+
+using steady_clock = std::chrono::steady_clock;
+
+struct connection_params {
+  ws_url url;
+  std::string target;  // may differ from url.target (resume via query)
+  header_list headers;
+  std::vector<std::string> protocols;
+  bool per_message_deflate = false;
+  std::uint64_t max_message_size = 16u << 20;
+  std::uint32_t connect_timeout_ms = 10000;
+  std::shared_ptr<asio::ssl::context> tls_context;  // set for wss://
+  tls_config tls;
+};
+
+struct open_info {
+  std::string protocol;
+  bool deflate = false;
+};
+
+struct close_info {
+  int code = 1006;
+  std::string reason;
+  bool was_clean = false;
+  bool opened = false;  // false: the attempt failed before the handshake completed
+  failure error;        // set when the end was abnormal (or the attempt failed)
+};
+
+class connection_handler {
+ public:
+  virtual ~connection_handler() = default;
+  virtual void on_open(const open_info& info) = 0;
+  // Data messages and pongs parsed from one read, in order. Pings and closes are handled by the
+  // connection. Returns false to pause reading until resume_reading() (backpressure).
+  virtual bool on_inbound(std::vector<inbound_event>& events) = 0;
+  // Every message queued with a tag <= `tag` has been handed to the kernel in full.
+  virtual void on_written(std::uint64_t tag) = 0;
+  // Exactly once per connection, unless abort() was called first.
+  virtual void on_closed(close_info info) = 0;
+};
+
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  connection(asio::io_context& io, connection_params params, connection_handler* handler);
+  ~connection();
+
+  void start();
+  // Queues one data message; a non-zero tag is reported through on_written(). Nothing is written
+  // until flush(), so a batch of sends becomes one write; frames queued while a write is in
+  // flight go out together in the next one.
+  void send(bool binary, std::string_view payload, std::uint64_t tag);
+  void flush();
+  void ping(std::string_view payload);
+  // Starts the close handshake; on_closed() follows (bounded by a timer).
+  void close(std::uint16_t code, std::string_view reason);
+  // Ends the connection now with `code` (sent best-effort) and reports `error` via on_closed().
+  void fail(std::uint16_t code, failure error);
+  // Drops the connection without any further callback (session teardown).
+  void abort();
+  // Like abort(), but the peer is told first: `code` goes out best-effort before the socket
+  // closes (bounded by a short timer; the connection keeps itself alive until then).
+  void abandon(std::uint16_t code);
+  void resume_reading();
+
+  bool is_open() const { return phase_ == phase::open; }
+  // True while the kernel holds received bytes we have not read yet.
+  bool has_pending_input() const {
+    error_code ec;
+    return transport_->socket().available(ec) > 0;
+  }
+  std::uint64_t buffered_bytes() const { return out_.size() + (writing_ ? in_flight_.size() - written_in_flight_ : 0); }
+  steady_clock::time_point last_inbound() const { return last_inbound_; }
+  const std::string& display_url() const { return params_.url.display; }
+
+ private:
+  enum class phase : std::uint8_t { connecting, upgrading, open, closing, closed };
+
+  void on_resolve(const error_code& ec, const tcp::resolver::results_type& results);
+  void on_connect(const error_code& ec);
+  void on_secure(const error_code& ec);
+  void on_upgrade_written(const error_code& ec);
+  void on_upgrade_read(const error_code& ec, std::size_t n);
+  void on_read(const error_code& ec, std::size_t n);
+  void on_write(const error_code& ec, std::size_t n);
+  void on_connect_timeout();
+
+  void read_more();
+  bool handle_control(inbound_event& event);
+  std::pair<parse_error, std::string> inflate_message(inbound_event& event);  // error + detail
+  void violation(parse_error error, std::string detail);
+  void queue_frame(opcode op, std::string_view payload);
+  std::uint32_t next_mask();
+  void finish(close_info info);  // reports once and closes the socket
+  void fail_attempt(failure error);
+  void end_after_close_exchange();
+
+  asio::io_context& io_;
+  connection_params params_;
+  connection_handler* handler_;  // null after abort(): no callbacks after that
+  phase phase_ = phase::connecting;
+  tcp::resolver resolver_;
+  std::unique_ptr<transport> transport_;
+  asio::steady_timer timer_;  // connect timeout, then close-handshake deadline
+  std::string key_;
+  std::string handshake_buf_;
+  open_info open_;
+
+  frame_parser parser_;
+  std::optional<permessage_deflate> deflate_;
+  std::vector<char> read_buf_;
+  std::vector<inbound_event> inbound_;  // everything parsed from one read
+  std::vector<inbound_event> ready_;    // its data messages, handed to the session
+  bool reading_ = false;
+  bool read_paused_ = false;
+  steady_clock::time_point last_inbound_;
+
+  // Write queue: frames accumulate in out_ while a write is in flight; the next write takes all
+  // of them at once. tags_ pairs each tagged message with the end offset of its frame.
+  std::string out_;
+  std::string in_flight_;
+  bool writing_ = false;
+  std::size_t written_in_flight_ = 0;
+  std::uint64_t queued_total_ = 0;   // bytes ever appended to out_
+  std::uint64_t written_total_ = 0;  // bytes ever written
+  // (end offset, tag), consumed from tags_head_. A vector, not a deque: an idle connection should
+  // not pay for a deque's up-front block.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> tags_;
+  std::size_t tags_head_ = 0;
+  std::array<std::uint32_t, 64> mask_pool_;
+  std::size_t mask_used_ = mask_pool_.size();
+
+  bool close_sent_ = false;
+  bool close_received_ = false;
+  close_info closing_;  // what on_closed() reports once the close exchange ends
+};
+
+}  // namespace rws

@@ -1,0 +1,51 @@
+#pragma once
+// The byte stream under one connection attempt: plain TCP or TLS over TCP. A small virtual
+// interface keeps connection.cpp free of templates (one build of it serves ws:// and wss://);
+// the virtual call costs nothing next to a syscall, and reads and writes are batched anyway.
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "transport/tls_config.hpp"
+
+namespace rws {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;  // the I/O error type; ours is rws::failure_code
+
+using io_handler = std::function<void(const error_code&, std::size_t)>;
+using done_handler = std::function<void(const error_code&)>;
+
+class transport {
+ public:
+  virtual ~transport() = default;
+  virtual tcp::socket& socket() = 0;
+  // TLS: the handshake with SNI and name verification. TCP: completes at once.
+  virtual void async_secure(done_handler handler) = 0;
+  virtual void async_read_some(asio::mutable_buffer buffer, io_handler handler) = 0;
+  virtual void async_write(const std::vector<asio::const_buffer>& buffers, io_handler handler) = 0;
+  // Graceful end of the byte stream (TLS close_notify); the caller bounds it with a timer.
+  virtual void async_finish(done_handler handler) = 0;
+  // Why the TLS handshake failed verification, or empty when it did not.
+  virtual std::string verify_failure() const { return {}; }
+  void close() {
+    error_code ignored;
+    socket().shutdown(tcp::socket::shutdown_both, ignored);
+    socket().close(ignored);
+  }
+};
+
+// Builds the TLS context of a session once (CA, client certificate, verification mode).
+// Returns nullptr and sets `error` when the PEM material is unusable.
+std::shared_ptr<asio::ssl::context> make_tls_context(const tls_config& tls, std::string& error);
+
+std::unique_ptr<transport> make_tcp_transport(asio::io_context& io);
+std::unique_ptr<transport> make_tls_transport(asio::io_context& io, asio::ssl::context& context,
+                                              const std::string& host, const tls_config& tls);
+
+}  // namespace rws
