@@ -429,7 +429,9 @@ declare namespace resilientWs {
     rejectUnauthorized?: boolean;
 
     /**
-     * Name sent as SNI and checked against the certificate.
+     * Name sent as SNI and checked against the certificate: a host name or an IP address
+     * (anything else throws `ERR_INVALID_OPTION`). If SNI or name verification cannot be set up
+     * for it, the attempt fails with `ERR_TLS_VERIFY` instead of connecting unverified.
      * @default the URL's host
      */
     servername?: string;

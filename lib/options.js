@@ -1,5 +1,7 @@
 'use strict';
 
+const net = require('net');
+
 const { invalidOption } = require('./errors');
 
 const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout's ceiling; nobody needs longer
@@ -275,6 +277,24 @@ function outbox(value) {
   };
 }
 
+// A DNS name (labels of letters, digits, '-' and '_', dot-separated, optional trailing dot).
+const HOST_NAME = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+
+/**
+ * tls.servername is what SNI carries and what the certificate must match. Anything but a host
+ * name or an IP literal (a NUL, a space, a URL) is refused here, so verification is never asked
+ * to match a name it would truncate or reject.
+ */
+function servername(value) {
+  const name = text(value, 'tls.servername', '');
+  if (name === '' && value === undefined) return '';
+  if (net.isIP(name) === 0 && !HOST_NAME.test(name)) {
+    throw invalidOption('range',
+      `Option tls.servername must be a host name or an IP address (no scheme, port, spaces or control characters), got ${JSON.stringify(name)}`);
+  }
+  return name;
+}
+
 function tls(value) {
   if (value !== undefined && !isPlainObject(value)) throw invalidOption('type', 'Option tls must be an object');
   const t = value || {};
@@ -284,7 +304,7 @@ function tls(value) {
     cert: pem(t.cert, 'tls.cert'),
     key: pem(t.key, 'tls.key'),
     passphrase: text(t.passphrase, 'tls.passphrase', ''),
-    servername: text(t.servername, 'tls.servername', ''),
+    servername: servername(t.servername),
     rejectUnauthorized: bool(t.rejectUnauthorized, 'tls.rejectUnauthorized', true),
   };
 }

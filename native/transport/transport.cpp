@@ -36,24 +36,17 @@ class tls_transport final : public transport {
  public:
   tls_transport(asio::io_context& io, asio::ssl::context& context, const std::string& host, const tls_config& tls)
       : stream_(io, context) {
-    std::string name = tls.servername.empty() ? host : tls.servername;
-    error_code ec;
-    asio::ip::make_address(name, ec);  // ec set: a host name, not an IP literal
-    SSL* ssl = stream_.native_handle();
-    // SNI is for names only (RFC 6066 forbids IP literals); verification covers both.
-    if (ec) SSL_set_tlsext_host_name(ssl, name.c_str());
-    if (tls.reject_unauthorized) {
-      X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-      if (ec) {
-        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
-      } else {
-        X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
-      }
-    }
+    setup_failure_ = configure_peer_name(stream_.native_handle(), tls.servername.empty() ? host : tls.servername,
+                                         tls.reject_unauthorized);
   }
   tcp::socket& socket() override { return stream_.next_layer(); }
   void async_secure(done_handler handler) override {
+    if (!setup_failure_.empty()) {
+      // Fail closed: without SNI or the name to verify, the handshake would "succeed" against
+      // any certificate the CA signed. verify_failure() says why.
+      asio::post(stream_.get_executor(), [h = std::move(handler)] { h(asio::error::invalid_argument); });
+      return;
+    }
     stream_.async_handshake(asio::ssl::stream_base::client, std::move(handler));
   }
   void async_read_some(asio::mutable_buffer buffer, io_handler handler) override {
@@ -64,6 +57,7 @@ class tls_transport final : public transport {
   }
   void async_finish(done_handler handler) override { stream_.async_shutdown(std::move(handler)); }
   std::string verify_failure() const override {
+    if (!setup_failure_.empty()) return setup_failure_;
     long result = SSL_get_verify_result(const_cast<asio::ssl::stream<tcp::socket>&>(stream_).native_handle());
     if (result == X509_V_OK) return {};
     return X509_verify_cert_error_string(result);
@@ -71,9 +65,32 @@ class tls_transport final : public transport {
 
  private:
   asio::ssl::stream<tcp::socket> stream_;
+  std::string setup_failure_;  // why SNI or name verification could not be set up; empty when fine
 };
 
 }  // namespace
+
+std::string configure_peer_name(SSL* ssl, const std::string& name, bool verify) {
+  // OpenSSL takes C strings here (or stops at a NUL when given a length): a name with an embedded
+  // NUL would be verified as its prefix, or not at all. Such a name is refused outright.
+  if (name.empty() || name.find('\0') != std::string::npos) return "invalid TLS server name";
+  error_code not_ip;
+  asio::ip::make_address(name, not_ip);
+  // SNI is for names only (RFC 6066 forbids IP literals); verification covers both. Every call
+  // below can fail (allocation, a name OpenSSL rejects); a failure must end the attempt, because
+  // carrying on would silently skip SNI or, worse, hostname verification.
+  if (not_ip && SSL_set_tlsext_host_name(ssl, name.c_str()) != 1) return "cannot set SNI to '" + name + "'";
+  if (!verify) return {};
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  if (not_ip) {
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size()) != 1)
+      return "cannot verify the server name '" + name + "'";
+  } else if (X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str()) != 1) {
+    return "cannot verify the server address '" + name + "'";
+  }
+  return {};
+}
 
 std::shared_ptr<asio::ssl::context> make_tls_context(const tls_config& tls, std::string& error) {
   auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);

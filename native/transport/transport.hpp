@@ -44,6 +44,10 @@ class transport {
 // Returns nullptr and sets `error` when the PEM material is unusable.
 std::shared_ptr<asio::ssl::context> make_tls_context(const tls_config& tls, std::string& error);
 
+// Sets SNI and the name (or address) the certificate must match on `ssl`. Returns why that was
+// impossible, or an empty string; the caller must then not handshake (fail closed).
+std::string configure_peer_name(SSL* ssl, const std::string& name, bool verify);
+
 std::unique_ptr<transport> make_tcp_transport(asio::io_context& io);
 std::unique_ptr<transport> make_tls_transport(asio::io_context& io, asio::ssl::context& context,
                                               const std::string& host, const tls_config& tls);

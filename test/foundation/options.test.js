@@ -20,6 +20,11 @@ const cases = [
   ["outbox.fsync 'sometimes'", URL_OK, { outbox: { fsync: 'sometimes' } }, TypeError, /outbox\.fsync.*'batch'/],
   ['maxDelay below initialDelay', URL_OK, { reconnect: { initialDelay: 5000, maxDelay: 1000 } }, RangeError,
     /reconnect\.maxDelay.*reconnect\.initialDelay/],
+  // A NUL would reach OpenSSL's hostname check, which stops at it (or refuses the name).
+  ['tls.servername with a NUL', URL_OK, { tls: { servername: 'good.example\0evil.example' } }, RangeError,
+    /tls\.servername/],
+  ['tls.servername with a space', URL_OK, { tls: { servername: 'a b' } }, RangeError, /tls\.servername/],
+  ['tls.servername as a URL', URL_OK, { tls: { servername: 'https://a.example' } }, RangeError, /tls\.servername/],
 ];
 
 test.each(cases)('%s throws ERR_INVALID_OPTION naming the option', (what, url, options, ErrorClass, mentions) => {
@@ -42,8 +47,15 @@ test('valid options of the same shapes are accepted (the cases above fail for th
     protocols: ['chat.v2'],
     headers: { 'X-Token': 'abc' },
     outbox: { fsync: 'always' },
+    tls: { servername: 'api.example.com' },
   });
   expect(sock.state).toBe('idle');
   await sock.close();
   expect(sock.state).toBe('closed');
 });
+
+test.each(['example.com', 'example.com.', 'a_b.internal', '127.0.0.1', '::1', 'localhost'])(
+  'tls.servername %s is accepted', async (name) => {
+    const sock = new ResilientSocket(URL_OK, { autoConnect: false, tls: { servername: name } });
+    await sock.close();
+  });
