@@ -1,5 +1,7 @@
 #include "binding/addon.hpp"
 
+#include <vector>
+
 #include "binding/native_socket.hpp"
 
 namespace rws::binding {
@@ -24,6 +26,20 @@ void addon::teardown() {
   if (torn_down_) return;
   torn_down_ = true;
   auto sockets = live_;
+  // Every session syncs its outbox and stops, all in one step on the io thread, bounded as a
+  // whole: exit or worker termination never waits longer than shutdown_limit for them, however
+  // many sockets there are (then io_runtime::exit_limit for the thread itself).
+  std::vector<std::shared_ptr<session>> sessions;
+  for (auto* socket : sockets) {
+    if (auto s = socket->session_handle()) sessions.push_back(std::move(s));
+  }
+  if (runtime_ && !sessions.empty()) {
+    runtime_->run_and_wait(
+        [sessions] {
+          for (const auto& s : sessions) s->shutdown();
+        },
+        shutdown_limit);
+  }
   for (auto* socket : sockets) socket->teardown();
   live_.clear();
   runtime_.reset();

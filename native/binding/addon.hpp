@@ -4,6 +4,7 @@
 // io runtime (stops and joins the io thread).
 #include <napi.h>
 
+#include <chrono>
 #include <memory>
 #include <unordered_set>
 
@@ -24,6 +25,9 @@ class addon : public Napi::Addon<addon> {
   void release_runtime(native_socket* socket);
 
   Napi::FunctionReference socket_constructor;
+
+  // Longest wait for every session's outbox sync at environment teardown.
+  static constexpr std::chrono::milliseconds shutdown_limit{2000};
 
  private:
   static void on_env_teardown(void* self);

@@ -227,12 +227,6 @@ void native_socket::release() {
   }
 }
 
-void native_socket::teardown() {
-  if (session_) {
-    auto s = session_;
-    runtime_->run_and_wait([s] { s->shutdown(); }, std::chrono::seconds(2));
-  }
-  release();
-}
+void native_socket::teardown() { release(); }
 
 }  // namespace rws::binding

@@ -20,8 +20,10 @@ class native_socket : public Napi::ObjectWrap<native_socket> {
   explicit native_socket(const Napi::CallbackInfo& info);
   ~native_socket() override;
 
-  // Environment teardown: sync and drop the session, synchronously (bounded).
+  // Environment teardown, after the addon has shut the session down: drop everything.
   void teardown();
+  // The session, for the addon's teardown (which shuts every session down in one bounded step).
+  std::shared_ptr<session> session_handle() const { return session_; }
 
  private:
   Napi::Value send(const Napi::CallbackInfo& info);

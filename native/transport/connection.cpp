@@ -6,6 +6,7 @@
 #include <boost/asio/ssl/error.hpp>
 
 #include "protocol/utf8.hpp"
+#include "transport/dns_lookup.hpp"
 
 namespace rws {
 namespace {
@@ -39,7 +40,6 @@ connection::connection(asio::io_context& io, connection_params params, connectio
     : io_(io),
       params_(std::move(params)),
       handler_(handler),
-      resolver_(io),
       timer_(io),
       parser_(params_.max_message_size),
       read_buf_(read_buffer_min) {
@@ -58,10 +58,11 @@ void connection::start() {
   timer_.async_wait([self = shared_from_this()](const error_code& ec) {
     if (!ec) self->on_connect_timeout();
   });
-  resolver_.async_resolve(params_.url.host, params_.url.port,
-                          [self = shared_from_this()](const error_code& ec, tcp::resolver::results_type results) {
-                            self->on_resolve(ec, results);
-                          });
+  // The lookup thread holds only a weak reference: it may outlive this connection and its io_context.
+  async_lookup(io_, params_.url.host, params_.url.port,
+               [weak = weak_from_this()](const error_code& ec, std::vector<tcp::endpoint> endpoints) {
+                 if (auto self = weak.lock()) self->on_resolve(ec, endpoints);
+               });
 }
 
 void connection::on_connect_timeout() {
@@ -76,7 +77,7 @@ void connection::on_connect_timeout() {
   }
 }
 
-void connection::on_resolve(const error_code& ec, const tcp::resolver::results_type& results) {
+void connection::on_resolve(const error_code& ec, const std::vector<tcp::endpoint>& results) {
   if (phase_ != phase::connecting) return;
   if (ec) {
     fail_attempt(make_failure(failure_code::dns, "cannot resolve host '" + params_.url.host + "': " + ec.message()));
@@ -487,7 +488,6 @@ void connection::finish(close_info info) {
   if (phase_ == phase::closed) return;
   phase_ = phase::closed;
   timer_.cancel();
-  resolver_.cancel();
   transport_->close();
   auto* handler = handler_;
   handler_ = nullptr;
@@ -504,7 +504,6 @@ void connection::abort() {
   if (phase_ == phase::closed) return;
   phase_ = phase::closed;
   timer_.cancel();
-  resolver_.cancel();
   transport_->close();
 }
 

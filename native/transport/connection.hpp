@@ -100,7 +100,7 @@ class connection : public std::enable_shared_from_this<connection> {
  private:
   enum class phase : std::uint8_t { connecting, upgrading, open, closing, closed };
 
-  void on_resolve(const error_code& ec, const tcp::resolver::results_type& results);
+  void on_resolve(const error_code& ec, const std::vector<tcp::endpoint>& results);
   void on_connect(const error_code& ec);
   void on_secure(const error_code& ec);
   void on_upgrade_written(const error_code& ec);
@@ -123,7 +123,6 @@ class connection : public std::enable_shared_from_this<connection> {
   connection_params params_;
   connection_handler* handler_;  // null after abort(): no callbacks after that
   phase phase_ = phase::connecting;
-  tcp::resolver resolver_;
   std::unique_ptr<transport> transport_;
   asio::steady_timer timer_;  // connect timeout, then close-handshake deadline
   std::string key_;

@@ -11,29 +11,47 @@
 #include <cstdlib>
 #include <functional>
 #include <future>
+#include <memory>
 #include <thread>
 
 namespace rws {
 
 class io_runtime {
  public:
-  io_runtime() : work_(boost::asio::make_work_guard(io_)), thread_([this] { run(); }) {}
+  io_runtime()
+      : io_(std::make_unique<boost::asio::io_context>()),
+        work_(boost::asio::make_work_guard(*io_)),
+        thread_([io = io_.get(), exited = std::move(exited_promise_)]() mutable {
+          run(*io);
+          exited.set_value();
+        }) {}
   ~io_runtime() {
     work_.reset();
-    io_.stop();
-    if (thread_.joinable()) thread_.join();
+    io_->stop();
+    // The io thread finishes the handler it is in and returns. A handler stuck in the kernel must
+    // not hang process exit or worker termination: after exit_limit the thread is left to end on
+    // its own, and the io_context it still uses is deliberately leaked with it.
+    if (exited_.wait_for(exit_limit) == std::future_status::ready) {
+      thread_.join();
+    } else {
+      thread_.detach();
+      (void)io_.release();
+    }
   }
   io_runtime(const io_runtime&) = delete;
   io_runtime& operator=(const io_runtime&) = delete;
 
-  boost::asio::io_context& context() { return io_; }
+  // Longest wait for the io thread when the runtime is destroyed.
+  static constexpr std::chrono::milliseconds exit_limit{1000};
+
+  boost::asio::io_context& context() { return *io_; }
 
   // Runs fn on the io thread and waits for it, at most `limit` (teardown only). Returns false
   // when it did not finish in time.
   bool run_and_wait(std::function<void()> fn, std::chrono::milliseconds limit) {
     auto done = std::make_shared<std::promise<void>>();
     auto finished = done->get_future();
-    boost::asio::post(io_, [fn = std::move(fn), done] {
+    boost::asio::post(*io_, [fn = std::move(fn), done] {
       fn();
       done->set_value();
     });
@@ -51,24 +69,27 @@ class io_runtime {
     return std::chrono::microseconds(text ? std::clamp(std::atoi(text), 0, 10000) : 50);
   }
 
-  void run() {
+  static void run(boost::asio::io_context& io) {
     const auto spin = spin_after_work();
     if (spin.count() == 0) {
-      io_.run();
+      io.run();
       return;
     }
-    while (!io_.stopped()) {
-      io_.run_one();
+    while (!io.stopped()) {
+      io.run_one();
       auto until = std::chrono::steady_clock::now() + spin;
-      while (!io_.stopped() && std::chrono::steady_clock::now() < until) {
-        if (io_.poll()) until = std::chrono::steady_clock::now() + spin;
+      while (!io.stopped() && std::chrono::steady_clock::now() < until) {
+        if (io.poll()) until = std::chrono::steady_clock::now() + spin;
       }
     }
   }
 
-  boost::asio::io_context io_;
+  // Declaration order is construction order: the thread starts last, with everything it uses.
+  std::unique_ptr<boost::asio::io_context> io_;  // leaked if the thread does not stop in time
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
-  std::thread thread_;  // last: starts after io_ and work_ exist
+  std::promise<void> exited_promise_;  // moved into the thread, which sets it when run() returns
+  std::future<void> exited_ = exited_promise_.get_future();
+  std::thread thread_;
 };
 
 }  // namespace rws

@@ -1,0 +1,77 @@
+// Lookups answer on the io thread, never block it, and fail with a lookup error (ERR_DNS upstream).
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <thread>
+
+#include "transport/dns_lookup.hpp"
+
+namespace rws {
+namespace {
+
+using boost::asio::ip::tcp;
+
+struct outcome {
+  bool called = false;
+  boost::system::error_code ec;
+  std::vector<tcp::endpoint> endpoints;
+};
+
+outcome run_lookup(const std::string& host, const std::string& port) {
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);  // the answer comes from another thread
+  outcome result;
+  async_lookup(io, host, port, [&](const boost::system::error_code& ec, std::vector<tcp::endpoint> endpoints) {
+    result = {true, ec, std::move(endpoints)};
+    io.stop();
+  });
+  io.run_for(std::chrono::seconds(20));
+  return result;
+}
+
+TEST(DnsLookup, IpLiteralsAnswerWithTheAddress) {
+  auto v4 = run_lookup("127.0.0.1", "8080");
+  ASSERT_TRUE(v4.called);
+  EXPECT_FALSE(v4.ec);
+  ASSERT_EQ(v4.endpoints.size(), 1u);
+  EXPECT_EQ(v4.endpoints[0], tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 8080));
+  auto v6 = run_lookup("::1", "443");
+  ASSERT_TRUE(v6.called);
+  ASSERT_EQ(v6.endpoints.size(), 1u);
+  EXPECT_TRUE(v6.endpoints[0].address().is_v6());
+}
+
+TEST(DnsLookup, NamesFromTheHostsFileResolve) {
+  auto r = run_lookup("localhost", "80");
+  ASSERT_TRUE(r.called);
+  EXPECT_FALSE(r.ec) << r.ec.message();
+  ASSERT_FALSE(r.endpoints.empty());
+  for (const auto& e : r.endpoints) {
+    EXPECT_TRUE(e.address().is_loopback());
+    EXPECT_EQ(e.port(), 80);
+  }
+}
+
+TEST(DnsLookup, AnUnknownNameIsAnError) {
+  // .invalid never resolves (RFC 6761); without network the resolver fails fast either way.
+  auto r = run_lookup("no-such-host.invalid", "80");
+  ASSERT_TRUE(r.called);
+  EXPECT_TRUE(r.ec);
+  EXPECT_TRUE(r.endpoints.empty());
+}
+
+TEST(DnsLookup, DestroyingTheIoContextDropsAPendingAnswer) {
+  // The answer arrives after its io_context is gone: it must be dropped, not posted.
+  {
+    boost::asio::io_context io;
+    async_lookup(io, "localhost", "80", [](const boost::system::error_code&, std::vector<tcp::endpoint>) {
+      ADD_FAILURE() << "called after the io_context was destroyed";
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the lookup thread finish
+}
+
+}  // namespace
+}  // namespace rws

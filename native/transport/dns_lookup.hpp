@@ -1,0 +1,25 @@
+#pragma once
+// Host name lookups that nothing ever waits for. Asio's resolver runs getaddrinfo() on one
+// private thread per io_context and joins it when the io_context is destroyed, so process exit,
+// worker termination and closing the last socket could hang for a DNS timeout (tens of seconds),
+// and one socket's slow lookup delayed every other socket's. Here each lookup gets a detached
+// thread of its own; when the lookup ends, the result is posted to the io thread, unless the
+// io_context is already shutting down, in which case it is dropped.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace rws {
+
+using dns_handler =
+    std::function<void(const boost::system::error_code&, std::vector<boost::asio::ip::tcp::endpoint>)>;
+
+// Looks up `host` (an IP literal is answered without a thread) and calls `handler` on the io
+// thread. The handler must not own anything that has to be destroyed on the io thread: if the
+// io_context goes away first, the handler is destroyed on the lookup thread without being
+// called. Hold a weak_ptr and lock it inside.
+void async_lookup(boost::asio::io_context& io, const std::string& host, const std::string& port, dns_handler handler);
+
+}  // namespace rws

@@ -1,0 +1,85 @@
+'use strict';
+
+// Process exit, close() and worker termination never wait on DNS (SPEC §5, §9). Asio's resolver
+// joins its getaddrinfo() thread when the io thread's context is destroyed, so with a resolver
+// that never answers, each of these used to hang for the whole DNS timeout (here set to 30 s x 2
+// attempts, for both A and AAAA). The child runs in a private mount + network namespace
+// (unshare) whose /etc/resolv.conf points at a UDP socket on 127.0.0.1:53 that swallows queries.
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { spawn, spawnSync } = require('child_process');
+
+const FIXTURE = path.join(__dirname, 'fixtures', 'dns-stuck.js');
+const BOUND_MS = 5000; // the documented bound is ~3 s (2 s outbox sync + 1 s io thread); DNS would be 60 s+
+
+function unavailableReason() {
+  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
+  const r = spawnSync('unshare', ['--mount', '--net', 'true'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return `\`unshare --mount --net\` refused (needs root): ${r.stderr || r.error}`;
+  return null;
+}
+
+const why = unavailableReason();
+if (why) console.log(`dns-teardown tests skipped: ${why}`);
+const maybe = why ? test.skip : test;
+
+let dir;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rws-dns-'));
+  fs.writeFileSync(path.join(dir, 'resolv.conf'), 'nameserver 127.0.0.1\noptions timeout:30 attempts:2\n');
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Runs the fixture in its namespace; resolves with its JSON lines and the time it took to exit. */
+function runStuck(mode) {
+  const script = `ip link set lo up && mount --bind ${dir}/resolv.conf /etc/resolv.conf && exec "$0" "$@"`;
+  const child = spawn('unshare', ['--mount', '--net', 'sh', '-c', script, process.execPath, FIXTURE, mode],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { err += d; });
+  const started = Date.now();
+  let leftAt = 0;
+  child.stdout.on('data', () => { if (!leftAt && /"leaving"|"terminated"|"closed"/.test(out)) leftAt = Date.now(); });
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 60000);
+    child.on('exit', (code, signal) => {
+      clearTimeout(kill);
+      const lines = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      resolve({ code, signal, lines, err, exitAfterLeaving: Date.now() - (leftAt || started) });
+    });
+  });
+}
+
+maybe('process.exit() while a lookup hangs exits at once', async () => {
+  const r = await runStuck('exit');
+  expect(r.err).toBe('');
+  expect(r.lines.some((l) => l.step === 'query swallowed')).toBe(true); // DNS really was asked
+  expect(r.lines.find((l) => l.step === 'leaving').state).toBe('connecting');
+  expect(r.signal).toBeNull();
+  expect(r.code).toBe(0);
+  expect(r.exitAfterLeaving).toBeLessThan(BOUND_MS);
+}, 70000);
+
+maybe('close() while a lookup hangs resolves at once and the process ends', async () => {
+  const r = await runStuck('close');
+  expect(r.err).toBe('');
+  const closed = r.lines.find((l) => l.step === 'closed');
+  expect(closed).toBeDefined();
+  expect(closed.took).toBeLessThan(BOUND_MS);
+  expect(r.code).toBe(0);
+  expect(r.exitAfterLeaving).toBeLessThan(BOUND_MS);
+}, 70000);
+
+maybe('terminating a worker whose socket is in a lookup is prompt', async () => {
+  const r = await runStuck('worker');
+  expect(r.err).toBe('');
+  const done = r.lines.find((l) => l.step === 'terminated');
+  expect(done).toBeDefined();
+  expect(done.took).toBeLessThan(BOUND_MS);
+  expect(r.code).toBe(0);
+  expect(r.exitAfterLeaving).toBeLessThan(BOUND_MS);
+}, 70000);
