@@ -692,6 +692,9 @@ declare namespace resilientWs {
      */
     constructor(url: ResilientSocketUrl, options?: ResilientSocketOptions);
 
+    /** A number unique within the process (1, 2, …): names the socket in the `NODE_DEBUG` log and in diagnostics messages. */
+    readonly id: number;
+
     /** Current state; starts as `'connecting'` (or `'idle'` with `autoConnect: false`). */
     readonly state: SocketState;
 
@@ -1010,6 +1013,51 @@ declare namespace resilientWs {
 
   /** The code → description table, frozen. */
   const ERROR_CODES: Readonly<ErrorCodeTable>;
+
+  // ---------------------------------------------------------------------------------------------
+  // node:diagnostics_channel
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Names of the `node:diagnostics_channel` channels every socket publishes on, e.g.
+   * `diagnostics_channel.subscribe(DIAGNOSTICS_CHANNELS.disconnect, (m) => …)`. A channel with no
+   * subscriber costs nothing. `NODE_DEBUG=resilient-ws` logs every message, one line each.
+   */
+  const DIAGNOSTICS_CHANNELS: Readonly<{
+    create: 'resilient-ws:socket:create';
+    state: 'resilient-ws:state';
+    connecting: 'resilient-ws:connecting';
+    open: 'resilient-ws:open';
+    disconnect: 'resilient-ws:disconnect';
+    reconnecting: 'resilient-ws:reconnecting';
+    heartbeat: 'resilient-ws:heartbeat';
+    outbox: 'resilient-ws:outbox';
+    ack: 'resilient-ws:ack';
+    dedupe: 'resilient-ws:dedupe';
+    failed: 'resilient-ws:failed';
+    close: 'resilient-ws:close';
+  }>;
+
+  /**
+   * What each channel publishes: the `socket` it is about plus the fields of the event of the
+   * same name (published just before that event is emitted).
+   */
+  interface DiagnosticsChannelMessages {
+    'resilient-ws:socket:create': { socket: ResilientSocket; url: string };
+    'resilient-ws:state': { socket: ResilientSocket } & StateEvent;
+    'resilient-ws:connecting': { socket: ResilientSocket } & ConnectingEvent;
+    'resilient-ws:open': { socket: ResilientSocket } & OpenEvent;
+    'resilient-ws:disconnect': { socket: ResilientSocket } & DisconnectEvent;
+    'resilient-ws:reconnecting': { socket: ResilientSocket } & ReconnectingEvent;
+    'resilient-ws:heartbeat': { socket: ResilientSocket } & HeartbeatEvent;
+    /** Outbox depth, once per batch of sends and once per batch of receipts/acks. */
+    'resilient-ws:outbox': { socket: ResilientSocket; size: number; bytes: number };
+    'resilient-ws:ack': { socket: ResilientSocket } & AckEvent;
+    /** Replayed messages dropped as already delivered since the previous message; `total` is `stats().duplicatesDropped`. */
+    'resilient-ws:dedupe': { socket: ResilientSocket; dropped: number; total: number };
+    'resilient-ws:failed': { socket: ResilientSocket } & FailedEvent;
+    'resilient-ws:close': { socket: ResilientSocket } & CloseEvent;
+  }
 
   /** Facts attached to a {@link ResilientSocketError}, where known. */
   interface ResilientSocketErrorDetails {

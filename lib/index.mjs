@@ -4,5 +4,5 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const api = require('./index.js');
 
-export const { ResilientSocket, ResilientSocketError, ERROR_CODES } = api;
+export const { ResilientSocket, ResilientSocketError, ERROR_CODES, DIAGNOSTICS_CHANNELS } = api;
 export default api;

@@ -5,6 +5,9 @@ const { NativeSocket } = require('./native');
 const { normalizeOptions } = require('./options');
 const { KIND, FIELDS, RECEIPT_STATUS } = require('./event-codes');
 const { ResilientSocketError, fromNative, invalidOption } = require('./errors');
+const diagnostics = require('./diagnostics');
+
+let lastSocketId = 0;
 
 const PLAIN_INFO = Object.freeze({ replayed: false });
 
@@ -21,6 +24,8 @@ class ResilientSocket extends EventEmitter {
   constructor(url, options) {
     super();
     const config = normalizeOptions(url, options);
+    /** Unique within the process: names the socket in the debug log and in diagnostics messages. */
+    this.id = ++lastSocketId;
     this._displayUrls = config.displayUrls;
     this._url = config.displayUrls[0];
     this._state = config.autoConnect ? 'connecting' : 'idle';
@@ -40,6 +45,18 @@ class ResilientSocket extends EventEmitter {
     this._refWanted = true;
     this._idle = !config.autoConnect;
     if (this._idle) this._native.unref();
+    this._outboxChanged = false;
+    this._duplicatesSeen = 0;
+    diagnostics.publish('create', this, { url: this._url });
+  }
+
+  /**
+   * Publishes on the event's diagnostics channel, then emits it. Publishing first means a
+   * listener that throws cannot hide the event from monitoring.
+   */
+  _announce(name, payload) {
+    diagnostics.publish(name, this, payload);
+    this.emit(name, payload);
   }
 
   /** @returns {string} */
@@ -116,6 +133,24 @@ class ResilientSocket extends EventEmitter {
     if (batch === null) return;
     this._batch = null;
     if (this._native) this._native.send(batch.first, batch.items);
+    this._publishOutboxSize();
+  }
+
+  /** Outbox depth for monitoring: once per batch of sends or of receipts, only if anybody listens. */
+  _publishOutboxSize() {
+    this._outboxChanged = false;
+    if (diagnostics.wanted('outbox') && this._native) {
+      const s = this._native.stats();
+      diagnostics.publish('outbox', this, { size: s.outboxSize, bytes: s.outboxBytes });
+    }
+  }
+
+  /** Replayed duplicates dropped by the io thread since the last batch, only if anybody listens. */
+  _publishDedupe() {
+    if (!diagnostics.wanted('dedupe') || !this._native) return;
+    const total = this._native.stats().duplicatesDropped;
+    if (total > this._duplicatesSeen) diagnostics.publish('dedupe', this, { dropped: total - this._duplicatesSeen, total });
+    this._duplicatesSeen = total;
   }
 
   /**
@@ -265,6 +300,8 @@ class ResilientSocket extends EventEmitter {
         if (thrown === null) thrown = err;
       }
     }
+    if (this._outboxChanged) this._publishOutboxSize();
+    this._publishDedupe();
     if (thrown !== null) {
       process.nextTick(() => {
         throw thrown;
@@ -281,23 +318,23 @@ class ResilientSocket extends EventEmitter {
         this._state = state;
         const payload = { state, previous };
         if (b[at + 2] !== undefined) payload.reason = b[at + 2];
-        this.emit('state', payload);
+        this._announce('state', payload);
         return;
       }
       case KIND.CONNECTING:
         this._url = b[at + 1];
-        this.emit('connecting', { attempt: b[at], url: b[at + 1] });
+        this._announce('connecting', { attempt: b[at], url: b[at + 1] });
         return;
       case KIND.OPEN: {
         const payload = { attempt: b[at], url: b[at + 1], protocol: b[at + 2], reconnected: b[at + 3] };
         if (b[at + 4] !== undefined) payload.resumedFrom = b[at + 4];
-        this.emit('open', payload);
+        this._announce('open', payload);
         return;
       }
       case KIND.DISCONNECT: {
         const payload = { code: b[at], reason: b[at + 1], wasClean: b[at + 2], willReconnect: b[at + 3] };
         if (b[at + 4]) payload.error = fromNative(b[at + 4]);
-        this.emit('disconnect', payload);
+        this._announce('disconnect', payload);
         return;
       }
       case KIND.RECONNECTING: {
@@ -308,20 +345,22 @@ class ResilientSocket extends EventEmitter {
           if (error.retryAfter !== undefined) payload.retryAfter = error.retryAfter;
           payload.error = fromNative(error);
         }
-        this.emit('reconnecting', payload);
+        this._announce('reconnecting', payload);
         return;
       }
       case KIND.HEARTBEAT:
-        this.emit('heartbeat', { rtt: b[at] });
+        this._announce('heartbeat', { rtt: b[at] });
         return;
       case KIND.ACK:
-        this.emit('ack', { key: b[at] });
+        this._outboxChanged = true;
+        this._announce('ack', { key: b[at] });
         return;
       case KIND.DRAIN:
+        this._outboxChanged = true;
         this.emit('drain', {});
         return;
       case KIND.FAILED:
-        this.emit('failed', { error: fromNative(b[at]) });
+        this._announce('failed', { error: fromNative(b[at]) });
         return;
       case KIND.ERROR: {
         const error = fromNative(b[at]);
@@ -331,9 +370,11 @@ class ResilientSocket extends EventEmitter {
         return;
       }
       case KIND.SENT:
+        this._outboxChanged = true;
         this._settleSent(b[at], b[at + 1], b[at + 2], RECEIPT_STATUS[b[at + 3]], b[at + 4]);
         return;
       case KIND.SEND_FAILED: {
+        this._outboxChanged = true;
         const pending = this._pending.get(b[at]);
         if (pending) {
           this._pending.delete(b[at]);
@@ -378,7 +419,7 @@ class ResilientSocket extends EventEmitter {
     // Hold nothing: the io thread stops with the last socket, the process may exit.
     native.dispose();
     if (this._resolveClose) this._resolveClose();
-    this.emit('close', { code, reason });
+    this._announce('close', { code, reason });
   }
 }
 

@@ -2,7 +2,7 @@
 // with `@ts-expect-error` that wrong usage is rejected (an unused @ts-expect-error fails the
 // build, so each of those lines must really be an error). Nothing here runs.
 import { EventEmitter, once } from 'node:events';
-import { ResilientSocket, ResilientSocketError, ERROR_CODES } from 'resilient-ws';
+import { ResilientSocket, ResilientSocketError, ERROR_CODES, DIAGNOSTICS_CHANNELS } from 'resilient-ws';
 import type {
   AckEvent,
   CloseEvent,
@@ -35,6 +35,7 @@ expectType<typeof ResilientSocket>(rwsDefault.ResilientSocket);
 expectType<typeof ResilientSocket>(rwsRequire.ResilientSocket);
 expectType<typeof ResilientSocketError>(rwsRequire.ResilientSocketError);
 expectType<typeof ERROR_CODES>(rwsDefault.ERROR_CODES);
+expectType<typeof DIAGNOSTICS_CHANNELS>(rwsRequire.DIAGNOSTICS_CHANNELS);
 
 // ---- the error table matches lib/errors.js exactly ----------------------------------------------
 assertEqual<keyof typeof errorsJs.ERROR_CODES, ErrorCode>(true);
@@ -329,3 +330,14 @@ onTyped(sock, 'ack', (e: OpenEvent) => e);
 
 void [extensions, badJitter, badJitterTrue, badMode, badFsync, badOnFull, badVia, typo, badTimeout, badOutbox, badMatch];
 void [asEmitter, sending, lifecycle, iterate, codes, badCode];
+
+// ---- diagnostics channels -------------------------------------------------------------------------
+import diagnosticsChannel = require('node:diagnostics_channel');
+diagnosticsChannel.subscribe(DIAGNOSTICS_CHANNELS.disconnect, (message) => {
+  const m = message as import('resilient-ws').DiagnosticsChannelMessages['resilient-ws:disconnect'];
+  expectType<number>(m.code);
+  expectType<number>(m.socket.id);
+});
+expectType<'resilient-ws:open'>(DIAGNOSTICS_CHANNELS.open);
+// @ts-expect-error no such channel
+DIAGNOSTICS_CHANNELS.nope;
