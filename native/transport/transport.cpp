@@ -5,9 +5,53 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/write.hpp>
+#include <map>
 
 namespace rws {
 namespace {
+
+// TLS session resumption on reconnect: the sessions (TLS 1.3 tickets or 1.2 session ids) a
+// server hands out are kept per server name in the session's SSL_CTX and offered on the next
+// attempt, so a reconnect after a blip costs an abbreviated handshake instead of a full one.
+// The cache lives in the SSL_CTX's ex_data and dies with it; only the io thread touches it.
+struct session_cache {
+  std::map<std::string, SSL_SESSION*> by_name;
+  ~session_cache() {
+    for (auto& [name, session] : by_name) SSL_SESSION_free(session);
+  }
+};
+
+void free_session_cache(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<session_cache*>(ptr);
+}
+
+int cache_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, free_session_cache);
+  return index;
+}
+
+int ssl_name_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+session_cache* cache_of(SSL_CTX* ctx) { return static_cast<session_cache*>(SSL_CTX_get_ex_data(ctx, cache_index())); }
+
+// OpenSSL hands over each new session here (after the handshake for TLS 1.3); the newest one for
+// a name replaces the previous one. A copy is kept, not the session itself: when a connection
+// ends without a TLS shutdown — a dropped connection, exactly when resumption matters — OpenSSL
+// marks that connection's session not resumable, and the copy is not touched by that.
+int on_new_session(SSL* ssl, SSL_SESSION* session) {
+  auto* cache = cache_of(SSL_get_SSL_CTX(ssl));
+  auto* name = static_cast<const std::string*>(SSL_get_ex_data(ssl, ssl_name_index()));
+  if (!cache || !name) return 0;
+  SSL_SESSION* copy = SSL_SESSION_dup(session);
+  if (!copy) return 0;
+  auto& slot = cache->by_name[*name];
+  if (slot) SSL_SESSION_free(slot);
+  slot = copy;
+  return 0;  // OpenSSL keeps (and frees) the original
+}
 
 class tcp_transport final : public transport {
  public:
@@ -36,8 +80,21 @@ class tls_transport final : public transport {
  public:
   tls_transport(asio::io_context& io, asio::ssl::context& context, const std::string& host, const tls_config& tls)
       : stream_(io, context) {
-    setup_failure_ = configure_peer_name(stream_.native_handle(), tls.servername.empty() ? host : tls.servername,
-                                         tls.reject_unauthorized);
+    peer_name_ = tls.servername.empty() ? host : tls.servername;
+    SSL* ssl = stream_.native_handle();
+    setup_failure_ = configure_peer_name(ssl, peer_name_, tls.reject_unauthorized);
+    // Offer the last session this server gave us, and collect the next one under the same name.
+    SSL_set_ex_data(ssl, ssl_name_index(), &peer_name_);
+    if (auto* cache = cache_of(SSL_get_SSL_CTX(ssl))) {
+      auto found = cache->by_name.find(peer_name_);
+      // A copy again, so that this connection ending badly cannot spoil the cached session.
+      if (found != cache->by_name.end()) {
+        if (SSL_SESSION* offer = SSL_SESSION_dup(found->second)) {
+          SSL_set_session(ssl, offer);
+          SSL_SESSION_free(offer);
+        }
+      }
+    }
   }
   tcp::socket& socket() override { return stream_.next_layer(); }
   void async_secure(done_handler handler) override {
@@ -65,6 +122,7 @@ class tls_transport final : public transport {
 
  private:
   asio::ssl::stream<tcp::socket> stream_;
+  std::string peer_name_;      // SNI / verification name; also the session cache key
   std::string setup_failure_;  // why SNI or name verification could not be set up; empty when fine
 };
 
@@ -112,6 +170,10 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const tls_config& tls, std:
   } else {
     context->set_verify_mode(asio::ssl::verify_none);
   }
+  SSL_CTX* ctx = context->native_handle();
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(ctx, on_new_session);
+  SSL_CTX_set_ex_data(ctx, cache_index(), new session_cache);
   if (!tls.passphrase.empty()) {
     context->set_password_callback([p = tls.passphrase](std::size_t, asio::ssl::context::password_purpose) { return p; });
   }

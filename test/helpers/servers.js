@@ -225,13 +225,14 @@ async function startWsServer(opts = {}) {
  * @param {string|Buffer} opts.cert PEM certificate (chain) to serve
  * @param {string|Buffer} opts.key PEM private key
  * @param {string|Buffer} [opts.ca] extra chain / client CA
+ * @param {object} [opts.tlsOptions] more https.createServer options (minVersion, sessionTimeout, …)
  * @returns {Promise<{wss: WebSocketServer, port: number, url: string,
  *   urlFor: (pathAndQuery?: string) => string, handshakes: HandshakeRecord[],
  *   connections: WsConnection[], tlsErrors: Error[], close: () => Promise<void>}>}
  */
 async function startTlsWsServer(opts) {
   if (!opts || !opts.cert || !opts.key) throw new TypeError('startTlsWsServer: cert and key are required');
-  const server = https.createServer({ cert: opts.cert, key: opts.key, ca: opts.ca });
+  const server = https.createServer({ cert: opts.cert, key: opts.key, ca: opts.ca, ...opts.tlsOptions });
   const sockets = trackSockets(server, 'connection');
   const tlsErrors = [];
   // A client that rejects our certificate aborts the handshake; record it, never throw.
