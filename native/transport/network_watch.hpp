@@ -1,0 +1,50 @@
+#pragma once
+// Network changes, as Linux reports them over rtnetlink: an address removed or added, a link
+// going down or up, a route added or removed. One watcher per io thread (an Asio service of the
+// io_context, so nothing has to be passed around), started by the first subscriber; each open
+// connection subscribes and decides whether a change concerns it (network_change::affects).
+// On other systems, or where the netlink socket is refused, subscribing does nothing.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace rws {
+
+struct network_change {
+  // unknown: the kernel dropped notifications (we were too slow): any path may have changed.
+  enum class kind : std::uint8_t { address_removed, address_added, link_down, link_up, route_changed, unknown };
+  kind what;
+  int interface_index = 0;
+  boost::asio::ip::address address;  // address_*: the address; route_changed: the destination
+  unsigned prefix_length = 0;        // route_changed: of the destination (0 with no address: default)
+
+  // Whether a connection from `local` (on interface `local_interface`, 0 when unknown) to
+  // `remote` may have lost its path: its own address went away, its link went down, or a route
+  // covering `remote` changed. Additions and links coming up do not break an existing path.
+  bool affects(const boost::asio::ip::address& local, int local_interface,
+               const boost::asio::ip::address& remote) const;
+};
+
+// Decodes the rtnetlink messages in one datagram (pure; unit-tested on crafted bytes).
+std::vector<network_change> parse_rtnetlink(std::span<const std::byte> datagram);
+
+// The interface index that holds `address`, or 0 (getifaddrs).
+int interface_of(const boost::asio::ip::address& address);
+
+// A subscription; the callback stops when it is destroyed. io thread only.
+class network_subscription {
+ public:
+  virtual ~network_subscription() = default;
+};
+
+// Calls `on_change` on the io thread for every change from now on. Returns null where changes
+// cannot be watched (not Linux, netlink refused): callers then rely on the heartbeat alone.
+std::unique_ptr<network_subscription> watch_network(boost::asio::io_context& io,
+                                                    std::function<void(const network_change&)> on_change);
+
+}  // namespace rws
