@@ -148,10 +148,16 @@ std::int64_t parse_retry_after(std::string_view value, std::chrono::system_clock
   std::tm tm{};
   std::string text(value);
   if (!strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm)) return -1;
-  auto when = std::chrono::system_clock::from_time_t(timegm(&tm));
-  // Rounded up: an attempt must never start before the date the server named.
-  auto ms = std::chrono::ceil<std::chrono::milliseconds>(when - now).count();
-  return std::clamp<std::int64_t>(ms, 0, max_retry_after_ms);
+  // Year 0000 does not exist and a date past 9999 is no HTTP-date: ignore the header. Anything in
+  // between is computed in plain seconds, never through system_clock::from_time_t, whose
+  // nanosecond count overflows (undefined behaviour) outside ~1678..2262.
+  const long year = tm.tm_year + 1900L;
+  if (year < 1 || year > 9999) return -1;
+  const std::int64_t when_ms = std::int64_t{timegm(&tm)} * 1000;
+  const std::int64_t now_ms =
+      std::chrono::floor<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  // Rounded up (now is floored): an attempt must never start before the date the server named.
+  return std::clamp<std::int64_t>(when_ms - now_ms, 0, max_retry_after_ms);
 }
 
 }  // namespace rws

@@ -238,7 +238,12 @@ bool permessage_deflate::inflate(std::string_view in, std::uint64_t max_size, st
       const int rc = ::inflate(&z, Z_SYNC_FLUSH);
       produced += space - z.avail_out;
       if (rc == Z_STREAM_END) {
-        // The server ended the deflate stream (BFINAL=1); whatever follows is padding.
+        // The server ended the deflate stream (BFINAL=1); whatever follows is padding. The last
+        // block may still have filled the one spare byte: the limit applies to it too.
+        if (produced > max_size) {
+          too_big = true;
+          return;
+        }
         stream_end = true;
         return;
       }

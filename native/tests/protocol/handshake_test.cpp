@@ -57,6 +57,21 @@ TEST(Handshake, RetryAfterSecondsAndDates) {
   EXPECT_EQ(parse_retry_after("", now), -1);
 }
 
+// Pins issue 8 item 9: an HTTP date far outside what system_clock can hold (its nanosecond
+// count overflows around 1678 / 2262) was converted with from_time_t, which is undefined
+// behaviour (UBSan: signed integer overflow) and in practice yielded a garbage delay. Any non-101
+// answer reaches this. A date beyond the cap is the cap, a past date is 0, a nonsense year is
+// ignored (treated as absent).
+TEST(Handshake, RetryAfterDatesOutsideTheClockRangeAreClamped) {
+  auto now = std::chrono::system_clock::from_time_t(784111777);  // Sun, 06 Nov 1994 08:49:37 GMT
+  EXPECT_EQ(parse_retry_after("Sun, 06 Nov 3988 08:49:47 GMT", now), 600000);
+  EXPECT_EQ(parse_retry_after("Sun, 06 Nov 9999 08:49:47 GMT", now), 600000);
+  EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1000 08:49:47 GMT", now), 0);
+  EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1600 08:49:47 GMT", now), 0);
+  EXPECT_EQ(parse_retry_after("Sun, 06 Nov 0000 08:49:47 GMT", now), -1);
+  EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1994 08:49:36 GMT", now), 0);  // just past
+}
+
 TEST(Url, ParsesSchemesPortsAndIpv6) {
   std::string error;
   auto a = parse_ws_url("wss://example.com", error);
