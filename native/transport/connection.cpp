@@ -117,10 +117,16 @@ void connection::on_secure(const error_code& ec) {
     return;
   }
   phase_ = phase::upgrading;
+  std::string error;
   auto request = make_upgrade_request(params_.url, params_.target, params_.headers, params_.protocols,
-                                      params_.per_message_deflate ? permessage_deflate_offer() : std::string());
-  key_ = std::move(request.key);
-  in_flight_ = std::move(request.text);
+                                      params_.per_message_deflate ? permessage_deflate_offer() : std::string(), error);
+  if (!request) {
+    fail_attempt(make_failure(failure_code::invalid_option, "cannot send the upgrade request to " +
+                                                                params_.url.display + ": " + error));
+    return;
+  }
+  key_ = std::move(request->key);
+  in_flight_ = std::move(request->text);
   writing_ = true;
   transport_->async_write({asio::buffer(in_flight_)}, [self = shared_from_this()](const error_code& ec, std::size_t) {
     self->on_upgrade_written(ec);
