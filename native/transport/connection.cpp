@@ -182,7 +182,7 @@ void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
     if (!extensions.empty()) {
       auto negotiated = parse_deflate_response(extensions, error);
       if (negotiated) {
-        deflate_.emplace(*negotiated);
+        deflate_.emplace(*negotiated, params_.deflate_allocator);
         parser_.allow_compression(true);
         open_.deflate = true;
       }
@@ -353,7 +353,14 @@ void connection::send(bool binary, std::string_view payload, std::uint64_t tag) 
   std::uint32_t mask = next_mask();
   if (deflate_ && payload.size() >= deflate_threshold) {
     std::string compressed;
-    deflate_->deflate(payload, compressed);
+    if (!deflate_->deflate(payload, compressed)) {
+      // zlib out of memory. The message is neither sent nor reported as written (so the session
+      // does not resolve it as delivered); the deflate context is lost, so the connection goes.
+      fail(1011, make_failure(failure_code::connection_lost,
+                              "compressing an outgoing message failed (zlib out of memory); the message was not "
+                              "sent and the connection was closed with 1011"));
+      return;
+    }
     encode_client_frame(out_, op, compressed.data(), compressed.size(), mask, true);
   } else {
     encode_client_frame(out_, op, payload.data(), payload.size(), mask);

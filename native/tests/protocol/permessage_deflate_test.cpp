@@ -331,6 +331,18 @@ TEST(PermessageDeflate, FinalBlockCannotExceedTheLimitByOneByte) {
   EXPECT_EQ(one.size(), 1u);
 }
 
+// zlib out of memory: deflate() says so and leaves `out` as it was (the connection then fails the
+// message instead of sending an empty compressed frame; see tests/transport).
+TEST(PermessageDeflate, DeflateReportsAnAllocationFailure) {
+  zlib_allocator failing;
+  failing.alloc = [](void*, unsigned, unsigned) -> void* { return nullptr; };
+  failing.release = [](void*, void*) {};
+  permessage_deflate pmd({}, failing);
+  std::string out = "kept";
+  EXPECT_FALSE(pmd.deflate(std::string(4096, 'x'), out));
+  EXPECT_EQ(out, "kept");
+}
+
 TEST(PermessageDeflate, CorruptDataFailsWithoutTooBig) {
   permessage_deflate pmd({});
   std::string out;
