@@ -161,6 +161,9 @@ parse_status parse_upgrade_response(std::string_view received, upgrade_response&
   http::response_parser<http::empty_body> parser;
   parser.header_limit(max_header_bytes);
   parser.eager(false);  // stop after the head; what follows a 101 are frames, not a body
+  // The body of a refusal is never read: a Content-Length over Beast's default body limit must
+  // not turn "503 + Retry-After" into a malformed answer.
+  parser.body_limit(boost::none);
   boost::beast::error_code ec;
   const std::size_t used = parser.put(boost::asio::const_buffer(received.data(), received.size()), ec);
   if (ec == http::error::need_more) {

@@ -164,6 +164,11 @@ TEST(Handshake, RejectionKeepsStatusReasonAndHeadersInOrder) {
   EXPECT_EQ(parsed.headers, expected);
   EXPECT_EQ(parsed.header("x-WHY"), "busy");  // case-insensitive, first match
   EXPECT_EQ(parsed.header("absent"), "");
+  // The body is never read, so no size it announces makes the head malformed.
+  ASSERT_EQ(parse_upgrade_response("HTTP/1.1 413 Too Large\r\nContent-Length: 99999999999\r\n\r\n", parsed, error),
+            parse_status::complete)
+      << error;
+  EXPECT_EQ(parsed.status, 413);
 }
 
 TEST(Handshake, HalfAResponseIsIncompleteAtEveryLength) {
