@@ -113,6 +113,39 @@ function urls(value) {
   });
 }
 
+/**
+ * The parts of a validated URL the native side connects with (native/binding/config_reader.cpp):
+ * the WHATWG parse is the only URL parser; C++ only formats the Host header and display text.
+ * @param {string} href
+ */
+function nativeUrl(href) {
+  const parsed = new URL(href);
+  const secure = parsed.protocol === 'wss:';
+  let basicAuth = '';
+  if (parsed.username || parsed.password) {
+    // WHATWG keeps userinfo percent-encoded: decode %XX to bytes, keep anything else as it is.
+    const raw = `${parsed.username}:${parsed.password}`;
+    const bytes = [];
+    for (let i = 0; i < raw.length; i++) {
+      const hex = raw.slice(i + 1, i + 3);
+      if (raw[i] === '%' && /^[0-9A-Fa-f]{2}$/.test(hex)) {
+        bytes.push(parseInt(hex, 16));
+        i += 2;
+      } else {
+        bytes.push(raw.charCodeAt(i));
+      }
+    }
+    basicAuth = Buffer.from(bytes).toString('base64');
+  }
+  return {
+    secure,
+    host: parsed.hostname, // IPv6 keeps its brackets; the native side strips them
+    port: parsed.port === '' ? (secure ? 443 : 80) : Number(parsed.port),
+    target: `${parsed.pathname}${parsed.search}` || '/',
+    basicAuth,
+  };
+}
+
 /** @returns {string} the URL without credentials, safe for events and logs */
 function displayUrl(href) {
   const parsed = new URL(href);
@@ -324,7 +357,7 @@ function normalizeOptions(url, options) {
     autoConnect: bool(options.autoConnect, 'autoConnect', true),
     displayUrls: list.map(displayUrl),
     native: {
-      urls: list,
+      urls: list.map(nativeUrl),
       protocols: protocols(options.protocols),
       headers: headers(options.headers),
       connectTimeout: integer(options.connectTimeout, 'connectTimeout', 1, MAX_TIMER_MS, 10000),

@@ -52,7 +52,13 @@ json_scalar read_scalar(const Napi::Value& v) {
 
 session_config read_session_config(const Napi::Object& js) {
   session_config c;
-  c.urls = strings(js, "urls");
+  // Parts of WHATWG-parsed URLs (lib/options.js nativeUrl); the core has no URL parser of its own.
+  auto urls = field(js, "urls").As<Napi::Array>();
+  for (uint32_t i = 0; i < urls.Length(); ++i) {
+    auto u = urls.Get(i).As<Napi::Object>();
+    c.urls.push_back(make_ws_url(flag(u, "secure"), str(u, "host"), static_cast<std::uint16_t>(num(u, "port")),
+                                 str(u, "target"), str(u, "basicAuth")));
+  }
   c.protocols = strings(js, "protocols");
   auto headers = field(js, "headers").As<Napi::Array>();
   for (uint32_t i = 0; i < headers.Length(); ++i) {

@@ -29,17 +29,9 @@ native_socket::native_socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   auto callback = info[1].As<Napi::Function>();
   bool auto_connect = info[2].As<Napi::Boolean>().Value();
 
-  for (const auto& url : config.urls) {
-    std::string error;
-    if (!parse_ws_url(url, error)) {
-      auto err = Napi::TypeError::New(env, "resilient-ws: url '" + redact_credentials(url) + "' " + error);
-      err.Set("code", Napi::String::New(env, "ERR_INVALID_OPTION"));
-      throw err;
-    }
-  }
   std::shared_ptr<asio::ssl::context> tls;
   bool any_tls = false;
-  for (const auto& url : config.urls) any_tls = any_tls || url.rfind("wss:", 0) == 0 || url.rfind("https:", 0) == 0;
+  for (const auto& url : config.urls) any_tls = any_tls || url.tls;
   if (any_tls) {
     std::string error;
     tls = make_tls_context(config.tls, error);

@@ -1,131 +1,213 @@
 #include "protocol/handshake.hpp"
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>              
+
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/rfc7230.hpp>
+#include <boost/beast/http/write.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <ctime>
+#include <sstream>
 
 namespace rws {
 namespace {
 
+namespace http = boost::beast::http;
+
 constexpr std::size_t max_header_bytes = 16 * 1024;
 constexpr std::int64_t max_retry_after_ms = 10 * 60 * 1000;
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+std::string base64(const unsigned char* data, std::size_t size) {
+  std::string out(4 * ((size + 2) / 3) + 1, '\0');  // EVP_EncodeBlock writes a trailing NUL
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+// RFC 7230 tchar.
+bool is_tchar(char c) {
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool is_token(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), is_tchar); }
+
+// A header value may hold anything but the bytes that end or cut a header line.
+bool fits_field_value(std::string_view s) { return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos; }
+
+// The request line and Host header are space-separated: no spaces, no control characters.
+bool fits_request_line(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+           const auto u = static_cast<unsigned char>(c);
+           return u > 0x20 && u != 0x7f;
          });
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
+// The refused text is quoted escaped, so the message itself stays one clean line.
+std::string quoted(std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out = "'";
+  for (char c : s.substr(0, 80)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      out.append("\\x").push_back(hex[u >> 4]);
+      out.push_back(hex[u & 15]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out.append(s.size() > 80 ? "…'" : "'");
 }
 
-bool has_token(std::string_view list, std::string_view token) {
-  while (!list.empty()) {
-    auto comma = list.find(',');
-    if (iequals(trim(list.substr(0, comma)), token)) return true;
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
+// Why Beast refused a response head, in words a user can act on.
+std::string describe_parse_error(const boost::beast::error_code& ec) {
+  if (ec == http::error::header_limit) return "the server's handshake response headers exceed 16 KiB";
+  if (ec == http::error::bad_version || ec == http::error::bad_status || ec == http::error::bad_reason ||
+      ec == http::error::bad_line_ending) {
+    return "the server did not answer the upgrade with an HTTP/1.1 status line (" + ec.message() + ")";
   }
-  return false;
+  return "the server's handshake response has a malformed header (" + ec.message() + ")";
 }
 
 }  // namespace
 
 std::string upgrade_response::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (iequals(k, name)) return v;
+    if (boost::beast::iequals(k, name)) return v;
   }
   return {};
 }
 
-upgrade_request make_upgrade_request(const ws_url& url, std::string_view target, const header_list& headers,
-                                     const std::vector<std::string>& protocols, std::string_view extensions) {
-  unsigned char nonce[16];
-  RAND_bytes(nonce, sizeof nonce);
-  upgrade_request request;
-  request.key = base64_encode(std::string_view(reinterpret_cast<char*>(nonce), sizeof nonce));
-  std::string& t = request.text;
-  t.reserve(512);
-  t.append("GET ").append(target).append(" HTTP/1.1\r\nHost: ").append(url.host_header);
-  t.append("\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ");
-  t.append(request.key).append("\r\n");
-  if (!protocols.empty()) {
-    t.append("Sec-WebSocket-Protocol: ");
-    for (std::size_t i = 0; i < protocols.size(); ++i) t.append(i ? ", " : "").append(protocols[i]);
-    t.append("\r\n");
+std::optional<upgrade_request> make_upgrade_request(const ws_url& url, std::string_view target,
+                                                    const header_list& headers,
+                                                    const std::vector<std::string>& protocols,
+                                                    std::string_view extensions, std::string& error) {
+  const char* const fix = "; it cannot be sent in an HTTP request";
+  if (!fits_request_line(url.host_header)) {
+    error = "the host " + quoted(url.host_header) + " is empty or contains a space or control character" + fix;
+    return std::nullopt;
   }
-  if (!extensions.empty()) t.append("Sec-WebSocket-Extensions: ").append(extensions).append("\r\n");
+  if (!fits_request_line(target) || target.front() != '/') {
+    error = "the request target " + quoted(target) +
+            " must start with '/' and contain no space or control character (percent-encode them)";
+    return std::nullopt;
+  }
+  for (const auto& protocol : protocols) {
+    if (!is_token(protocol)) {
+      error = "the subprotocol " + quoted(protocol) + " is not an RFC 7230 token" + fix;
+      return std::nullopt;
+    }
+  }
+  if (!fits_field_value(extensions)) {
+    error = "the Sec-WebSocket-Extensions offer contains CR, LF or NUL";
+    return std::nullopt;
+  }
   bool has_authorization = false;
   for (const auto& [name, value] : headers) {
-    has_authorization = has_authorization || iequals(name, "authorization");
-    t.append(name).append(": ").append(value).append("\r\n");
+    if (!is_token(name)) {
+      error = "the header name " + quoted(name) + " is not an RFC 7230 token" + fix;
+      return std::nullopt;
+    }
+    if (!fits_field_value(value)) {
+      error = "the value of header " + quoted(name) + " contains CR, LF or NUL" + fix;
+      return std::nullopt;
+    }
+    has_authorization = has_authorization || boost::beast::iequals(name, "authorization");
   }
-  if (!url.basic_auth.empty() && !has_authorization) t.append("Authorization: Basic ").append(url.basic_auth).append("\r\n");
-  t.append("User-Agent: resilient-ws\r\n\r\n");
+  if (!fits_field_value(url.basic_auth)) {
+    error = "the URL credentials do not fit an Authorization header";
+    return std::nullopt;
+  }
+
+  unsigned char nonce[16];
+  if (RAND_bytes(nonce, sizeof nonce) != 1) {
+    error = "OpenSSL's random generator failed to produce a Sec-WebSocket-Key";
+    return std::nullopt;
+  }
+  upgrade_request request;
+  request.key = base64(nonce, sizeof nonce);
+
+  http::request<http::empty_body> req{http::verb::get, target, 11};
+  req.set(http::field::host, url.host_header);
+  req.set(http::field::upgrade, "websocket");
+  req.set(http::field::connection, "Upgrade");
+  req.set(http::field::sec_websocket_version, "13");
+  req.set(http::field::sec_websocket_key, request.key);
+  if (!protocols.empty()) {
+    std::string list;
+    for (const auto& protocol : protocols) list.append(list.empty() ? "" : ", ").append(protocol);
+    req.set(http::field::sec_websocket_protocol, list);
+  }
+  if (!extensions.empty()) req.set(http::field::sec_websocket_extensions, extensions);
+  for (const auto& [name, value] : headers) req.insert(name, value);
+  if (!url.basic_auth.empty() && !has_authorization) req.set(http::field::authorization, "Basic " + url.basic_auth);
+  req.set(http::field::user_agent, "resilient-ws");
+
+  std::ostringstream text;
+  text << req;
+  request.text = std::move(text).str();
   return request;
 }
 
 parse_status parse_upgrade_response(std::string_view received, upgrade_response& out, std::string& error) {
-  auto end = received.find("\r\n\r\n");
-  if (end == std::string_view::npos) {
-    if (received.size() > max_header_bytes) {
-      error = "the server's handshake response headers exceed 16 KiB";
+  // A fresh parser over everything received so far: the head is at most 16 KiB and arrives in a
+  // few reads, and a pure function on bytes is what the unit tests and the fuzzer can drive.
+  http::response_parser<http::empty_body> parser;
+  parser.header_limit(max_header_bytes);
+  parser.eager(false);  // stop after the head; what follows a 101 are frames, not a body
+  // The body of a refusal is never read: a Content-Length over Beast's default body limit must
+  // not turn "503 + Retry-After" into a malformed answer.
+  parser.body_limit(boost::none);
+  boost::beast::error_code ec;
+  const std::size_t used = parser.put(boost::asio::const_buffer(received.data(), received.size()), ec);
+  if (ec == http::error::need_more) {
+    // Beast checks the limit only on what it was given; a head still unfinished at 16 KiB is over.
+    if (received.size() >= max_header_bytes) {
+      error = describe_parse_error(http::error::header_limit);
       return parse_status::malformed;
     }
     return parse_status::incomplete;
   }
-  if (end + 4 > max_header_bytes) {
-    error = "the server's handshake response headers exceed 16 KiB";
+  // Beast leaves the final blank line out of its count; the limit here covers the whole head.
+  if (!ec && used > max_header_bytes) ec = http::error::header_limit;
+  if (ec || !parser.is_header_done()) {
+    error = describe_parse_error(ec ? ec : boost::beast::error_code(http::error::need_more));
     return parse_status::malformed;
   }
+  const auto& head = parser.get();
   out = {};
-  out.header_bytes = end + 4;
-  auto block = received.substr(0, end);
-  auto line_end = block.find("\r\n");
-  auto status_line = block.substr(0, line_end);
-  // "HTTP/1.1 101 Switching Protocols"
-  if (status_line.size() < 12 || status_line.substr(0, 7) != "HTTP/1." || status_line[8] != ' ' ||
-      !std::isdigit(static_cast<unsigned char>(status_line[9])) ||
-      !std::isdigit(static_cast<unsigned char>(status_line[10])) ||
-      !std::isdigit(static_cast<unsigned char>(status_line[11]))) {
-    error = "the server did not answer the upgrade with an HTTP/1.1 status line";
-    return parse_status::malformed;
-  }
-  out.status = (status_line[9] - '0') * 100 + (status_line[10] - '0') * 10 + (status_line[11] - '0');
-  out.status_text = std::string(trim(status_line.substr(12)));
-  while (line_end != std::string_view::npos) {
-    block.remove_prefix(line_end + 2);
-    line_end = block.find("\r\n");
-    auto line = block.substr(0, line_end);
-    auto colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0) {
-      error = "the server's handshake response has a malformed header line";
-      return parse_status::malformed;
-    }
-    out.headers.emplace_back(std::string(line.substr(0, colon)), std::string(trim(line.substr(colon + 1))));
-  }
+  out.header_bytes = used;
+  out.status = static_cast<int>(head.result_int());
+  out.status_text = std::string(head.reason());
+  for (const auto& field : head) out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   return parse_status::complete;
 }
 
 std::string websocket_accept(std::string_view key) {
   std::string input(key);
   input += "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
-  return base64_encode(std::string_view(reinterpret_cast<char*>(digest), sizeof digest));
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(input.data(), input.size(), digest, &size, EVP_sha1(), nullptr) != 1) return {};
+  return base64(digest, size);
 }
 
 std::string check_upgrade(const upgrade_response& response, std::string_view key,
                           const std::vector<std::string>& offered_protocols, bool offered_deflate) {
-  if (!has_token(response.header("upgrade"), "websocket")) return "the 101 response lacks 'Upgrade: websocket'";
-  if (!has_token(response.header("connection"), "upgrade")) return "the 101 response lacks 'Connection: Upgrade'";
-  if (response.header("sec-websocket-accept") != websocket_accept(key)) {
+  if (!http::token_list(response.header("upgrade")).exists("websocket")) {
+    return "the 101 response lacks 'Upgrade: websocket'";
+  }
+  if (!http::token_list(response.header("connection")).exists("upgrade")) {
+    return "the 101 response lacks 'Connection: Upgrade'";
+  }
+  const std::string expected = websocket_accept(key);
+  if (expected.empty() || response.header("sec-websocket-accept") != expected) {
     return "the server's Sec-WebSocket-Accept does not match the key sent";
   }
   auto protocol = response.header("sec-websocket-protocol");
@@ -139,19 +221,26 @@ std::string check_upgrade(const upgrade_response& response, std::string_view key
 }
 
 std::int64_t parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now) {
-  value = trim(value);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
   if (value.empty()) return -1;
-  if (std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isdigit(c); })) {
+  if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     if (value.size() > 9) return max_retry_after_ms;
     return std::min<std::int64_t>(std::stoll(std::string(value)) * 1000, max_retry_after_ms);
   }
   std::tm tm{};
   std::string text(value);
   if (!strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm)) return -1;
-  auto when = std::chrono::system_clock::from_time_t(timegm(&tm));
-  // Rounded up: an attempt must never start before the date the server named.
-  auto ms = std::chrono::ceil<std::chrono::milliseconds>(when - now).count();
-  return std::clamp<std::int64_t>(ms, 0, max_retry_after_ms);
+  // Year 0000 does not exist and a date past 9999 is no HTTP-date: ignore the header. Anything in
+  // between is computed in plain seconds, never through system_clock::from_time_t, whose
+  // nanosecond count overflows (undefined behaviour) outside ~1678..2262.
+  const long year = tm.tm_year + 1900L;
+  if (year < 1 || year > 9999) return -1;
+  const std::int64_t when_ms = std::int64_t{timegm(&tm)} * 1000;
+  const std::int64_t now_ms =
+      std::chrono::floor<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  // Rounded up (now is floored): an attempt must never start before the date the server named.
+  return std::clamp<std::int64_t>(when_ms - now_ms, 0, max_retry_after_ms);
 }
 
 }  // namespace rws

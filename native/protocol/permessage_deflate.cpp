@@ -187,8 +187,14 @@ struct permessage_deflate::streams {
   }
 };
 
-permessage_deflate::permessage_deflate(const deflate_params& params)
-    : params_(params), streams_(std::make_unique<streams>()) {}
+permessage_deflate::permessage_deflate(const deflate_params& params, const zlib_allocator& allocator)
+    : params_(params), allocator_(allocator), streams_(std::make_unique<streams>()) {
+  for (z_stream* z : {&streams_->inflater, &streams_->deflater}) {
+    z->zalloc = allocator_.alloc;
+    z->zfree = allocator_.release;
+    z->opaque = allocator_.opaque;
+  }
+}
 
 permessage_deflate::~permessage_deflate() = default;
 
@@ -238,7 +244,12 @@ bool permessage_deflate::inflate(std::string_view in, std::uint64_t max_size, st
       const int rc = ::inflate(&z, Z_SYNC_FLUSH);
       produced += space - z.avail_out;
       if (rc == Z_STREAM_END) {
-        // The server ended the deflate stream (BFINAL=1); whatever follows is padding.
+        // The server ended the deflate stream (BFINAL=1); whatever follows is padding. The last
+        // block may still have filled the one spare byte: the limit applies to it too.
+        if (produced > max_size) {
+          too_big = true;
+          return;
+        }
         stream_end = true;
         return;
       }
@@ -284,7 +295,7 @@ bool permessage_deflate::deflate(std::string_view in, std::string& out) {
   if (!s.deflater_ready) {
     if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, zlib_window_bits(params_.client_max_window_bits), 8,
                      Z_DEFAULT_STRATEGY) != Z_OK)
-      return false;
+      return false;  // out of memory; a failed init frees what it got, so a later call may retry
     s.deflater_ready = true;
   }
 

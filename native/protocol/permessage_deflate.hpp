@@ -30,12 +30,20 @@ struct deflate_params {
 // size (8..15). RFC 7692 §5: the client must then fail the connection.
 std::optional<deflate_params> parse_deflate_response(std::string_view header_value, std::string& error);
 
+// The allocator zlib uses for both streams; the default (all null) is zlib's own, malloc. Tests
+// pass one that fails, to check what happens when zlib runs out of memory.
+struct zlib_allocator {
+  void* (*alloc)(void* opaque, unsigned items, unsigned size) = nullptr;
+  void (*release)(void* opaque, void* address) = nullptr;
+  void* opaque = nullptr;
+};
+
 // One per connection attempt; io thread only. The zlib streams are created on first use, so an
 // idle connection that negotiated compression costs nothing until it sends or receives a
 // compressed message (a deflate stream is ~256 KB at windowBits 15).
 class permessage_deflate {
  public:
-  explicit permessage_deflate(const deflate_params& params);
+  explicit permessage_deflate(const deflate_params& params, const zlib_allocator& allocator = {});
   ~permessage_deflate();
   permessage_deflate(const permessage_deflate&) = delete;
   permessage_deflate& operator=(const permessage_deflate&) = delete;
@@ -48,12 +56,14 @@ class permessage_deflate {
   bool inflate(std::string_view in, std::uint64_t max_size, std::string& out, bool& too_big);
 
   // Compresses one message and appends it to `out` without the trailing 00 00 ff ff (RFC 7692
-  // §7.2.1); send it with RSV1 set. Returns false only if zlib fails (out of memory).
+  // §7.2.1); send it with RSV1 set. Returns false only if zlib fails (out of memory), with `out`
+  // left as it was: the message must then not be sent (nor reported as written) at all.
   bool deflate(std::string_view in, std::string& out);
 
  private:
   struct streams;
   deflate_params params_;
+  zlib_allocator allocator_;
   std::unique_ptr<streams> streams_;
 };
 

@@ -83,10 +83,7 @@ session::session(asio::io_context& io, session_config config, std::shared_ptr<ev
       outbox_(config_.outbox),
       seen_ids_(config_.resume.enabled ? std::make_unique<id_window>(config_.resume.window) : nullptr),
       id_persist_timer_(io) {
-  for (const auto& text : config_.urls) {
-    std::string error;
-    if (auto url = parse_ws_url(text, error)) urls_.push_back(std::move(*url));  // lib/ validated them
-  }
+  urls_ = config_.urls;  // parsed by lib/ (WHATWG URL), assembled by the binding
 }
 
 session::~session() = default;

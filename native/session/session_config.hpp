@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "outbox/outbox_config.hpp"
+#include "protocol/url.hpp"
 #include "resume/resume_config.hpp"
 #include "session/backoff.hpp"
 #include "session/heartbeat_config.hpp"
@@ -24,7 +25,7 @@ struct reconnect_config {
 };
 
 struct session_config {
-  std::vector<std::string> urls;
+  std::vector<ws_url> urls;  // parsed by lib/options.js, assembled by the binding
   std::vector<std::string> protocols;
   std::vector<std::pair<std::string, std::string>> headers;
   std::uint32_t connect_timeout_ms = 10000;

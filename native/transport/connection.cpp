@@ -118,10 +118,16 @@ void connection::on_secure(const error_code& ec) {
     return;
   }
   phase_ = phase::upgrading;
+  std::string error;
   auto request = make_upgrade_request(params_.url, params_.target, params_.headers, params_.protocols,
-                                      params_.per_message_deflate ? permessage_deflate_offer() : std::string());
-  key_ = std::move(request.key);
-  in_flight_ = std::move(request.text);
+                                      params_.per_message_deflate ? permessage_deflate_offer() : std::string(), error);
+  if (!request) {
+    fail_attempt(make_failure(failure_code::invalid_option, "cannot send the upgrade request to " +
+                                                                params_.url.display + ": " + error));
+    return;
+  }
+  key_ = std::move(request->key);
+  in_flight_ = std::move(request->text);
   writing_ = true;
   transport_->async_write({asio::buffer(in_flight_)}, [self = shared_from_this()](const error_code& ec, std::size_t) {
     self->on_upgrade_written(ec);
@@ -177,7 +183,7 @@ void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
     if (!extensions.empty()) {
       auto negotiated = parse_deflate_response(extensions, error);
       if (negotiated) {
-        deflate_.emplace(*negotiated);
+        deflate_.emplace(*negotiated, params_.deflate_allocator);
         parser_.allow_compression(true);
         open_.deflate = true;
       }
@@ -348,7 +354,14 @@ void connection::send(bool binary, std::string_view payload, std::uint64_t tag) 
   std::uint32_t mask = next_mask();
   if (deflate_ && payload.size() >= deflate_threshold) {
     std::string compressed;
-    deflate_->deflate(payload, compressed);
+    if (!deflate_->deflate(payload, compressed)) {
+      // zlib out of memory. The message is neither sent nor reported as written (so the session
+      // does not resolve it as delivered); the deflate context is lost, so the connection goes.
+      fail(1011, make_failure(failure_code::connection_lost,
+                              "compressing an outgoing message failed (zlib out of memory); the message was not "
+                              "sent and the connection was closed with 1011"));
+      return;
+    }
     encode_client_frame(out_, op, compressed.data(), compressed.size(), mask, true);
   } else {
     encode_client_frame(out_, op, payload.data(), payload.size(), mask);

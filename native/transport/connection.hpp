@@ -36,6 +36,7 @@ struct connection_params {
   std::uint32_t connect_timeout_ms = 10000;
   std::shared_ptr<asio::ssl::context> tls_context;  // set for wss://
   tls_config tls;
+  zlib_allocator deflate_allocator;  // default: zlib's own; tests inject failures through it
 };
 
 struct open_info {

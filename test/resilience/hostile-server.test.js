@@ -80,6 +80,29 @@ describe('protocol violations: the client closes with the right code, then recon
   });
 });
 
+describe('messages before a violation', () => {
+  // Pins the delivery order behind Autobahn 3.2-3.4, 4.1.3-4.1.5, 4.2.3-4.2.4, 5.15: a valid
+  // message and a bad frame arrive in one TCP segment; the valid one was parsed first, so it
+  // reaches the application before the disconnect (1002). (Those cases stay "non-strict": the
+  // echo that JavaScript sends for the message is queued after the io thread already failed the
+  // connection, so it goes out on the next one, not before the close.)
+  test('a valid text message and an RSV frame in one write: message first, then disconnect 1002', async () => {
+    const server = await hostileServer((conn) => conn.writeRaw(Buffer.concat([
+      buildFrame({ opcode: 'text', payload: 'valid before the violation' }),
+      buildFrame({ opcode: 'text', rsv2: true, payload: 'bad' }),
+    ])));
+    const sock = scope.socket(new ResilientSocket(server.url, { reconnect: backoff, heartbeat: false }));
+    const seen = [];
+    sock.on('message', (m) => seen.push(['message', String(m)]));
+    sock.on('disconnect', (d) => seen.push(['disconnect', d.code]));
+    const conn = await server.nextConnection(5000);
+    const close = await conn.waitForClose(5000);
+    expect(close.code).toBe(1002);
+    await nextEvent(sock, 'reconnecting', 5000);
+    expect(seen).toEqual([['message', 'valid before the violation'], ['disconnect', 1002]]);
+  });
+});
+
 describe('broken handshakes', () => {
   test('a server that never completes the upgrade → ERR_CONNECT_TIMEOUT after connectTimeout, then a retry', async () => {
     const server = scope.add(await startRawServer({ onConnection: (conn) => conn.neverAnswer() }), (s) => s.stop());

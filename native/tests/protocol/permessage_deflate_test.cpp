@@ -312,6 +312,37 @@ TEST(PermessageDeflate, LimitIsExact) {
   EXPECT_EQ(out, "");
 }
 
+// Pins issue 8 item 8: a message whose deflate stream ends with a final block (BFINAL=1) made
+// zlib return Z_STREAM_END, and that return was handled before the size check, so inflate()
+// reported success with max_size + 1 bytes. `d3` (plus the 00 00 ff ff tail) is one byte in a final block: over a limit of 0.
+TEST(PermessageDeflate, FinalBlockCannotExceedTheLimitByOneByte) {
+  permessage_deflate pmd({});
+  std::string out = "kept";
+  bool too_big = false;
+  EXPECT_FALSE(pmd.inflate(bytes({0xd3}), 0, out, too_big));
+  EXPECT_TRUE(too_big);
+  EXPECT_EQ(out, "kept");
+
+  // The same stream with room for its byte still inflates.
+  permessage_deflate fresh({});
+  std::string one;
+  EXPECT_TRUE(fresh.inflate(bytes({0xd3}), 1, one, too_big));
+  EXPECT_FALSE(too_big);
+  EXPECT_EQ(one.size(), 1u);
+}
+
+// zlib out of memory: deflate() says so and leaves `out` as it was (the connection then fails the
+// message instead of sending an empty compressed frame; see tests/transport).
+TEST(PermessageDeflate, DeflateReportsAnAllocationFailure) {
+  zlib_allocator failing;
+  failing.alloc = [](void*, unsigned, unsigned) -> void* { return nullptr; };
+  failing.release = [](void*, void*) {};
+  permessage_deflate pmd({}, failing);
+  std::string out = "kept";
+  EXPECT_FALSE(pmd.deflate(std::string(4096, 'x'), out));
+  EXPECT_EQ(out, "kept");
+}
+
 TEST(PermessageDeflate, CorruptDataFailsWithoutTooBig) {
   permessage_deflate pmd({});
   std::string out;
