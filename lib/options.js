@@ -143,14 +143,20 @@ function nativeUrl(href) {
     port: parsed.port === '' ? (secure ? 443 : 80) : Number(parsed.port),
     target: `${parsed.pathname}${parsed.search}` || '/',
     basicAuth,
+    display: displayUrl(href),
   };
 }
 
-/** @returns {string} the URL without credentials, safe for events and logs */
+/**
+ * The URL as events, errors and `sock.url` show it: no user info, and query values replaced by
+ * `***`, because query strings carry tokens (`?token=…`). The names stay, to help debugging.
+ * @returns {string}
+ */
 function displayUrl(href) {
   const parsed = new URL(href);
   parsed.username = '';
   parsed.password = '';
+  if (parsed.search) parsed.search = [...parsed.searchParams.keys()].map((name) => `${encodeURIComponent(name)}=***`).join('&');
   return parsed.href;
 }
 

@@ -58,6 +58,7 @@ session_config read_session_config(const Napi::Object& js) {
     auto u = urls.Get(i).As<Napi::Object>();
     c.urls.push_back(make_ws_url(flag(u, "secure"), str(u, "host"), static_cast<std::uint16_t>(num(u, "port")),
                                  str(u, "target"), str(u, "basicAuth")));
+    c.urls.back().display = str(u, "display");  // lib/ removes credentials and query values
   }
   c.protocols = strings(js, "protocols");
   auto headers = field(js, "headers").As<Napi::Array>();

@@ -17,7 +17,9 @@ ws_url make_ws_url(bool tls, std::string_view host, std::uint16_t port, std::str
   const bool ipv6 = url.host.find(':') != std::string::npos;
   std::string host_part = ipv6 ? "[" + url.host + "]" : url.host;
   url.host_header = port == 0 || port == default_port ? host_part : host_part + ":" + url.port;
-  url.display = std::string(tls ? "wss://" : "ws://") + url.host_header + url.target;
+  // lib/ passes a display text with query values masked; without one, the query is left out
+  // entirely, since query strings carry tokens.
+  url.display = std::string(tls ? "wss://" : "ws://") + url.host_header + url.target.substr(0, url.target.find('?'));
   return url;
 }
 
