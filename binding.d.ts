@@ -998,6 +998,10 @@ declare namespace resilientWs {
     readonly ERR_RETRIES_EXHAUSTED: string;
     /** The server closed with a code listed in `reconnect.stopOnCloseCodes` (`.closeCode`). Terminal. */
     readonly ERR_CLOSED_BY_SERVER: string;
+    /** The HTTP proxy could not be reached or refused the CONNECT tunnel (`.status` when it answered). Retried. */
+    readonly ERR_PROXY: string;
+    /** The HTTP proxy answered 407: credentials missing or wrong (`.status`). Terminal. */
+    readonly ERR_PROXY_AUTH: string;
     /** The outbox reached `maxMessages` or `maxBytes` (`outbox.onFull` decides which `send()` rejects). */
     readonly ERR_OUTBOX_FULL: string;
     /** Writing the outbox file failed (ENOSPC, EIO); the message was not stored. Terminal when the outbox cannot be opened. */

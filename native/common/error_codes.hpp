@@ -28,6 +28,8 @@ enum class failure_code : std::uint8_t {
   outbox_locked,        // ERR_OUTBOX_LOCKED
   outbox_corrupt,       // ERR_OUTBOX_CORRUPT
   closed_by_server,     // ERR_CLOSED_BY_SERVER: a close code listed in stopOnCloseCodes
+  proxy,                // ERR_PROXY: the proxy is unreachable or refused the tunnel (retried)
+  proxy_auth,           // ERR_PROXY_AUTH: the proxy answered 407 (terminal)
 };
 
 constexpr std::string_view failure_code_name(failure_code code) {
@@ -51,6 +53,8 @@ constexpr std::string_view failure_code_name(failure_code code) {
     case failure_code::outbox_locked: return "ERR_OUTBOX_LOCKED";
     case failure_code::outbox_corrupt: return "ERR_OUTBOX_CORRUPT";
     case failure_code::closed_by_server: return "ERR_CLOSED_BY_SERVER";
+    case failure_code::proxy: return "ERR_PROXY";
+    case failure_code::proxy_auth: return "ERR_PROXY_AUTH";
   }
   return "ERR_UNKNOWN";
 }
