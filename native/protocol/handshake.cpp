@@ -155,6 +155,25 @@ std::optional<upgrade_request> make_upgrade_request(const ws_url& url, std::stri
   return request;
 }
 
+std::optional<std::string> make_connect_request(std::string_view authority, std::string_view proxy_authorization,
+                                                std::string& error) {
+  if (!fits_request_line(authority)) {
+    error = "the proxy tunnel target " + quoted(authority) + " is empty or contains a space or control character";
+    return std::nullopt;
+  }
+  if (!fits_field_value(proxy_authorization)) {
+    error = "the proxy credentials do not fit a Proxy-Authorization header";
+    return std::nullopt;
+  }
+  http::request<http::empty_body> req{http::verb::connect, authority, 11};
+  req.set(http::field::host, authority);
+  if (!proxy_authorization.empty()) req.set(http::field::proxy_authorization, proxy_authorization);
+  req.set(http::field::user_agent, "resilient-ws");
+  std::ostringstream text;
+  text << req;
+  return std::move(text).str();
+}
+
 parse_status parse_upgrade_response(std::string_view received, upgrade_response& out, std::string& error) {
   // A fresh parser over everything received so far: the head is at most 16 KiB and arrives in a
   // few reads, and a pure function on bytes is what the unit tests and the fuzzer can drive.

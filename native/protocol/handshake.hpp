@@ -31,6 +31,13 @@ std::optional<upgrade_request> make_upgrade_request(const ws_url& url, std::stri
                                                     const std::vector<std::string>& protocols,
                                                     std::string_view extensions, std::string& error);
 
+// The CONNECT request that opens a tunnel to `authority` (host:port, an IPv6 host in brackets)
+// through an HTTP proxy (RFC 9110 §9.3.6). `proxy_authorization` is the whole header value
+// ("Basic …") or empty. The proxy's answer is parsed like an upgrade response: any 2xx opens the
+// tunnel, and the bytes after its head belong to the tunnel.
+std::optional<std::string> make_connect_request(std::string_view authority, std::string_view proxy_authorization,
+                                                std::string& error);
+
 struct upgrade_response {
   int status = 0;
   std::string status_text;

@@ -270,3 +270,47 @@ TEST(Url, QueryParameterIsReplacedNotDuplicated) {
 
 }  // namespace
 }  // namespace rws
+
+namespace rws {
+namespace {
+
+TEST(ProxyConnect, RequestNamesTheTunnelTargetAndCredentials) {
+  std::string error;
+  auto text = make_connect_request("example.com:443", "Basic dTpw", error);
+  ASSERT_TRUE(text) << error;
+  EXPECT_EQ(text->substr(0, text->find("\r\n")), "CONNECT example.com:443 HTTP/1.1");
+  EXPECT_NE(text->find("\r\nHost: example.com:443\r\n"), std::string::npos);
+  EXPECT_NE(text->find("\r\nProxy-Authorization: Basic dTpw\r\n"), std::string::npos);
+  EXPECT_EQ(text->find("\r\n\r\n"), text->size() - 4);  // one head, nothing after it
+  auto v6 = make_connect_request("[::1]:8080", "", error);
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->find("Proxy-Authorization"), std::string::npos);
+}
+
+TEST(ProxyConnect, RefusesWhatWouldBreakTheRequest) {
+  std::string error;
+  EXPECT_FALSE(make_connect_request("", "", error));
+  EXPECT_FALSE(make_connect_request("a b:80", "", error));
+  EXPECT_FALSE(make_connect_request("a\r\nX: y:80", "", error));
+  EXPECT_FALSE(make_connect_request("a:80", "Basic x\r\nX-Injected: 1", error));
+  EXPECT_NE(error.find("Proxy-Authorization"), std::string::npos);
+}
+
+TEST(ProxyConnect, TheProxyAnswerParsesLikeAnyResponseHead) {
+  upgrade_response out;
+  std::string error;
+  std::string answer = "HTTP/1.1 200 Connection established\r\n\r\n";
+  ASSERT_EQ(parse_upgrade_response(answer, out, error), parse_status::complete) << error;
+  EXPECT_EQ(out.status, 200);
+  EXPECT_EQ(out.header_bytes, answer.size());
+  upgrade_response denied;
+  ASSERT_EQ(parse_upgrade_response("HTTP/1.0 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"p\"\r\n"
+                                   "Content-Length: 5\r\n\r\nnope!",
+                                   denied, error),
+            parse_status::complete);
+  EXPECT_EQ(denied.status, 407);
+  EXPECT_EQ(denied.header("proxy-authenticate"), "Basic realm=\"p\"");
+}
+
+}  // namespace
+}  // namespace rws
