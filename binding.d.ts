@@ -132,6 +132,30 @@ declare namespace resilientWs {
      * @default true
      */
     autoConnect?: boolean;
+
+    /**
+     * An HTTP proxy to tunnel through with `CONNECT` (for `ws://` and `wss://` alike; TLS to the
+     * server runs inside the tunnel, verified against the server's name): `'http://[user:password@]host:port'`,
+     * or `false` for a direct connection. When absent, the environment decides, as curl and
+     * undici do: `https_proxy`/`HTTPS_PROXY` for `wss://` (else `http_proxy`/`HTTP_PROXY`),
+     * `http_proxy`/`HTTP_PROXY` for `ws://`, lower case first, and `no_proxy`/`NO_PROXY` (comma-
+     * or space-separated: `*`, host names that also cover their subdomains, `.domain`, IP
+     * addresses, each optionally `:port`) goes direct. Only `http://` proxy URLs are accepted.
+     * A 407 answer ends in `failed` with `ERR_PROXY_AUTH`; an unreachable proxy or a refused
+     * tunnel is retried with `ERR_PROXY`. Credentials never appear in messages or events.
+     * @default from the environment
+     */
+    proxy?: string | false;
+
+    /**
+     * What a 3xx answer to the upgrade does. `false`: `failed` with `ERR_HANDSHAKE_REJECTED`
+     * (`.status`, `.headers.location`). A number (0 … 20): follow that many redirects within one
+     * attempt — to `ws://`/`wss://` (or `http://`/`https://`, mapped to them), never from
+     * `wss://` down to `ws://`; URL credentials and the `Authorization` header are dropped when
+     * the redirect leaves the origin. Reconnects start again from the configured URL.
+     * @default false
+     */
+    followRedirects?: false | number;
   }
 
   /**

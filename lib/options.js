@@ -3,11 +3,12 @@
 const net = require('net');
 
 const { invalidOption } = require('./errors');
+const { resolveProxies } = require('./proxy');
 
 const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout's ceiling; nobody needs longer
 const TOP_LEVEL = new Set([
   'protocols', 'headers', 'connectTimeout', 'reconnect', 'heartbeat', 'resume', 'outbox',
-  'maxMessageSize', 'perMessageDeflate', 'tls', 'autoConnect',
+  'maxMessageSize', 'perMessageDeflate', 'tls', 'autoConnect', 'proxy', 'followRedirects',
 ]);
 
 /** @param {unknown} v */
@@ -348,6 +349,15 @@ function tls(value) {
   };
 }
 
+/** `false` (a 3xx answer is terminal) or how many redirects one attempt may follow. */
+function followRedirects(value) {
+  if (value === undefined || value === false) return 0;
+  if (value === true) {
+    throw invalidOption('type', 'Option followRedirects must be false or a number of redirects to follow (e.g. 5), got true');
+  }
+  return integer(value, 'followRedirects', 0, 20, 0);
+}
+
 /**
  * Validates and defaults everything, and returns the flat config the native side reads
  * (native/binding/config_reader.cpp).
@@ -364,6 +374,8 @@ function normalizeOptions(url, options) {
     displayUrls: list.map(displayUrl),
     native: {
       urls: list.map(nativeUrl),
+      proxies: resolveProxies(list, options.proxy),
+      followRedirects: followRedirects(options.followRedirects),
       protocols: protocols(options.protocols),
       headers: headers(options.headers),
       connectTimeout: integer(options.connectTimeout, 'connectTimeout', 1, MAX_TIMER_MS, 10000),
