@@ -96,6 +96,7 @@ class ClientSession {
    */
   async begin(via, after) {
     this.phase = 'replaying';
+    this.server.emit('resume', { stream: this.stream, via, after });
     const store = this.server.store;
     const replayPageSize = this.opts.replayPageSize;
     if (after === null) {
@@ -150,7 +151,16 @@ class ClientSession {
   /** @param {{id: number, data: string}} event */
   onLive(event) {
     if (this.phase === 'live') {
-      if (event.id > this.lastSent) this.sendEvent(event);
+      if (event.id <= this.lastSent) return;
+      if (event.id > this.lastSent + 1 && this.lastSent > 0) {
+        // Ids are contiguous per stream, so a jump means events this node never saw (its Redis
+        // tail fell behind the trimming, or Redis lost data). The client resumes on its next
+        // connection and gets a replay or an honest reset, never a silent gap.
+        this.phase = 'closed';
+        this.ws.close(1013, 'gap in the live stream');
+        return;
+      }
+      this.sendEvent(event);
       return;
     }
     if (this.phase === 'closed') return;
