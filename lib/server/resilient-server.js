@@ -68,6 +68,16 @@ class ResilientServer extends EventEmitter {
       });
       this.listening.catch(() => {}); // the caller awaits it; never an unhandled rejection
     }
+    // Tail the default stream from the start: a fresh client (no position) gets the events
+    // published after the subscription of its session, and with Redis the first subscription of a
+    // node costs a round trip; warming it here makes "after its upgrade" hold for the default
+    // stream. `listening` waits for it.
+    this.warmUnsubscribe = null;
+    if (!options.stream) {
+      const warm = this.store.subscribe('default', () => {}).then((unsubscribe) => { this.warmUnsubscribe = unsubscribe; });
+      this.listening = Promise.all([this.listening, warm]).then(() => {});
+      this.listening.catch(() => {});
+    }
     this.onConnection = (ws, req) => this.accept(ws, req);
     this.wss.on('connection', this.onConnection);
   }
@@ -182,6 +192,7 @@ class ResilientServer extends EventEmitter {
       for (const ws of open) if (ws.readyState !== 3) ws.terminate();
       if (this.liveness) this.liveness.stop();
       this.wss.off('connection', this.onConnection);
+      if (this.warmUnsubscribe) this.warmUnsubscribe();
       if (this.ownWss) await new Promise((resolve) => this.wss.close(() => resolve()));
       if (typeof this.store.off === 'function') {
         this.store.off('error', this.onStoreError);
