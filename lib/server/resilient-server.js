@@ -5,7 +5,6 @@
 // for keyed inbound messages, pings, and close codes that make clients come back at once.
 
 const { EventEmitter } = require('events');
-const { WebSocketServer } = require('ws');
 const { normalizeServerOptions } = require('./server-options');
 const { MemoryStore } = require('./memory-store');
 const { ServerStats } = require('./server-stats');
@@ -57,6 +56,7 @@ class ResilientServer extends EventEmitter {
       this.ownWss = false;
       this.listening = Promise.resolve();
     } else {
+      const { WebSocketServer } = loadWs();
       const common = { path: opts.path, maxPayload: opts.maxMessageSize, perMessageDeflate: false };
       this.wss = opts.server
         ? new WebSocketServer({ server: opts.server, ...common })
@@ -206,6 +206,20 @@ class ResilientServer extends EventEmitter {
   /** Same as `shutdown({ reason: 'deploy' })`: close 1001 Going Away. */
   close() {
     return this.shutdown({ reason: 'deploy' });
+  }
+}
+
+/** Loads `ws` (an optional peer dependency: only servers need it), or explains how to get it. */
+function loadWs() {
+  try {
+    return require('ws');
+  } catch (err) {
+    if (err && err.code === 'MODULE_NOT_FOUND' && /'ws'/.test(err.message)) {
+      const e = new Error("ResilientServer with option server or port needs the 'ws' package (8.x): npm install ws");
+      e.code = 'ERR_MISSING_DEPENDENCY';
+      throw e;
+    }
+    throw err;
   }
 }
 
