@@ -131,8 +131,12 @@ class ClientSession {
         this.stats.replayedEvents += 1;
       }
       if (events.length < replayPageSize || this.ws.readyState !== OPEN) break;
+      // Fetch the next page while this one drains: with Redis the round trip then overlaps the
+      // socket writes instead of following them.
+      const next = store.read(this.stream, cursor, replayPageSize);
+      next.catch(() => {}); // awaited below; a rejection must not count as unhandled meanwhile
       await this.drained();
-      page = await store.read(this.stream, cursor, replayPageSize);
+      page = await next;
       if (this.phase === 'closed') return;
     }
     this.goLive(cursor);
@@ -188,6 +192,7 @@ class ClientSession {
     }
     this.lastSent = event.id;
     this.stats.delivered += 1;
+    this.server.cork(ws);
     ws.send(this.server.wire(event), TEXT);
   }
 
