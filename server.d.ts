@@ -265,6 +265,8 @@ declare namespace resilientWsServer {
     acks: number;
     /** Re-sent keys acked from the mark without calling the handler. */
     duplicates: number;
+    /** Messages whose key another connection or node had claimed: waited until it was done (or its claim expired). */
+    keyWaits: number;
     handlerErrors: number;
     /** Unusable inbound messages (a key that is not a 1–1024 character string). */
     badMessages: number;

@@ -91,6 +91,7 @@ class AckDedupe {
   /** Claims `key`, waiting (bounded by one lease) while someone else holds it. */
   async claim(key, ctx) {
     let state = await this.store.claimKey(key, this.keyLease);
+    if (state === 'busy') this.stats.keyWaits += 1;
     const deadline = Date.now() + this.keyLease + POLL_MAX_MS;
     let wait = POLL_MIN_MS;
     while (state === 'busy' && Date.now() < deadline && ctx.open()) {

@@ -17,6 +17,7 @@ const COUNTERS = [
   'lateSyncs', // sync messages ignored because the connection was already live
   'acks', // acks sent for messages the handler processed
   'duplicates', // messages whose key was already processed: acked again, handler not called
+  'keyWaits', // messages whose key was claimed by another connection or node: waited for it
   'handlerErrors', // handler threw/rejected: not acked, the client re-sends after a reconnect
   'badMessages', // inbound messages that could not be used (bad JSON, oversize key, …)
   'livenessTerminations', // clients that missed a pong and were terminated

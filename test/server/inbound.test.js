@@ -64,6 +64,7 @@ test('a re-send that arrives while the first delivery is still being handled wai
   expect(a.messages).toEqual([{ type: 'ack', key: 'slow' }]);
   expect(b.messages).toEqual([{ type: 'ack', key: 'slow' }]);
   expect(calls).toEqual(['slow']);
+  expect(server.stats()).toMatchObject({ acks: 1, duplicates: 1, keyWaits: 1 });
 });
 
 test('a handler that throws is not acked; the client re-sends after its reconnect and the handler runs again, then it is acked', async () => {

@@ -119,7 +119,7 @@ maybe(`kill -9 of the node holding the client, ${ROUNDS} times mid-stream: 0 mis
 
   clearInterval(sender);
   for (const node of nodes) await ask(node, { cmd: 'stop' }, 'stopped');
-  const survivors = { acks: 0, duplicates: 0, replays: 0 };
+  const survivors = { acks: 0, duplicates: 0, keyWaits: 0, replays: 0 };
   // Let the outbox drain: every send acked.
   await waitFor(() => sent.every((s) => s.acked || s.failed), 30000, 'every send to be acked');
   const { RedisStore } = require('../../lib/server');
@@ -149,7 +149,8 @@ maybe(`kill -9 of the node holding the client, ${ROUNDS} times mid-stream: 0 mis
     `(client dropped ${stats.duplicatesDropped} replayed duplicates, idGaps ${stats.idGaps}, ${stats.reconnects} reconnects);`,
     `sends ${sent.length}, acked ${acked.length}, processed ${processed.size} keys,`,
     `processed twice ${processedTwice.length}, acked but not processed ${ackedNotProcessed.length};`,
-    `the last two nodes counted ${survivors.acks} acks, ${survivors.duplicates} duplicate re-sends answered from the mark, ${survivors.replays} replays`,
+    `the last two nodes counted ${survivors.acks} acks, ${survivors.duplicates} re-sends answered from the mark,`,
+    `${survivors.keyWaits} re-sends that waited for a claim left by a killed node, ${survivors.replays} replays`,
   ].join(' '));
 
   expect(seq).toEqual({ missing: 0, duplicates: 0, outOfOrder: 0 });
