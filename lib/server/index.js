@@ -1,17 +1,11 @@
 'use strict';
 
 // `require('resilient-ws/server')`: the server companion for Node servers on the `ws` package.
-// The Redis store is loaded only when asked for, so the memory store works without a Redis client.
+// redis-store.js loads ioredis only when a RedisStore is constructed, so the memory store works
+// without a Redis client installed. (Plain shorthand exports: ESM `import { … }` sees the names.)
 
 const { ResilientServer, SHUTDOWN_CODES } = require('./resilient-server');
 const { MemoryStore } = require('./memory-store');
+const { RedisStore } = require('./redis-store');
 
-module.exports = {
-  ResilientServer,
-  MemoryStore,
-  SHUTDOWN_CODES,
-  /** @returns {typeof import('./redis-store').RedisStore} */
-  get RedisStore() {
-    return require('./redis-store').RedisStore;
-  },
-};
+module.exports = { ResilientServer, MemoryStore, RedisStore, SHUTDOWN_CODES };

@@ -201,3 +201,14 @@ test('publish() rejects data that is not JSON and reports shutdown reasons it do
   await expect(server.publish(1, { stream: '' })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
   expect(() => server.shutdown({ reason: 'reboot' })).toThrow(/'restart' or 'deploy'/);
 });
+
+test("require('resilient-ws/server') and import from it both work (package exports)", () => {
+  const { execFileSync } = require('child_process');
+  const root = require('path').join(__dirname, '..', '..');
+  const esm = execFileSync(process.execPath, ['--input-type=module', '-e',
+    "import { ResilientServer, MemoryStore, RedisStore, SHUTDOWN_CODES } from 'resilient-ws/server'; console.log([typeof ResilientServer, typeof MemoryStore, typeof RedisStore, SHUTDOWN_CODES.restart].join(' '));",
+  ], { cwd: root, encoding: 'utf8', timeout: 10000 });
+  expect(esm.trim()).toBe('function function function 1012');
+  const cjs = execFileSync(process.execPath, ['-e', "console.log(Object.keys(require('resilient-ws/server')).join(' '))"], { cwd: root, encoding: 'utf8', timeout: 10000 });
+  expect(cjs.trim()).toBe('ResilientServer MemoryStore RedisStore SHUTDOWN_CODES');
+});
