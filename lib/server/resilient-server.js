@@ -29,6 +29,8 @@ class ResilientServer extends EventEmitter {
     this.counters = new ServerStats();
     this.onMessage = opts.onMessage;
     this.sessions = new Set();
+    /** @type {Set<import('ws').WebSocket>} connections this server accepted (an attached wss may have others) */
+    this.sockets = new Set();
     this.closing = null;
     this.wireKey = Symbol('wire'); // per-server cache of an event's encoded frame payload
     // Sockets corked in this tick: many events fanned out in one tick (a burst of publishes, a
@@ -101,9 +103,11 @@ class ResilientServer extends EventEmitter {
     this.counters.connections += 1;
     this.counters.connectionsTotal += 1;
     let session = null;
+    this.sockets.add(ws);
     ws.on('error', () => {}); // a broken peer is a normal disconnect, counted in 'close'
     ws.once('close', (code) => {
       this.counters.disconnect(code);
+      this.sockets.delete(ws);
       if (session) this.sessions.delete(session);
     });
     if (this.closing) {
@@ -202,7 +206,7 @@ class ResilientServer extends EventEmitter {
     const text = reason === 'restart' ? 'server restart' : 'server going away';
     this.closing = { code, reason: text, done: null };
     this.closing.done = (async () => {
-      const open = [...this.wss.clients].filter((ws) => ws.readyState <= 1);
+      const open = [...this.sockets].filter((ws) => ws.readyState <= 1);
       const closed = open.map((ws) => new Promise((resolve) => {
         if (ws.readyState === 3) resolve();
         else ws.once('close', resolve);
