@@ -122,6 +122,20 @@ maybe('RedisStore', () => {
     expect(c.messages[0]).toEqual({ type: 'reset', reason: 'position-too-old', after: 5, oldest, latest: 1000 });
   });
 
+  test('maxAge trims entries older than the limit (XTRIM MINID), keeping the counter', async () => {
+    const node = await startNode({ store: { maxAge: 1000 } });
+    for (let i = 0; i < 5; i++) await node.server.publish(i);
+    await waitFor(async () => {
+      await node.server.publish('fresh');
+      await node.store.trimAge();
+      const { oldest } = await node.store.read('default', 0, 1);
+      return oldest > 5;
+    }, 5000, 'the first five events to age out');
+    const { events, latest } = await node.store.read('default', 0, 100);
+    expect(events.every((e) => e.data === '"fresh"')).toBe(true);
+    expect(events[events.length - 1].id).toBe(latest);
+  });
+
   test('Redis killed (kill -9) and restarted mid-stream: the server reports it, recovers, and the client misses nothing', async () => {
     const durable = await startRedis({ aof: true });
     t.add({ stop: () => durable.stop() });
