@@ -106,7 +106,7 @@ async function startRedis(opts = {}) {
  * @returns {Promise<{ port: number, url: (p?: string) => string, stop: () => Promise<void>, errorLog: () => string }>}
  */
 async function startBalancer({ upstreamPorts }) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rws-nginx-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rws-lb-')); // not rws-nginx-: test/nginx counts those processes
   const port = await freePort();
   const p = (name) => path.join(dir, name);
   const conf = `
