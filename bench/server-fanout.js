@@ -141,7 +141,7 @@ async function main() {
     `${os.cpus()[0].model} ×${os.cpus().length}, Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at the end.`,
     `${CLIENTS} plain \`ws\` clients in one child process; ${EVENTS} events of ~70 B per fan-out round; replay of ${REPLAY} events to one client from id 0; ${ROUNDS} rounds, median [min–max].`,
     '',
-    `| store | fan-out: events/s to all clients | deliveries/s | replay of ${k(REPLAY)} events: time | replay: events/s |`,
+    `| store | fan-out: events/s to all clients | deliveries/s | replay of ${REPLAY.toLocaleString("en-US")} events: time | replay: events/s |`,
     '|---|---|---|---|---|',
   ];
   for (const [kind, r] of Object.entries(results)) {
