@@ -41,18 +41,6 @@ std::int64_t ms_since(steady_clock::time_point then) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - then).count();
 }
 
-// What the handshake status means (SPEC §5): terminal, or retry (maybe after Retry-After).
-void classify_rejection(failure& f, bool& terminal) {
-  if (f.status == 401 || f.status == 403) {
-    f.code = failure_code::auth;
-    f.message += " — the server refused the credentials; fix the token or headers (not retrying)";
-    terminal = true;
-  } else if (f.status == 400 || f.status == 404) {
-    f.message += " — the server will not accept this request; check the URL and headers (not retrying)";
-    terminal = true;
-  }
-}
-
 }  // namespace
 
 const char* state_name(session_state state) {
@@ -508,19 +496,9 @@ void session::on_closed(close_info info) {
   drop_connection();
   bool was_open = info.opened;
   if (was_open) mark_disconnected();
-  failure cause = info.error;
-  bool terminal = false;
-  if (cause.code == failure_code::handshake_rejected) classify_rejection(cause, terminal);
-  if (cause.code == failure_code::tls_verify) terminal = true;
-  const auto& stop = config_.reconnect.stop_on_close_codes;
-  if (was_open && !cause && std::find(stop.begin(), stop.end(), info.code) != stop.end()) {
-    terminal = true;
-    cause = make_failure(failure_code::closed_by_server,
-                         "the server closed the connection with " + std::to_string(info.code) +
-                             (info.reason.empty() ? "" : " (" + info.reason + ")") +
-                             ", a code listed in reconnect.stopOnCloseCodes; not reconnecting");
-    cause.close_code = info.code;
-  }
+  auto verdict = classify_end({info.error, info.opened, info.code, info.reason}, config_.reconnect.stop_on_close_codes);
+  failure& cause = verdict.error;
+  bool terminal = verdict.terminal;
   bool closing = state_ == session_state::closing;
   bool will_reconnect = !closing && !terminal && config_.reconnect.enabled;
   if (was_open) {
@@ -544,12 +522,12 @@ void session::on_closed(close_info info) {
     }
   } else {
     std::string reason = cause ? cause.message : "closed by the server with " + std::to_string(info.code);
-    schedule_retry(cause, reason);
+    schedule_retry(cause, reason, verdict.min_delay_ms);
   }
   flush_events();
 }
 
-void session::schedule_retry(const failure& cause, const std::string& reason) {
+void session::schedule_retry(const failure& cause, const std::string& reason, std::int64_t min_delay_ms) {
   if (attempt_ > config_.reconnect.max_retries) {
     auto f = make_failure(failure_code::retries_exhausted,
                           "gave up after " + std::to_string(attempt_) + " attempts (reconnect.maxRetries " +
@@ -558,9 +536,7 @@ void session::schedule_retry(const failure& cause, const std::string& reason) {
     enter_failed(f, 1006);
     return;
   }
-  auto delay = static_cast<std::int64_t>(backoff_.next_delay_ms());
-  bool honours_retry_after = cause.status == 429 || cause.status == 503;
-  if (honours_retry_after && cause.retry_after_ms > delay) delay = cause.retry_after_ms;
+  auto delay = std::max(static_cast<std::int64_t>(backoff_.next_delay_ms()), min_delay_ms);
   set_state(session_state::reconnecting, reason);
   auto e = session_event::with_detail(event_kind::reconnecting);
   e.detail->attempt = attempt_ + 1;

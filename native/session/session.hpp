@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "session/backoff.hpp"
+#include "session/failure_policy.hpp"
 #include "transport/connection.hpp"
 #include "session/heartbeat.hpp"
 #include "resume/id_window.hpp"
@@ -51,7 +52,7 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void on_closed(close_info info) override;
 
   void begin_attempt();
-  void schedule_retry(const failure& cause, const std::string& reason);
+  void schedule_retry(const failure& cause, const std::string& reason, std::int64_t min_delay_ms = 0);
   void enter_failed(failure error, int close_code);
   void finish_closed(int code, const std::string& reason);
   void release_resources();
