@@ -9,10 +9,6 @@ namespace {
 // Frames are taken from the outbox only while the socket's queue is below this, so a large
 // backlog is written in steady slices instead of being copied into one huge buffer.
 constexpr std::uint64_t write_high_water = 1u << 20;
-constexpr auto id_persist_delay = std::chrono::milliseconds(100);
-// info.replayed is a hint (SPEC §6 gives no server signal for "end of replay"): messages count as
-// replayed from a resumed open until a read drains the socket or the stream pauses this long.
-constexpr auto replay_quiet_gap = std::chrono::milliseconds(100);
 constexpr const char* event_id_file = "last-event-id";
 // close() writes what is queued before the close frame, for at most this long.
 constexpr auto close_drain_limit = std::chrono::seconds(5);
@@ -69,7 +65,10 @@ session::session(asio::io_context& io, session_config config, std::shared_ptr<ev
       heartbeat_timer_(io),
       heartbeat_(config_.heartbeat),
       outbox_(config_.outbox),
-      seen_ids_(config_.resume.enabled ? std::make_unique<id_window>(config_.resume.window) : nullptr),
+      resume_(config_.resume,
+              [this](const std::string& id_token) {
+                write_file_atomic(*outbox_.fs(), outbox_.path(), event_id_file, id_token);
+              }),
       id_persist_timer_(io) {
   for (const auto& text : config_.urls) {
     std::string error;
@@ -121,16 +120,10 @@ void session::start(bool connect_now) {
   if (config_.resume.enabled && outbox_.durable()) {
     std::string stored;
     // The file holds the id as a JSON token: a number as written, a string quoted.
-    if (!read_small_file(*outbox_.fs(), outbox_.path(), event_id_file, stored) && !stored.empty()) {
-      if (auto id = find_json_field("{\"id\":" + stored + "}", {"id"})) {
-        last_event_id_ = id->text;
-        last_event_id_is_string_ = id->type == json_scalar::kind::string;
-        delivered_event_id_ = last_event_id_;
-        delivered_id_is_string_ = last_event_id_is_string_;
-        auto e = session_event::with_detail(event_kind::resume_info);
-        e.detail->resumed_from = last_event_id_;
-        emit(std::move(e));
-      }
+    if (!read_small_file(*outbox_.fs(), outbox_.path(), event_id_file, stored) && resume_.restore(stored)) {
+      auto e = session_event::with_detail(event_kind::resume_info);
+      e.detail->resumed_from = resume_.last_id();
+      emit(std::move(e));
     }
   }
   if (connect_now) begin_attempt();
@@ -162,16 +155,17 @@ void session::begin_attempt() {
   params.tls_context = tls_context_;
   params.tls = config_.tls;
   resumed_from_.clear();
-  if (config_.resume.enabled && !last_event_id_.empty()) {
-    resumed_from_ = last_event_id_;
+  const std::string& last_id = resume_.last_id();
+  if (config_.resume.enabled && !last_id.empty()) {
+    resumed_from_ = last_id;
     if (config_.resume.via == resume_via::query) {
-      params.target = with_query_param(url.target, config_.resume.param, last_event_id_);
+      params.target = with_query_param(url.target, config_.resume.param, last_id);
     } else if (config_.resume.via == resume_via::header) {
       // The id comes from the network: a CR or LF in it would end the header line and let event
       // data write request lines of its own. An id HTTP cannot carry is not sent (EventSource
       // never adopts such ids either); the server then sees a fresh client.
-      if (fits_header_value(last_event_id_)) {
-        params.headers.emplace_back(config_.resume.param, last_event_id_);
+      if (fits_header_value(last_id)) {
+        params.headers.emplace_back(config_.resume.param, last_id);
       } else {
         resumed_from_.clear();
       }
@@ -200,8 +194,7 @@ void session::on_open(const open_info& info) {
   e.detail->resumed_from = resumed_from_;
   emit(std::move(e));
   ever_opened_ = true;
-  replay_phase_ = !resumed_from_.empty();
-  last_data_at_ = steady_clock::now();
+  resume_.on_open(!resumed_from_.empty(), steady_clock::now());
 
   // The attempt counter resets only once the connection has proved itself.
   stable_timer_.expires_after(std::chrono::milliseconds(config_.reconnect.stable_after_ms));
@@ -217,7 +210,7 @@ void session::on_open(const open_info& info) {
   if (config_.resume.enabled && config_.resume.via == resume_via::message && !resumed_from_.empty()) {
     // The resume handshake goes first; the outbox flushes after it.
     std::string sync = config_.resume.param;
-    std::string id_json = last_event_id_is_string_ ? json_quote(last_event_id_) : last_event_id_;
+    std::string id_json = resume_.last_id_token();
     for (auto pos = sync.find("{{id}}"); pos != std::string::npos; pos = sync.find("{{id}}", pos + id_json.size())) {
       sync.replace(pos, 6, id_json);
     }
@@ -244,10 +237,7 @@ void session::pump() {
 }
 
 bool session::on_inbound(std::vector<inbound_event>& events) {
-  // A server replays right after the handshake; data after a pause in the stream is live.
-  auto now = steady_clock::now();
-  if (replay_phase_ && now - last_data_at_ > replay_quiet_gap) replay_phase_ = false;
-  last_data_at_ = now;
+  bool replayed = resume_.on_data(steady_clock::now());
   for (auto& event : events) {
     if (event.type == inbound_event::kind::pong) {
       handle_pong();
@@ -260,27 +250,25 @@ bool session::on_inbound(std::vector<inbound_event>& events) {
     bool id_is_string = false;
     if (!binary) {
       if (handle_text_control(event)) continue;
-      if (config_.resume.enabled) {
-        if (auto found = find_json_field(event.payload, config_.resume.id_path)) {
-          if (seen_ids_->contains(found->text)) {
-            stats_->duplicates_dropped++;
-            continue;
-          }
-          id_is_string = found->type == json_scalar::kind::string;
-          id = std::move(found->text);
-          note_event_id(id, id_is_string);
-        }
+      auto verdict = resume_.on_text(event.payload, id, id_is_string);
+      if (verdict == resume_tracker::verdict::duplicate) {
+        stats_->duplicates_dropped++;
+        continue;
       }
     }
     session_event e(event_kind::message);
     e.binary = binary;
-    e.replayed = replay_phase_;
+    e.replayed = replayed;
     e.data = std::move(event.payload);
     e.id = std::move(id);
     e.id_is_string = id_is_string;
     emit(std::move(e));
   }
-  if (replay_phase_ && conn_ && !conn_->has_pending_input()) replay_phase_ = false;
+  if (resume_.enabled()) {
+    if (resume_.replaying() && conn_ && !conn_->has_pending_input()) resume_.on_drained();
+    stats_->id_gaps = resume_.id_gaps();
+    stats_->ids_missing = resume_.ids_missing();
+  }
   flush_events();
   if (sink_->backlog_bytes() >= max_js_backlog) {
     reading_paused_ = true;
@@ -313,35 +301,19 @@ bool session::handle_text_control(inbound_event& event) {
   return false;
 }
 
-void session::note_event_id(const std::string& id, bool is_string) {
-  if (auto gap = numeric_id_gap(last_event_id_, id)) {
-    stats_->id_gaps++;
-    stats_->ids_missing += gap;
-  }
-  seen_ids_->insert(id);
-  last_event_id_ = id;
-  last_event_id_is_string_ = is_string;
-}
-
 void session::note_delivered_id(const std::string& id, bool is_string) {
-  delivered_event_id_ = id;
-  delivered_id_is_string_ = is_string;
-  if (!outbox_.durable() || id_dirty_) return;
   // Only ids JavaScript has received are stored: a process that dies with events still queued
-  // for JavaScript resumes before them. Persisting every id would cost an fsync per message; a
-  // short delay groups them, so after a crash the server may replay a few events again.
-  id_dirty_ = true;
-  id_persist_timer_.expires_after(id_persist_delay);
+  // for JavaScript resumes before them. The tracker groups them (resume_tracker::store_delay).
+  if (!resume_.on_delivered(id, is_string) || !outbox_.durable()) return;
+  id_persist_timer_.expires_after(resume_tracker::store_delay);
   id_persist_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
     if (!ec) self->persist_event_id();
   });
 }
 
 void session::persist_event_id() {
-  if (!id_dirty_ || !outbox_.durable()) return;
-  id_dirty_ = false;
-  write_file_atomic(*outbox_.fs(), outbox_.path(), event_id_file,
-                    delivered_id_is_string_ ? json_quote(delivered_event_id_) : delivered_event_id_);
+  if (!outbox_.durable()) return;
+  resume_.store_if_changed();  // through the store function given to resume_ (the file write)
 }
 
 void session::handle_pong() {
@@ -594,11 +566,7 @@ void session::release_resources() {
   // Every message parsed so far is queued for JavaScript ahead of the 'close' event this ends
   // with, so at a regular end the newest parsed id is the one to resume from. (Teardown, where
   // queued events are dropped, stores only what JavaScript received: see shutdown().)
-  if (!last_event_id_.empty() && last_event_id_ != delivered_event_id_) {
-    delivered_event_id_ = last_event_id_;
-    delivered_id_is_string_ = last_event_id_is_string_;
-    id_dirty_ = true;
-  }
+  resume_.adopt_parsed_as_delivered();
   persist_event_id();
   sync_outbox();  // sends still waiting for the group commit resolve (or fail) before the end
   std::vector<send_outcome> rejected;

@@ -12,7 +12,7 @@
 #include "session/failure_policy.hpp"
 #include "transport/connection.hpp"
 #include "session/heartbeat.hpp"
-#include "resume/id_window.hpp"
+#include "resume/resume_tracker.hpp"
 #include "outbox/outbox.hpp"
 #include "session/session_config.hpp"
 #include "session/session_event.hpp"
@@ -65,7 +65,6 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void handle_pong();
   void arm_heartbeat(std::chrono::milliseconds delay);
   void on_heartbeat();
-  void note_event_id(const std::string& id, bool is_string);
   void continue_closing();
   void send_close_frame();
   void persist_event_id();
@@ -106,15 +105,8 @@ class session : public std::enable_shared_from_this<session>, public connection_
   std::string closing_reason_;
   bool close_frame_sent_ = false;  // close(): queued messages first, then the close frame
 
-  std::string last_event_id_;
-  bool last_event_id_is_string_ = false;  // how the sync message and the stored file write it
-  std::string delivered_event_id_;         // the newest id JavaScript has received (stored on disk)
-  bool delivered_id_is_string_ = false;
+  resume_tracker resume_;  // position, dedupe, gaps, replay phase, when to store (resume_tracker.hpp)
   std::string resumed_from_;
-  bool replay_phase_ = false;
-  steady_clock::time_point last_data_at_;  // last read with data (ends the replay phase after a pause)
-  bool id_dirty_ = false;
-  std::unique_ptr<id_window> seen_ids_;  // only with resume: its deque costs memory up front
   asio::steady_timer id_persist_timer_;
   bool reading_paused_ = false;
 };
