@@ -176,6 +176,12 @@ void session::begin_attempt() {
   e.detail->attempt = attempt_;
   e.detail->url = url.display;
   emit(std::move(e));
+  if (make_transport_) {
+    auto stream = make_transport_(params);
+    conn_ = std::make_shared<connection>(io_, std::move(params), this, std::move(stream));
+    conn_->start_connected();
+    return;
+  }
   conn_ = std::make_shared<connection>(io_, std::move(params), this);
   conn_->start();
 }

@@ -44,6 +44,10 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void shutdown();
   // The wake detector's clock, replaceable so a test can simulate a suspend.
   void set_clock(std::function<clock_reading()> clock) { clock_ = std::move(clock); }
+  // Tests: every attempt runs over the transport this makes (already connected, no resolve or
+  // connect) instead of a real socket. Unset in production.
+  using transport_factory = std::function<std::unique_ptr<transport>(const connection_params&)>;
+  void set_transport_factory(transport_factory make) { make_transport_ = std::move(make); }
 
  private:
   void on_open(const open_info& info) override;
@@ -97,6 +101,7 @@ class session : public std::enable_shared_from_this<session>, public connection_
   asio::steady_timer heartbeat_timer_;
   heartbeat heartbeat_;  // decides; this class owns the timer and does what it says
   std::function<clock_reading()> clock_ = read_system_clocks;
+  transport_factory make_transport_;
 
   outbox outbox_;
   bool outbox_was_busy_ = false;
