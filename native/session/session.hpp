@@ -1,7 +1,11 @@
 #pragma once
 // The supervisor of one ResilientSocket: it outlives connection attempts and owns the state
-// machine (SPEC §3), backoff and failure classification (§5), the heartbeat, resume (§6) and the
-// outbox (§7). Everything runs on the io thread; the binding posts every call from JavaScript.
+// machine (SPEC §3), backoff and failure handling (§5; the rules are in failure_policy.hpp), the
+// heartbeat, resume (§6; resume_tracker.hpp) and the outbox (§7). Everything runs on the io
+// thread; the binding posts every call from JavaScript. session.cpp is the state machine and the
+// wiring; session_traffic.cpp the messages in and out of an open connection and the heartbeat.
+// The connection reports (connection_handler) and the session decides; see the reporting rule
+// at the top of transport/connection.hpp.
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
