@@ -285,6 +285,10 @@ void js_event_queue::deliver(napi_env env, napi_value callback) {
     for (auto& e : batch) append_event(env, array, index, e, pools);
   }
   batches.clear();
+  // The native side of the backlog is gone (converted to JS values above), so reading resumes
+  // now, while the listeners run, not after them: the io thread refills while JavaScript works
+  // instead of both waiting for each other.
+  if (backlog_before >= max_js_backlog && on_backlog_drained_) on_backlog_drained_();
   napi_value global, result;
   napi_get_global(env, &global);
   napi_status status = napi_call_function(env, global, callback, 1, &array, &result);
@@ -295,7 +299,6 @@ void js_event_queue::deliver(napi_env env, napi_value callback) {
     napi_fatal_exception(env, error);
   }
   napi_close_handle_scope(env, scope);
-  if (backlog_before >= max_js_backlog && on_backlog_drained_) on_backlog_drained_();
   // Only a batch JavaScript ran to the end counts as received. lib/ catches listener exceptions
   // itself, so anything but napi_ok means the environment is going away (worker terminated)
   // and the batch may have been cut short.

@@ -274,13 +274,14 @@ void connection::on_read(const error_code& ec, std::size_t n) {
   }
   if (error != parse_error::none && !close_received_) violation(error, std::move(error_detail));
   flush();  // pongs and close frames queued above
-  if (phase_ == phase::open && !close_received_) {
-    if (n == read_buf_.size() && n < read_buffer_max) read_buf_.resize(n * 2);  // the peer sends fast
-    read_more();
-  }
+  if (n == read_buf_.size() && n < read_buffer_max) read_buf_.resize(n * 2);  // the peer sends fast
   // Reports, last (see connection.hpp): the data, then the end once the close exchange is over.
   if (!ready_.empty() && handler_ && !handler_->on_inbound(ready_)) read_paused_ = true;
-  if (close_received_) end_after_close_exchange();
+  if (close_received_) {
+    end_after_close_exchange();
+  } else if (phase_ == phase::open) {
+    read_more();  // rule 4: on_inbound's answer decides this, so it comes after that report
+  }
 }
 
 std::pair<parse_error, std::string> connection::inflate_message(inbound_event& event) {

@@ -18,8 +18,9 @@
 //      abandon, ping): the connection is consistent, and the call is a step of its own.
 //   3. The connection never reports from inside a call the handler made; a failure noticed
 //      there is reported from a later completion (close/fail end through the write or a timer).
-//   4. The one answer a report carries back is on_inbound's "pause reading", which holds from
-//      the next read on (the read already armed still delivers: one read of overshoot at most).
+//   4. The one exception to 1: on_inbound answers "pause reading", and that answer decides
+//      whether the next read is armed, so on_read arms it after that report (if the phase is
+//      still open). Arming it before would read one more buffer past the memory bound.
 #include <boost/asio/steady_timer.hpp>
 #include <array>
 #include <chrono>
