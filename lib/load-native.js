@@ -93,6 +93,43 @@ function candidates(root, env, libc) {
   return list;
 }
 
+/** ELF e_machine values of the architectures Node runs on. */
+const ELF_MACHINES = { 0x03: 'ia32', 0x28: 'arm', 0x3e: 'x64', 0xb7: 'arm64', 0x14: 'ppc', 0x15: 'ppc64', 0x16: 's390x', 0xf3: 'riscv64' };
+
+/**
+ * What a binary that failed to load is, when that explains the failure.
+ * @param {string} file
+ * @returns {string|null}
+ */
+function inspectBinary(file) {
+  let header;
+  try {
+    const fd = fs.openSync(file, 'r');
+    header = Buffer.alloc(20);
+    const n = fs.readSync(fd, header, 0, 20, 0);
+    fs.closeSync(fd);
+    header = header.subarray(0, n);
+  } catch {
+    return null;
+  }
+  if (process.platform !== 'linux') return null;
+  if (header.length < 20 || header.readUInt32BE(0) !== 0x7f454c46) {
+    return 'not an ELF file: a corrupt or truncated copy; reinstall the package';
+  }
+  const machine = ELF_MACHINES[header.readUInt16LE(18)] || `machine 0x${header.readUInt16LE(18).toString(16)}`;
+  if (machine !== process.arch) return `it is built for ${machine}, this process is ${process.arch}`;
+  return null;
+}
+
+/**
+ * @param {string} file
+ * @returns {string} relative to the working directory when below it, else absolute
+ */
+function displayPath(file) {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+}
+
 let loaded = null;
 
 /**
@@ -118,7 +155,7 @@ function loadNative(opts = {}) {
   const tried = [];
   let loadError = null;
   for (const c of candidates(root, env, libc)) {
-    const shown = path.relative(process.cwd(), c.file) || c.file;
+    const shown = displayPath(c.file);
     if (c.skip) {
       tried.push(`${c.label}: ${c.skip}`);
       continue;
@@ -134,11 +171,15 @@ function loadNative(opts = {}) {
       return addon;
     } catch (err) {
       loadError = loadError || err;
-      tried.push(`${c.label} ${shown}: ${String(err && err.message).split('\n')[0]}`);
+      // dlopen's messages start with the path again, and for a foreign architecture glibc says
+      // "No such file or directory": say what the file actually is.
+      const reason = String(err && err.message).split('\n')[0].replace(`${c.file}: `, '');
+      const what = inspectBinary(c.file);
+      tried.push(`${c.label} ${shown}: ${reason}${what ? ` (${what})` : ''}`);
     }
   }
   const described = libc.family === 'glibc' && !libc.version ? detectLibc({ precise: true }) : libc;
-  const buildScript = path.relative(process.cwd(), path.join(root, 'scripts', 'build.js')) || 'scripts/build.js';
+  const buildScript = displayPath(path.join(root, 'scripts', 'build.js'));
   const napi = process.versions.napi ? `Node-API ${process.versions.napi}` : 'no Node-API version';
   const err = new Error(
     `resilient-ws: no usable native addon for ${platformName(described)}, Node ${process.version} (${napi}).\n` +

@@ -50,11 +50,19 @@ function auditElf(file, arch) {
       lastErr = err;
     }
   }
-  if (out === undefined) {
-    throw new Error(`cannot read ${file} with ${candidates.join(' or ')} (apt-get install binutils` +
-      `${arch === 'arm64' ? '-aarch64-linux-gnu' : ''}): ${lastErr && lastErr.message}`);
+  let needed;
+  if (out !== undefined) {
+    needed = [...out.matchAll(/^\s*NEEDED\s+(\S+)/gm)].map((m) => m[1]);
+  } else {
+    // readelf reads every architecture: same facts, other layout.
+    try {
+      out = execFileSync('readelf', ['-d', '-V', '-W', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      throw new Error(`cannot read ${file} with ${candidates.join(', ')} or readelf (apt-get install binutils` +
+        `${arch === 'arm64' ? '-aarch64-linux-gnu' : ''}): ${(lastErr || err).message}`);
+    }
+    needed = [...out.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]);
   }
-  const needed = [...out.matchAll(/^\s*NEEDED\s+(\S+)/gm)].map((m) => m[1]);
   const highest = (prefix) => {
     const versions = [...out.matchAll(new RegExp(`\\b${prefix}_([0-9.]+)\\b`, 'g'))].map((m) => m[1]);
     return versions.sort(compareVersions).pop() || null;

@@ -145,8 +145,9 @@ function buildArch(arch) {
     path.join(root, 'node_modules', 'node-api-headers', 'include'),
     path.join(root, 'node_modules', 'node-addon-api'),
   ].join(';');
+  const ninja = spawnSync('ninja', ['--version']).status === 0;
   run(`configure linux-${arch}`, 'cmake', [
-    '-S', '.', '-B', buildDir, '-G', 'Ninja',
+    '-S', '.', '-B', buildDir, ...(ninja ? ['-G', 'Ninja'] : []),
     `-DCMAKE_TOOLCHAIN_FILE=${path.join(root, t.toolchain)}`,
     '-DCMAKE_BUILD_TYPE=Release',
     `-DCMAKE_LIBRARY_OUTPUT_DIRECTORY=${outDir}`,
