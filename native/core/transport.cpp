@@ -84,23 +84,20 @@ std::shared_ptr<X509_STORE> make_trust_store(std::string_view pem_bundle, bool o
     error = "cannot allocate the default trust store";
     return nullptr;
   }
-  int count = 0;
   if (!pem_bundle.empty()) {
     std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem_bundle.data(), static_cast<int>(pem_bundle.size())),
                                                   BIO_free);
     while (bio) {
       X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
       if (!cert) break;  // end of the bundle (or a damaged tail: what was read is kept)
-      if (X509_STORE_add_cert(store.get(), cert) == 1) ++count;
+      X509_STORE_add_cert(store.get(), cert);  // a duplicate is refused, and harmless
       X509_free(cert);
     }
   }
-  if (openssl_default_paths && X509_STORE_set_default_paths(store.get()) == 1) ++count;
+  if (openssl_default_paths) X509_STORE_set_default_paths(store.get());
   ERR_clear_error();  // the end-of-bundle "no start line" must not leak into later TLS errors
-  if (count == 0) {
-    error = "the default trust store is empty (no usable certificate in Node's CA list)";
-    return nullptr;
-  }
+  // An empty store is Node's choice too (e.g. --use-openssl-ca with no certificates installed):
+  // connections then fail verification with ERR_TLS_VERIFY, exactly as https would.
   return store;
 }
 

@@ -44,7 +44,7 @@ class transport {
 // The default trust store (used when tls.ca is empty): Node's CAs as one PEM bundle, plus
 // OpenSSL's default paths when `openssl_default_paths` (node --use-openssl-ca). Parsing ~150
 // certificates costs milliseconds, so the binding builds it once per environment and every TLS
-// context shares it. Returns nullptr and sets `error` when nothing usable was found.
+// context shares it. Returns nullptr and sets `error` only when OpenSSL cannot allocate it.
 std::shared_ptr<X509_STORE> make_trust_store(std::string_view pem_bundle, bool openssl_default_paths,
                                              std::string& error);
 
