@@ -67,7 +67,25 @@ function auditElf(file, arch) {
     const versions = [...out.matchAll(new RegExp(`\\b${prefix}_([0-9.]+)\\b`, 'g'))].map((m) => m[1]);
     return versions.sort(compareVersions).pop() || null;
   };
-  return { needed, glibc: highest('GLIBC'), glibcxx: highest('GLIBCXX'), cxxabi: highest('CXXABI') };
+  return { needed, glibc: highest('GLIBC'), glibcxx: highest('GLIBCXX'), cxxabi: highest('CXXABI'), exported: exportedSymbols(file) };
+}
+
+/**
+ * The symbols the object defines for others (readelf reads every architecture). For the addon
+ * this must be the Node-API registration only: anything else (libc++, Asio) could interpose with
+ * the same names in node or in another addon.
+ * @param {string} file
+ * @returns {string[]}
+ */
+function exportedSymbols(file) {
+  const out = execFileSync('readelf', ['--dyn-syms', '-W', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const names = [];
+  for (const line of out.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    // Num: Value Size Type Bind Vis Ndx Name
+    if (f.length >= 8 && /^\d+:$/.test(f[0]) && (f[4] === 'GLOBAL' || f[4] === 'WEAK') && f[6] !== 'UND') names.push(f[7]);
+  }
+  return names.sort();
 }
 
 /**

@@ -140,6 +140,8 @@ describe.each(['x64', 'arm64'])('the linux-%s prebuild meets the glibc baseline'
     for (const lib of ['libssl', 'libcrypto', 'libz', 'libstdc++', 'libgcc_s']) {
       expect(audit.needed.filter((n) => n.startsWith(lib))).toEqual([]);
     }
+    // Everything but the Node-API registration is hidden: the addon's libc++ never interposes.
+    expect(audit.exported).toEqual(['napi_register_module_v1', 'node_api_module_get_api_version_v1']);
   });
 });
 
