@@ -206,3 +206,26 @@ describe('smoke suite against the installed package', () => {
     expect(matrix.filter((e) => e.arch === 'x64').map((e) => e.major)).toEqual([18, 20, 22, 24]);
   }, 30 * 60 * 1000);
 });
+
+// Last: it adds build/ to the installed package. The fallback for platforms without a prebuilt
+// binary, run where it can be checked: the tarball's own sources, the build tools fetched on
+// demand (cmake-js, node-addon-api from npm into build/tools), the loader then preferring it.
+test('the source-build fallback works from the installed package (node scripts/build.js)', () => {
+  const missing = ['cmake', 'c++'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
+  if (missing.length) return console.log(`SKIP: source build needs ${missing.join(', ')}`);
+  const started = Date.now();
+  const r = spawnSync(process.execPath, [path.join(installed, 'scripts', 'build.js')], {
+    cwd: project,
+    encoding: 'utf8',
+    maxBuffer: 64 * MiB,
+    // The temp directory changes every run; relative to the package, ccache still hits.
+    env: { ...process.env, CCACHE_BASEDIR: installed, CMAKE_BUILD_PARALLEL_LEVEL: '2' },
+  });
+  if (r.status !== 0) throw new Error(`source build failed:\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-4000)}`);
+  expect(r.stdout).toContain('fetching the build tools');
+  console.log(`source build from the installed package: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const script = `require('resilient-ws');
+    console.log(JSON.stringify(require(${JSON.stringify(path.join(installed, 'lib', 'load-native.js'))}).loadedAddon()));`;
+  const loaded = JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: project, encoding: 'utf8' }).trim());
+  expect(loaded).toEqual({ label: 'source build', file: path.join(installed, 'build', 'Release', 'resilient_ws.node') });
+}, 15 * 60 * 1000);
