@@ -421,9 +421,11 @@ declare namespace resilientWs {
    */
   interface TlsOptions {
     /**
-     * Trusted CA certificates, PEM. When given they *replace* the default trust store — the
-     * system OpenSSL store (not Node's bundled CA list; `NODE_EXTRA_CA_CERTS` does not apply).
-     * @default the system trust store
+     * Trusted CA certificates, PEM. When given they *replace* the default trust store, which is
+     * Node's: what `https` in the same process trusts (`tls.getCACertificates('default')` where
+     * Node has it, else `tls.rootCertificates` + `NODE_EXTRA_CA_CERTS`; `--use-openssl-ca` and
+     * `--use-system-ca` are honoured where that Node has them). Parsed once per environment.
+     * @default Node's default CA certificates
      */
     ca?: PemInput;
 

@@ -1,7 +1,10 @@
 'use strict';
 
 const { EventEmitter } = require('events');
-const { NativeSocket } = require('./native');
+const native = require('./native');
+const { ensureDefaultTrustStore } = require('./trust-store');
+
+const { NativeSocket } = native;
 const { normalizeOptions } = require('./options');
 const { KIND, FIELDS, RECEIPT_STATUS } = require('./event-codes');
 const { ResilientSocketError, fromNative, invalidOption } = require('./errors');
@@ -39,6 +42,10 @@ class ResilientSocket extends EventEmitter {
     this._resolveClose = null;
     this._finalClose = null;
     this._flushSends = () => this._flush();
+    const t = config.native.tls;
+    if (t.rejectUnauthorized && !t.ca && config.native.urls.some((u) => u.secure)) {
+      ensureDefaultTrustStore(native);
+    }
     this._native = new NativeSocket(config.native, (batch) => this._onEvents(batch), config.autoConnect);
     // Like a net.Socket that was never connected, an idle socket must not hold the process;
     // it starts holding it (unless unref()'d) when connect() or reconnect() starts an attempt.

@@ -1,6 +1,7 @@
 'use strict';
 // `npm test`: the C++ unit tests of the core (GoogleTest via ctest), the TypeScript
-// compile-only check of binding.d.ts, then the Jest suites against real servers.
+// compile-only check of binding.d.ts, the Jest suites against real servers, then the packaging
+// suites (test/packaging).
 const { spawnSync } = require('child_process');
 const path = require('path');
 
@@ -25,4 +26,13 @@ if (!process.env.RWS_SKIP_NATIVE_TESTS) {
 }
 run('build addon (if needed)', process.execPath, ['scripts/build.js', '--if-needed']);
 run('TypeScript types', process.execPath, [require.resolve('typescript/bin/tsc', { paths: [root] }), '-p', 'test/types']);
-run('Jest', process.execPath, [require.resolve('jest/bin/jest', { paths: [root] }), ...jestArgs]);
+const jest = require.resolve('jest/bin/jest', { paths: [root] });
+if (jestArgs.length) {
+  run('Jest', process.execPath, [jest, ...jestArgs]); // the caller chose what to run
+} else {
+  run('Jest', process.execPath, [jest, '--testPathIgnorePatterns', '/test/packaging/']);
+  // Last and alone: the package as users get it (npm run prebuild if prebuilds/ is stale, npm
+  // pack, install with no toolchain, the smoke suite on Node 18/20/22/24 and on arm64 under
+  // qemu), so the cross-compiler never competes with the timing-sensitive suites for the cores.
+  run('Packaging', process.execPath, [jest, '--maxWorkers=1', 'test/packaging/']);
+}

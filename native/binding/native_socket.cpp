@@ -34,7 +34,7 @@ native_socket::native_socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   for (const auto& url : config.urls) any_tls = any_tls || url.tls;
   if (any_tls) {
     std::string error;
-    tls = make_tls_context(config.tls, error);
+    tls = make_tls_context(config.tls, error, env.GetInstanceData<addon>()->default_trust_store);
     if (!tls) {
       auto err = Napi::TypeError::New(env, "resilient-ws: " + error);
       err.Set("code", Napi::String::New(env, "ERR_INVALID_OPTION"));

@@ -1,9 +1,10 @@
 #include "resume/json_field.hpp"
 
 #include <array>
-#include <charconv>
 #include <cstring>
-#include <system_error>
+#include <locale>
+#include <sstream>
+#include <string>
 
 namespace rws {
 namespace {
@@ -363,6 +364,16 @@ std::string_view integer_magnitude(std::string_view text, bool& negative) {
   return text;
 }
 
+// A stream imbued with the classic locale, not strtod: it ignores the process locale (a ','
+// decimal point would break 1.5). Not std::from_chars: the libc++ of the prebuilt binaries (zig
+// 0.11, libc++ 16) has no floating-point overload. Only ack rules with non-integer numbers get here.
+bool parse_double(std::string_view text, double& out) {
+  std::istringstream in{std::string(text)};
+  in.imbue(std::locale::classic());
+  in >> std::noskipws >> out;
+  return !in.fail() && in.peek() == std::char_traits<char>::eof();
+}
+
 bool numbers_equal(std::string_view a, std::string_view b) {
   if (a == b) return true;
   if (is_plain_integer(a) && is_plain_integer(b)) {
@@ -373,14 +384,9 @@ bool numbers_equal(std::string_view a, std::string_view b) {
     const std::string_view b_magnitude = integer_magnitude(b, b_negative);
     return a_negative == b_negative && a_magnitude == b_magnitude;
   }
-  // from_chars, not strtod: it ignores the process locale (a ',' decimal point would break 1.5).
   double x = 0;
   double y = 0;
-  const auto rx = std::from_chars(a.data(), a.data() + a.size(), x);
-  const auto ry = std::from_chars(b.data(), b.data() + b.size(), y);
-  if (rx.ec != std::errc{} || ry.ec != std::errc{}) return false;
-  if (rx.ptr != a.data() + a.size() || ry.ptr != b.data() + b.size()) return false;
-  return x == y;
+  return parse_double(a, x) && parse_double(b, y) && x == y;
 }
 
 // Appends in place so building a keyed message costs one allocation, not one per piece.

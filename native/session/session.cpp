@@ -1,6 +1,7 @@
 #include "session/session.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <random>
 
 namespace rws {
@@ -11,8 +12,12 @@ constexpr const char* event_id_file = "last-event-id";
 constexpr auto close_drain_limit = std::chrono::seconds(5);
 
 double uniform01() {
-  thread_local std::mt19937_64 engine{std::random_device{}()};
-  return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
+  // On the heap: a 2.5 KiB thread_local would not fit the static TLS space glibc keeps for
+  // dlopen()ed modules (the prebuilt addon's libc++abi uses initial-exec TLS, so all of the
+  // addon's TLS must fit there).
+  thread_local std::unique_ptr<std::mt19937_64> engine;
+  if (!engine) engine = std::make_unique<std::mt19937_64>(std::random_device{}());
+  return std::uniform_real_distribution<double>(0.0, 1.0)(*engine);
 }
 
 // RFC 9110 field-value: visible characters, obs-text, SP and HTAB; no other control character.
