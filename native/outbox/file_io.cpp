@@ -24,6 +24,8 @@ class outbox_category_impl final : public std::error_category {
       case outbox_errc::file_too_large: return "file larger than expected";
       case outbox_errc::verify_failed:
         return "the outbox file did not read back as expected after a failed write";
+      case outbox_errc::seq_exhausted:
+        return "the outbox ran out of sequence numbers; move its directory aside to start a new one";
     }
     return "unknown outbox error";
   }

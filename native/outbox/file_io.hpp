@@ -23,6 +23,7 @@ enum class outbox_errc : int {
   record_too_large,  // key > 65535 bytes or payload > 64 MiB: rejected before anything is written
   file_too_large,    // read_small_file: the file exceeds the caller's bound
   verify_failed,     // after rolling back a failed write/sync the file did not read back as expected
+  seq_exhausted,     // the next seq would reach outbox_seq_limit (never in practice)
 };
 
 const std::error_category& outbox_category() noexcept;
