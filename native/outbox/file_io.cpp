@@ -120,6 +120,16 @@ std::error_code posix_file_system::sync(int fd) {
   }
 }
 
+int posix_file_system::duplicate(int fd, std::error_code& ec) {
+  const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) {
+    ec = last_error();
+    return -1;
+  }
+  ec.clear();
+  return copy;
+}
+
 std::error_code posix_file_system::truncate(int fd, std::uint64_t size) {
   for (;;) {
     if (::ftruncate(fd, static_cast<off_t>(size)) == 0) return {};
@@ -244,7 +254,7 @@ std::error_code read_whole_file(file_system& fs, int fd, std::string& out,
 }
 
 std::error_code write_file_atomic(file_system& fs, const std::string& dir, const std::string& name,
-                                  std::string_view contents) {
+                                  std::string_view contents, bool durable) {
   const std::string final_path = join_path(dir, name);
   const std::string temp_path = final_path + ".tmp";
   std::error_code ec;
@@ -254,14 +264,14 @@ std::error_code write_file_atomic(file_system& fs, const std::string& dir, const
     if (!contents.empty()) ec = fs.append(temp.get(), contents);
     // The data must be on disk before the rename can make it visible under the real name,
     // otherwise a crash could leave the real name pointing at an empty or partial file.
-    if (!ec) ec = fs.sync(temp.get());
+    if (!ec && durable) ec = fs.sync(temp.get());
   }
   if (!ec) ec = fs.rename(temp_path, final_path);
   if (ec) {
     fs.remove(temp_path);
     return ec;
   }
-  return fs.sync_directory(dir);
+  return durable ? fs.sync_directory(dir) : std::error_code{};
 }
 
 std::error_code read_small_file(file_system& fs, const std::string& dir, const std::string& name,

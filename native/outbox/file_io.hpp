@@ -58,6 +58,8 @@ class file_system {
                                   std::size_t& got) = 0;
   virtual std::error_code file_size(int fd, std::uint64_t& size) = 0;
   virtual std::error_code sync(int fd) = 0;  // fdatasync
+  // dup(fd) (close-on-exec): a second descriptor for the same open file, -1 with ec set.
+  virtual int duplicate(int fd, std::error_code& ec) = 0;
   virtual std::error_code truncate(int fd, std::uint64_t size) = 0;
   virtual std::error_code rename(const std::string& from, const std::string& to) = 0;
   virtual std::error_code remove(const std::string& path) = 0;
@@ -83,6 +85,7 @@ class posix_file_system final : public file_system {
                           std::size_t& got) override;
   std::error_code file_size(int fd, std::uint64_t& size) override;
   std::error_code sync(int fd) override;
+  int duplicate(int fd, std::error_code& ec) override;
   std::error_code truncate(int fd, std::uint64_t size) override;
   std::error_code rename(const std::string& from, const std::string& to) override;
   std::error_code remove(const std::string& path) override;
@@ -120,9 +123,10 @@ std::error_code read_whole_file(file_system& fs, int fd, std::string& out, std::
 
 // Replaces dir/name with contents so that a crash leaves either the old or the new file, never a
 // mix: write `name.tmp`, fdatasync, rename over name, fsync dir. Used for small state beside the
-// outbox (the resume last-event-id).
+// outbox (the resume position, a quarantined segment). durable = false (fsync 'none') skips both
+// syncs: still atomic against a process crash, not against a power loss.
 std::error_code write_file_atomic(file_system& fs, const std::string& dir, const std::string& name,
-                                  std::string_view contents);
+                                  std::string_view contents, bool durable = true);
 
 // Reads dir/name written by write_file_atomic. A missing file is
 // std::errc::no_such_file_or_directory (the caller treats it as "nothing saved yet").

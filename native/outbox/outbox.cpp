@@ -25,17 +25,35 @@ outbox::outbox(const outbox_config& config) : config_(config) {
 
 outbox::~outbox() { close(); }
 
-failure outbox::open(failure& corrupt) {
+// A group commit on the disk worker. `result` is written by the worker before it posts back
+// (or before wait_idle() returns), which orders it before the io thread reads it.
+struct outbox::sync_job {
+  sync_ticket ticket;
+  std::uint64_t upto = 0;  // the newest queued seq when it started: what it makes durable
+  std::error_code result;
+  bool completed = false;  // io thread: the result was applied
+};
+
+failure outbox::open(failure& corrupt, poster post_to_io) {
   if (config_.path.empty()) return {};
   fs_ = std::make_unique<posix_file_system>();
+  post_to_io_ = std::move(post_to_io);
+  worker_ = std::make_unique<disk_worker>();
+  const bool durable = config_.fsync != fsync_policy::none;
   std::error_code ec;
   outbox_recovery_report report{};
   outbox_log_options options;
   options.fsync = config_.fsync;
   options.keep_payloads = false;  // the queue below holds the messages
+  options.remove_segment = [this, durable](std::string path) {
+    worker_->submit([fs = fs_.get(), dir = config_.path, path = std::move(path), durable] {
+      if (!fs->remove(path) && durable) fs->sync_directory(dir);
+    });
+  };
   log_ = outbox_log::open(*fs_, config_.path, ec, report, options);
   if (ec || !log_) {
     log_.reset();
+    worker_.reset();
     if (ec == outbox_errc::locked) {
       return outbox_failure(failure_code::outbox_locked,
                             "outbox directory " + config_.path +
@@ -62,7 +80,16 @@ failure outbox::open(failure& corrupt) {
   }
   log_->release_payloads();
   if (!items_.empty()) durable_upto_ = items_.back().seq;  // recovered from disk: durable
+  resume_file_ = std::make_unique<resume_position_file>(*fs_, config_.path, *worker_, durable);
   return {};
+}
+
+std::optional<std::string> outbox::load_resume_position() {
+  return resume_file_ ? resume_file_->load() : std::nullopt;
+}
+
+void outbox::store_resume_position(std::string position) {
+  if (resume_file_) resume_file_->store(std::move(position));
 }
 
 std::string outbox::make_key(std::uint64_t seq) const {
@@ -200,9 +227,44 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
 
 bool outbox::needs_sync() const { return log_ && !items_.empty() && items_.back().seq > durable_upto_; }
 
-void outbox::sync_appended(std::vector<send_outcome>& persisted, std::vector<send_outcome>& rejected) {
-  if (!needs_sync()) return;
-  if (auto ec = log_->sync(); ec) {
+void outbox::start_sync(std::function<void()> done) {
+  if (sync_job_) return;  // the caller hears from the one in flight and starts the next then
+  if (!needs_sync()) {
+    done();
+    return;
+  }
+  auto job = std::make_shared<sync_job>();
+  job->upto = items_.back().seq;
+  std::error_code decided;
+  if (!log_->prepare_sync(job->ticket, decided)) {
+    apply_sync_result(job->upto, decided);
+    done();
+    return;
+  }
+  sync_job_ = job;
+  // The worker only syncs a duplicate descriptor and reports; the log and the queue are touched
+  // on the io thread alone. `done` moves on to the io thread with the completion, so the worker
+  // never holds the last reference to the session that owns this outbox.
+  worker_->submit([fs = fs_.get(), job, post = post_to_io_, this, done = std::move(done)]() mutable {
+    job->result = fs->sync(job->ticket.fd);
+    fs->close(job->ticket.fd);
+    post([this, job, done = std::move(done)] {
+      complete_sync(job);
+      done();
+    });
+  });
+}
+
+void outbox::complete_sync(const std::shared_ptr<sync_job>& job) {
+  if (job->completed) return;  // already applied by sync_appended(wait)
+  job->completed = true;
+  if (sync_job_ == job) sync_job_.reset();
+  if (!log_) return;  // closed meanwhile: close() synced what it could
+  apply_sync_result(job->upto, log_->finish_sync(job->ticket, job->result));
+}
+
+void outbox::apply_sync_result(std::uint64_t upto, std::error_code ec) {
+  if (ec) {
     // The log discarded everything appended since its last good sync: exactly the messages
     // above durable_upto_, which are the newest, and none of which went on the wire yet.
     auto f = outbox_failure(failure_code::outbox_io, "syncing the outbox file failed (" + ec.message() +
@@ -216,14 +278,28 @@ void outbox::sync_appended(std::vector<send_outcome>& persisted, std::vector<sen
       items_.pop_back();
     }
     send_index_ = std::min(send_index_, items_.size());
-    rejected.insert(rejected.end(), failed.rbegin(), failed.rend());
+    sync_failed_.insert(sync_failed_.end(), failed.rbegin(), failed.rend());
     next_seq_ = log_->next_seq();
     return;
   }
   auto first = std::upper_bound(items_.begin(), items_.end(), durable_upto_,
                                 [](std::uint64_t s, const outbox_item& item) { return s < item.seq; });
-  for (auto it = first; it != items_.end(); ++it) persisted.push_back({it->request, it->seq, {}});
-  durable_upto_ = items_.back().seq;
+  for (auto it = first; it != items_.end() && it->seq <= upto; ++it) synced_.push_back({it->request, it->seq, {}});
+  durable_upto_ = std::max(durable_upto_, upto);
+}
+
+void outbox::sync_appended(std::vector<send_outcome>& persisted, std::vector<send_outcome>& rejected, bool wait) {
+  if (wait && log_) {
+    // Teardown and close(): the group commit in flight is decided first, in order, then the rest
+    // is synced right here. The bound keeps a dead disk from holding the caller forever; its
+    // sends then stay unresolved, as they would in a crash.
+    if (sync_job_ && worker_->wait_idle(std::chrono::seconds(10))) complete_sync(sync_job_);
+    if (!sync_job_ && needs_sync()) apply_sync_result(items_.back().seq, log_->sync());
+  }
+  persisted.insert(persisted.end(), synced_.begin(), synced_.end());
+  rejected.insert(rejected.end(), sync_failed_.begin(), sync_failed_.end());
+  synced_.clear();
+  sync_failed_.clear();
 }
 
 const outbox_item* outbox::next_to_send() {
@@ -327,10 +403,14 @@ void outbox::abandon(std::vector<send_outcome>& rejected) {
 }
 
 void outbox::close() {
-  if (log_) {
-    log_->close();
-    log_.reset();
-  }
+  if (!log_) return;
+  // Queued disk work (a sync, the resume position, deletions) finishes before the final sync,
+  // which close() of the log does on this thread; then the worker stops.
+  if (worker_->wait_idle(std::chrono::seconds(10)) && sync_job_) complete_sync(sync_job_);
+  log_->close();
+  worker_.reset();
+  resume_file_.reset();
+  log_.reset();
 }
 
 }  // namespace rws

@@ -100,8 +100,15 @@ void outbox_log::release_delivered_segments() {
   // Only from the head: a segment's delivered-marks may retire records of any earlier segment,
   // so deleting one in the middle could bring those records back after a restart.
   while (segments_.size() > 1 && segments_.front().live == 0) {
-    const std::error_code ec = fs_.remove(segment_path(segments_.front().index));
-    if (ec && ec != std::errc::no_such_file_or_directory) return;  // retried on the next call
+    if (options_.remove_segment) {
+      // On the disk worker; if the unlink fails there the file stays behind, and the next
+      // recovery finds only delivered records in it and deletes it then.
+      options_.remove_segment(segment_path(segments_.front().index));
+    } else {
+      const std::error_code ec = fs_.remove(segment_path(segments_.front().index));
+      if (ec && ec != std::errc::no_such_file_or_directory) return;  // retried on the next call
+      if (options_.fsync != fsync_policy::none) fs_.sync_directory(dir_);
+    }
     disk_bytes_ -= segments_.front().size;
     segments_.pop_front();
   }
@@ -185,6 +192,54 @@ std::error_code outbox_log::sync() {
   }
   synced_size_ = active().size;
   unsynced_first_seq_ = 0;
+  maybe_rotate();
+  return {};
+}
+
+bool outbox_log::prepare_sync(sync_ticket& ticket, std::error_code& ec) {
+  ec.clear();
+  if (closed_) {
+    ec = make_error_code(outbox_errc::closed);
+    return false;
+  }
+  flush_marks();
+  // Failure paths (a discarded group, a file that needs repair) are decided right here, the way
+  // sync() always did; they are rare and their rollback needs the file now.
+  if (deferred_sync_error_ || broken_) {
+    ec = sync();
+    return false;
+  }
+  if (options_.fsync == fsync_policy::none || synced_size_ == active().size) return false;
+  // A duplicate, so a rotation that closes the active file meanwhile cannot hand the job a
+  // descriptor number that now names another file.
+  std::error_code dup_error;
+  const int fd = fs_.duplicate(active_file_.get(), dup_error);
+  if (fd < 0) {
+    ec = sync();  // no descriptor to spare: sync right here instead
+    return false;
+  }
+  ticket = {fd, active().index, active().size, next_seq_};
+  return true;
+}
+
+std::error_code outbox_log::finish_sync(const sync_ticket& ticket, std::error_code synced) {
+  if (closed_) return make_error_code(outbox_errc::closed);
+  if (deferred_sync_error_ || broken_) return sync();  // reports and rolls back what it must
+  if (ticket.segment != active().index) {
+    // Only after a failed append forced a new segment, which already rejected the group.
+    return synced;
+  }
+  if (synced) {
+    rollback_unsynced();
+    return synced;
+  }
+  synced_size_ = std::max(synced_size_, ticket.size);
+  // Records appended after prepare_sync() (seqs from ticket.next_seq on) wait for the next one.
+  if (synced_size_ >= active().size || next_seq_ == ticket.next_seq) {
+    unsynced_first_seq_ = 0;
+  } else if (unsynced_first_seq_ != 0 && unsynced_first_seq_ < ticket.next_seq) {
+    unsynced_first_seq_ = ticket.next_seq;
+  }
   maybe_rotate();
   return {};
 }

@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -72,6 +73,18 @@ struct outbox_log_options {
   // false: pending() keeps only seqs after append() and after release_payloads(), for a caller
   // (native/core/outbox.cpp) that holds the messages itself — the payloads are not kept twice.
   bool keep_payloads = true;
+  // Set: delivered segments are handed to this (a disk_worker job: unlink, then fsync of the
+  // directory) instead of being unlinked by the caller's thread. It runs after every sync
+  // submitted before it, so a deletion never overtakes the segment-start that replaces it.
+  std::function<void(std::string path)> remove_segment;
+};
+
+// One group commit whose fdatasync runs elsewhere (see outbox_log::prepare_sync).
+struct sync_ticket {
+  int fd = -1;                 // a duplicate of the active segment's descriptor: the job closes it
+  std::uint64_t segment = 0;   // that segment's index
+  std::uint64_t size = 0;      // its logical size when the sync was asked for
+  std::uint64_t next_seq = 0;  // every data record below this seq is covered
 };
 
 class outbox_log {
@@ -108,6 +121,16 @@ class outbox_log {
   // fdatasync of the active segment (a no-op when nothing was appended since the last one, and
   // under fsync_policy::none). See the contract above for failures.
   std::error_code sync();
+  // The same group commit in two halves, so the fdatasync can run on a disk_worker while the
+  // caller's thread goes on appending. prepare_sync() flushes buffered marks; it returns true
+  // with `ticket` filled when an fdatasync is needed: run fs.sync(ticket.fd) anywhere, close
+  // ticket.fd, then call finish_sync() with its result on the log's thread. It returns false
+  // when the commit is decided already, with ec its result (nothing to sync, fsync_policy::none,
+  // or an error recorded earlier). finish_sync() applies the contract above: success makes
+  // everything appended before prepare_sync() durable (later appends wait for the next ticket);
+  // failure discards everything appended since the last successful sync, later appends included.
+  bool prepare_sync(sync_ticket& ticket, std::error_code& ec);
+  std::error_code finish_sync(const sync_ticket& ticket, std::error_code synced);
   // The message left the outbox (written, or acked under guarantee 'acked'): removes it from
   // pending(), buffers a delivered-mark (see mark_buffer_bytes), deletes segments at the head
   // that hold nothing pending, and rotates the active segment when due. An unknown or already

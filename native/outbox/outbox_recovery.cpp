@@ -242,13 +242,14 @@ std::error_code outbox_log::recover(outbox_recovery_report& report) {
       for (int n = 2; std::find(names.begin(), names.end(), quarantine) != names.end(); ++n) {
         quarantine = name + ".corrupt." + std::to_string(n);
       }
-      if ((ec = write_file_atomic(fs_, dir_, quarantine, buf))) return ec;
+      const bool durable = options_.fsync != fsync_policy::none;
+      if ((ec = write_file_atomic(fs_, dir_, quarantine, buf, durable))) return ec;
       std::string clean;
       for (const auto& [begin, end] : found.kept) clean.append(buf, begin, end - begin);
       // Every run was accepted in sequence: this finds exactly those records again, at their
       // offsets in the clean file.
       segment_recovery rescan = recover_segment(clean, seq_floor);
-      if ((ec = write_file_atomic(fs_, dir_, name, clean))) return ec;
+      if ((ec = write_file_atomic(fs_, dir_, name, clean, durable))) return ec;
       ++report.corrupt_segments_quarantined;
       if (!report.corrupt_detail.empty()) report.corrupt_detail += '\n';
       report.corrupt_detail += name + ": " + std::to_string(found.damaged_bytes) +

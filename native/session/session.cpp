@@ -13,7 +13,6 @@ constexpr auto id_persist_delay = std::chrono::milliseconds(100);
 // info.replayed is a hint (SPEC §6 gives no server signal for "end of replay"): messages count as
 // replayed from a resumed open until a read drains the socket or the stream pauses this long.
 constexpr auto replay_quiet_gap = std::chrono::milliseconds(100);
-constexpr const char* event_id_file = "last-event-id";
 // close() writes what is queued before the close frame, for at most this long.
 constexpr auto close_drain_limit = std::chrono::seconds(5);
 
@@ -113,7 +112,7 @@ void session::set_state(session_state next, const std::string& reason) {
 
 void session::start(bool connect_now) {
   failure corrupt;
-  failure opened = outbox_.open(corrupt);
+  failure opened = outbox_.open(corrupt, [&io = io_](std::function<void()> f) { asio::post(io, std::move(f)); });
   stats_->torn_bytes_truncated = outbox_.torn_bytes();
   if (corrupt) {
     auto e = session_event::with_detail(event_kind::error);
@@ -131,10 +130,9 @@ void session::start(bool connect_now) {
   // to know that what the previous one left behind has been delivered.
   if (outbox_.size()) outbox_was_busy_ = true;
   if (config_.resume.enabled && outbox_.durable()) {
-    std::string stored;
     // The file holds the id as a JSON token: a number as written, a string quoted.
-    if (!read_small_file(*outbox_.fs(), outbox_.path(), event_id_file, stored) && !stored.empty()) {
-      if (auto id = find_json_field("{\"id\":" + stored + "}", {"id"})) {
+    if (auto stored = outbox_.load_resume_position()) {
+      if (auto id = find_json_field("{\"id\":" + *stored + "}", {"id"})) {
         last_event_id_ = id->text;
         last_event_id_is_string_ = id->type == json_scalar::kind::string;
         delivered_event_id_ = last_event_id_;
@@ -352,8 +350,7 @@ void session::note_delivered_id(const std::string& id, bool is_string) {
 void session::persist_event_id() {
   if (!id_dirty_ || !outbox_.durable()) return;
   id_dirty_ = false;
-  write_file_atomic(*outbox_.fs(), outbox_.path(), event_id_file,
-                    delivered_id_is_string_ ? json_quote(delivered_event_id_) : delivered_event_id_);
+  outbox_.store_resume_position(delivered_id_is_string_ ? json_quote(delivered_event_id_) : delivered_event_id_);
 }
 
 void session::handle_pong() {
@@ -488,17 +485,22 @@ void session::schedule_sync() {
   sync_scheduled_ = true;
   // Posted, not run here: send() batches that JavaScript queued while the io thread was busy
   // (for instance in the previous fsync) run first and share this one fsync.
+  // The fdatasync runs on the outbox's disk worker; the io thread goes on meanwhile, and sends
+  // that arrive before it finishes share the next one.
   asio::post(io_, [self = shared_from_this()] {
-    self->sync_scheduled_ = false;
-    self->sync_outbox();
-    self->pump();
-    self->flush_events();
+    self->outbox_.start_sync([self] {
+      self->sync_scheduled_ = false;
+      self->sync_outbox(false);
+      if (self->outbox_.needs_sync()) self->schedule_sync();
+      self->pump();
+      self->flush_events();
+    });
   });
 }
 
-void session::sync_outbox() {
+void session::sync_outbox(bool wait) {
   std::vector<send_outcome> persisted, rejected;
-  outbox_.sync_appended(persisted, rejected);
+  outbox_.sync_appended(persisted, rejected, wait);
   if (config_.outbox.guarantee == delivery_guarantee::written) report_sent(persisted, receipt_status::persisted);
   report_rejected(rejected);
   check_drain();

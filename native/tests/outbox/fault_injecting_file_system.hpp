@@ -69,6 +69,7 @@ class fault_injecting_file_system final : public file_system {
     if (fire(sync_countdown_)) return {sync_errno_, std::generic_category()};
     return inner_.sync(fd);
   }
+  int duplicate(int fd, std::error_code& ec) override { return inner_.duplicate(fd, ec); }
   std::error_code truncate(int fd, std::uint64_t size) override {
     if (fire(truncate_countdown_)) return {truncate_errno_, std::generic_category()};
     return inner_.truncate(fd, size);
