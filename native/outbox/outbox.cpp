@@ -45,9 +45,22 @@ failure outbox::open(failure& corrupt, poster post_to_io) {
   outbox_log_options options;
   options.fsync = config_.fsync;
   options.keep_payloads = false;  // the queue below holds the messages
-  options.remove_segment = [this, durable](std::string path) {
-    worker_->submit([fs = fs_.get(), dir = config_.path, path = std::move(path), durable] {
-      if (!fs->remove(path) && durable) fs->sync_directory(dir);
+  // The directory descriptor these jobs use stays open until log_ is destroyed, which is after
+  // the worker (close(), and the member order).
+  options.remove_segment = [this, durable](int dir, std::string name) {
+    worker_->submit([fs = fs_.get(), dir, name = std::move(name), durable] {
+      if (!fs->remove(dir, name) && durable) fs->sync_directory(dir);
+    });
+  };
+  options.sync_in_background = [this](int dir, int fd) {
+    worker_->submit([fs = fs_.get(), dir, fd, failed = background_failure_] {
+      std::error_code ec = fs->sync(fd);
+      fs->close(fd);
+      if (!ec) ec = fs->sync_directory(dir);
+      if (ec) {
+        std::lock_guard<std::mutex> lock(failed->mutex);
+        if (!failed->first) failed->first = ec;
+      }
     });
   };
   log_ = outbox_log::open(*fs_, config_.path, ec, report, options);
@@ -58,6 +71,30 @@ failure outbox::open(failure& corrupt, poster post_to_io) {
       return outbox_failure(failure_code::outbox_locked,
                             "outbox directory " + config_.path +
                                 " is in use by another socket or process; give each socket its own outbox.path");
+    }
+    if (ec == outbox_errc::directory_not_owned) {
+      return outbox_failure(failure_code::outbox_io,
+                            "outbox directory " + config_.path +
+                                " belongs to another user; another user could plant files in it. Use a directory this "
+                                "process's user owns (chown it, or choose another outbox.path)");
+    }
+    if (ec == outbox_errc::directory_open_to_others) {
+      return outbox_failure(failure_code::outbox_io,
+                            "outbox directory " + config_.path +
+                                " can be written by group or others, who could plant files or symlinks in it; run chmod "
+                                "700 " + config_.path + " (or choose another outbox.path)");
+    }
+    if (ec == std::errc::not_a_directory) {
+      return outbox_failure(failure_code::outbox_io,
+                            "outbox.path " + config_.path +
+                                " is not a directory (or is a symbolic link, which is never followed); give the real "
+                                "directory's path");
+    }
+    if (ec == std::errc::too_many_symbolic_link_levels) {
+      return outbox_failure(failure_code::outbox_io,
+                            "outbox directory " + config_.path +
+                                " is, or holds, a symbolic link where the outbox expects its own file; outbox files are "
+                                "never followed through symlinks. Remove the link (or choose another outbox.path)");
     }
     return outbox_failure(failure_code::outbox_io, "cannot open outbox directory " + config_.path + ": " + ec.message());
   }
@@ -80,7 +117,7 @@ failure outbox::open(failure& corrupt, poster post_to_io) {
   }
   log_->release_payloads();
   if (!items_.empty()) durable_upto_ = items_.back().seq;  // recovered from disk: durable
-  resume_file_ = std::make_unique<resume_position_file>(*fs_, config_.path, *worker_, durable);
+  resume_file_ = std::make_unique<resume_position_file>(*fs_, log_->directory_fd(), *worker_, durable);
   return {};
 }
 
@@ -233,6 +270,7 @@ void outbox::start_sync(std::function<void()> done) {
     done();
     return;
   }
+  absorb_background_failure();
   auto job = std::make_shared<sync_job>();
   job->upto = items_.back().seq;
   std::error_code decided;
@@ -260,6 +298,9 @@ void outbox::complete_sync(const std::shared_ptr<sync_job>& job) {
   job->completed = true;
   if (sync_job_ == job) sync_job_.reset();
   if (!log_) return;  // closed meanwhile: close() synced what it could
+  // A background sync that ran before this one (the worker keeps order) and failed: then this
+  // commit does not count either.
+  absorb_background_failure();
   apply_sync_result(job->upto, log_->finish_sync(job->ticket, job->result));
 }
 
@@ -288,13 +329,26 @@ void outbox::apply_sync_result(std::uint64_t upto, std::error_code ec) {
   durable_upto_ = std::max(durable_upto_, upto);
 }
 
+void outbox::absorb_background_failure() {
+  std::error_code ec;
+  {
+    std::lock_guard<std::mutex> lock(background_failure_->mutex);
+    ec = background_failure_->first;
+    background_failure_->first.clear();
+  }
+  if (ec && log_) log_->report_background_sync_failure(ec);
+}
+
 void outbox::sync_appended(std::vector<send_outcome>& persisted, std::vector<send_outcome>& rejected, bool wait) {
   if (wait && log_) {
     // Teardown and close(): the group commit in flight is decided first, in order, then the rest
     // is synced right here. The bound keeps a dead disk from holding the caller forever; its
     // sends then stay unresolved, as they would in a crash.
     if (sync_job_ && worker_->wait_idle(std::chrono::seconds(10))) complete_sync(sync_job_);
-    if (!sync_job_ && needs_sync()) apply_sync_result(items_.back().seq, log_->sync());
+    if (!sync_job_ && needs_sync()) {
+      absorb_background_failure();
+      apply_sync_result(items_.back().seq, log_->sync());
+    }
   }
   persisted.insert(persisted.end(), synced_.begin(), synced_.end());
   rejected.insert(rejected.end(), sync_failed_.begin(), sync_failed_.end());

@@ -7,6 +7,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -114,6 +115,14 @@ class outbox {
   struct sync_job;  // one group commit handed to the disk worker
   void complete_sync(const std::shared_ptr<sync_job>& job);
   void apply_sync_result(std::uint64_t upto, std::error_code ec);
+  void absorb_background_failure();
+
+  // The first failure of a background sync (a new segment's), set by the worker, taken by the
+  // io thread before it decides a group commit. Shared with the jobs, so none dangles.
+  struct background_failure {
+    std::mutex mutex;
+    std::error_code first;  // guarded by mutex
+  };
 
   outbox_config config_;
   std::unique_ptr<file_system> fs_;
@@ -123,6 +132,7 @@ class outbox {
   std::unique_ptr<disk_worker> worker_;
   poster post_to_io_;
   std::shared_ptr<sync_job> sync_job_;     // the group commit in flight, if any
+  std::shared_ptr<background_failure> background_failure_ = std::make_shared<background_failure>();
   std::vector<send_outcome> synced_;       // outcomes of finished syncs, not yet collected
   std::vector<send_outcome> sync_failed_;
   std::deque<outbox_item> items_;

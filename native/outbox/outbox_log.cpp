@@ -26,19 +26,16 @@ std::unique_ptr<outbox_log> outbox_log::open(file_system& fs, std::string dir, s
                                              outbox_recovery_report& report,
                                              const outbox_log_options& options) {
   report = {};
-  ec = fs.create_directory(dir);
+  file_handle dir_fd(fs, fs.open_directory(dir, ec));
   if (ec) return nullptr;
-  const int lock_fd = fs.lock(join_path(dir, "LOCK"), ec);
+  const int lock_fd = fs.lock(dir_fd.get(), "LOCK", ec);
   if (ec) return nullptr;
   std::unique_ptr<outbox_log> log(new outbox_log(fs, std::move(dir), options));
+  log->dir_fd_ = std::move(dir_fd);
   log->lock_ = file_handle(fs, lock_fd);
   ec = log->recover(report);
   if (ec) return nullptr;  // the destructor releases the lock
   return log;
-}
-
-std::string outbox_log::segment_path(std::uint64_t index) const {
-  return join_path(dir_, segment_name(index));
 }
 
 outbox_log::segment* outbox_log::find_segment(std::uint64_t index) {
@@ -49,24 +46,27 @@ outbox_log::segment* outbox_log::find_segment(std::uint64_t index) {
 }
 
 std::error_code outbox_log::start_segment(std::uint64_t index) {
-  const std::string path = segment_path(index);
+  const std::string name = segment_name(index);
   std::error_code ec;
-  file_handle file(fs_, fs_.open(path, open_mode::read_append, ec));
-  if (ec) return ec;
-  // The index is new, so any content is debris of an earlier failed attempt.
-  ec = fs_.truncate(file.get(), 0);
+  // Created exclusively and never through a symlink: the index is new, so a file by that name
+  // is debris of an earlier failed attempt (or something planted there), removed — the entry
+  // itself, never what a symlink points to — and not written through.
+  int fd = fs_.open(dir_fd_.get(), name, open_mode::create_new, ec);
+  if (fd < 0 && ec == std::errc::file_exists && !fs_.remove(dir_fd_.get(), name)) {
+    fd = fs_.open(dir_fd_.get(), name, open_mode::create_new, ec);
+  }
+  if (fd < 0) return ec;
+  file_handle file(fs_, fd);
   std::string header;
   encode_record(header, record_type::segment_start, 0, next_seq_, {}, {});
-  if (!ec) ec = fs_.append(file.get(), header);
+  ec = fs_.append(file.get(), header);
   // The segment-start record (and the new name) must be durable before older segments may be
-  // deleted: it is what keeps seqs counting up after a restart.
-  if (!ec && options_.fsync != fsync_policy::none) {
-    ec = fs_.sync(file.get());
-    if (!ec) ec = fs_.sync_directory(dir_);
-  }
+  // deleted: it is what keeps seqs counting up after a restart. With a disk worker that happens
+  // there, ahead of every later sync and deletion (it runs jobs in order); otherwise right here.
+  if (!ec && options_.fsync != fsync_policy::none) ec = sync_soon(file.get());
   if (ec) {
     file.reset();
-    fs_.remove(path);
+    fs_.remove(dir_fd_.get(), name);
     return ec;
   }
   active_file_ = std::move(file);
@@ -76,6 +76,27 @@ std::error_code outbox_log::start_segment(std::uint64_t index) {
   unsynced_first_seq_ = 0;
   broken_ = false;  // a broken predecessor no longer receives writes
   return {};
+}
+
+std::error_code outbox_log::sync_soon(int fd) {
+  if (options_.sync_in_background) {
+    std::error_code dup_error;
+    const int copy = fs_.duplicate(fd, dup_error);
+    if (copy >= 0) {
+      options_.sync_in_background(dir_fd_.get(), copy);
+      return {};
+    }
+  }
+  std::error_code ec = fs_.sync(fd);
+  if (!ec) ec = fs_.sync_directory(dir_fd_.get());
+  return ec;
+}
+
+void outbox_log::report_background_sync_failure(std::error_code ec) {
+  // The next sync() reports it and discards what it would otherwise have made durable; a sync
+  // that succeeded after this failure on the same file proves nothing (the kernel may have
+  // dropped the pages that failed).
+  if (!closed_ && ec && !deferred_sync_error_) deferred_sync_error_ = ec;
 }
 
 void outbox_log::maybe_rotate() {
@@ -103,11 +124,11 @@ void outbox_log::release_delivered_segments() {
     if (options_.remove_segment) {
       // On the disk worker; if the unlink fails there the file stays behind, and the next
       // recovery finds only delivered records in it and deletes it then.
-      options_.remove_segment(segment_path(segments_.front().index));
+      options_.remove_segment(dir_fd_.get(), segment_name(segments_.front().index));
     } else {
-      const std::error_code ec = fs_.remove(segment_path(segments_.front().index));
+      const std::error_code ec = fs_.remove(dir_fd_.get(), segment_name(segments_.front().index));
       if (ec && ec != std::errc::no_such_file_or_directory) return;  // retried on the next call
-      if (options_.fsync != fsync_policy::none) fs_.sync_directory(dir_);
+      if (options_.fsync != fsync_policy::none) fs_.sync_directory(dir_fd_.get());
     }
     disk_bytes_ -= segments_.front().size;
     segments_.pop_front();

@@ -76,7 +76,11 @@ struct outbox_log_options {
   // Set: delivered segments are handed to this (a disk_worker job: unlink, then fsync of the
   // directory) instead of being unlinked by the caller's thread. It runs after every sync
   // submitted before it, so a deletion never overtakes the segment-start that replaces it.
-  std::function<void(std::string path)> remove_segment;
+  std::function<void(int dir, std::string name)> remove_segment;
+  // Set: a new segment's fdatasync and the directory fsync that makes its name durable run
+  // there (a disk_worker job that closes the descriptor it is given). A failure must come back
+  // through report_background_sync_failure() on the log's thread.
+  std::function<void(int dir, int fd)> sync_in_background;
 };
 
 // One group commit whose fdatasync runs elsewhere (see outbox_log::prepare_sync).
@@ -89,8 +93,9 @@ struct sync_ticket {
 
 class outbox_log {
  public:
-  // Creates dir (mode 0700, with parents) if absent, takes the lock (outbox_errc::locked →
-  // ERR_OUTBOX_LOCKED), and recovers (see outbox_record.hpp). On failure returns nullptr with
+  // Opens dir once (file_system::open_directory: created 0700 with parents if absent; refused
+  // when owned by another user or writable by group/others), takes the lock
+  // (outbox_errc::locked → ERR_OUTBOX_LOCKED), and recovers (see outbox_record.hpp). On failure returns nullptr with
   // ec set; any other I/O error → ERR_OUTBOX_IO. Reads each segment with one read(), so
   // reopening 1,000,000 small records takes well under a second.
   static std::unique_ptr<outbox_log> open(file_system& fs, std::string dir, std::error_code& ec,
@@ -130,6 +135,8 @@ class outbox_log {
   // everything appended before prepare_sync() durable (later appends wait for the next ticket);
   // failure discards everything appended since the last successful sync, later appends included.
   bool prepare_sync(sync_ticket& ticket, std::error_code& ec);
+  // A background sync (options.sync_in_background) failed: the next sync() fails with ec.
+  void report_background_sync_failure(std::error_code ec);
   std::error_code finish_sync(const sync_ticket& ticket, std::error_code synced);
   // The message left the outbox (written, or acked under guarantee 'acked'): removes it from
   // pending(), buffers a delivered-mark (see mark_buffer_bytes), deletes segments at the head
@@ -145,6 +152,9 @@ class outbox_log {
   std::size_t segment_count() const { return segments_.size(); }
   std::uint64_t dropped_count() const { return dropped_; }
   const std::string& directory() const { return dir_; }
+  // The directory's descriptor (valid until the log is destroyed, not just closed): files beside
+  // the log are opened relative to it.
+  int directory_fd() const { return dir_fd_.get(); }
 
   // Syncs (unless fsync_policy::none) and releases the lock. Idempotent; the destructor calls
   // it. Afterwards every call returns outbox_errc::closed.
@@ -161,7 +171,9 @@ class outbox_log {
 
   std::error_code recover(outbox_recovery_report& report);
   std::error_code start_segment(std::uint64_t index);
-  std::string segment_path(std::uint64_t index) const;
+  // fdatasync(fd) and fsync of the directory: on the disk worker when there is one (a failure
+  // arrives later through report_background_sync_failure), else right here.
+  std::error_code sync_soon(int fd);
   segment& active() { return segments_.back(); }
   segment* find_segment(std::uint64_t index);
   std::error_code retire(std::uint64_t seq, bool dropped);
@@ -177,6 +189,7 @@ class outbox_log {
   file_system& fs_;
   const std::string dir_;
   const outbox_log_options options_;
+  file_handle dir_fd_;  // opened once and checked by open(); every file is opened relative to it
   file_handle lock_;
   file_handle active_file_;  // the file of segments_.back()
 

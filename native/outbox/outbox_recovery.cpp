@@ -198,7 +198,7 @@ struct data_location {
 
 std::error_code outbox_log::recover(outbox_recovery_report& report) {
   std::vector<std::string> names;
-  if (auto ec = fs_.list_directory(dir_, names)) return ec;
+  if (auto ec = fs_.list_directory(dir_fd_.get(), names)) return ec;
   std::vector<std::uint64_t> indices;
   for (const auto& name : names) {
     std::uint64_t index;
@@ -207,7 +207,7 @@ std::error_code outbox_log::recover(outbox_recovery_report& report) {
     } else if (name.starts_with(segment_prefix) && name.ends_with(temp_suffix)) {
       // An interrupted quarantine: the segment it was replacing is still intact, and the copy
       // is made again below.
-      fs_.remove(join_path(dir_, name));
+      fs_.remove(dir_fd_.get(), name);
     }
   }
   std::sort(indices.begin(), indices.end());
@@ -227,7 +227,7 @@ std::error_code outbox_log::recover(outbox_recovery_report& report) {
   for (const std::uint64_t index : indices) {
     const std::string name = segment_name(index);
     std::error_code ec;
-    file_handle file(fs_, fs_.open(join_path(dir_, name), open_mode::read_append, ec));
+    file_handle file(fs_, fs_.open(dir_fd_.get(), name, open_mode::read_append, ec));
     if (ec) return ec;
     if ((ec = read_whole_file(fs_, file.get(), buf, max_segment))) return ec;
 
@@ -243,13 +243,13 @@ std::error_code outbox_log::recover(outbox_recovery_report& report) {
         quarantine = name + ".corrupt." + std::to_string(n);
       }
       const bool durable = options_.fsync != fsync_policy::none;
-      if ((ec = write_file_atomic(fs_, dir_, quarantine, buf, durable))) return ec;
+      if ((ec = write_file_atomic(fs_, dir_fd_.get(), quarantine, buf, durable))) return ec;
       std::string clean;
       for (const auto& [begin, end] : found.kept) clean.append(buf, begin, end - begin);
       // Every run was accepted in sequence: this finds exactly those records again, at their
       // offsets in the clean file.
       segment_recovery rescan = recover_segment(clean, seq_floor);
-      if ((ec = write_file_atomic(fs_, dir_, name, clean, durable))) return ec;
+      if ((ec = write_file_atomic(fs_, dir_fd_.get(), name, clean, durable))) return ec;
       ++report.corrupt_segments_quarantined;
       if (!report.corrupt_detail.empty()) report.corrupt_detail += '\n';
       report.corrupt_detail += name + ": " + std::to_string(found.damaged_bytes) +
@@ -262,7 +262,7 @@ std::error_code outbox_log::recover(outbox_recovery_report& report) {
     } else if (found.torn_bytes > 0) {
       // A torn tail: a write the crash interrupted. Nothing in it was ever reported durable.
       if ((ec = fs_.truncate(file.get(), size))) return ec;
-      if (options_.fsync != fsync_policy::none && (ec = fs_.sync(file.get()))) return ec;
+      if (options_.fsync != fsync_policy::none && (ec = sync_soon(file.get()))) return ec;
     }
     for (const auto& d : found.data) data.push_back({d.seq, position, d.offset});
     marks.insert(marks.end(), found.marks.begin(), found.marks.end());
@@ -293,7 +293,7 @@ std::error_code outbox_log::recover(outbox_recovery_report& report) {
   for (const auto& d : data) {
     if (d.segment != loaded) {
       std::error_code ec;
-      file_handle file(fs_, fs_.open(segment_path(segments_[d.segment].index),
+      file_handle file(fs_, fs_.open(dir_fd_.get(), segment_name(segments_[d.segment].index),
                                      open_mode::read_only, ec));
       if (ec) return ec;
       if ((ec = read_whole_file(fs_, file.get(), buf, max_segment))) return ec;
@@ -318,20 +318,20 @@ std::error_code outbox_log::recover(outbox_recovery_report& report) {
   // segment-start record was torn) — then a new one after every index ever seen.
   std::error_code ec;
   if (!segments_.empty() && segments_.back().size == 0) {
-    fs_.remove(segment_path(segments_.back().index));
+    fs_.remove(dir_fd_.get(), segment_name(segments_.back().index));
     segments_.pop_back();
     removed_any = true;
   }
   file_handle last;
   if (!segments_.empty()) {
-    last = file_handle(fs_, fs_.open(segment_path(segments_.back().index),
+    last = file_handle(fs_, fs_.open(dir_fd_.get(), segment_name(segments_.back().index),
                                      open_mode::read_append, ec));
     if (ec) return ec;
     // Whatever the previous process left in the page cache is made durable now, so a later
     // sync() failure never has to take back records from before this open.
-    if (options_.fsync != fsync_policy::none && (ec = fs_.sync(last.get()))) return ec;
+    if (options_.fsync != fsync_policy::none && (ec = sync_soon(last.get()))) return ec;
   }
-  if (removed_any && options_.fsync != fsync_policy::none) fs_.sync_directory(dir_);
+  if (removed_any && options_.fsync != fsync_policy::none) fs_.sync_directory(dir_fd_.get());
   if (last && segments_.back().size < options_.segment_bytes) {
     active_file_ = std::move(last);
     synced_size_ = segments_.back().size;

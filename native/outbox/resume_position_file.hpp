@@ -18,8 +18,8 @@ class resume_position_file {
  public:
   // fs, dir and worker must outlive this object's jobs: the outbox destroys its worker (which
   // runs every queued job) before them.
-  resume_position_file(file_system& fs, std::string dir, disk_worker& worker, bool durable)
-      : fs_(fs), dir_(std::move(dir)), worker_(worker), durable_(durable) {}
+  resume_position_file(file_system& fs, int dir, disk_worker& worker, bool durable)
+      : fs_(fs), dir_(dir), worker_(worker), durable_(durable) {}
 
   // The stored position as written (a JSON token: a number, or a quoted string); nullopt when
   // none was stored yet or it cannot be read.
@@ -33,7 +33,7 @@ class resume_position_file {
   void write_newest();  // on the worker thread
 
   file_system& fs_;
-  const std::string dir_;
+  const int dir_;  // the outbox directory's descriptor (owned by the log)
   disk_worker& worker_;
   const bool durable_;
 

@@ -349,7 +349,7 @@ TEST_F(OutboxLog, FilesAreOwnerOnly) {
     auto batch = make_batch(1, 1);
     ASSERT_FALSE(o.log->append(batch));
     ASSERT_FALSE(o.log->sync());
-    ASSERT_FALSE(write_file_atomic(fs_, tmp_.outbox() + "/nested", "last-event-id", "42"));
+    ASSERT_FALSE(write_file_atomic(fs_, o.log->directory_fd(), "last-event-id", "42"));
   }
   ::umask(old_umask);
   auto mode_of = [](const std::string& path) {
@@ -370,20 +370,21 @@ TEST_F(OutboxLog, SmallFilesBesideTheOutbox) {
   auto o = open_log(fs_, tmp_.outbox());
   ASSERT_FALSE(o.ec);
   std::string value;
-  EXPECT_EQ(read_small_file(fs_, tmp_.outbox(), "last-event-id", value),
+  const int dir = o.log->directory_fd();
+  EXPECT_EQ(read_small_file(fs_, dir, "last-event-id", value),
             std::errc::no_such_file_or_directory);
-  ASSERT_FALSE(write_file_atomic(fs_, tmp_.outbox(), "last-event-id", "evt-1"));
-  ASSERT_FALSE(write_file_atomic(fs_, tmp_.outbox(), "last-event-id", "evt-2"));
-  ASSERT_FALSE(read_small_file(fs_, tmp_.outbox(), "last-event-id", value));
+  ASSERT_FALSE(write_file_atomic(fs_, dir, "last-event-id", "evt-1"));
+  ASSERT_FALSE(write_file_atomic(fs_, dir, "last-event-id", "evt-2"));
+  ASSERT_FALSE(read_small_file(fs_, dir, "last-event-id", value));
   EXPECT_EQ(value, "evt-2");
-  EXPECT_EQ(read_small_file(fs_, tmp_.outbox(), "last-event-id", value, 3),
+  EXPECT_EQ(read_small_file(fs_, dir, "last-event-id", value, 3),
             make_error_code(outbox_errc::file_too_large));
   EXPECT_FALSE(stdfs::exists(tmp_.outbox() + "/last-event-id.tmp"));
-  o.log->close();
+  o.log.reset();
   // Foreign files in the directory are left alone by recovery.
   auto again = open_log(fs_, tmp_.outbox());
   ASSERT_FALSE(again.ec);
-  ASSERT_FALSE(read_small_file(fs_, tmp_.outbox(), "last-event-id", value));
+  ASSERT_FALSE(read_small_file(fs_, again.log->directory_fd(), "last-event-id", value));
   EXPECT_EQ(value, "evt-2");
 }
 
