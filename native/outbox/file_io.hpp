@@ -6,7 +6,8 @@
 // std::generic_category, plus outbox_errc below); nothing here throws on the I/O path.
 //
 // Descriptors are plain ints owned by the caller; file_handle closes them on scope exit.
-// Everything is synchronous and meant for the io thread (or a test); no internal locking.
+// Everything is synchronous; posix_file_system has no state, so the io thread and the outbox's
+// disk_worker may call it at the same time (on different descriptors).
 #include <cstddef>
 #include <cstdint>
 #include <string>

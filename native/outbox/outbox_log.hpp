@@ -7,7 +7,8 @@
 //   seg-<16 hex>.log          segments, oldest first; the last one is appended to
 //   seg-<16 hex>.log.corrupt  a damaged segment as found, kept for inspection (never read back)
 //   <name>, <name>.tmp        small files of write_file_atomic (e.g. the resume last-event-id)
-// The record format is documented in outbox_record.hpp.
+// The record format is documented in outbox_record.hpp, what recovery accepts in
+// outbox_recovery.hpp (recover() itself lives in outbox_recovery.cpp).
 //
 // Durability contract (the session implements fsync_policy on top of it):
 // - append() writes a batch of data records with one write() and adds them to pending(). They
@@ -22,6 +23,10 @@
 //   batch. Both are ERR_OUTBOX_IO. Later appends work again once the disk does.
 // - Delivered-marks are buffered and written lazily, never synced on their own (a lost mark
 //   only causes a redelivery after a restart, which at-least-once allows).
+// - The log never blocks on a disk where the options say not to: with options.remove_segment
+//   and options.sync_in_background set (the outbox points them at its disk_worker), deletions
+//   and new-segment syncs run there, and prepare_sync()/finish_sync() let the group-commit
+//   fdatasync run there too. Writes (page cache) and failure rollbacks stay on the caller.
 #include <cstddef>
 #include <cstdint>
 #include <deque>

@@ -24,10 +24,9 @@
 // restarts even after every data record was delivered and deleted. A data record is pending
 // until a delivered-mark with its seq appears later in the log.
 // Decoding a byte range yields ok (one whole, checksummed record), incomplete (the bytes end
-// inside a record whose header is plausible: a torn tail) or corrupt (anything else). Recovery
-// keeps the longest valid prefix of each segment, truncates a damaged tail, and quarantines a
-// segment with damage in the middle, keeping the records it can find again after the damage by
-// looking for the magic and a matching checksum.
+// inside a record whose header is plausible: a torn tail) or corrupt (anything else). What
+// recovery accepts (records in sequence only; a torn tail is never searched) is in
+// outbox_recovery.hpp.
 // ----------------------------------------------------------------------------------------------
 #include <cstddef>
 #include <cstdint>
