@@ -4,8 +4,8 @@ namespace rws {
 
 std::optional<std::string> resume_position_file::load() {
   std::string stored;
-  // A missing file means nothing was stored yet; a position is a few bytes, so 4 KiB is plenty.
-  if (read_small_file(fs_, dir_, file_name, stored, 4096) || stored.empty()) return std::nullopt;
+  // A missing file means nothing was stored yet. (read_small_file bounds the size: 1 MiB.)
+  if (read_small_file(fs_, dir_, file_name, stored) || stored.empty()) return std::nullopt;
   return stored;
 }
 

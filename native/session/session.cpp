@@ -483,10 +483,9 @@ void session::send(std::vector<outgoing_message> batch, std::uint64_t first_requ
 void session::schedule_sync() {
   if (sync_scheduled_) return;
   sync_scheduled_ = true;
-  // Posted, not run here: send() batches that JavaScript queued while the io thread was busy
-  // (for instance in the previous fsync) run first and share this one fsync.
-  // The fdatasync runs on the outbox's disk worker; the io thread goes on meanwhile, and sends
-  // that arrive before it finishes share the next one.
+  // Posted, not run here: send() batches that JavaScript queued meanwhile run first and share
+  // this one fsync. The fdatasync runs on the outbox's disk worker; the io thread goes on, and
+  // sends that arrive before it finishes share the next one.
   asio::post(io_, [self = shared_from_this()] {
     self->outbox_.start_sync([self] {
       self->sync_scheduled_ = false;

@@ -4,6 +4,7 @@
 // Nth fdatasync reports EIO, a truncate fails, or the disk stays "full" until told otherwise.
 // Counting starts when a fault is armed: fail_append(1) fails the very next append.
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -40,6 +41,7 @@ class fault_injecting_file_system final : public file_system {
   int syncs() const { return syncs_; }
   int directory_syncs() const { return directory_syncs_; }
   int removes() const { return removes_; }
+  int renames() const { return renames_.load(); }
 
   int open_directory(const std::string& dir, std::error_code& ec) override {
     return inner_.open_directory(dir, ec);
@@ -80,6 +82,7 @@ class fault_injecting_file_system final : public file_system {
     return inner_.truncate(fd, size);
   }
   std::error_code rename(int dir, const std::string& from, const std::string& to) override {
+    ++renames_;
     return inner_.rename(dir, from, to);
   }
   std::error_code remove(int dir, const std::string& name) override {
@@ -116,6 +119,7 @@ class fault_injecting_file_system final : public file_system {
   int syncs_ = 0;
   int directory_syncs_ = 0;
   int removes_ = 0;
+  std::atomic<int> renames_{0};  // the disk worker renames while a test thread reads it
 };
 
 }  // namespace rws::tests
