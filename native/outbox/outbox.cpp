@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <utility>
 
 #include "outbox/idempotency_key.hpp"
 #include "resume/json_field.hpp"
@@ -32,6 +33,7 @@ struct outbox::sync_job {
   std::uint64_t upto = 0;  // the newest queued seq when it started: what it makes durable
   std::error_code result;
   bool completed = false;  // io thread: the result was applied
+  std::vector<std::function<void()>> also_done;  // start_sync() calls made while it ran
 };
 
 failure outbox::open(failure& corrupt, poster post_to_io) {
@@ -267,7 +269,12 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
 bool outbox::needs_sync() const { return log_ && !items_.empty() && items_.back().seq > durable_upto_; }
 
 void outbox::start_sync(std::function<void()> done) {
-  if (sync_job_) return;  // the caller hears from the one in flight and starts the next then
+  if (sync_job_) {
+    // One at a time: this caller hears back when the one in flight is done, and starts the
+    // next from there (needs_sync()).
+    sync_job_->also_done.push_back(std::move(done));
+    return;
+  }
   if (!needs_sync()) {
     done();
     return;
@@ -291,11 +298,12 @@ void outbox::start_sync(std::function<void()> done) {
     post([this, job, done = std::move(done)] {
       complete_sync(job);
       done();
+      for (auto& also : std::exchange(job->also_done, {})) also();
     });
   });
 }
 
-void outbox::complete_sync(const std::shared_ptr<sync_job>& job) {
+void outbox::complete_sync(std::shared_ptr<sync_job> job) {
   if (job->completed) return;  // already applied by sync_appended(wait)
   job->completed = true;
   if (sync_job_ == job) sync_job_.reset();

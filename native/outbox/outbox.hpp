@@ -72,7 +72,7 @@ class outbox {
   // io thread when it has finished (or at once when nothing needed syncing). Sends accepted
   // while it runs wait for the next one, which the caller starts from `done` (needs_sync()).
   // Nothing unsynced goes on the wire (next_to_send), and a failed fdatasync is never reported
-  // durable. One sync at a time: start_sync() while one runs does nothing.
+  // durable. One sync at a time: start_sync() while one runs only queues `done` behind it.
   bool needs_sync() const;
   bool sync_in_flight() const { return sync_job_ != nullptr; }
   void start_sync(std::function<void()> done);
@@ -113,7 +113,7 @@ class outbox {
   bool evict_oldest_unsent(std::size_t& first_new, std::vector<send_outcome>& rejected, failure error);
 
   struct sync_job;  // one group commit handed to the disk worker
-  void complete_sync(const std::shared_ptr<sync_job>& job);
+  void complete_sync(std::shared_ptr<sync_job> job);  // by value: it resets sync_job_
   void apply_sync_result(std::uint64_t upto, std::error_code ec);
   void absorb_background_failure();
 
