@@ -13,7 +13,7 @@ const fs = require('fs');
 const path = require('path');
 const { startWsServer } = require('../helpers/servers');
 const { withDeadline } = require('../helpers/deadline');
-const { makeTracker, runFixture, jsonLines } = require('./support');
+const { makeTracker, next, refusedUrl, runFixture, jsonLines } = require('./support');
 
 const t = makeTracker();
 afterEach(() => t.cleanup());
@@ -49,6 +49,28 @@ test('a 2 s fdatasync under one socket does not stall the heartbeat of another s
   // while one 2 s fdatasync ran shared the next one).
   expect(done.receipts.length).toBe(stall.sends);
   expect(done.receipts.every((s) => s === 'persisted')).toBe(true);
+}, 60000);
+
+test('close() while a slow group commit runs on the disk worker decides it: every send resolves persisted', async () => {
+  if (!haveStrace) {
+    console.log('SKIPPED close-during-sync test: strace is not installed (apt-get install strace)');
+    return;
+  }
+  const dir = path.join(t.tempDir('close-during-sync'), 'outbox');
+  const run = runFixture('close-during-sync.js', { url: await refusedUrl(), dir, count: 5 }, {
+    prefix: ['strace', '-f', '-o', '/dev/null', '-e', 'trace=fdatasync', '-e', 'inject=fdatasync:delay_enter=1000000'],
+  });
+  t.child(run.child);
+  const { code, signal } = await withDeadline(run.exited, 30000, 'the fixture under strace');
+  expect({ code, signal, stderr: run.stderr() }).toEqual({ code: 0, signal: null, stderr: '' });
+  expect(jsonLines(run.stdout())).toEqual([{ receipts: Array(5).fill('persisted') }]);
+  // On disk, in order, for the next socket.
+  const server = t.add(await startWsServer({ echo: false }));
+  const sock = t.socket(server.url, { heartbeat: false, outbox: { path: dir } });
+  await next(sock, 'drain', 10000);
+  await sock.close();
+  const received = server.connections.flatMap((c) => c.messages.map((m) => JSON.parse(m.data).n));
+  expect(received).toEqual([0, 1, 2, 3, 4]);
 }, 60000);
 
 test("fsync 'none' makes no fsync or fdatasync call at all (log, directory, resume position)", async () => {
