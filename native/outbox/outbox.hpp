@@ -84,7 +84,8 @@ class outbox {
 
   // The next message to put on the wire in this connection (durable ones only), or null.
   const outbox_item* next_to_send();
-  // True while a durable message waits to be handed to the socket (close() drains them first).
+  // True while a message waits to be handed to the socket, durable or with its group commit
+  // still running (close() drains them first).
   bool has_unsent() const;
   // A new connection: everything not yet delivered is sent again, in order.
   void rewind() { send_index_ = 0; }

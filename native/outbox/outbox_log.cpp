@@ -400,8 +400,9 @@ std::error_code outbox_log::close() {
     flush_marks();
     if (deferred_sync_error_) {
       ec = deferred_sync_error_;
-    } else if (!broken_ && options_.fsync != fsync_policy::none &&
-               synced_size_ != active().size) {
+    } else if (!broken_ && options_.fsync != fsync_policy::none && unsynced_first_seq_ != 0) {
+      // Only for data records: marks are never synced on their own (a lost one costs a
+      // redelivery), so a close after delivering everything does not wait for a disk.
       ec = fs_.sync(active_file_.get());
     }
   }

@@ -161,7 +161,8 @@ class outbox_log {
   // the log are opened relative to it.
   int directory_fd() const { return dir_fd_.get(); }
 
-  // Syncs (unless fsync_policy::none) and releases the lock. Idempotent; the destructor calls
+  // Writes buffered marks, syncs unsynced data records (unless fsync_policy::none; marks alone
+  // are not synced) and releases the lock. Idempotent; the destructor calls
   // it. Afterwards every call returns outbox_errc::closed.
   std::error_code close();
 

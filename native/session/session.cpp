@@ -491,7 +491,11 @@ void session::schedule_sync() {
       self->sync_scheduled_ = false;
       self->sync_outbox(false);
       if (self->outbox_.needs_sync()) self->schedule_sync();
-      self->pump();
+      if (self->state_ == session_state::closing && !self->close_frame_sent_) {
+        self->continue_closing();  // what just became durable goes out before the close frame
+      } else {
+        self->pump();
+      }
       self->flush_events();
     });
   });
@@ -640,7 +644,7 @@ void session::close(std::uint16_t code, std::string reason) {
     case session_state::open:
       set_state(session_state::closing, reason);
       closing_reason_ = reason;
-      sync_outbox();
+      if (outbox_.needs_sync()) schedule_sync();  // on the disk worker; its completion pumps
       // What is queued goes out before the close frame (on_written keeps pumping), but a
       // connection that stopped draining does not hold close() for longer than this.
       retry_timer_.expires_after(close_drain_limit);

@@ -36,14 +36,20 @@ test('a 2 s fdatasync under one socket does not stall the heartbeat of another s
   const { code } = await withDeadline(run.exited, 45000, 'the fixture under strace');
   const lines = jsonLines(run.stdout());
   const stall = lines.find((l) => l.phase === 'stall');
+  const closing = lines.find((l) => l.phase === 'close');
   const done = lines.find((l) => l.phase === 'done');
-  expect({ code, stderr: run.stderr(), stall: Boolean(stall), done: Boolean(done) })
-    .toEqual({ code: 0, stderr: '', stall: true, done: true });
+  expect({ code, stderr: run.stderr(), stall: Boolean(stall), closing: Boolean(closing), done: Boolean(done) })
+    .toEqual({ code: 0, stderr: '', stall: true, closing: true, done: true });
   // The neighbour never lost its connection, and pongs kept arriving all through the stall:
   // at one ping per 300 ms a 4 s window holds ~13; half of that leaves room for a loaded
   // machine, while a stalled io thread gets at most one per 2 s fdatasync.
   expect(stall.disconnects).toEqual([]);
   expect(stall.heartbeats).toBeGreaterThanOrEqual(6);
+  // The writer's close() waited for its commit on the slow disk (about one 2 s fdatasync, often
+  // two) without holding the io thread: the neighbour kept its pongs through it too.
+  expect(closing.disconnects).toEqual([]);
+  expect(closing.ms).toBeGreaterThan(1000);
+  expect(closing.heartbeats).toBeGreaterThanOrEqual(Math.floor(closing.ms / 300 / 2));
   expect(done.errors).toEqual([]);
   // Group commit still holds on the slow disk: every send resolved 'persisted' (sends accepted
   // while one 2 s fdatasync ran shared the next one).
@@ -51,27 +57,35 @@ test('a 2 s fdatasync under one socket does not stall the heartbeat of another s
   expect(done.receipts.every((s) => s === 'persisted')).toBe(true);
 }, 60000);
 
-test('close() while a slow group commit runs on the disk worker decides it: every send resolves persisted', async () => {
-  if (!haveStrace) {
-    console.log('SKIPPED close-during-sync test: strace is not installed (apt-get install strace)');
-    return;
-  }
-  const dir = path.join(t.tempDir('close-during-sync'), 'outbox');
-  const run = runFixture('close-during-sync.js', { url: await refusedUrl(), dir, count: 5 }, {
-    prefix: ['strace', '-f', '-o', '/dev/null', '-e', 'trace=fdatasync', '-e', 'inject=fdatasync:delay_enter=1000000'],
-  });
-  t.child(run.child);
-  const { code, signal } = await withDeadline(run.exited, 30000, 'the fixture under strace');
-  expect({ code, signal, stderr: run.stderr() }).toEqual({ code: 0, signal: null, stderr: '' });
-  expect(jsonLines(run.stdout())).toEqual([{ receipts: Array(5).fill('persisted') }]);
-  // On disk, in order, for the next socket.
-  const server = t.add(await startWsServer({ echo: false }));
-  const sock = t.socket(server.url, { heartbeat: false, outbox: { path: dir } });
-  await next(sock, 'drain', 10000);
-  await sock.close();
-  const received = server.connections.flatMap((c) => c.messages.map((m) => JSON.parse(m.data).n));
-  expect(received).toEqual([0, 1, 2, 3, 4]);
-}, 60000);
+describe.each([['offline', false], ['connected', true]])('close() %s', (label, connected) => {
+  test('while a slow group commit runs on the disk worker decides it: every send resolves persisted', async () => {
+    if (!haveStrace) {
+      console.log('SKIPPED close-during-sync test: strace is not installed (apt-get install strace)');
+      return;
+    }
+    const dir = path.join(t.tempDir('close-during-sync'), 'outbox');
+    const live = t.add(await startWsServer({ echo: false }));
+    const url = connected ? live.url : await refusedUrl();
+    const run = runFixture('close-during-sync.js', { url, dir, count: 5, waitOpen: connected }, {
+      prefix: ['strace', '-f', '-o', '/dev/null', '-e', 'trace=fdatasync', '-e', 'inject=fdatasync:delay_enter=1000000'],
+    });
+    t.child(run.child);
+    const { code, signal } = await withDeadline(run.exited, 30000, 'the fixture under strace');
+    expect({ code, signal, stderr: run.stderr() }).toEqual({ code: 0, signal: null, stderr: '' });
+    expect(jsonLines(run.stdout())).toEqual([{ receipts: Array(5).fill('persisted') }]);
+    const numbers = (server) => server.connections.flatMap((c) => c.messages.map((m) => JSON.parse(m.data).n));
+    if (connected) {
+      // close() waited for the commit, then wrote them before its close frame.
+      expect(numbers(live)).toEqual([0, 1, 2, 3, 4]);
+      return;
+    }
+    // Offline: on disk, in order, for the next socket.
+    const sock = t.socket(live.url, { heartbeat: false, outbox: { path: dir } });
+    await next(sock, 'drain', 10000);
+    await sock.close();
+    expect(numbers(live)).toEqual([0, 1, 2, 3, 4]);
+  }, 60000);
+});
 
 test("fsync 'none' makes no fsync or fdatasync call at all (log, directory, resume position)", async () => {
   if (!haveStrace) {
