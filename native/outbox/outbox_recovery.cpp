@@ -91,31 +91,63 @@ class segment_scanner {
   }
 
   // Damage at pos (a bad checksum, garbage, or a checksummed record that does not fit).
-  std::size_t resume_after_damage(std::size_t pos, bool checksummed) const {
+  std::size_t resume_after_damage(std::size_t pos, bool checksummed) {
     record_view rec;
     record_header h;
     // Where the damaged record's own length points, if that is a record continuing the
     // sequence. When the damaged record's checksum held, its length is the writer's and any
-    // fitting record there is next in the chain; otherwise only a data record in bounds counts.
+    // fitting record there is next in the chain; otherwise only a data record in bounds counts,
+    // and only if the data record after it fits as well.
     if (read_record_header(bytes_.substr(pos), h) && h.total_len >= outbox_record_header_size &&
         h.total_len <= outbox_max_record_size && pos + h.total_len < bytes_.size()) {
       const std::size_t at = pos + h.total_len;
       record_header next;
       if (decode_record(bytes_.substr(at), rec) == decode_status::ok &&
           read_record_header(bytes_.substr(at), next) &&
-          (checksummed ? fits(rec, at) : continues_after(next, at, pos))) {
+          (checksummed ? fits(rec, at) : continues_after(next, at, pos) && successor_fits(at))) {
         return at;
       }
     }
-    // Otherwise the first record behind the damage that continues the sequence. The header is
-    // checked before the checksum, so refused candidates cost no checksum.
+    // Otherwise the first record behind the damage that continues the sequence and is followed
+    // by one that does too. The header is checked before the checksum, so refused candidates
+    // cost none.
     for (std::size_t at = bytes_.find(record_magic, pos + 1); at != npos;
          at = bytes_.find(record_magic, at + 1)) {
       if (!read_record_header(bytes_.substr(at), h)) break;  // < 24 bytes left: no record fits
       if (!continues_after(h, at, pos)) continue;
-      if (decode_record(bytes_.substr(at), rec) == decode_status::ok) return at;
+      if (decode_record(bytes_.substr(at), rec) == decode_status::ok && successor_fits(at)) return at;
     }
     return npos;
+  }
+
+  // Whether the next data record after a candidate (following lengths, over any marks in
+  // between) is whole and continues the sequence too. A record embedded in a payload is followed
+  // by the rest of that payload, which is not a record, or by the real records after it, the
+  // first data one of which has the seq the embedded record took: either way this fails. A real
+  // record is followed by its successor — unless it is the segment's last data record, or a
+  // second damage comes right after it: that one record then stays in the quarantined copy only
+  // (the price of never taking a record that may live in a payload). At most a few hundred marks
+  // are stepped over, so scanning stays linear.
+  bool successor_fits(std::size_t at) {
+    static constexpr int max_marks_between = 256;
+    record_view rec;
+    if (decode_record(bytes_.substr(at), rec) != decode_status::ok) return false;
+    const std::uint64_t saved_floor = floor_;
+    floor_ = rec.seq + 1;  // candidates are data records
+    bool fits_too = false;
+    std::size_t next = at + rec.size;
+    // The end of the bytes or a torn tail right after does not count: that is exactly where a
+    // cut through a payload that embeds a record leaves the embedded one.
+    for (int marks = 0; marks <= max_marks_between && next < bytes_.size(); ++marks) {
+      if (decode_record(bytes_.substr(next), rec) != decode_status::ok || !fits(rec, next)) break;
+      if (rec.type == record_type::data) {
+        fits_too = true;
+        break;
+      }
+      next += rec.size;
+    }
+    floor_ = saved_floor;
+    return fits_too;
   }
 
   // A record at pos that claims to run past the end. Normally a torn tail. Only if its own

@@ -109,16 +109,37 @@ TEST_F(OutboxRecoveryRegression, DamagedRecordWhosePayloadEmbedsARecordKeepsOnly
   const std::string embedded = record_bytes(record_type::data, 900, "phantom", "boom");
   segment += record_bytes(record_type::data, 2, "real-2", "prefix" + embedded + "suffix");
   segment += record_bytes(record_type::data, 3, "real-3", "world");
+  segment += record_bytes(record_type::data, 4, "real-4", "!");
   segment[damaged_at + 8] ^= 0x01;  // the checksum field of record 2
   write_segment(segment);
 
   outbox_recovery_report report;
   auto log = open(report);
   ASSERT_TRUE(log);
-  EXPECT_EQ(seqs(*log), (std::vector<std::uint64_t>{1, 3}));
+  EXPECT_EQ(seqs(*log), (std::vector<std::uint64_t>{1, 3, 4}));
   for (const auto& e : log->pending()) EXPECT_NE(e.key, "phantom");
   EXPECT_EQ(report.corrupt_segments_quarantined, 1u);
-  EXPECT_EQ(log->next_seq(), 4u);
+  EXPECT_EQ(log->next_seq(), 5u);
+}
+
+// The price of that rule, pinned so it is a decision and not an accident: a lone data record
+// after damage, with nothing after it to confirm it, is not trusted. It is not lost either: the
+// quarantined copy keeps it, and the error reports the damage.
+TEST_F(OutboxRecoveryRegression, LoneRecordAfterDamageStaysInTheQuarantinedCopy) {
+  std::string segment = record_bytes(record_type::segment_start, 1, {}, {});
+  segment += record_bytes(record_type::data, 1, "real-1", "hello");
+  const std::size_t damaged_at = segment.size();
+  segment += record_bytes(record_type::data, 2, "real-2", "payload");
+  segment += record_bytes(record_type::data, 3, "real-3", "last");
+  segment[damaged_at + outbox_record_header_size + 2] ^= 0x01;  // record 2's key
+  write_segment(segment);
+  outbox_recovery_report report;
+  auto log = open(report);
+  ASSERT_TRUE(log);
+  EXPECT_EQ(seqs(*log), (std::vector<std::uint64_t>{1}));
+  EXPECT_EQ(report.corrupt_segments_quarantined, 1u);
+  std::ifstream in(segment_path() + ".corrupt", std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()), segment);
 }
 
 // Pins issue 8 item 10: this exact segment (found by fuzzing) must not produce a record that

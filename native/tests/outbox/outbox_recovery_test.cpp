@@ -25,11 +25,12 @@ std::string record_bytes(record_type type, std::uint64_t seq, std::string_view k
 // A segment as the writer lays it out: segment-start, then data records `first`.. with
 // payloads that embed whole records of a foreign outbox (seqs 1000+), and a delivered-mark
 // every fourth record. `written` maps each data seq to its record bytes.
-std::string writer_segment(std::uint64_t first, int count, std::map<std::uint64_t, std::string>& written) {
+std::string writer_segment(std::uint64_t first, int count, std::map<std::uint64_t, std::string>& written,
+                           std::uint64_t embedded_offset = 1000) {
   std::string segment = record_bytes(record_type::segment_start, first);
   for (int i = 0; i < count; ++i) {
     const std::uint64_t seq = first + static_cast<std::uint64_t>(i);
-    const std::string embedded = record_bytes(record_type::data, 1000 + seq, "foreign", "x");
+    const std::string embedded = record_bytes(record_type::data, embedded_offset + seq, "foreign", "x");
     const std::string rec = record_bytes(record_type::data, seq, "key-" + std::to_string(seq),
                                          "p" + std::to_string(seq) + embedded + std::string(i % 5, 'q'));
     written[seq] = rec;
@@ -114,6 +115,29 @@ TEST(OutboxRecovery, DamagedLengthFieldInTheMiddleIsProvenByTheChecksum) {
   expect_only_written_records(segment, r, written, "length");
 }
 
+// Pins the damaged-header family (issue 8 item 10): record 2's header is destroyed and its
+// payload embeds a record whose seq does fit the sequence (2). The embedded record's chain runs
+// into the rest of the payload at once, so it is refused; record 3 is the real next one.
+TEST(OutboxRecovery, EmbeddedRecordWithAFittingSeqBehindADamagedHeaderIsRefused) {
+  std::string segment = record_bytes(record_type::segment_start, 1);
+  segment += record_bytes(record_type::data, 1, "real-1", "hello");
+  const std::size_t damaged = segment.size();
+  const std::string phantom = record_bytes(record_type::data, 2, "phantom", "boom");
+  segment += record_bytes(record_type::data, 2, "real-2", "xx" + phantom + std::string(300, 'z'));
+  segment += record_bytes(record_type::data, 3, "real-3", "three");
+  segment += record_bytes(record_type::data, 4, "real-4", "four");
+  const char damage[] = {0x02, 0x01, 0x06, 0x00, static_cast<char>(0xff), static_cast<char>(0xff)};
+  std::memcpy(&segment[damaged], damage, sizeof damage);  // magic and length destroyed
+  const auto r = recover_segment(segment, 1);
+  std::vector<std::uint64_t> seqs;
+  for (const auto& d : r.data) {
+    seqs.push_back(d.seq);
+    EXPECT_NE(segment.substr(d.offset + outbox_record_header_size, 7), "phantom");
+  }
+  EXPECT_EQ(seqs, (std::vector<std::uint64_t>{1, 3, 4}));
+  EXPECT_EQ(r.first_damage, damaged);
+}
+
 TEST(OutboxRecovery, OutOfSequenceRecordsAreRefused) {
   std::string segment = record_bytes(record_type::segment_start, 10);
   segment += record_bytes(record_type::data, 10, "a", "1");
@@ -156,10 +180,12 @@ TEST(OutboxRecovery, MarksRetireOnlyWhatWasWritten) {
 // The fuzz invariant on random damage: bytes flipped, ranges zeroed, garbage inserted, cuts.
 // Whatever happens, only records the writer wrote come back, in strictly increasing seq order.
 TEST(OutboxRecovery, RandomDamageNeverProducesARecordTheWriterDidNotWrite) {
+  // Embedded records with foreign seqs (1000+), and with the seq that would come next (+1).
+  for (const std::uint64_t embedded_offset : {1000u, 1u}) {
   std::map<std::uint64_t, std::string> written;
-  const std::string original = writer_segment(1, 40, written);
+  const std::string original = writer_segment(1, 40, written, embedded_offset);
   std::mt19937_64 rng(8);
-  for (int round = 0; round < 3000; ++round) {
+  for (int round = 0; round < 20000; ++round) {
     std::string bytes = original;
     const int edits = 1 + static_cast<int>(rng() % 4);
     for (int e = 0; e < edits && !bytes.empty(); ++e) {
@@ -172,8 +198,10 @@ TEST(OutboxRecovery, RandomDamageNeverProducesARecordTheWriterDidNotWrite) {
       }
     }
     const auto r = recover_segment(bytes, 1);
-    expect_only_written_records(bytes, r, written, "round " + std::to_string(round));
+    expect_only_written_records(bytes, r, written,
+                                "embedded +" + std::to_string(embedded_offset) + ", round " + std::to_string(round));
     if (HasFailure()) return;
+  }
   }
 }
 
