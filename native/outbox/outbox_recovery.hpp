@@ -18,14 +18,18 @@
 //   length is what was damaged and scanning resumes there (a 32-bit checksum proves it).
 // - Anything else that is not acceptable (bad checksum, garbage, an out-of-sequence or
 //   unfollowable seq) is damage. Scanning resumes at the first later record that continues the
-//   sequence: the record the damaged one's length points to if it is acceptable, otherwise the
-//   first data record whose seq lies in [floor, floor + skipped bytes / 24] (each lost record
-//   took at least 24 bytes and one seq). Records inside the skipped bytes are never accepted.
+//   sequence: the record the damaged one's length points to if it fits, otherwise the first
+//   data record whose seq lies in [floor, floor + skipped bytes / 24] (each lost record took at
+//   least 24 bytes and one seq). Unless the damaged record's own checksum held (so its length is
+//   the writer's), such a record is taken only if the next data record after it (stepping over
+//   marks) is whole and fits too: a record embedded in a payload is followed by the rest of that
+//   payload or by the real record whose seq it took, so it fails this. The price: the last data
+//   record of a segment, right after damage, is not taken (it stays in the quarantined copy).
 // - Damage followed by nothing acceptable: a tail. It is truncated when it holds no checksummed
 //   record at all (zeros, garbage, a torn write) and counted as damage (quarantined, reported)
 //   when it does, so refused records stay available for inspection in the `.corrupt` copy.
-// Residual risk, stated: a payload crafted to embed a record with exactly the next seq, sitting
-// right behind damage in the middle, can still be mistaken for the lost record.
+// Residual risk, stated: a payload crafted to embed two consecutive records with exactly the
+// next seqs, sitting right behind damage in the middle, can still be mistaken for lost records.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
