@@ -47,18 +47,29 @@ failure outbox::open(failure& corrupt, poster post_to_io) {
   outbox_log_options options;
   options.fsync = config_.fsync;
   options.keep_payloads = false;  // the queue below holds the messages
-  // The directory descriptor these jobs use stays open until log_ is destroyed, which is after
-  // the worker (close(), and the member order).
+  // Each job gets its own duplicate of the directory descriptor (a rare event: a segment
+  // created or deleted), so it never acts on a descriptor number the log closed and the kernel
+  // handed to something else meanwhile (a log that fails to open is destroyed at once).
   options.remove_segment = [this, durable](int dir, std::string name) {
-    worker_->submit([fs = fs_.get(), dir, name = std::move(name), durable] {
-      if (!fs->remove(dir, name) && durable) fs->sync_directory(dir);
+    std::error_code ec;
+    const int dir_copy = fs_->duplicate(dir, ec);
+    if (dir_copy < 0) {
+      if (!fs_->remove(dir, name) && durable) fs_->sync_directory(dir);  // no descriptor to spare
+      return;
+    }
+    worker_->submit([fs = fs_.get(), dir_copy, name = std::move(name), durable] {
+      if (!fs->remove(dir_copy, name) && durable) fs->sync_directory(dir_copy);
+      fs->close(dir_copy);
     });
   };
   options.sync_in_background = [this](int dir, int fd) {
-    worker_->submit([fs = fs_.get(), dir, fd, failed = background_failure_] {
+    std::error_code dup_error;
+    const int dir_copy = fs_->duplicate(dir, dup_error);
+    worker_->submit([fs = fs_.get(), dir_copy, fd, failed = background_failure_, dup_error] {
       std::error_code ec = fs->sync(fd);
       fs->close(fd);
-      if (!ec) ec = fs->sync_directory(dir);
+      if (!ec) ec = dir_copy >= 0 ? fs->sync_directory(dir_copy) : dup_error;
+      if (dir_copy >= 0) fs->close(dir_copy);
       if (ec) {
         std::lock_guard<std::mutex> lock(failed->mutex);
         if (!failed->first) failed->first = ec;
