@@ -93,7 +93,6 @@ int posix_file_system::open(int dir, const std::string& name, open_mode mode, st
   switch (mode) {
     case open_mode::read_only: flags |= O_RDONLY; break;
     case open_mode::read_append: flags |= O_RDWR | O_APPEND | O_CREAT; break;
-    case open_mode::write_truncate: flags |= O_WRONLY | O_CREAT | O_TRUNC; break;
     case open_mode::create_new: flags |= O_RDWR | O_APPEND | O_CREAT | O_EXCL; break;
   }
   for (;;) {
@@ -257,15 +256,6 @@ file_handle& file_handle::operator=(file_handle&& other) noexcept {
 void file_handle::reset() {
   if (fd_ >= 0 && fs_ != nullptr) fs_->close(fd_);
   fd_ = -1;
-}
-
-std::string join_path(const std::string& dir, std::string_view name) {
-  std::string path;
-  path.reserve(dir.size() + 1 + name.size());
-  path = dir;
-  if (!path.empty() && path.back() != '/') path.push_back('/');
-  path.append(name);
-  return path;
 }
 
 std::error_code read_whole_file(file_system& fs, int fd, std::string& out,

@@ -42,8 +42,8 @@ namespace rws {
 enum class open_mode : std::uint8_t {
   read_only,       // O_RDONLY
   read_append,     // O_RDWR | O_APPEND | O_CREAT: a log segment (append, read back, truncate)
-  write_truncate,  // O_WRONLY | O_CREAT | O_TRUNC: a temporary file about to be renamed
-  create_new,      // O_RDWR | O_APPEND | O_CREAT | O_EXCL: a new segment (EEXIST if anything is there)
+  create_new,      // O_RDWR | O_APPEND | O_CREAT | O_EXCL: a new segment or temporary file
+                   // (EEXIST if anything is there)
 };
 // Every mode adds O_NOFOLLOW: a symlink planted in the outbox directory is refused (ELOOP), never
 // followed, so the outbox cannot be made to write or truncate a file elsewhere.
@@ -128,8 +128,6 @@ class file_handle {
   file_system* fs_ = nullptr;
   int fd_ = -1;
 };
-
-std::string join_path(const std::string& dir, std::string_view name);
 
 // Reads the whole file behind fd into out (replacing its contents, reusing its capacity).
 // A file larger than max_size is outbox_errc::file_too_large, checked before allocating.
