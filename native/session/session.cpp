@@ -7,7 +7,6 @@
 namespace rws {
 namespace {
 
-constexpr const char* event_id_file = "last-event-id";
 // close() writes what is queued before the close frame, for at most this long.
 constexpr auto close_drain_limit = std::chrono::seconds(5);
 
@@ -68,9 +67,7 @@ session::session(asio::io_context& io, session_config config, std::shared_ptr<ev
       heartbeat_(config_.heartbeat),
       outbox_(config_.outbox),
       resume_(config_.resume,
-              [this](const std::string& id_token) {
-                write_file_atomic(*outbox_.fs(), outbox_.path(), event_id_file, id_token);
-              }),
+              [this](const std::string& id_token) { outbox_.store_resume_position(id_token); }),
       id_persist_timer_(io) {
   urls_ = config_.urls;  // parsed by lib/ (WHATWG URL), assembled by the binding
 }
@@ -99,7 +96,7 @@ void session::set_state(session_state next, const std::string& reason) {
 
 void session::start(bool connect_now) {
   failure corrupt;
-  failure opened = outbox_.open(corrupt);
+  failure opened = outbox_.open(corrupt, [&io = io_](std::function<void()> f) { asio::post(io, std::move(f)); });
   stats_->torn_bytes_truncated = outbox_.torn_bytes();
   if (corrupt) {
     auto e = session_event::with_detail(event_kind::error);
@@ -117,9 +114,9 @@ void session::start(bool connect_now) {
   // to know that what the previous one left behind has been delivered.
   if (outbox_.size()) outbox_was_busy_ = true;
   if (config_.resume.enabled && outbox_.durable()) {
-    std::string stored;
     // The file holds the id as a JSON token: a number as written, a string quoted.
-    if (!read_small_file(*outbox_.fs(), outbox_.path(), event_id_file, stored) && resume_.restore(stored)) {
+    auto stored = outbox_.load_resume_position();
+    if (stored && resume_.restore(*stored)) {
       auto e = session_event::with_detail(event_kind::resume_info);
       e.detail->resumed_from = resume_.last_id();
       emit(std::move(e));
@@ -345,7 +342,7 @@ void session::close(std::uint16_t code, std::string reason) {
     case session_state::open:
       set_state(session_state::closing, reason);
       closing_reason_ = reason;
-      sync_outbox();
+      if (outbox_.needs_sync()) schedule_sync();  // on the disk worker; its completion pumps
       // What is queued goes out before the close frame (on_written keeps pumping), but a
       // connection that stopped draining does not hold close() for longer than this.
       retry_timer_.expires_after(close_drain_limit);

@@ -80,7 +80,7 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void report_rejected(std::vector<send_outcome>& outcomes);
   void check_drain();
   void schedule_sync();
-  void sync_outbox();
+  void sync_outbox(bool wait = true);  // wait: close and teardown (see outbox::sync_appended)
   void emit(session_event event) { events_.push_back(std::move(event)); }
   void flush_events();
 

@@ -244,19 +244,27 @@ void session::send(std::vector<outgoing_message> batch, std::uint64_t first_requ
 void session::schedule_sync() {
   if (sync_scheduled_) return;
   sync_scheduled_ = true;
-  // Posted, not run here: send() batches that JavaScript queued while the io thread was busy
-  // (for instance in the previous fsync) run first and share this one fsync.
+  // Posted, not run here: send() batches that JavaScript queued meanwhile run first and share
+  // this one fsync. The fdatasync runs on the outbox's disk worker; the io thread goes on, and
+  // sends that arrive before it finishes share the next one.
   asio::post(io_, [self = shared_from_this()] {
-    self->sync_scheduled_ = false;
-    self->sync_outbox();
-    self->pump();
-    self->flush_events();
+    self->outbox_.start_sync([self] {
+      self->sync_scheduled_ = false;
+      self->sync_outbox(false);
+      if (self->outbox_.needs_sync()) self->schedule_sync();
+      if (self->state_ == session_state::closing && !self->close_frame_sent_) {
+        self->continue_closing();  // what just became durable goes out before the close frame
+      } else {
+        self->pump();
+      }
+      self->flush_events();
+    });
   });
 }
 
-void session::sync_outbox() {
+void session::sync_outbox(bool wait) {
   std::vector<send_outcome> persisted, rejected;
-  outbox_.sync_appended(persisted, rejected);
+  outbox_.sync_appended(persisted, rejected, wait);
   if (config_.outbox.guarantee == delivery_guarantee::written) report_sent(persisted, receipt_status::persisted);
   report_rejected(rejected);
   check_drain();
