@@ -141,7 +141,7 @@ declare namespace resilientWs {
      * `http_proxy`/`HTTP_PROXY` for `ws://`, lower case first, and `no_proxy`/`NO_PROXY` (comma-
      * or space-separated: `*`, host names that also cover their subdomains, `.domain`, IP
      * addresses, each optionally `:port`) goes direct. Only `http://` proxy URLs are accepted.
-     * A 407 answer ends in `failed` with `ERR_PROXY_AUTH`; an unreachable proxy or a refused
+     * A 407 answer (or 401 for wrong credentials) ends in `failed` with `ERR_PROXY_AUTH`; an unreachable proxy or a refused
      * tunnel is retried with `ERR_PROXY`. Credentials never appear in messages or events.
      * @default from the environment
      */
@@ -1031,7 +1031,7 @@ declare namespace resilientWs {
     readonly ERR_CLOSED_BY_SERVER: string;
     /** The HTTP proxy could not be reached or refused the CONNECT tunnel (`.status` when it answered). Retried. */
     readonly ERR_PROXY: string;
-    /** The HTTP proxy answered 407: credentials missing or wrong (`.status`). Terminal. */
+    /** The HTTP proxy refused its credentials: 407 (or 401, as some proxies answer wrong ones) (`.status`). Terminal. */
     readonly ERR_PROXY_AUTH: string;
     /** The outbox reached `maxMessages` or `maxBytes` (`outbox.onFull` decides which `send()` rejects). */
     readonly ERR_OUTBOX_FULL: string;

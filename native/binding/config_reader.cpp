@@ -60,6 +60,18 @@ session_config read_session_config(const Napi::Object& js) {
                                  str(u, "target"), str(u, "basicAuth")));
     c.urls.back().display = str(u, "display");  // lib/ removes credentials and query values
   }
+  // Per URL: null, or the proxy lib/proxy.js chose (option or environment).
+  auto proxies = field(js, "proxies").As<Napi::Array>();
+  for (uint32_t i = 0; i < proxies.Length(); ++i) {
+    auto v = proxies.Get(i);
+    if (!v.IsObject()) {
+      c.proxies.emplace_back();
+      continue;
+    }
+    auto p = v.As<Napi::Object>();
+    c.proxies.push_back(proxy_config{str(p, "host"), str(p, "port"), str(p, "authorization"), str(p, "display")});
+  }
+  c.follow_redirects = static_cast<std::uint32_t>(num(js, "followRedirects"));
   c.protocols = strings(js, "protocols");
   auto headers = field(js, "headers").As<Napi::Array>();
   for (uint32_t i = 0; i < headers.Length(); ++i) {

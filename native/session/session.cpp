@@ -1,6 +1,9 @@
 #include "session/session.hpp"
 
+#include "protocol/redirect.hpp"
+
 #include <algorithm>
+#include <cctype>
 #include <memory>
 #include <random>
 
@@ -25,6 +28,13 @@ bool fits_header_value(std::string_view value) {
     auto c = static_cast<unsigned char>(ch);
     return (c < 0x20 && c != '\t') || c == 0x7f;
   });
+}
+
+// Header names compare without regard to ASCII case (RFC 9110 §5.1).
+bool iequals_ascii(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
 }
 
 failure make_failure(failure_code code, std::string message) {
@@ -137,13 +147,32 @@ void session::begin_attempt() {
     return;
   }
   if (!ever_opened_ && attempt_ == 0) mark_disconnected();  // the first attempt starts the clock
-  ++attempt_;
-  stats_->attempt = attempt_;
-  const ws_url& url = urls_[url_turn_++ % urls_.size()];
   connection_params params;
+  if (redirect_to_) {
+    // Following a redirect continues the same attempt: same attempt number, same proxy.
+    attempt_url_ = std::move(*redirect_to_);
+    redirect_to_.reset();
+  } else {
+    ++attempt_;
+    const std::size_t turn = url_turn_++ % urls_.size();
+    attempt_url_ = urls_[turn];
+    attempt_proxy_ = turn < config_.proxies.size() ? config_.proxies[turn] : std::nullopt;
+    redirects_followed_ = 0;
+    redirect_left_origin_ = false;
+  }
+  stats_->attempt = attempt_;
+  const ws_url& url = attempt_url_;
   params.url = url;
+  params.proxy = attempt_proxy_;
   params.target = url.target;
   params.headers = config_.headers;
+  if (redirect_left_origin_) {
+    // A redirect to another origin does not take the credentials along (the URL's were dropped
+    // when the redirect was resolved).
+    std::erase_if(params.headers, [](const auto& h) {
+      return iequals_ascii(h.first, "authorization") || iequals_ascii(h.first, "cookie");
+    });
+  }
   params.protocols = config_.protocols;
   params.per_message_deflate = config_.per_message_deflate;
   params.max_message_size = config_.max_message_size;
@@ -180,6 +209,31 @@ void session::begin_attempt() {
   }
   conn_ = std::make_shared<connection>(io_, std::move(params), this);
   conn_->start();
+}
+
+bool session::follow_redirect(failure& cause) {
+  if (redirects_followed_ >= config_.follow_redirects) {
+    if (config_.follow_redirects > 0) {
+      cause.message += " — after " + std::to_string(redirects_followed_) + " redirects (followRedirects: " +
+                       std::to_string(config_.follow_redirects) + "); not following more";
+    }
+    return false;
+  }
+  std::string location;
+  for (const auto& [name, value] : cause.headers) {
+    if (iequals_ascii(name, "location")) location = value;
+  }
+  std::string error;
+  auto target = resolve_redirect(attempt_url_, location, error);
+  if (!target) {
+    cause.message += " — cannot follow it: " + error + " (not retrying)";
+    return false;
+  }
+  ++redirects_followed_;
+  redirect_left_origin_ = redirect_left_origin_ || !target->same_origin;
+  redirect_to_ = std::move(target->url);
+  begin_attempt();
+  return true;
 }
 
 void session::on_open(const open_info& info) {
@@ -229,6 +283,10 @@ void session::on_closed(close_info info) {
   if (was_open) mark_disconnected();
   auto verdict = classify_end({info.error, info.opened, info.code, info.reason}, config_.reconnect.stop_on_close_codes);
   failure& cause = verdict.error;
+  if (verdict.redirect && state_ != session_state::closing && follow_redirect(cause)) {
+    flush_events();
+    return;
+  }
   bool terminal = verdict.terminal;
   bool closing = state_ == session_state::closing;
   bool will_reconnect = !closing && !terminal && config_.reconnect.enabled;

@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,9 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void on_closed(close_info info) override;
 
   void begin_attempt();
+  // A 3xx answer with followRedirects: true when the next attempt was started towards Location;
+  // false with `cause` updated to say why it cannot be followed (the end is then terminal).
+  bool follow_redirect(failure& cause);
   void schedule_retry(const failure& cause, const std::string& reason, std::int64_t min_delay_ms = 0);
   void enter_failed(failure error, int close_code);
   void finish_closed(int code, const std::string& reason);
@@ -96,6 +100,13 @@ class session : public std::enable_shared_from_this<session>, public connection_
   std::shared_ptr<connection> conn_;  // the current attempt, null between attempts
   std::uint64_t attempt_ = 0;         // attempts since the last stable connection
   std::uint64_t url_turn_ = 0;        // every attempt moves to the next URL
+  // followRedirects: the URL a 3xx answer sent us to (the next attempt goes there at once), how
+  // many redirects this chain followed, and whether it left the first origin (credentials off).
+  std::optional<ws_url> redirect_to_;
+  ws_url attempt_url_;  // the URL of the current attempt
+  std::optional<proxy_config> attempt_proxy_;
+  std::uint32_t redirects_followed_ = 0;
+  bool redirect_left_origin_ = false;
   bool ever_opened_ = false;
   steady_clock::time_point disconnected_since_ = steady_clock::now();
   backoff backoff_;

@@ -64,8 +64,11 @@ void connection::start() {
   timer_.async_wait([self = shared_from_this()](const error_code& ec) {
     if (!ec) self->on_connect_timeout();
   });
+  // With a proxy, the TCP connection goes to the proxy; the server is reached through its tunnel.
+  const std::string& host = params_.proxy ? params_.proxy->host : params_.url.host;
+  const std::string& port = params_.proxy ? params_.proxy->port : params_.url.port;
   // The lookup thread holds only a weak reference: it may outlive this connection and its io_context.
-  async_lookup(io_, params_.url.host, params_.url.port,
+  async_lookup(io_, host, port,
                [weak = weak_from_this()](const error_code& ec, std::vector<tcp::endpoint> endpoints) {
                  if (auto self = weak.lock()) self->on_resolve(ec, endpoints);
                });
@@ -94,16 +97,29 @@ void connection::on_connect_timeout() {
 void connection::on_resolve(const error_code& ec, const std::vector<tcp::endpoint>& results) {
   if (phase_ != phase::connecting) return;
   if (ec) {
-    fail_attempt(make_failure(failure_code::dns, "cannot resolve host '" + params_.url.host + "': " + ec.message()));
+    if (params_.proxy) {
+      fail_attempt(make_failure(failure_code::proxy, "cannot resolve the proxy host '" + params_.proxy->host + "' of " +
+                                                         params_.proxy->display + ": " + ec.message()));
+    } else {
+      fail_attempt(make_failure(failure_code::dns, "cannot resolve host '" + params_.url.host + "': " + ec.message()));
+    }
     return;
   }
-  asio::async_connect(transport_->socket(), results,
-                      [self = shared_from_this()](const error_code& ec, const tcp::endpoint&) { self->on_connect(ec); });
+  race_ = std::make_shared<endpoint_race>(io_, results, [self = shared_from_this()](const error_code& ec, tcp::socket s) {
+    if (!ec && self->phase_ == phase::connecting) self->transport_->socket() = std::move(s);
+    self->on_connect(ec);
+  });
+  race_->start();
 }
 
 void connection::on_connect(const error_code& ec) {
   if (phase_ != phase::connecting) return;
   if (ec) {
+    if (params_.proxy) {
+      fail_attempt(make_failure(failure_code::proxy, "cannot connect to the proxy " + params_.proxy->display + ": " +
+                                                         ec.message()));
+      return;
+    }
     auto code = ec == asio::error::connection_refused ? failure_code::connection_refused
                                                       : failure_code::connection_lost;
     fail_attempt(make_failure(code, "cannot connect to " + params_.url.display + ": " + ec.message()));
@@ -111,6 +127,26 @@ void connection::on_connect(const error_code& ec) {
   }
   error_code ignored;
   transport_->socket().set_option(tcp::no_delay(true), ignored);
+  if (params_.proxy) {
+    // The tunnel's far end: the server's host and port (an IPv6 host in brackets).
+    const bool ipv6 = params_.url.host.find(':') != std::string::npos;
+    std::string authority = (ipv6 ? "[" + params_.url.host + "]" : params_.url.host) + ":" + params_.url.port;
+    tunnel_ = std::make_shared<proxy_tunnel>(transport_->socket(), *params_.proxy, std::move(authority));
+    tunnel_->start([self = shared_from_this()](failure error) { self->on_tunnel(std::move(error)); });
+    return;
+  }
+  transport_->async_secure([self = shared_from_this()](const error_code& ec) { self->on_secure(ec); });
+}
+
+void connection::on_tunnel(failure error) {
+  tunnel_.reset();
+  if (phase_ != phase::connecting) return;
+  if (error) {
+    fail_attempt(std::move(error));
+    return;
+  }
+  // Through the tunnel now: TLS (SNI and verification against the server, not the proxy) and the
+  // upgrade run as on a direct connection.
   transport_->async_secure([self = shared_from_this()](const error_code& ec) { self->on_secure(ec); });
 }
 
@@ -497,6 +533,7 @@ void connection::finish(close_info info) {
   if (phase_ == phase::closed) return;
   phase_ = phase::closed;
   timer_.cancel();
+  if (race_) race_->cancel();
   transport_->close();
   auto* handler = handler_;
   handler_ = nullptr;
@@ -513,6 +550,7 @@ void connection::abort() {
   if (phase_ == phase::closed) return;
   phase_ = phase::closed;
   timer_.cancel();
+  if (race_) race_->cancel();
   transport_->close();
 }
 
