@@ -677,12 +677,18 @@ declare namespace resilientWs {
     outboxSize: number;
     /** Payload bytes of `outboxSize`. */
     outboxBytes: number;
+    /** Bytes of the file outbox's segment files on disk (0 without `outbox.path`). */
+    outboxDiskBytes: number;
+    /** Messages evicted by `outbox.onFull: 'drop-oldest'` so far. */
+    outboxDropped: number;
     /** Bytes queued on the socket but not yet written. */
     bufferedAmount: number;
     /** Heartbeat probes sent. */
     heartbeatsSent: number;
     /** Machine suspends or badly late timers noticed (each triggers an immediate probe). */
     wakeupsDetected: number;
+    /** Network changes (Linux rtnetlink: an address, link or route) that concerned the open connection and probed it at once. */
+    networkChanges: number;
     /** Bytes of a torn (half-written) tail dropped when the file outbox was opened. */
     tornBytesTruncated: number;
   }

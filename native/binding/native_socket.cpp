@@ -175,9 +175,12 @@ Napi::Value native_socket::stats(const Napi::CallbackInfo& info) {
   const std::uint64_t in_flight = s.sends_in_flight.load();
   put("outboxSize", static_cast<double>(in_flight + s.outbox_size.load()));
   put("outboxBytes", static_cast<double>(s.outbox_bytes.load()));
+  put("outboxDiskBytes", static_cast<double>(s.outbox_disk_bytes.load()));
+  put("outboxDropped", static_cast<double>(s.outbox_dropped.load()));
   put("bufferedAmount", static_cast<double>(s.buffered_amount.load()));
   put("heartbeatsSent", static_cast<double>(s.heartbeats_sent.load()));
   put("wakeupsDetected", static_cast<double>(s.wakeups_detected.load()));
+  put("networkChanges", static_cast<double>(s.network_changes.load()));
   put("tornBytesTruncated", static_cast<double>(s.torn_bytes_truncated.load()));
   return out;
 }

@@ -450,6 +450,7 @@ bool outbox::evict_oldest_unsent(std::size_t& first_new, std::vector<send_outcom
   if (i >= first_new) return false;  // only messages of earlier batches, and none on the wire
   auto& item = items_[i];
   rejected.push_back({item.request, item.seq, std::move(error)});
+  ++evicted_;
   if (log_) log_->drop(item.seq);
   forget_key(item);
   bytes_ -= item.payload.size();

@@ -100,6 +100,9 @@ class outbox {
   std::size_t size() const { return items_.size() - acked_count_; }
   std::uint64_t bytes() const { return bytes_; }
   std::uint64_t torn_bytes() const { return torn_bytes_; }
+  // Bytes of the file log's segments on disk (0 in memory), and messages 'drop-oldest' evicted.
+  std::uint64_t disk_bytes() const { return log_ ? log_->disk_bytes() : 0; }
+  std::uint64_t evicted() const { return evicted_; }
   // The resume position stored beside the file log (resume_position_file); nullopt without one.
   std::optional<std::string> load_resume_position();
   // Written by the disk worker; nothing without a file log.
@@ -144,6 +147,7 @@ class outbox {
   std::uint64_t next_seq_ = 1;
   std::uint64_t durable_upto_ = 0;  // file log: every record up to this seq is on disk
   std::uint64_t torn_bytes_ = 0;
+  std::uint64_t evicted_ = 0;
   std::string key_prefix_;
 };
 

@@ -120,6 +120,8 @@ void session::start(bool connect_now) {
   }
   stats_->outbox_size = outbox_.size();
   stats_->outbox_bytes = outbox_.bytes();
+  stats_->outbox_disk_bytes = outbox_.disk_bytes();
+  stats_->outbox_dropped = outbox_.evicted();
   // Records recovered from disk are a busy outbox too: a restarted process waits for 'drain'
   // to know that what the previous one left behind has been delivered.
   if (outbox_.size()) outbox_was_busy_ = true;
@@ -261,7 +263,10 @@ void session::on_open(const open_info& info) {
     self->backoff_.reset_after_stable();
   });
 
-  if (config_.heartbeat.enabled) arm_heartbeat(heartbeat_.start(steady_clock::now(), clock_()));
+  if (config_.heartbeat.enabled) {
+    arm_heartbeat(heartbeat_.start(steady_clock::now(), clock_()));
+    watch_path();
+  }
 
   if (config_.resume.enabled && config_.resume.via == resume_via::message && !resumed_from_.empty()) {
     // The resume handshake goes first; the outbox flushes after it.
@@ -343,6 +348,7 @@ void session::schedule_retry(const failure& cause, const std::string& reason, st
 
 void session::drop_connection(std::uint16_t close_code) {
   heartbeat_timer_.cancel();
+  path_watch_.reset();
   stable_timer_.cancel();
   reading_paused_ = false;
   if (!conn_) return;

@@ -16,6 +16,7 @@
 #include "session/backoff.hpp"
 #include "session/failure_policy.hpp"
 #include "transport/connection.hpp"
+#include "transport/network_watch.hpp"
 #include "session/heartbeat.hpp"
 #include "resume/resume_tracker.hpp"
 #include "outbox/outbox.hpp"
@@ -77,6 +78,9 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void handle_pong();
   void arm_heartbeat(std::chrono::milliseconds delay);
   void on_heartbeat();
+  // rtnetlink: a change that may concern the open connection's path probes it at once.
+  void watch_path();
+  void on_network_change(const network_change& change);
   void continue_closing();
   void send_close_frame();
   void persist_event_id();
@@ -114,6 +118,8 @@ class session : public std::enable_shared_from_this<session>, public connection_
   asio::steady_timer stable_timer_;
 
   asio::steady_timer heartbeat_timer_;
+  std::unique_ptr<network_subscription> path_watch_;  // while open, with the heartbeat on
+  int local_interface_ = 0;                           // of the open connection's local address
   heartbeat heartbeat_;  // decides; this class owns the timer and does what it says
   std::function<clock_reading()> clock_ = read_system_clocks;
   transport_factory make_transport_;

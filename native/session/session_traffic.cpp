@@ -130,6 +130,22 @@ void session::arm_heartbeat(std::chrono::milliseconds delay) {
   });
 }
 
+void session::watch_path() {
+  local_interface_ = interface_of(conn_->local_endpoint().address());
+  path_watch_ = watch_network(io_, [weak = weak_from_this()](const network_change& change) {
+    if (auto self = weak.lock()) self->on_network_change(change);
+  });
+}
+
+void session::on_network_change(const network_change& change) {
+  if (state_ != session_state::open || !conn_ || !conn_->is_open()) return;
+  // With a proxy the path that matters is the one to the proxy: the far end of our socket.
+  if (!change.affects(conn_->local_endpoint().address(), local_interface_, conn_->remote_endpoint().address())) return;
+  stats_->network_changes++;
+  heartbeat_.ask_probe();
+  arm_heartbeat(std::chrono::milliseconds(0));
+}
+
 void session::on_heartbeat() {
   if (state_ != session_state::open || !conn_ || !conn_->is_open()) return;
   if (reading_paused_) {
@@ -209,6 +225,8 @@ void session::report_rejected(std::vector<send_outcome>& outcomes) {
 void session::check_drain() {
   stats_->outbox_size = outbox_.size();
   stats_->outbox_bytes = outbox_.bytes();
+  stats_->outbox_disk_bytes = outbox_.disk_bytes();
+  stats_->outbox_dropped = outbox_.evicted();
   if (outbox_.size() == 0 && outbox_was_busy_) {
     outbox_was_busy_ = false;
     emit(session_event(event_kind::drain));
@@ -236,6 +254,8 @@ void session::send(std::vector<outgoing_message> batch, std::uint64_t first_requ
   report_rejected(rejected);
   stats_->outbox_size = outbox_.size();
   stats_->outbox_bytes = outbox_.bytes();
+  stats_->outbox_disk_bytes = outbox_.disk_bytes();
+  stats_->outbox_dropped = outbox_.evicted();
   stats_->sends_in_flight -= handed_over;  // counted by the binding when JavaScript handed it over
   pump();
   flush_events();
