@@ -152,13 +152,7 @@ class ResilientSocket extends EventEmitter {
     }
   }
 
-  /** Replayed duplicates dropped by the io thread since the last batch, only if anybody listens. */
-  _publishDedupe() {
-    if (!diagnostics.wanted('dedupe') || !this._native) return;
-    const total = this._native.stats().duplicatesDropped;
-    if (total > this._duplicatesSeen) diagnostics.publish('dedupe', this, { dropped: total - this._duplicatesSeen, total });
-    this._duplicatesSeen = total;
-  }
+
 
   /**
    * Closes the connection (close handshake), flushes the outbox file and ends the socket.
@@ -308,7 +302,6 @@ class ResilientSocket extends EventEmitter {
       }
     }
     if (this._outboxChanged) this._publishOutboxSize();
-    this._publishDedupe();
     if (thrown !== null) {
       process.nextTick(() => {
         throw thrown;
@@ -389,6 +382,10 @@ class ResilientSocket extends EventEmitter {
         }
         return;
       }
+      case KIND.DUPLICATES:
+        this._duplicatesSeen += b[at];
+        diagnostics.publish('dedupe', this, { dropped: b[at], total: this._duplicatesSeen });
+        return;
       case KIND.RESUME_INFO:
         this._lastEventId = b[at];
         return;

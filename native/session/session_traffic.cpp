@@ -36,6 +36,7 @@ void session::pump() {
 
 bool session::on_inbound(std::vector<inbound_event>& events) {
   bool replayed = resume_.on_data(steady_clock::now());
+  std::uint64_t duplicates = 0;
   for (auto& event : events) {
     if (event.type == inbound_event::kind::pong) {
       handle_pong();
@@ -51,6 +52,7 @@ bool session::on_inbound(std::vector<inbound_event>& events) {
       auto verdict = resume_.on_text(event.payload, id, id_is_string);
       if (verdict == resume_tracker::verdict::duplicate) {
         stats_->duplicates_dropped++;
+        ++duplicates;
         continue;
       }
     }
@@ -60,6 +62,12 @@ bool session::on_inbound(std::vector<inbound_event>& events) {
     e.data = std::move(event.payload);
     e.id = std::move(id);
     e.id_is_string = id_is_string;
+    emit(std::move(e));
+  }
+  if (duplicates) {
+    // One event per read, not per duplicate: diagnostics sees every drop without a per-message cost.
+    auto e = session_event::with_detail(event_kind::duplicates);
+    e.detail->count = duplicates;
     emit(std::move(e));
   }
   if (resume_.enabled()) {
