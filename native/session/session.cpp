@@ -37,13 +37,6 @@ bool iequals_ascii(std::string_view a, std::string_view b) {
          });
 }
 
-failure make_failure(failure_code code, std::string message) {
-  failure f;
-  f.code = code;
-  f.message = std::move(message);
-  return f;
-}
-
 std::int64_t ms_since(steady_clock::time_point then) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - then).count();
 }

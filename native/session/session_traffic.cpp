@@ -10,13 +10,6 @@ namespace {
 // backlog is written in steady slices instead of being copied into one huge buffer.
 constexpr std::uint64_t write_high_water = 1u << 20;
 
-failure make_failure(failure_code code, std::string message) {
-  failure f;
-  f.code = code;
-  f.message = std::move(message);
-  return f;
-}
-
 }  // namespace
 
 void session::pump() {

@@ -9,14 +9,6 @@ namespace {
 
 constexpr std::size_t max_answer_bytes = 16 * 1024;
 
-failure proxy_failure(failure_code code, std::string message, int status = 0) {
-  failure f;
-  f.code = code;
-  f.message = std::move(message);
-  f.status = status;
-  return f;
-}
-
 }  // namespace
 
 proxy_tunnel::proxy_tunnel(boost::asio::ip::tcp::socket& socket, const proxy_config& proxy, std::string authority)
@@ -27,7 +19,7 @@ void proxy_tunnel::start(handler on_done) {
   std::string error;
   auto request = make_connect_request(authority_, proxy_.authorization, error);
   if (!request) {
-    done(proxy_failure(failure_code::invalid_option, "cannot ask the proxy " + proxy_.display + " for a tunnel: " + error));
+    done(make_failure(failure_code::invalid_option, "cannot ask the proxy " + proxy_.display + " for a tunnel: " + error));
     return;
   }
   buffer_ = std::move(*request);
@@ -39,7 +31,7 @@ void proxy_tunnel::start(handler on_done) {
 
 void proxy_tunnel::on_written(const boost::system::error_code& ec) {
   if (ec) {
-    done(proxy_failure(failure_code::proxy, "the proxy " + proxy_.display + " hung up: " + ec.message()));
+    done(make_failure(failure_code::proxy, "the proxy " + proxy_.display + " hung up: " + ec.message()));
     return;
   }
   buffer_.assign(max_answer_bytes, '\0');
@@ -60,7 +52,7 @@ void proxy_tunnel::read_more() {
 void proxy_tunnel::on_read(const boost::system::error_code& ec, std::size_t n) {
   if (!on_done_) return;
   if (ec) {
-    done(proxy_failure(failure_code::proxy, "the proxy " + proxy_.display + " closed the connection before answering " +
+    done(make_failure(failure_code::proxy, "the proxy " + proxy_.display + " closed the connection before answering " +
                                                 "CONNECT: " + ec.message()));
     return;
   }
@@ -77,14 +69,14 @@ void proxy_tunnel::on_read(const boost::system::error_code& ec, std::size_t n) {
     error = "its answer's head exceeds 16 KiB";
   }
   if (status == parse_status::malformed) {
-    done(proxy_failure(failure_code::proxy, "the proxy " + proxy_.display + " answered CONNECT with something "
+    done(make_failure(failure_code::proxy, "the proxy " + proxy_.display + " answered CONNECT with something "
                                                                            "that is not HTTP: " + error));
     return;
   }
   // 407 is the proxy's "credentials, please"; some proxies (tinyproxy) answer wrong credentials
   // with 401. Either way retrying cannot help until someone fixes the proxy URL.
   if (answer.status == 407 || answer.status == 401) {
-    done(proxy_failure(failure_code::proxy_auth,
+    done(make_failure(failure_code::proxy_auth,
                        "the proxy " + proxy_.display + " refused the credentials (" + std::to_string(answer.status) +
                            " " + answer.status_text +
                            "): give the right ones in the proxy URL (http://user:password@host:port); not retrying",
@@ -92,13 +84,13 @@ void proxy_tunnel::on_read(const boost::system::error_code& ec, std::size_t n) {
     return;
   }
   if (answer.status < 200 || answer.status > 299) {
-    done(proxy_failure(failure_code::proxy, "the proxy " + proxy_.display + " refused a tunnel to " + authority_ + " (" +
+    done(make_failure(failure_code::proxy, "the proxy " + proxy_.display + " refused a tunnel to " + authority_ + " (" +
                                                 std::to_string(answer.status) + " " + answer.status_text + ")",
                        answer.status));
     return;
   }
   if (answer.header_bytes != received_) {
-    done(proxy_failure(failure_code::proxy, "the proxy " + proxy_.display +
+    done(make_failure(failure_code::proxy, "the proxy " + proxy_.display +
                                                 " sent bytes after its CONNECT answer, before the server could speak"));
     return;
   }
