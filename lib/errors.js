@@ -1,7 +1,7 @@
 'use strict';
 
 /**
- * The one table of error codes (SPEC §8). native/common/error_codes.hpp holds the same names;
+ * The one table of error codes. native/common/error_codes.hpp holds the same names;
  * the README's error table is this one.
  */
 const ERROR_CODES = Object.freeze({

@@ -17,7 +17,7 @@ const PLAIN_INFO = Object.freeze({ replayed: false });
 /**
  * A WebSocket client that reconnects, detects dead peers, resumes and keeps every message in
  * its outbox until delivered. The network runs on a native io thread; this class maps the
- * batches of events it delivers onto EventEmitter events (SPEC §3).
+ * batches of events it delivers onto EventEmitter events.
  */
 class ResilientSocket extends EventEmitter {
   /**

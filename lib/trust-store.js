@@ -1,6 +1,6 @@
 'use strict';
 // The default trust store of wss:// is Node's, so a wss:// URL is trusted exactly when `https`
-// in the same process would trust it (SPEC §2, §4 tls). Without this, the addon would use the
+// in the same process would trust it. Without this, the addon would use the
 // OpenSSL default paths of whichever OpenSSL it runs on: the system's store for a source build,
 // an often empty /usr/local/ssl for the prebuilt binaries (they use node's own OpenSSL).
 //

@@ -1,5 +1,5 @@
 #pragma once
-// The thread that does an outbox's blocking disk work (SPEC §7): fdatasync for the group commit,
+// The thread that does an outbox's blocking disk work: fdatasync for the group commit,
 // the resume-position file (write, fdatasync, rename, fsync of the directory) and the unlink of
 // delivered segments. The io thread only appends (page-cache writes) and never waits on a disk,
 // so a slow disk delays this outbox's receipts and nothing else: not pongs, heartbeats or reads

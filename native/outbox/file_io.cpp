@@ -96,7 +96,7 @@ int posix_file_system::open(int dir, const std::string& name, open_mode mode, st
     case open_mode::create_new: flags |= O_RDWR | O_APPEND | O_CREAT | O_EXCL; break;
   }
   for (;;) {
-    // 0600: outgoing messages may hold anything the application sends; owner only (SPEC §7).
+    // 0600: outgoing messages may hold anything the application sends; owner only.
     int fd = ::openat(dir, name.c_str(), flags, 0600);
     if (fd >= 0) {
       ec.clear();

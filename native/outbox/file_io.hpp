@@ -1,5 +1,5 @@
 #pragma once
-// The file-system seam under the outbox log (SPEC §7). Everything the log does to the disk goes
+// The file-system seam under the outbox log. Everything the log does to the disk goes
 // through `file_system`, so tests can substitute a wrapper that fails the Nth write with ENOSPC
 // after writing part of it, fails fdatasync with EIO, and so on — the failures that matter most
 // and are hardest to produce on a real disk. Errors are std::error_code values (errno values in

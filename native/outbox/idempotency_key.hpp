@@ -1,5 +1,5 @@
 #pragma once
-// Generated idempotency keys (SPEC §7): ULIDs — 48-bit Unix time in ms + 80 random bits, written
+// Generated idempotency keys: ULIDs — 48-bit Unix time in ms + 80 random bits, written
 // as 26 Crockford base32 characters. The time prefix makes keys sort in creation order (so the
 // server and a human reading its logs can tell old from new); the 80 random bits make keys from
 // different processes and restarts collide with negligible probability, without coordination or

@@ -1,5 +1,5 @@
 #pragma once
-// Every send() goes through the outbox (SPEC §7): an ordered queue bounded by maxMessages and
+// Every send() goes through the outbox: an ordered queue bounded by maxMessages and
 // maxBytes, backed by the crash-safe file log when outbox.path is set. It assigns sequence
 // numbers and idempotency keys, and remembers which messages still need to reach the server.
 // io thread only.

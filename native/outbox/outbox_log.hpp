@@ -1,5 +1,5 @@
 #pragma once
-// The crash-safe outbox behind `outbox.path` (SPEC §7): an append-only log of segment files in
+// The crash-safe outbox behind `outbox.path`: an append-only log of segment files in
 // one directory, owned by the session and used from the io thread only (no internal locking).
 //
 // Directory layout:

@@ -1,5 +1,5 @@
 #pragma once
-// The on-disk record of the outbox log (SPEC §7). Pure: no I/O, so it is unit-tested and fuzzed
+// The on-disk record of the outbox log. Pure: no I/O, so it is unit-tested and fuzzed
 // on byte strings alone.
 //
 // ---- Outbox record format (version 1) --------------------------------------------------------

@@ -1,5 +1,5 @@
 #pragma once
-// Recovery of one outbox segment file (SPEC §7), as a pure function of its bytes: no I/O, so it
+// Recovery of one outbox segment file, as a pure function of its bytes: no I/O, so it
 // is unit-tested and fuzzed on byte strings alone (native/fuzz/outbox_recovery_fuzz.cpp).
 // outbox_log::open() runs it over every segment in index order and acts on the result
 // (truncate a torn tail, quarantine a damaged segment, load the pending records).

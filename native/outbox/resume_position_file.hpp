@@ -1,5 +1,5 @@
 #pragma once
-// The resume position (SPEC §6: the last event id JavaScript received) stored beside a file
+// The resume position stored beside a file
 // outbox, so a restarted process resumes where the previous one stopped. Read once at open on
 // the io thread (a few bytes); every store is written by the outbox's disk_worker (write
 // `name.tmp`, fdatasync, rename, fsync of the directory; no syncs at all under fsync 'none'),

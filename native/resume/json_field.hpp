@@ -1,6 +1,5 @@
 #pragma once
-// Reading one field out of JSON text without building a DOM (SPEC §6 resume ids, §7 ack
-// matching and outbox.keyField). It runs on every inbound text message, so each call is a single
+// Reading one field out of JSON text without building a DOM. It runs on every inbound text message, so each call is a single
 // forward scan that skips what it does not need and allocates only for the value it returns.
 //
 // Robustness, because the text comes from the network: never reads past the end of the view,
@@ -40,7 +39,7 @@ std::optional<json_scalar> find_json_field(std::string_view json,
 // by building the path vector directly. "" -> {""}, "a..b" -> {"a","","b"}.
 std::vector<std::string> split_dotted_path(std::string_view dotted);
 
-// One (path, expected value) pair of `ack.match` (SPEC §7), e.g. {{"type"}, string "ack"}.
+// One (path, expected value) pair of `ack.match`, e.g. {{"type"}, string "ack"}.
 struct json_match_rule {
   std::vector<std::string> path;
   json_scalar expected;

@@ -1,5 +1,5 @@
 #pragma once
-// Resume settings (SPEC §6), validated and defaulted by lib/options.js.
+// Resume settings, validated and defaulted by lib/options.js.
 #include <cstddef>
 #include <cstdint>
 #include <string>

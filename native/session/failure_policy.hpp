@@ -1,5 +1,5 @@
 #pragma once
-// What an ended attempt or connection means (SPEC §5): give up ("failed" with a code), or try
+// What an ended attempt or connection means: give up ("failed" with a code), or try
 // again no sooner than some delay. One pure function over plain values, so every rule is in one
 // place and unit-tested (native/tests/session/failure_policy_test.cpp); the session only applies
 // the verdict (backoff, retries left, reconnect.enabled, close() in progress).

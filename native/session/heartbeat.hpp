@@ -1,5 +1,5 @@
 #pragma once
-// Dead-peer detection (SPEC §5) as a pure decision: given the time, when the last inbound frame
+// Dead-peer detection as a pure decision: given the time, when the last inbound frame
 // arrived and what the wake detector's clocks say, what to do now and when to look again. The
 // session owns the timer and the connection and does what this says, so the rules are
 // unit-tested without sockets or sleeping.

@@ -1,6 +1,6 @@
 #pragma once
 // The supervisor of one ResilientSocket: it outlives connection attempts and owns the state
-// machine (SPEC §3), backoff and failure handling (§5; the rules are in failure_policy.hpp), the
+// machine, backoff and failure handling (§5; the rules are in failure_policy.hpp), the
 // heartbeat, resume (§6; resume_tracker.hpp) and the outbox (§7). Everything runs on the io
 // thread; the binding posts every call from JavaScript. session.cpp is the state machine and the
 // wiring; session_traffic.cpp the messages in and out of an open connection and the heartbeat.

@@ -1,6 +1,6 @@
 'use strict';
 
-// The default trust store is Node's (SPEC §2, §4 tls): a wss:// URL without tls.ca is trusted
+// The default trust store is Node's: a wss:// URL without tls.ca is trusted
 // exactly when https.get in the same process trusts it. Each case runs in a child process,
 // because NODE_EXTRA_CA_CERTS and --use-openssl-ca are read when node starts.
 

@@ -1,6 +1,6 @@
 'use strict';
 
-// Network changes (SPEC §5, Linux rtnetlink): when the address an open connection uses goes
+// Network changes: when the address an open connection uses goes
 // away, the connection is probed at once and found dead within the heartbeat timeout — not
 // after interval + timeout. A change elsewhere (a route to another network) does not probe.
 // For comparison, a silent drop the kernel does not announce (iptables DROP) is found by the

@@ -1,6 +1,6 @@
 'use strict';
 
-// Lifecycle events on node:diagnostics_channel (SPEC §9): every channel publishes what really
+// Lifecycle events on node:diagnostics_channel: every channel publishes what really
 // happened to a real connection — an open, a server that drops the connection, the reconnect,
 // heartbeats, sends through the outbox and acks — and nothing when nobody subscribes.
 

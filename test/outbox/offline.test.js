@@ -1,6 +1,6 @@
 'use strict';
 
-// Sending while disconnected (SPEC §7): messages queue in the outbox and are flushed in order
+// Sending while disconnected: messages queue in the outbox and are flushed in order
 // once the connection is open; outboxSize counts them the whole time; 'drain' fires once when
 // the outbox becomes empty. For the in-memory outbox and the file outbox, before the first
 // connection (autoConnect: false, then connect()) and while the server is down.

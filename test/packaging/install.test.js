@@ -1,6 +1,6 @@
 'use strict';
 
-// The package as users get it (SPEC §2, §10 install row): `npm pack` (its prepack runs `npm run
+// The package as users get it: `npm pack` (its prepack runs `npm run
 // prebuild`, so the tarball carries binaries built from these sources), then `npm install` of
 // the tarball alone into an empty project, offline, with an empty npm cache and a PATH holding
 // nothing but `node` (no compiler, no cmake, no make): no install script may run and nothing may

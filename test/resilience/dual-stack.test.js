@@ -1,6 +1,6 @@
 'use strict';
 
-// Dual stack (SPEC §5, RFC 8305): `localhost` resolves to ::1 and 127.0.0.1. IPv6 goes first; when
+// Dual stack: `localhost` resolves to ::1 and 127.0.0.1. IPv6 goes first; when
 // it refuses, IPv4 follows at once; when it silently drops SYNs, IPv4 starts 250 ms later and
 // wins — not after the whole connect timeout. The child runs in a private mount namespace with
 // its own /etc/hosts (unshare; root), so the machine's resolver configuration does not matter.

@@ -1,6 +1,6 @@
 'use strict';
 
-// 3xx answers to the upgrade (SPEC §4 followRedirects): terminal ERR_HANDSHAKE_REJECTED with the
+// 3xx answers to the upgrade: terminal ERR_HANDSHAKE_REJECTED with the
 // status and .headers.location by default (no retry loop); followed when asked, up to the limit,
 // never from wss:// down to ws://, with credentials only within the origin.
 

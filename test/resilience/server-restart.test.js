@@ -1,6 +1,6 @@
 'use strict';
 
-// Server restarts (SPEC §5 Backoff, §10 reconnect row): a killed server that comes back on the
+// Server restarts: a killed server that comes back on the
 // same port gets its clients back; a stable connection retries at once, an unstable one backs
 // off; a fleet of clients spreads its retries instead of arriving in lockstep.
 
@@ -125,7 +125,7 @@ describe('a fleet of 200 clients and a restarting server', () => {
     await waitFor(() => opened.size === CLIENTS, 30000, `${CLIENTS} clients reopened`);
     const serverSide = server.connections.slice(acceptedBefore).map((c) => c.at);
 
-    // attempt 1 is the immediate retry of a stable connection (SPEC: reconnect.immediate).
+    // attempt 1 is the immediate retry of a stable connection (reconnect.immediate).
     const immediate = attempts.filter((a) => a.attempt === 1).map((a) => a.at);
     const later = attempts.filter((a) => a.attempt > 1).map((a) => a.at);
     const immediateWindow = busiestWindow(immediate, 250);

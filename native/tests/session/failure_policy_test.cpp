@@ -1,4 +1,4 @@
-// The failure policy (SPEC §5): which ends are terminal and which are retried, and the least
+// The failure policy: which ends are terminal and which are retried, and the least
 // delay a server may impose. Every HTTP status class, every close code class and every failure
 // the connection reports.
 #include "session/failure_policy.hpp"
