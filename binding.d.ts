@@ -317,6 +317,15 @@ declare namespace resilientWs {
      * @default 10000
      */
     window?: number;
+
+    /**
+     * Recognises the server's "cannot replay from your position" message among messages without
+     * an id: fields (top-level or dotted) and the values they must have. The message is still
+     * delivered as `'message'`; the `resilient-ws:resume:reset` diagnostics channel reports it.
+     * `false`: look for none. The default matches the server companion's reset.
+     * @default { type: 'reset' }
+     */
+    resetMatch?: Record<string, string | number | boolean | null> | false;
   }
 
   /** How an inbound acknowledgement is recognised (`outbox.guarantee: 'acked'`). */
@@ -1075,6 +1084,7 @@ declare namespace resilientWs {
     outbox: 'resilient-ws:outbox';
     ack: 'resilient-ws:ack';
     dedupe: 'resilient-ws:dedupe';
+    resumeReset: 'resilient-ws:resume:reset';
     failed: 'resilient-ws:failed';
     close: 'resilient-ws:close';
   }>;
@@ -1096,6 +1106,8 @@ declare namespace resilientWs {
     'resilient-ws:ack': { socket: ResilientSocket } & AckEvent;
     /** Replayed messages dropped as already delivered since the previous message; `total` is `stats().duplicatesDropped`. */
     'resilient-ws:dedupe': { socket: ResilientSocket; dropped: number; total: number };
+    /** The server cannot replay from `lastEventId` (a message matching `resume.resetMatch` arrived). */
+    'resilient-ws:resume:reset': { socket: ResilientSocket; lastEventId?: string };
     'resilient-ws:failed': { socket: ResilientSocket } & FailedEvent;
     'resilient-ws:close': { socket: ResilientSocket } & CloseEvent;
   }

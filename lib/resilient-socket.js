@@ -386,6 +386,9 @@ class ResilientSocket extends EventEmitter {
         this._duplicatesSeen += b[at];
         diagnostics.publish('dedupe', this, { dropped: b[at], total: this._duplicatesSeen });
         return;
+      case KIND.RESUME_RESET:
+        diagnostics.publish('resumeReset', this, { lastEventId: b[at] || undefined });
+        return;
       case KIND.RESUME_INFO:
         this._lastEventId = b[at];
         return;

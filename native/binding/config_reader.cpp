@@ -48,6 +48,20 @@ json_scalar read_scalar(const Napi::Value& v) {
   return s;
 }
 
+// [[path...], expected] pairs (lib/options.js matchRules) as json_match_rules.
+std::vector<json_match_rule> match_rules(const Napi::Array& rules) {
+  std::vector<json_match_rule> out;
+  for (uint32_t i = 0; i < rules.Length(); ++i) {
+    auto rule = rules.Get(i).As<Napi::Array>();
+    json_match_rule r;
+    auto path = rule.Get(0u).As<Napi::Array>();
+    for (uint32_t j = 0; j < path.Length(); ++j) r.path.push_back(path.Get(j).As<Napi::String>().Utf8Value());
+    r.expected = read_scalar(rule.Get(1u));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 }  // namespace
 
 session_config read_session_config(const Napi::Object& js) {
@@ -125,6 +139,7 @@ session_config read_session_config(const Napi::Object& js) {
   c.resume.via = via == "header" ? resume_via::header : via == "message" ? resume_via::message : resume_via::query;
   c.resume.param = str(rs, "param");
   c.resume.window = static_cast<std::size_t>(num(rs, "window"));
+  c.resume.reset_match = match_rules(field(rs, "resetMatch").As<Napi::Array>());
 
   auto ob = sub(js, "outbox");
   c.outbox.path = str(ob, "path");
@@ -135,15 +150,7 @@ session_config read_session_config(const Napi::Object& js) {
   c.outbox.drop_oldest = str(ob, "onFull") == "drop-oldest";
   c.outbox.guarantee = str(ob, "guarantee") == "acked" ? delivery_guarantee::acked : delivery_guarantee::written;
   c.outbox.ack_key_path = strings(ob, "ackKeyPath");
-  auto rules = field(ob, "ackMatch").As<Napi::Array>();
-  for (uint32_t i = 0; i < rules.Length(); ++i) {
-    auto rule = rules.Get(i).As<Napi::Array>();
-    json_match_rule r;
-    auto path = rule.Get(0u).As<Napi::Array>();
-    for (uint32_t j = 0; j < path.Length(); ++j) r.path.push_back(path.Get(j).As<Napi::String>().Utf8Value());
-    r.expected = read_scalar(rule.Get(1u));
-    c.outbox.ack_match.push_back(std::move(r));
-  }
+  c.outbox.ack_match = match_rules(field(ob, "ackMatch").As<Napi::Array>());
   c.outbox.key_field = str(ob, "keyField");
   return c;
 }

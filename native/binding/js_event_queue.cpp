@@ -201,6 +201,9 @@ void append_event(napi_env env, napi_value array, uint32_t& index, session_event
     case event_kind::resume_info:
       put(make_string(env, d.resumed_from));
       break;
+    case event_kind::resume_reset:
+      put(make_string(env, d.resumed_from));
+      break;
     case event_kind::duplicates:
       put(make_number(env, static_cast<double>(d.count)));
       break;

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "resume/json_field.hpp"
+
 namespace rws {
 
 enum class resume_via : std::uint8_t { query, header, message };
@@ -15,6 +17,9 @@ struct resume_config {
   resume_via via = resume_via::query;
   std::string param = "after";
   std::size_t window = 10000;
+  // Recognises the server's "I cannot replay from your position" message (the companion's
+  // {"type":"reset",…}); empty: none. It is still delivered; diagnostics learn of it.
+  std::vector<json_match_rule> reset_match;
 };
 
 }  // namespace rws

@@ -32,6 +32,7 @@ enum class event_kind : std::uint8_t {
   // Replayed messages dropped as already delivered, counted per io step (diagnostics). 16-18 are
   // message layouts of the binding (lib/event-codes.js).
   duplicates = 19,
+  resume_reset,  // the server said it cannot replay from our position (resume.resetMatch)
 };
 
 enum class receipt_status : std::uint8_t { written = 1, persisted, acked };

@@ -48,6 +48,12 @@ bool session::on_inbound(std::vector<inbound_event>& events) {
         ++duplicates;
         continue;
       }
+      // A reset carries no event id; only such messages are checked, so the stream pays nothing.
+      if (id.empty() && !config_.resume.reset_match.empty() && json_matches(event.payload, config_.resume.reset_match)) {
+        auto reset = session_event::with_detail(event_kind::resume_reset);
+        reset.detail->resumed_from = resume_.last_id();
+        emit(std::move(reset));
+      }
     }
     session_event e(event_kind::message);
     e.binary = binary;
