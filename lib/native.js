@@ -8,7 +8,9 @@ const path = require('path');
  * @returns {{ NativeSocket: Function }}
  */
 function loadNative() {
+  // RESILIENT_WS_NATIVE: an addon built elsewhere, e.g. the ASan build of `npm run test:asan`.
   const candidates = [
+    ...(process.env.RESILIENT_WS_NATIVE ? [path.resolve(process.env.RESILIENT_WS_NATIVE)] : []),
     path.join(__dirname, '..', 'build', 'Release', 'resilient_ws.node'),
     path.join(__dirname, '..', 'build', 'Debug', 'resilient_ws.node'),
   ];

@@ -1,6 +1,7 @@
 'use strict';
-// `npm test`: the C++ unit tests of the core (GoogleTest via ctest), the TypeScript
-// compile-only check of binding.d.ts, then the Jest suites against real servers.
+// `npm test`: the C++ unit tests of the core (GoogleTest via ctest), the JSON.parse differential,
+// the C++ units again under ASan+UBSan, a short run of every fuzzer, the TypeScript compile-only
+// check of binding.d.ts, then the Jest suites against real servers (in CI also under ASan+UBSan).
 const { spawnSync } = require('child_process');
 const path = require('path');
 
@@ -20,9 +21,24 @@ const jestArgs = process.argv.slice(2);
 if (!process.env.RWS_SKIP_NATIVE_TESTS) {
   run('configure C++ tests', 'cmake', ['-S', '.', '-B', 'build-tests', '-DRWS_BUILD_TESTS=ON', '-DRWS_BUILD_ADDON=OFF',
     '-DCMAKE_BUILD_TYPE=Release']);
-  run('build C++ tests', 'cmake', ['--build', 'build-tests', '--parallel', jobs, '--target', 'rws_core_tests']);
+  run('build C++ tests', 'cmake', ['--build', 'build-tests', '--parallel', jobs, '--target', 'rws_core_tests',
+    'rws_json_field_print']);
   run('C++ unit tests', 'ctest', ['--test-dir', 'build-tests', '--output-on-failure', '--parallel', jobs]);
+  run('JSON field extraction vs JSON.parse', process.execPath, ['scripts/json-differential.js']);
+}
+// Sanitizers and fuzzing (native/fuzz/README.md). RWS_SKIP_SANITIZERS / RWS_SKIP_FUZZ skip a part
+// locally; CI runs all of it, and the Jest suites under ASan only in CI (CI=true) or with
+// RWS_ASAN_JEST=1, because they double the Jest time.
+if (!process.env.RWS_SKIP_NATIVE_TESTS && !process.env.RWS_SKIP_SANITIZERS) {
+  run('C++ unit tests under ASan+UBSan', process.execPath, ['scripts/test-asan.js', '--units']);
+}
+if (!process.env.RWS_SKIP_NATIVE_TESTS && !process.env.RWS_SKIP_FUZZ) {
+  run('fuzzers (short run)', process.execPath, ['scripts/fuzz.js', '--ci']);
 }
 run('build addon (if needed)', process.execPath, ['scripts/build.js', '--if-needed']);
 run('TypeScript types', process.execPath, [require.resolve('typescript/bin/tsc', { paths: [root] }), '-p', 'test/types']);
 run('Jest', process.execPath, [require.resolve('jest/bin/jest', { paths: [root] }), ...jestArgs]);
+const inCi = Boolean(process.env.CI) && !['false', '0'].includes(process.env.CI);
+if (inCi || process.env.RWS_ASAN_JEST === '1') {
+  run('Jest under ASan+UBSan', process.execPath, ['scripts/test-asan.js', '--jest', ...jestArgs]);
+}
