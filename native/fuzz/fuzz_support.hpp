@@ -23,9 +23,20 @@ class input_reader {
     bytes_.remove_prefix(1);
     return b;
   }
-  std::uint16_t u16() { return static_cast<std::uint16_t>(u8() | (u8() << 8)); }
-  std::uint32_t u32() { return u16() | (std::uint32_t{u16()} << 16); }
-  std::uint64_t u64() { return u32() | (std::uint64_t{u32()} << 32); }
+  // Little-endian. Each byte is read in its own statement: the operands of one expression are
+  // evaluated in an unspecified order, and an input must mean the same on every compiler.
+  std::uint16_t u16() {
+    const std::uint16_t lo = u8();
+    return static_cast<std::uint16_t>(lo | (u8() << 8));
+  }
+  std::uint32_t u32() {
+    const std::uint32_t lo = u16();
+    return lo | (std::uint32_t{u16()} << 16);
+  }
+  std::uint64_t u64() {
+    const std::uint64_t lo = u32();
+    return lo | (std::uint64_t{u32()} << 32);
+  }
 
   // Up to n bytes (fewer at the end of the input).
   std::string_view take(std::size_t n) {

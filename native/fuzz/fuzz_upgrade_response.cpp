@@ -8,6 +8,7 @@
 // far, each time more arrives), in pieces of 1 + (first byte % 64) bytes.
 // Invariants: once complete, header_bytes lies within what was received and re-parsing the same
 // bytes gives the same result; a malformed answer carries an error text; bounded retry delay.
+#include <algorithm>
 #include <chrono>
 #include <string>
 
