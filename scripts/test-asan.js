@@ -17,9 +17,16 @@ const jobs = '2';
 const addon = path.join(root, 'build-asan', 'Release', 'resilient_ws.node');
 const logDir = path.join(root, 'build-asan', 'sanitizer-logs');
 
-// Jest suites that cannot work under ASan, as [path regex, one-line reason]. None at present:
-// every suite passes under ASan (the procps deadlock is handled by uninstrumentedTools()).
+// Jest suites that cannot work under ASan, as [path regex, one-line reason]. None at present
+// (the procps deadlock is handled by uninstrumentedTools()).
 const excluded = [];
+// Single tests that cannot work under ASan, as [test name, one-line reason]; the rest of their
+// file runs. Skipped only when no -t / --testNamePattern is given.
+const excludedTests = [
+  ['a stable connection retries at once, then backs off while refused',
+    'test/resilience/server-restart.test.js:64 wants the JS arrival gap of two core events within 5 ms of the ' +
+    'backoff delay; ASan slows event delivery enough to break that (failed 2 of 5 ASan runs, passes plain)'],
+];
 
 function run(what, cmd, args, opts = {}) {
   console.log(`\n== ${what}: ${cmd} ${args.join(' ')}`);
@@ -96,8 +103,14 @@ function jest(jestArgs) {
   };
   const ignore = excluded.map(([re]) => re);
   for (const [re, reason] of excluded) console.log(`test:asan: skipping ${re}: ${reason}`);
+  const nameFilter = [];
+  if (excludedTests.length && !jestArgs.some((a) => a === '-t' || a.startsWith('--testNamePattern'))) {
+    for (const [name, reason] of excludedTests) console.log(`test:asan: skipping test "${name}": ${reason}`);
+    const escape = (t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    nameFilter.push('--testNamePattern', `^(?!.*(?:${excludedTests.map(([n]) => escape(n)).join('|')}))`);
+  }
   const args = [require.resolve('jest/bin/jest', { paths: [root] }), '--ci',
-    ...(ignore.length ? ['--testPathIgnorePatterns', ...ignore] : []), ...jestArgs];
+    ...(ignore.length ? ['--testPathIgnorePatterns', ...ignore] : []), ...nameFilter, ...jestArgs];
   console.log(`\n== Jest under ASan+UBSan: ${args.slice(1).join(' ')}`);
   const started = Date.now();
   const result = spawnSync(process.execPath, args, { cwd: root, env, stdio: ['inherit', 'inherit', 'pipe'], maxBuffer: 256 << 20 });
