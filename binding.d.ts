@@ -140,7 +140,9 @@ declare namespace resilientWs {
      * undici do: `https_proxy`/`HTTPS_PROXY` for `wss://` (else `http_proxy`/`HTTP_PROXY`),
      * `http_proxy`/`HTTP_PROXY` for `ws://`, lower case first, and `no_proxy`/`NO_PROXY` (comma-
      * or space-separated: `*`, host names that also cover their subdomains, `.domain`, IP
-     * addresses, each optionally `:port`) goes direct. Only `http://` proxy URLs are accepted.
+     * addresses, each optionally `:port`) goes direct. Only `http://` proxy URLs are accepted
+     * (an unusable one in the environment is reported once as a process warning, code
+     * `RESILIENT_WS_PROXY_ENV`, and the socket connects directly).
      * A 407 answer (or 401 for wrong credentials) ends in `failed` with `ERR_PROXY_AUTH`; an unreachable proxy or a refused
      * tunnel is retried with `ERR_PROXY`. Credentials never appear in messages or events.
      * @default from the environment
@@ -151,8 +153,9 @@ declare namespace resilientWs {
      * What a 3xx answer to the upgrade does. `false`: `failed` with `ERR_HANDSHAKE_REJECTED`
      * (`.status`, `.headers.location`). A number (0 … 20): follow that many redirects within one
      * attempt — to `ws://`/`wss://` (or `http://`/`https://`, mapped to them), never from
-     * `wss://` down to `ws://`; URL credentials and the `Authorization` header are dropped when
-     * the redirect leaves the origin. Reconnects start again from the configured URL.
+     * `wss://` down to `ws://`; the URL's credentials and every configured header are dropped
+     * when the redirect leaves the origin (any header may be a credential). A redirect keeps the
+     * proxy decision of the URL it came from. Reconnects start again from the configured URL.
      * @default false
      */
     followRedirects?: false | number;

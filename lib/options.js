@@ -157,7 +157,10 @@ function displayUrl(href) {
   const parsed = new URL(href);
   parsed.username = '';
   parsed.password = '';
-  if (parsed.search) parsed.search = [...parsed.searchParams.keys()].map((name) => `${encodeURIComponent(name)}=***`).join('&');
+  // `?name=value` keeps its name; a bare `?token` is all secret.
+  if (parsed.search) {
+    parsed.search = parsed.search.slice(1).split('&').map((part) => (part.includes('=') ? `${part.split('=')[0]}=***` : '***')).join('&');
+  }
   return parsed.href;
 }
 

@@ -43,7 +43,7 @@ class ResilientSocket extends EventEmitter {
     this._finalClose = null;
     this._flushSends = () => this._flush();
     const t = config.native.tls;
-    if (t.rejectUnauthorized && !t.ca && config.native.urls.some((u) => u.secure)) {
+    if (t.rejectUnauthorized && !t.ca && (config.native.followRedirects > 0 || config.native.urls.some((u) => u.secure))) {
       ensureDefaultTrustStore(native);
     }
     this._native = new NativeSocket(config.native, (batch) => this._onEvents(batch), config.autoConnect);

@@ -30,7 +30,8 @@ native_socket::native_socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   bool auto_connect = info[2].As<Napi::Boolean>().Value();
 
   std::shared_ptr<asio::ssl::context> tls;
-  bool any_tls = false;
+  // A redirect may lead from ws:// to wss://, so following redirects needs TLS ready too.
+  bool any_tls = config.follow_redirects > 0;
   for (const auto& url : config.urls) any_tls = any_tls || url.tls;
   if (any_tls) {
     std::string error;

@@ -62,7 +62,10 @@ failure outbox::open(failure& corrupt, poster post_to_io) {
       fs->close(dir_copy);
     });
   };
-  options.sync_in_background = [this](int dir, int fd) {
+  // 'always' syncs each record inline before reporting it persisted, so a new segment's file and
+  // directory entry must be durable inline too (a background sync could still be queued when
+  // the first record in it is reported). 'batch' orders them through the worker.
+  if (config_.fsync == fsync_policy::batch) options.sync_in_background = [this](int dir, int fd) {
     std::error_code dup_error;
     const int dir_copy = fs_->duplicate(dir, dup_error);
     worker_->submit([fs = fs_.get(), dir_copy, fd, failed = background_failure_, dup_error] {

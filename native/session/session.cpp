@@ -162,11 +162,10 @@ void session::begin_attempt() {
   params.target = url.target;
   params.headers = config_.headers;
   if (redirect_left_origin_) {
-    // A redirect to another origin does not take the credentials along (the URL's were dropped
-    // when the redirect was resolved).
-    std::erase_if(params.headers, [](const auto& h) {
-      return iequals_ascii(h.first, "authorization") || iequals_ascii(h.first, "cookie");
-    });
+    // A redirect to another origin takes none of the configured headers along: any of them may
+    // be a credential (Authorization, Cookie, X-Api-Key, …). The URL's were dropped when the
+    // redirect was resolved.
+    params.headers.clear();
   }
   params.protocols = config_.protocols;
   params.per_message_deflate = config_.per_message_deflate;
@@ -222,6 +221,10 @@ bool session::follow_redirect(failure& cause) {
   auto target = resolve_redirect(attempt_url_, location, error);
   if (!target) {
     cause.message += " — cannot follow it: " + error + " (not retrying)";
+    return false;
+  }
+  if (target->url.tls && !tls_context_) {  // the binding makes one whenever redirects are followed
+    cause.message += " — cannot follow it to wss:// without TLS settings (not retrying)";
     return false;
   }
   ++redirects_followed_;

@@ -40,7 +40,7 @@ test('followRedirects: the Location is followed at once; credentials do not cros
   const origin = t.add(await startWsServer(redirectTo(target.urlFor('/moved?x=1'), 307)));
   const sock = t.socket(origin.url.replace('ws://', 'ws://alice:pw@'), {
     followRedirects: 3,
-    headers: { Authorization: 'Bearer token-for-origin', 'X-Trace': 'kept' },
+    headers: { Authorization: 'Bearer token-for-origin', 'X-Api-Key': 'k3y' },
   });
   const [open] = await onceWithin(sock, 'open', 5000);
   expect(open.url).toBe(target.urlFor('/moved'));      // display: no query values, no credentials
@@ -49,7 +49,7 @@ test('followRedirects: the Location is followed at once; credentials do not cros
   const moved = target.handshakes[0];
   expect(moved.url).toBe('/moved?x=1');
   expect(moved.headers.authorization).toBeUndefined();  // neither the header nor the URL's user info
-  expect(moved.headers['x-trace']).toBe('kept');
+  expect(moved.headers['x-api-key']).toBeUndefined();   // any configured header may be a credential
 });
 
 test('within one origin the credentials stay', async () => {
@@ -92,4 +92,27 @@ test('never from wss:// down to ws://', async () => {
   } finally {
     certs.cleanup();
   }
+});
+
+test('a redirect from ws:// up to wss:// is followed (TLS is ready even though no URL was wss://)', async () => {
+  if (!(await opensslAvailable())) return;
+  const certs = await makeCerts();
+  try {
+    const secure = t.add(await startTlsWsServer({ cert: certs.valid.cert, key: certs.valid.key }));
+    const plain = t.add(await startWsServer(redirectTo(secure.url)));
+    const sock = t.socket(plain.url, { followRedirects: 1, tls: { ca: certs.ca.cert } });
+    const [open] = await onceWithin(sock, 'open', 5000);
+    expect(open.url).toBe(secure.url);
+    expect(secure.handshakes).toHaveLength(1);
+  } finally {
+    certs.cleanup();
+  }
+});
+
+test('a query that is all token is masked whole in url and events', async () => {
+  const server = t.add(await startWsServer());
+  const sock = t.socket(`${server.url}?S3CRETTOKEN&room=7`);
+  const [open] = await onceWithin(sock, 'open', 5000);
+  expect(open.url).toBe(`${server.url}?***&room=***`);
+  expect(server.handshakes[0].url).toBe('/?S3CRETTOKEN&room=7');
 });
