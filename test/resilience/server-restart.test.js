@@ -58,10 +58,12 @@ describe('server killed and restarted on the same port', () => {
       expect(typeof e.payload.reason).toBe('string');
     });
     expect(retries.slice(1).map((e) => e.payload.error && e.payload.error.code)).toEqual(retries.slice(1).map(() => 'ERR_CONNECTION_REFUSED'));
-    // Each attempt starts no sooner than the delay its reconnecting event announced.
+    // Each attempt starts no sooner than the delay its reconnecting event announced. Both times
+    // are when JavaScript saw the events, and a loaded machine can hand the first of the two to
+    // JavaScript some milliseconds late: 25 ms of slack, far below the delays of a retry storm.
     for (const r of retries) {
       const next = connecting.find((c) => c.payload.attempt === r.payload.attempt);
-      if (next) expect(next.at - r.at).toBeGreaterThanOrEqual(r.payload.delay - 5);
+      if (next) expect(next.at - r.at).toBeGreaterThanOrEqual(r.payload.delay - 25);
     }
   });
 
