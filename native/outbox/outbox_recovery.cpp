@@ -40,6 +40,7 @@ class segment_scanner {
         // A torn tail is never searched for records: its payload bytes are not records.
         if (status != decode_status::incomplete && holds_checksummed_record(pos)) {
           note_damage(pos, bytes_.size());
+          raise_floor_past(pos);
         } else {
           out_.torn_bytes = bytes_.size() - pos;
         }
@@ -108,15 +109,10 @@ class segment_scanner {
         return at;
       }
     }
-    // Otherwise the first record behind the damage that continues the sequence and is followed
-    // by one that does too. The header is checked before the checksum, so refused candidates
-    // cost none.
-    for (std::size_t at = bytes_.find(record_magic, pos + 1); at != npos;
-         at = bytes_.find(record_magic, at + 1)) {
-      if (!read_record_header(bytes_.substr(at), h)) break;  // < 24 bytes left: no record fits
-      if (!continues_after(h, at, pos)) continue;
-      if (decode_record(bytes_.substr(at), rec) == decode_status::ok && successor_fits(at)) return at;
-    }
+    // Otherwise nothing behind the damage is trusted: searching the bytes for something that
+    // looks like a record can land inside a payload, and a payload may hold any bytes (a fuzzer
+    // built one that passed every sequence check). The rest of the segment stays in the
+    // quarantined copy and the damage is reported.
     return npos;
   }
 
@@ -189,6 +185,18 @@ class segment_scanner {
       if (decode_record(bytes_.substr(at), rec) == decode_status::ok) return true;
     }
     return false;
+  }
+
+  // Records behind damage that are not taken stay in the quarantined copy; the next seq still
+  // goes above every seq that looks written there, so no seq is ever given out twice.
+  void raise_floor_past(std::size_t from) {
+    record_view rec;
+    for (std::size_t at = bytes_.find(record_magic, from); at != npos; at = bytes_.find(record_magic, at + 1)) {
+      if (decode_record(bytes_.substr(at), rec) == decode_status::ok && rec.type == record_type::data &&
+          rec.seq >= floor_ && rec.seq < outbox_seq_limit - 1) {
+        floor_ = rec.seq + 1;
+      }
+    }
   }
 
   void note_damage(std::size_t from, std::size_t to) {
@@ -290,6 +298,8 @@ std::error_code outbox_log::recover(outbox_recovery_report& report) {
                                " valid records kept; the original is saved as " + quarantine;
       size = clean.size();
       buf.swap(clean);
+      // The clean file lacks what stayed in quarantine; the next seq still goes above it.
+      rescan.next_seq = std::max(rescan.next_seq, found.next_seq);
       found = std::move(rescan);
     } else if (found.torn_bytes > 0) {
       // A torn tail: a write the crash interrupted. Nothing in it was ever reported durable.

@@ -7,6 +7,11 @@ namespace rws {
 
 std::optional<redirect_target> resolve_redirect(const ws_url& from, std::string_view location, std::string& error) {
   namespace urls = boost::urls;
+  if (from.target.empty() || from.target.front() != '/') {
+    // Only an origin-form target can be the path of the URL the redirect is resolved against.
+    error = "the request target does not start with '/'";
+    return std::nullopt;
+  }
   const std::string base_text = std::string(from.tls ? "wss://" : "ws://") + from.host_header + from.target;
   auto base = urls::parse_uri(base_text);
   auto reference = urls::parse_uri_reference(location);
