@@ -17,14 +17,13 @@
 //   verifies with the length that ends exactly where a later acceptable record starts, the
 //   length is what was damaged and scanning resumes there (a 32-bit checksum proves it).
 // - Anything else that is not acceptable (bad checksum, garbage, an out-of-sequence or
-//   unfollowable seq) is damage. Scanning resumes at the first later record that continues the
-//   sequence: the record the damaged one's length points to if it fits, otherwise the first
-//   data record whose seq lies in [floor, floor + skipped bytes / 24] (each lost record took at
-//   least 24 bytes and one seq). Unless the damaged record's own checksum held (so its length is
-//   the writer's), such a record is taken only if the next data record after it (stepping over
-//   marks) is whole and fits too: a record embedded in a payload is followed by the rest of that
-//   payload or by the real record whose seq it took, so it fails this. The price: the last data
-//   record of a segment, right after damage, is not taken (it stays in the quarantined copy).
+//   unfollowable seq) is damage. Scanning resumes only where the damaged record's own length
+//   points, if the record there fits — and, unless the damaged record's checksum held (so its
+//   length is the writer's), only if the data record after it (stepping over marks) is whole and
+//   fits too. The bytes behind damage are never searched for something that looks like a record:
+//   a payload may hold any bytes, consecutive records with the next seqs included (found by
+//   fuzz_outbox_recovery). What is not taken stays in the quarantined copy; the next seq goes
+//   above every checksummed seq seen there, so no seq is given out twice by this process.
 // - Damage followed by nothing acceptable: a tail. It is truncated when it holds no checksummed
 //   record at all (zeros, garbage, a torn write) and counted as damage (quarantined, reported)
 //   when it does, so refused records stay available for inspection in the `.corrupt` copy.
