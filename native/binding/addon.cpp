@@ -51,9 +51,12 @@ void addon::teardown() {
     if (auto s = socket->session_handle()) sessions.push_back(std::move(s));
   }
   if (runtime_ && !sessions.empty()) {
+    // The references move into the step and are dropped there, on the io thread: a session must
+    // never be destroyed here, after its io_context may be gone (found by ASan).
     runtime_->run_and_wait(
-        [sessions] {
+        [sessions = std::move(sessions)]() mutable {
           for (const auto& s : sessions) s->shutdown();
+          sessions.clear();
         },
         shutdown_limit);
   }
