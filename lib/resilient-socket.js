@@ -9,6 +9,14 @@ const diagnostics = require('./diagnostics');
 
 let lastSocketId = 0;
 
+/**
+ * Binary payloads at least this large skip the per-tick batch: their bytes are copied once, by
+ * the binding, at the send() call (which is what keeps a reused buffer safe), instead of once
+ * into a JS snapshot and again by the binding at the end of the tick. Smaller ones stay in the
+ * batch, where one crossing to the io thread per tick matters more than a small copy.
+ */
+const DIRECT_SEND_BYTES = 16 * 1024;
+
 const PLAIN_INFO = Object.freeze({ replayed: false });
 
 /**
@@ -34,6 +42,9 @@ class ResilientSocket extends EventEmitter {
     /** @type {Map<number, {resolve: Function, reject: Function, key: string|undefined}>} */
     this._pending = new Map();
     this._batch = null; // send() calls of the current tick, flushed in one native call
+    // Payload bytes accepted by send() and not yet handed to the kernel (this tick's batch, the
+    // outbox, the write queue): += at send(), -= when the io thread reports them written.
+    this._buffered = 0;
     this._closeCalled = false;
     this._closePromise = null;
     this._resolveClose = null;
@@ -74,9 +85,15 @@ class ResilientSocket extends EventEmitter {
     return this._lastEventId;
   }
 
-  /** Bytes queued on the socket but not yet written. */
+  /**
+   * Payload bytes accepted by send() and not yet handed to the kernel — this tick's sends, the
+   * outbox's unsent messages and the connection's write queue — as in browsers and `ws`.
+   * Current synchronously (a JS counter, no native call), so a `ws`-style loop
+   * `while (sock.bufferedAmount < limit) sock.send(x)` stops in time instead of overrunning
+   * the outbox.
+   */
   get bufferedAmount() {
-    return this._native ? this._native.stats().bufferedAmount : 0;
+    return this._buffered;
   }
 
   /** Messages not yet delivered per the outbox guarantee (including this tick's sends). */
@@ -109,21 +126,40 @@ class ResilientSocket extends EventEmitter {
     if (this._closeCalled) {
       return Promise.reject(new ResilientSocketError('ERR_CLOSED', 'send() after close(): the socket is closed; create a new one'));
     }
-    if (typeof data !== 'string') {
+    const request = this._nextRequest++;
+    let bytes;
+    if (typeof data === 'string') {
+      bytes = Buffer.byteLength(data);
+    } else {
+      bytes = data.byteLength;
+      if (bytes >= DIRECT_SEND_BYTES && this._native) {
+        // Hand it over now (after this tick's earlier sends, to keep the order); the binding
+        // copies it during this call, so the caller may reuse the buffer right away.
+        this._flush();
+        this._buffered += bytes;
+        // The binding reads typed arrays and ArrayBuffers; a DataView goes as a view of its bytes.
+        const view = data instanceof DataView ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data;
+        this._native.send(request, [view, key]);
+        return this._pendingPromise(request, key, bytes);
+      }
       // The batch crosses to the io thread at the end of this tick: copy now, so a buffer the
       // caller reuses right after send() goes out as it was at the call (as with ws).
       data = ArrayBuffer.isView(data)
         ? Buffer.from(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
         : Buffer.from(new Uint8Array(data));
     }
-    const request = this._nextRequest++;
+    this._buffered += bytes;
     if (this._batch === null) {
       this._batch = { first: request, items: [] };
       queueMicrotask(this._flushSends);
     }
     this._batch.items.push(data, key);
+    return this._pendingPromise(request, key, bytes);
+  }
+
+  _pendingPromise(request, key, bytes) {
     return new Promise((resolve, reject) => {
-      this._pending.set(request, { resolve, reject, key });
+      this._pending.set(request, { resolve, reject, key, bytes });
     });
   }
 
@@ -378,6 +414,7 @@ class ResilientSocket extends EventEmitter {
         const pending = this._pending.get(b[at]);
         if (pending) {
           this._pending.delete(b[at]);
+          this._buffered -= pending.bytes;
           pending.reject(fromNative(b[at + 1]));
         }
         return;
@@ -398,6 +435,9 @@ class ResilientSocket extends EventEmitter {
       const pending = this._pending.get(firstRequest + j);
       if (!pending) continue;
       this._pending.delete(firstRequest + j);
+      // 'written' is reported when the write that holds the message's last byte completed,
+      // i.e. the kernel has it: it leaves bufferedAmount now.
+      this._buffered -= pending.bytes;
       const seq = firstSeq + j;
       // Same format as outbox::make_key in native/outbox/outbox.cpp.
       const key = pending.key !== undefined ? pending.key : `${keyPrefix}-${seq.toString(16).padStart(12, '0')}`;
@@ -409,6 +449,7 @@ class ResilientSocket extends EventEmitter {
     this._closeCalled = true;
     this._finalClose = { code, reason };
     this._batch = null;
+    this._buffered = 0;
     const native = this._native;
     this._finalStats = native.stats();
     this._native = null;
