@@ -835,7 +835,12 @@ declare namespace resilientWs {
     on(event: 'connecting', listener: (event: ConnectingEvent) => void): this;
     /** Handshake done: `{ attempt, url, protocol, reconnected, resumedFrom? }`. */
     on(event: 'open', listener: (event: OpenEvent) => void): this;
-    /** A data message: `data` is a string for text, a Buffer for binary; `info` is `{ id?, replayed }`. */
+    /**
+     * A data message: `data` is a string for text, a Buffer for binary; `info` is `{ id?, replayed }`.
+     * While this JavaScript thread is busy, messages wait in native memory; the socket stops
+     * reading once they hold about 64 MiB (every message counts its real cost, about 100 bytes
+     * even when empty, plus its payload) and resumes when JavaScript has taken them.
+     */
     on(event: 'message', listener: (data: string | Buffer, info: MessageInfo) => void): this;
     /** An open connection ended: `{ code, reason, wasClean, error?, willReconnect }`. */
     on(event: 'disconnect', listener: (event: DisconnectEvent) => void): this;

@@ -6,8 +6,10 @@
 // the two promises of the library: no event missed (resume) and no message lost (outbox).
 // Exit code 0 only if both held, so CI can run it as a smoke test.
 //
-// Everything runs in this process on 127.0.0.1: the reference replay server and the fault
-// proxy from test/helpers/, plus a tiny "503 during deploy" listener. Nothing outlives it.
+// Everything runs in this process on 127.0.0.1: the event server is the server companion
+// (`require('resilient-ws/server')`) on its memory store — or on Redis with `--redis[=url]` —
+// behind the fault proxy from test/helpers/, plus a tiny "503 during deploy" listener. Nothing
+// outlives it.
 
 const fs = require('fs');
 const net = require('net');
@@ -26,7 +28,7 @@ if (!fs.existsSync(path.join(ROOT, 'build', 'Release', 'resilient_ws.node'))) {
 }
 
 const { ResilientSocket } = require(ROOT);
-const { startReplayServer } = require(path.join(ROOT, 'test', 'helpers', 'replay-server'));
+const { ResilientServer, MemoryStore } = require(path.join(ROOT, 'lib', 'server'));
 const { startFaultProxy } = require(path.join(ROOT, 'test', 'helpers', 'fault-proxy'));
 
 // ---------------------------------------------------------------------------------------------
@@ -75,9 +77,12 @@ const recovered = (text) => say(`${c.green('✔ client ')} ${text}`);
 // ---------------------------------------------------------------------------------------------
 // The misbehaving side.
 
-const makeData = (id) => `tick-${id}`;
-let feed = null; // the current replay server (replaced on restart)
-const retiredFeeds = []; // earlier instances: their received lists still count
+let feed = null; // the current server process (replaced on restart and deploy)
+const retiredFeeds = []; // earlier instances: their received lists and counters still count
+let store = null; // the event store: outlives server instances, as a database or Redis would
+let head = 0; // id of the newest event published
+const redisArg = process.argv.find((a) => a === '--redis' || a.startsWith('--redis='));
+const REDIS_URL = redisArg ? (redisArg.split('=')[1] || 'redis://127.0.0.1:6379') : null;
 let proxy = null;
 let unavailable = null; // answers every request with 503 + Retry-After
 
@@ -104,10 +109,50 @@ async function startUnavailable(retryAfterS) {
   };
 }
 
-async function startFeed(history) {
-  const f = await startReplayServer({ keep: 100000, ackField: 'key', makeData });
-  // A restarted server reloads its event log from storage; here the log is deterministic.
-  for (let id = 1; id <= history; id++) f.publish(makeData(id));
+async function openStore() {
+  if (!REDIS_URL) return new MemoryStore({ firstId: 1, maxEvents: 100000 });
+  const { RedisStore } = require(path.join(ROOT, 'lib', 'server'));
+  const s = new RedisStore({ redis: { ...redisOptions(REDIS_URL), maxRetriesPerRequest: 2, connectTimeout: 2000 }, firstId: 1, prefix: `rws-demo:${process.pid}:${Date.now()}:` });
+  s.on('error', (err) => say(c.red(`✖ Redis: ${err.message}`)));
+  try {
+    await s.read('default', 0, 1); // fails fast when no Redis is at hand
+  } catch (err) {
+    await s.close();
+    console.error(`No Redis at ${REDIS_URL} (${err.message}); run without --redis for the memory store.`);
+    process.exit(1);
+  }
+  return s;
+}
+
+/** ioredis options from a redis:// URL. */
+function redisOptions(url) {
+  const u = new URL(url);
+  return { host: u.hostname, port: Number(u.port || 6379), password: u.password || undefined, db: Number(u.pathname.slice(1) || 0) };
+}
+
+/** One server "process": the companion on the shared store, with a ticker publishing events. */
+async function startFeed() {
+  const received = [];
+  const server = new ResilientServer({
+    port: 0,
+    host: '127.0.0.1',
+    store,
+    onMessage: (msg, ctx) => { received.push({ key: ctx.key }); }, // once per key, then acked
+  });
+  await server.listening;
+  let ticker = null;
+  const f = {
+    server,
+    port: server.port,
+    received,
+    start(rateHz) {
+      clearInterval(ticker);
+      ticker = setInterval(() => {
+        server.publish(`tick-${head + 1}`).then((id) => { head = Math.max(head, id); }, () => {});
+      }, 1000 / rateHz);
+    },
+    stop() { clearInterval(ticker); },
+  };
   return f;
 }
 
@@ -115,20 +160,18 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const at = (ms) => sleep(Math.max(0, started + ms - Date.now()));
 
 async function restartServer() {
-  serverDoes(`restarting: closes every connection with 1012, down for ${SCHEDULE.restartDownMs / 1000} s`);
+  serverDoes(`restarting: shutdown({ reason: 'restart' }) closes every connection with 1012, down for ${SCHEDULE.restartDownMs / 1000} s`);
   await proxy.setMode('refuse'); // the port is closed while the process is down
   const old = feed;
   old.stop();
-  old.closeAll(1012, 'service restart');
-  await sleep(100);
-  await old.close();
+  await old.server.shutdown({ reason: 'restart' });
   retiredFeeds.push(old);
   await sleep(SCHEDULE.restartDownMs);
-  feed = await startFeed(old.head);
+  feed = await startFeed();
   proxy.setTarget({ port: feed.port });
   await proxy.setMode('pass');
   feed.start(FEED_HZ);
-  serverDoes(`back up with its event log (head #${feed.head})`);
+  serverDoes(`back up on the same event store (head #${head})`);
 }
 
 async function blackhole() {
@@ -140,13 +183,17 @@ async function blackhole() {
 }
 
 async function deploy() {
-  serverDoes(`deploy: closes connections with 1001; the load balancer answers 503, Retry-After: ${SCHEDULE.retryAfterS}, for ${SCHEDULE.deployMs / 1000} s`);
-  const upstream = feed.port;
+  serverDoes(`deploy: the old version closes connections with 1001; the load balancer answers 503, Retry-After: ${SCHEDULE.retryAfterS}, for ${SCHEDULE.deployMs / 1000} s`);
   proxy.setTarget({ port: unavailable.port });
-  feed.closeAll(1001, 'deploy');
+  const old = feed;
+  old.stop();
+  await old.server.shutdown({ reason: 'deploy' });
+  retiredFeeds.push(old);
+  feed = await startFeed(); // the new version publishes at once; the client replays it later
+  feed.start(FEED_HZ);
   await sleep(SCHEDULE.deployMs);
-  proxy.setTarget({ port: upstream });
-  serverDoes('deploy done: requests reach the server again');
+  proxy.setTarget({ port: feed.port });
+  serverDoes('deploy done: requests reach the new version'); 
 }
 
 async function idleCut() {
@@ -294,8 +341,9 @@ function startSending() {
 function legend() {
   const lines = [
     c.bold('resilient-ws demo — a client that survives a misbehaving server (about 45 s)'),
-    `  ${c.magenta('◆ server')}  a local event feed (${FEED_HZ} events/s) behind a fault proxy. On a schedule it`,
-    '            restarts, goes silent, answers 503 with Retry-After, and is cut while idle.',
+    `  ${c.magenta('◆ server')}  the server companion (resilient-ws/server, ${REDIS_URL ? `Redis store at ${REDIS_URL}` : 'memory store'}) publishing ${FEED_HZ} events/s`,
+    '            behind a fault proxy. On a schedule it restarts (1012), goes silent, is redeployed (1001 and',
+    '            503 with Retry-After), and is cut while idle.',
     `  ${c.yellow('▲ client')}  what ResilientSocket noticed, in plain words.  ${c.green('✔ client')}  its recovery.`,
     '  The client resumes with ?after=<last id>, probes with a heartbeat (1 s idle + 1 s timeout),',
     `  and sends a message every ${SEND_EVERY_MS} ms — online or not — through a file outbox that keeps`,
@@ -316,7 +364,8 @@ async function main() {
 
   legend();
   unavailable = await startUnavailable(SCHEDULE.retryAfterS);
-  feed = await startFeed(0);
+  store = await openStore();
+  feed = await startFeed();
   proxy = await startFaultProxy({ target: { port: feed.port } });
   startClient(proxy.url('/events'));
   const redraw = setInterval(plain ? () => process.stdout.write(`${clock()}  ${statusLine()}\n`) : drawStatus, plain ? 5000 : 100);
@@ -339,16 +388,16 @@ async function main() {
   feed.stop();
   say(`${c.bold('■ demo    ')} stopping: no more sends; waiting for the outbox to drain and the last events to arrive`);
   const deadline = Date.now() + CATCH_UP_MS;
-  while (Date.now() < deadline && !(sock.outboxSize === 0 && ids[ids.length - 1] === feed.head && sent.every((m) => m.acked))) {
+  while (Date.now() < deadline && !(sock.outboxSize === 0 && ids[ids.length - 1] === head && sent.every((m) => m.acked))) {
     await sleep(50);
   }
-  const head = feed.head;
   const stats = sock.stats();
   await sock.close();
   clearInterval(redraw);
   clearStatus();
   await proxy.stop();
-  await feed.close();
+  await feed.server.close();
+  await store.close();
   await unavailable.close();
   fs.rmSync(tmpDir, { recursive: true, force: true });
   clearTimeout(hardLimit);
@@ -369,26 +418,29 @@ function summary(head, stats) {
   for (let id = 1; id <= head; id++) if (!seen.has(id)) missing += 1;
   const appDuplicates = ids.length - seen.size;
 
-  // Messages: every key sent must be in what the servers received (re-sends after a drop are
-  // expected: the outbox is at-least-once and the key lets the server drop them).
-  const received = [...retiredFeeds, feed].flatMap((f) => f.received);
+  // Messages: every key sent must have reached the server's handler exactly once. Re-sends after
+  // a drop are expected (the outbox is at-least-once); the companion answers them with the ack
+  // from its key marks without calling the handler again.
+  const feeds = [...retiredFeeds, feed];
+  const received = feeds.flatMap((f) => f.received);
   const receivedKeys = new Map();
   for (const r of received) if (r.key !== undefined) receivedKeys.set(r.key, (receivedKeys.get(r.key) || 0) + 1);
   const lost = sent.filter((m) => !receivedKeys.has(m.key));
+  const handledTwice = [...receivedKeys.values()].filter((n) => n > 1).length;
   const offline = sent.filter((m) => m.offline);
   const offlineDelivered = offline.filter((m) => receivedKeys.has(m.key)).length;
-  const resent = [...receivedKeys.values()].reduce((sum, n) => sum + n - 1, 0);
+  const resent = feeds.reduce((sum, f) => sum + f.server.stats().duplicates, 0);
 
-  const ok = missing === 0 && appDuplicates === 0 && outOfOrder === 0 && stats.idGaps === 0 && lost.length === 0;
+  const ok = missing === 0 && appDuplicates === 0 && outOfOrder === 0 && stats.idGaps === 0 && lost.length === 0 && handledTwice === 0;
   const mark = (good) => (good ? c.green('✔') : c.red('✖'));
   const lines = [
     '',
     c.bold('Summary'),
     `  ${mark(missing === 0 && stats.idGaps === 0)} events received     ${ids.length} of ${head}, gaps ${missing} (stats.idGaps ${stats.idGaps})`,
     `  ${mark(appDuplicates === 0 && outOfOrder === 0)} duplicates          ${appDuplicates} reached the app, ${outOfOrder} out of order; ${stats.duplicatesDropped} dropped by the client (stats.duplicatesDropped)`,
-    `  ${mark(lost.length === 0)} messages sent       ${sent.length}, delivered ${sent.length - lost.length} (verified in the server's received list)`,
+    `  ${mark(lost.length === 0 && handledTwice === 0)} messages sent       ${sent.length}, handled by the server ${sent.length - lost.length}, ${handledTwice} of them twice`,
     `  ${mark(offlineDelivered === offline.length)} sent while offline  ${offline.length}, delivered ${offlineDelivered}`,
-    `    re-sent after drops  ${resent} (same key; at-least-once, the server can drop them by key)`,
+    `    re-sent after drops  ${resent} (same key; acked again by the server without handling them twice)`,
     `    connections          ${stats.connects} (${stats.reconnects} reconnects), offline ${(stats.disconnectedMs / 1000).toFixed(1)} s in total`,
     `    took                 ${((Date.now() - started) / 1000).toFixed(1)} s`,
     ok ? c.green(c.bold('  PASS — nothing missed, nothing lost')) : c.red(c.bold('  FAIL — see the ✖ lines above')),
@@ -404,7 +456,7 @@ main().catch(async (err) => {
   process.exitCode = 1;
   clearInterval(sending);
   // Best-effort cleanup so the process can still exit.
-  await Promise.allSettled([sock && sock.close(), proxy && proxy.stop(), feed && feed.close(), unavailable && unavailable.close()]);
+  await Promise.allSettled([sock && sock.close(), proxy && proxy.stop(), feed && feed.server.close(), store && store.close(), unavailable && unavailable.close()]);
   if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
   process.exit(1);
 });

@@ -87,9 +87,11 @@ napi_value make_error(napi_env env, const failure& f) {
 // Small binary messages of one batch, copied into pool Buffers as the batch is converted.
 class buffer_pools {
  public:
-  explicit buffer_pools(const std::vector<session_event>& batch) {
-    for (const auto& e : batch) {
-      if (e.kind == event_kind::message && e.binary && e.data.size() < external_buffer_min) remaining_ += e.data.size();
+  explicit buffer_pools(const std::vector<std::vector<session_event>>& batches) {
+    for (const auto& batch : batches) {
+      for (const auto& e : batch) {
+        if (e.kind == event_kind::message && e.binary && e.data.size() < external_buffer_min) remaining_ += e.data.size();
+      }
     }
   }
   // Copies a small payload into the current pool, starting a new one (announced to JS with a
@@ -225,20 +227,19 @@ std::shared_ptr<js_event_queue> js_event_queue::create(Napi::Env env, Napi::Func
 }
 
 void js_event_queue::push(std::vector<session_event>& batch) {
-  std::uint64_t bytes = 0;
-  for (const auto& e : batch) bytes += e.data.size();
+  if (batch.empty()) return;
+  std::uint64_t cost = batch_cost(batch);
   std::lock_guard lock(mutex_);
   if (closed_) {
     batch.clear();
     return;
   }
-  backlog_.fetch_add(bytes, std::memory_order_relaxed);
-  if (pending_.empty()) {
-    pending_.swap(batch);
-  } else {
-    for (auto& e : batch) pending_.push_back(std::move(e));
-    batch.clear();
-  }
+  pending_cost_ += cost;
+  backlog_.fetch_add(cost, std::memory_order_relaxed);
+  // The batch is kept whole: appending its events to one growing vector would copy them and
+  // double that vector's capacity now and then, memory batch_cost would not see.
+  pending_.push_back(std::move(batch));
+  batch.clear();
   if (!scheduled_) {
     // One wake-up for everything that arrives until JavaScript runs.
     scheduled_ = true;
@@ -252,31 +253,42 @@ void js_event_queue::call_js(napi_env env, napi_value callback, void* context, v
 }
 
 void js_event_queue::deliver(napi_env env, napi_value callback) {
-  std::vector<session_event> batch;
+  std::vector<std::vector<session_event>> batches;
+  std::uint64_t cost = 0;
   {
     std::lock_guard lock(mutex_);
-    batch.swap(pending_);
+    batches.swap(pending_);
+    cost = pending_cost_;
+    pending_cost_ = 0;
     scheduled_ = false;
   }
-  std::uint64_t bytes = 0;
-  for (const auto& e : batch) bytes += e.data.size();
-  std::uint64_t backlog_before = backlog_.fetch_sub(bytes, std::memory_order_relaxed);
-  if (batch.empty()) return;
+  std::uint64_t backlog_before = backlog_.fetch_sub(cost, std::memory_order_relaxed);
+  if (batches.empty()) return;
+  std::size_t events = 0;
+  for (const auto& batch : batches) events += batch.size();
 
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
   napi_value array;
-  napi_create_array_with_length(env, batch.size() * 2, &array);
+  napi_create_array_with_length(env, events * 2, &array);
   uint32_t index = 0;
   const session_event* last_with_id = nullptr;
-  for (auto it = batch.rbegin(); it != batch.rend() && !last_with_id; ++it) {
-    if (it->kind == event_kind::message && !it->id.empty()) last_with_id = &*it;
+  for (auto b = batches.rbegin(); b != batches.rend() && !last_with_id; ++b) {
+    for (auto it = b->rbegin(); it != b->rend() && !last_with_id; ++it) {
+      if (it->kind == event_kind::message && !it->id.empty()) last_with_id = &*it;
+    }
   }
   std::string delivered_id = last_with_id ? last_with_id->id : std::string();
   bool delivered_id_is_string = last_with_id && last_with_id->id_is_string;
-  buffer_pools pools(batch);
-  for (auto& e : batch) append_event(env, array, index, e, pools);
-  batch.clear();
+  buffer_pools pools(batches);
+  for (auto& batch : batches) {
+    for (auto& e : batch) append_event(env, array, index, e, pools);
+  }
+  batches.clear();
+  // The native side of the backlog is gone (converted to JS values above), so reading resumes
+  // now, while the listeners run, not after them: the io thread refills while JavaScript works
+  // instead of both waiting for each other.
+  if (backlog_before >= max_js_backlog && on_backlog_drained_) on_backlog_drained_();
   napi_value global, result;
   napi_get_global(env, &global);
   napi_status status = napi_call_function(env, global, callback, 1, &array, &result);
@@ -287,7 +299,6 @@ void js_event_queue::deliver(napi_env env, napi_value callback) {
     napi_fatal_exception(env, error);
   }
   napi_close_handle_scope(env, scope);
-  if (backlog_before >= max_js_backlog && on_backlog_drained_) on_backlog_drained_();
   // Only a batch JavaScript ran to the end counts as received. lib/ catches listener exceptions
   // itself, so anything but napi_ok means the environment is going away (worker terminated)
   // and the batch may have been cut short.

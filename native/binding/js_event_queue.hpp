@@ -39,8 +39,10 @@ class js_event_queue : public event_sink, public std::enable_shared_from_this<js
   static void finalize(napi_env env, void* data, void* hint);
   void deliver(napi_env env, napi_value callback);
 
-  std::mutex mutex_;  // guards pending_, scheduled_, closed_ and calls into tsfn_
-  std::vector<session_event> pending_;
+  std::mutex mutex_;  // guards pending_, pending_cost_, scheduled_, closed_ and calls into tsfn_
+  // Each io step's batch as the session pushed it, in order (see push()).
+  std::vector<std::vector<session_event>> pending_;
+  std::uint64_t pending_cost_ = 0;  // batch_cost() of pending_, what deliver() takes off backlog_
   bool scheduled_ = false;
   bool closed_ = false;
   napi_threadsafe_function tsfn_ = nullptr;

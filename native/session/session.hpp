@@ -1,7 +1,11 @@
 #pragma once
 // The supervisor of one ResilientSocket: it outlives connection attempts and owns the state
-// machine (SPEC §3), backoff and failure classification (§5), the heartbeat, resume (§6) and the
-// outbox (§7). Everything runs on the io thread; the binding posts every call from JavaScript.
+// machine (SPEC §3), backoff and failure handling (§5; the rules are in failure_policy.hpp), the
+// heartbeat, resume (§6; resume_tracker.hpp) and the outbox (§7). Everything runs on the io
+// thread; the binding posts every call from JavaScript. session.cpp is the state machine and the
+// wiring; session_traffic.cpp the messages in and out of an open connection and the heartbeat.
+// The connection reports (connection_handler) and the session decides; see the reporting rule
+// at the top of transport/connection.hpp.
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
@@ -9,9 +13,10 @@
 #include <vector>
 
 #include "session/backoff.hpp"
+#include "session/failure_policy.hpp"
 #include "transport/connection.hpp"
 #include "session/heartbeat.hpp"
-#include "resume/id_window.hpp"
+#include "resume/resume_tracker.hpp"
 #include "outbox/outbox.hpp"
 #include "session/session_config.hpp"
 #include "session/session_event.hpp"
@@ -43,6 +48,10 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void shutdown();
   // The wake detector's clock, replaceable so a test can simulate a suspend.
   void set_clock(std::function<clock_reading()> clock) { clock_ = std::move(clock); }
+  // Tests: every attempt runs over the transport this makes (already connected, no resolve or
+  // connect) instead of a real socket. Unset in production.
+  using transport_factory = std::function<std::unique_ptr<transport>(const connection_params&)>;
+  void set_transport_factory(transport_factory make) { make_transport_ = std::move(make); }
 
  private:
   void on_open(const open_info& info) override;
@@ -51,7 +60,7 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void on_closed(close_info info) override;
 
   void begin_attempt();
-  void schedule_retry(const failure& cause, const std::string& reason);
+  void schedule_retry(const failure& cause, const std::string& reason, std::int64_t min_delay_ms = 0);
   void enter_failed(failure error, int close_code);
   void finish_closed(int code, const std::string& reason);
   void release_resources();
@@ -64,7 +73,6 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void handle_pong();
   void arm_heartbeat(std::chrono::milliseconds delay);
   void on_heartbeat();
-  void note_event_id(const std::string& id, bool is_string);
   void continue_closing();
   void send_close_frame();
   void persist_event_id();
@@ -97,6 +105,7 @@ class session : public std::enable_shared_from_this<session>, public connection_
   asio::steady_timer heartbeat_timer_;
   heartbeat heartbeat_;  // decides; this class owns the timer and does what it says
   std::function<clock_reading()> clock_ = read_system_clocks;
+  transport_factory make_transport_;
 
   outbox outbox_;
   bool outbox_was_busy_ = false;
@@ -105,15 +114,8 @@ class session : public std::enable_shared_from_this<session>, public connection_
   std::string closing_reason_;
   bool close_frame_sent_ = false;  // close(): queued messages first, then the close frame
 
-  std::string last_event_id_;
-  bool last_event_id_is_string_ = false;  // how the sync message and the stored file write it
-  std::string delivered_event_id_;         // the newest id JavaScript has received (stored on disk)
-  bool delivered_id_is_string_ = false;
+  resume_tracker resume_;  // position, dedupe, gaps, replay phase, when to store (resume_tracker.hpp)
   std::string resumed_from_;
-  bool replay_phase_ = false;
-  steady_clock::time_point last_data_at_;  // last read with data (ends the replay phase after a pause)
-  bool id_dirty_ = false;
-  std::unique_ptr<id_window> seen_ids_;  // only with resume: its deque costs memory up front
   asio::steady_timer id_persist_timer_;
   bool reading_paused_ = false;
 };

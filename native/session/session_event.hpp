@@ -66,10 +66,33 @@ struct session_event {
   }
 };
 
-// The io thread stops reading a connection while JavaScript has this many message bytes it has
-// not taken yet, so a blocked event loop cannot grow memory without bound. The binding resumes
-// reading once it has drained a backlog that reached this size.
+// The io thread stops reading a connection while events worth this many bytes of native memory
+// wait for JavaScript (see batch_cost), so a blocked event loop cannot grow memory without
+// bound, whatever the message size. The binding resumes reading once it has drained a backlog
+// that reached this size.
 constexpr std::uint64_t max_js_backlog = 64u << 20;
+
+// What a heap block costs beyond the bytes asked for (glibc: an 8-byte header, 16-byte
+// granularity). Counting it matters for tiny payloads, not for large ones.
+constexpr std::uint64_t heap_block_overhead = 16;
+
+// Heap bytes a string owns (0 while it fits in its small-string buffer).
+inline std::uint64_t heap_bytes(const std::string& s) {
+  return s.capacity() > std::string().capacity() ? s.capacity() + 1 + heap_block_overhead : 0;
+}
+
+// The native memory a batch of events holds while it waits for JavaScript: the vector's
+// capacity in event structs, each event's payload and id on the heap, and its detail. Payload
+// bytes alone made an empty message free, so a flood of tiny frames never paused reading.
+// One pass over the batch, done once per push (not per message on its own).
+inline std::uint64_t batch_cost(const std::vector<session_event>& batch) {
+  std::uint64_t bytes = batch.capacity() * sizeof(session_event) + heap_block_overhead;
+  for (const auto& e : batch) {
+    bytes += heap_bytes(e.data) + heap_bytes(e.id);
+    if (e.detail) bytes += sizeof(event_detail) + heap_block_overhead;
+  }
+  return bytes;
+}
 
 // Where a session puts its events. Implemented by the binding (batches to JS) and by tests.
 // push() is called on the io thread only, with every event that one io step produced.
@@ -78,8 +101,9 @@ class event_sink {
   virtual ~event_sink() = default;
   // Takes (moves out) all events of the batch, which is left empty.
   virtual void push(std::vector<session_event>& batch) = 0;
-  // Bytes of message payload pushed but not yet taken by JavaScript; the session stops reading
-  // when this grows past a bound, so a stalled event loop cannot make memory grow without limit.
+  // Native memory (batch_cost) of the events pushed but not yet taken by JavaScript; the session
+  // stops reading when this reaches max_js_backlog, so a stalled event loop cannot make memory
+  // grow without limit.
   virtual std::uint64_t backlog_bytes() const = 0;
 };
 

@@ -2,6 +2,8 @@
 
 #include <openssl/rand.h>
 
+#include <tuple>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ssl/error.hpp>
 
@@ -36,14 +38,18 @@ bool is_eof(const error_code& ec) {
 
 }  // namespace
 
-connection::connection(asio::io_context& io, connection_params params, connection_handler* handler)
+connection::connection(asio::io_context& io, connection_params params, connection_handler* handler,
+                       std::unique_ptr<transport> stream)
     : io_(io),
       params_(std::move(params)),
       handler_(handler),
+      transport_(std::move(stream)),
       timer_(io),
       parser_(params_.max_message_size),
       read_buf_(read_buffer_min) {
-  if (params_.url.tls) {
+  if (transport_) {
+    // Given by the caller (a test's fake transport): start_connected() skips resolve and connect.
+  } else if (params_.url.tls) {
     transport_ = make_tls_transport(io, *params_.tls_context, params_.url.host, params_.tls);
   } else {
     transport_ = make_tcp_transport(io);
@@ -63,6 +69,14 @@ void connection::start() {
                [weak = weak_from_this()](const error_code& ec, std::vector<tcp::endpoint> endpoints) {
                  if (auto self = weak.lock()) self->on_resolve(ec, endpoints);
                });
+}
+
+void connection::start_connected() {
+  timer_.expires_after(std::chrono::milliseconds(params_.connect_timeout_ms));
+  timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+    if (!ec) self->on_connect_timeout();
+  });
+  on_connect({});
 }
 
 void connection::on_connect_timeout() {
@@ -127,16 +141,15 @@ void connection::on_secure(const error_code& ec) {
     return;
   }
   key_ = std::move(request->key);
-  in_flight_ = std::move(request->text);
-  writing_ = true;
-  transport_->async_write({asio::buffer(in_flight_)}, [self = shared_from_this()](const error_code& ec, std::size_t) {
+  // The request waits in handshake_buf_ until written; the response is read into it after.
+  handshake_buf_ = std::move(request->text);
+  transport_->async_write({asio::buffer(handshake_buf_)}, [self = shared_from_this()](const error_code& ec, std::size_t) {
     self->on_upgrade_written(ec);
   });
 }
 
 void connection::on_upgrade_written(const error_code& ec) {
-  writing_ = false;
-  std::string().swap(in_flight_);  // an idle connection keeps no buffer it does not need
+  handshake_buf_.clear();
   if (phase_ != phase::upgrading) return;
   if (ec) {
     fail_attempt(make_failure(failure_code::connection_lost, "sending the upgrade request failed: " + ec.message()));
@@ -198,10 +211,7 @@ void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
   open_.protocol = response.header("sec-websocket-protocol");
   last_inbound_ = steady_clock::now();
   std::string leftover = handshake_buf_.substr(response.header_bytes);
-  handshake_buf_.clear();
-  handshake_buf_.shrink_to_fit();
-  handler_->on_open(open_);
-  if (phase_ != phase::open || !handler_) return;
+  std::string().swap(handshake_buf_);  // an idle connection keeps no buffer it does not need
   if (!leftover.empty()) {
     // Frames that arrived in the same segment as the 101 response.
     if (leftover.size() > read_buf_.size()) read_buf_.resize(leftover.size());
@@ -211,6 +221,7 @@ void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
   } else {
     read_more();
   }
+  handler_->on_open(open_);  // last: see "Reports" in connection.hpp
 }
 
 void connection::read_more() {
@@ -248,42 +259,36 @@ void connection::on_read(const error_code& ec, std::size_t n) {
   }
   last_inbound_ = steady_clock::now();
   inbound_.clear();
+  ready_.clear();
   auto error = parser_.feed(read_buf_.data(), n, inbound_);
-  // Control frames are answered here, in arrival order. Data that arrived before a close frame
-  // reaches the session before the close is handled, so nothing the server sent is lost.
-  bool keep_reading = true;
-  auto deliver = [&] {
-    if (!ready_.empty() && handler_) keep_reading = handler_->on_inbound(ready_) && keep_reading;
-    ready_.clear();
-  };
+  std::string error_detail = error == parse_error::none ? std::string() : std::string(parser_.error_detail());
+  // Control frames are answered here, in arrival order; data messages are collected and reach
+  // the session at the end of this step, before the end of the connection is reported, so
+  // nothing the server sent before its close frame (or before a bad message) is lost.
   for (auto& event : inbound_) {
-    if (event.type == inbound_event::kind::close) deliver();
-    if (phase_ == phase::closed || !handler_) return;
-    if (handle_control(event)) continue;
+    if (handle_control(event)) {
+      if (close_received_) break;  // nothing may follow a close frame
+      continue;
+    }
     if (event.compressed) {
       auto inflated = inflate_message(event);
       if (inflated.first != parse_error::none) {
-        deliver();  // what arrived before the bad message still reaches the session
-        if (phase_ == phase::closed || !handler_) return;
-        violation(inflated.first, inflated.second);
-        return;
+        std::tie(error, error_detail) = std::move(inflated);
+        break;
       }
     }
     ready_.push_back(std::move(event));
   }
-  deliver();
-  if (phase_ == phase::closed || !handler_) return;
-  if (error != parse_error::none) {
-    violation(error, std::string(parser_.error_detail()));
-    return;
-  }
-  if (close_received_) return;
+  if (error != parse_error::none && !close_received_) violation(error, std::move(error_detail));
+  flush();  // pongs and close frames queued above
   if (n == read_buf_.size() && n < read_buffer_max) read_buf_.resize(n * 2);  // the peer sends fast
-  if (!keep_reading) {
-    read_paused_ = true;
-    return;
+  // Reports, last (see connection.hpp): the data, then the end once the close exchange is over.
+  if (!ready_.empty() && handler_ && !handler_->on_inbound(ready_)) read_paused_ = true;
+  if (close_received_) {
+    end_after_close_exchange();
+  } else if (phase_ == phase::open) {
+    read_more();  // rule 4: on_inbound's answer decides this, so it comes after that report
   }
-  read_more();
 }
 
 std::pair<parse_error, std::string> connection::inflate_message(inbound_event& event) {
@@ -305,10 +310,7 @@ bool connection::handle_control(inbound_event& event) {
   switch (event.type) {
     case inbound_event::kind::ping:
       // Answered on the io thread, whatever JavaScript is doing.
-      if (!close_sent_) {
-        queue_frame(opcode::pong, event.payload);
-        flush();
-      }
+      if (!close_sent_) queue_frame(opcode::pong, event.payload);  // flushed at the end of the read
       return true;
     case inbound_event::kind::close:
       if (close_received_) return true;
@@ -326,12 +328,10 @@ bool connection::handle_control(inbound_event& event) {
         timer_.async_wait([self = shared_from_this()](const error_code& ec) {
           if (!ec) self->on_connect_timeout();
         });
-        flush();
       } else {
         closing_.was_clean = true;
       }
-      end_after_close_exchange();
-      return true;
+      return true;  // on_read ends the exchange once the echo is written
     default:
       return false;
   }
@@ -362,11 +362,11 @@ void connection::send(bool binary, std::string_view payload, std::uint64_t tag) 
                               "sent and the connection was closed with 1011"));
       return;
     }
-    encode_client_frame(out_, op, compressed.data(), compressed.size(), mask, true);
+    encode_client_frame(out_.pending(), op, compressed.data(), compressed.size(), mask, true);
   } else {
-    encode_client_frame(out_, op, payload.data(), payload.size(), mask);
+    encode_client_frame(out_.pending(), op, payload.data(), payload.size(), mask);
   }
-  if (tag) tags_.emplace_back(queued_total_ + out_.size(), tag);
+  out_.tag_last(tag);
 }
 
 void connection::ping(std::string_view payload) {
@@ -387,26 +387,20 @@ std::uint32_t connection::next_mask() {
 
 void connection::queue_frame(opcode op, std::string_view payload) {
   std::uint32_t mask = next_mask();
-  encode_client_frame(out_, op, payload.data(), payload.size(), mask);
+  encode_client_frame(out_.pending(), op, payload.data(), payload.size(), mask);
 }
 
 void connection::flush() {
-  if (writing_ || out_.empty() || phase_ == phase::closed) return;
-  // Everything queued since the last write goes out in this one.
-  std::swap(out_, in_flight_);
-  queued_total_ += in_flight_.size();
-  out_.clear();
-  writing_ = true;
-  transport_->async_write({asio::buffer(in_flight_)}, [self = shared_from_this()](const error_code& ec, std::size_t n) {
-    self->on_write(ec, n);
-  });
+  if (out_.writing() || !out_.has_pending() || phase_ == phase::closed) return;
+  auto bytes = out_.begin_write();
+  transport_->async_write({asio::buffer(bytes.data(), bytes.size())},
+                          [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_write(ec, n); });
 }
 
 void connection::on_write(const error_code& ec, std::size_t n) {
-  writing_ = false;
-  in_flight_.clear();
   if (phase_ == phase::closed) return;
   if (ec) {
+    out_.fail_write();
     if (phase_ == phase::closing) {
       finish(closing_);
     } else {
@@ -417,22 +411,11 @@ void connection::on_write(const error_code& ec, std::size_t n) {
     }
     return;
   }
-  written_total_ += n;
-  std::uint64_t last_tag = 0;
-  while (tags_head_ < tags_.size() && tags_[tags_head_].first <= written_total_) last_tag = tags_[tags_head_++].second;
-  if (tags_head_ == tags_.size()) {
-    tags_.clear();
-    tags_head_ = 0;
-  }
-  if (last_tag && handler_) {
-    handler_->on_written(last_tag);
-    if (phase_ == phase::closed) return;
-  }
-  if (phase_ == phase::closing && out_.empty()) {
-    end_after_close_exchange();
-    if (phase_ == phase::closed) return;
-  }
-  flush();
+  std::uint64_t last_tag = out_.end_write(n);
+  flush();  // what queued up meanwhile goes out now, in one write
+  // Reports, last (see connection.hpp): what was written, then the end of a finished exchange.
+  if (last_tag && handler_) handler_->on_written(last_tag);
+  if (phase_ == phase::closing) end_after_close_exchange();
 }
 
 void connection::close(std::uint16_t code, std::string_view reason) {
@@ -441,7 +424,7 @@ void connection::close(std::uint16_t code, std::string_view reason) {
     info.code = code;
     info.reason = std::string(reason);
     info.was_clean = true;
-    finish(std::move(info));
+    finish_later(std::move(info));
     return;
   }
   if (phase_ != phase::open) return;
@@ -461,7 +444,9 @@ void connection::close(std::uint16_t code, std::string_view reason) {
 
 void connection::fail(std::uint16_t code, failure error) {
   if (phase_ == phase::connecting || phase_ == phase::upgrading) {
-    fail_attempt(std::move(error));
+    close_info info;
+    info.error = std::move(error);
+    finish_later(std::move(info));
     return;
   }
   if (phase_ == phase::closed) return;
@@ -482,11 +467,22 @@ void connection::fail(std::uint16_t code, failure error) {
     if (!ec) self->on_connect_timeout();
   });
   flush();
-  end_after_close_exchange();
+  // Usually the close frame is being written and on_write ends the exchange; if nothing was left
+  // to write, end it from a step of its own, not inside the caller's call (rule 3).
+  asio::post(io_, [self = shared_from_this()] { self->end_after_close_exchange(); });
+}
+
+void connection::finish_later(close_info info) {
+  // The pending resolve/connect/handshake steps see a phase that is not theirs and stop.
+  phase_ = phase::closing;
+  timer_.cancel();
+  asio::post(io_, [self = shared_from_this(), info = std::move(info)]() mutable { self->finish(std::move(info)); });
 }
 
 void connection::end_after_close_exchange() {
-  if (phase_ == phase::closing && close_sent_ && close_received_ && !writing_ && out_.empty()) finish(closing_);
+  if (phase_ == phase::closing && close_sent_ && close_received_ && !out_.writing() && !out_.has_pending()) {
+    finish(closing_);
+  }
 }
 
 void connection::fail_attempt(failure error) {

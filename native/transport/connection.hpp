@@ -3,9 +3,24 @@
 // read loop, plus the write queue. A fresh connection is built for every attempt; the session
 // (session.hpp) outlives attempts and owns backoff, heartbeat policy, resume and the outbox.
 //
-// Threading: everything here runs on the io thread. The handler is called from completion
-// handlers only, never from inside a call the handler made, except on_closed() which may run
-// from close()/fail() through a posted step, never synchronously.
+// Threading: everything here runs on the io thread.
+//
+// Reports (one-way data path): the connection reports to its handler (on_open, on_inbound,
+// on_written, on_closed) and the handler (the session) decides. The rule that keeps the two from
+// tangling:
+//   1. A step (a completion handler) first brings the connection's own state to where it stays:
+//      control frames answered and flushed, the next write started, the next read armed, the
+//      phase set. Only then does it report, and a report is the last thing the step does. The
+//      only things after a report are further reports of the same step in their natural order
+//      (the data of a read, then the end of the close exchange; what was written, then the end),
+//      each guarded by the phase, never connection state that the report could have changed.
+//   2. During a report the handler may call any public method (send, flush, close, fail, abort,
+//      abandon, ping): the connection is consistent, and the call is a step of its own.
+//   3. The connection never reports from inside a call the handler made; a failure noticed
+//      there is reported from a later completion (close/fail end through the write or a timer).
+//   4. The one exception to 1: on_inbound answers "pause reading", and that answer decides
+//      whether the next read is armed, so on_read arms it after that report (if the phase is
+//      still open). Arming it before would read one more buffer past the memory bound.
 #include <boost/asio/steady_timer.hpp>
 #include <array>
 #include <chrono>
@@ -21,6 +36,7 @@
 #include "protocol/permessage_deflate.hpp"
 #include "common/failure.hpp"
 #include "transport/transport.hpp"
+#include "transport/write_queue.hpp"
 
 namespace rws {
 
@@ -57,7 +73,7 @@ class connection_handler {
   virtual ~connection_handler() = default;
   virtual void on_open(const open_info& info) = 0;
   // Data messages and pongs parsed from one read, in order. Pings and closes are handled by the
-  // connection. Returns false to pause reading until resume_reading() (backpressure).
+  // connection. Returns false to pause reading until resume_reading() (backpressure; see rule 4).
   virtual bool on_inbound(std::vector<inbound_event>& events) = 0;
   // Every message queued with a tag <= `tag` has been handed to the kernel in full.
   virtual void on_written(std::uint64_t tag) = 0;
@@ -67,10 +83,16 @@ class connection_handler {
 
 class connection : public std::enable_shared_from_this<connection> {
  public:
-  connection(asio::io_context& io, connection_params params, connection_handler* handler);
+  // `stream`: null in production (built from params: TCP or TLS); a test passes its fake
+  // transport and calls start_connected().
+  connection(asio::io_context& io, connection_params params, connection_handler* handler,
+             std::unique_ptr<transport> stream = nullptr);
   ~connection();
 
+  // Resolve → connect → secure → upgrade, bounded by connect_timeout_ms.
   void start();
+  // For a transport given at construction, already connected: secure → upgrade (tests).
+  void start_connected();
   // Queues one data message; a non-zero tag is reported through on_written(). Nothing is written
   // until flush(), so a batch of sends becomes one write; frames queued while a write is in
   // flight go out together in the next one.
@@ -94,7 +116,7 @@ class connection : public std::enable_shared_from_this<connection> {
     error_code ec;
     return transport_->socket().available(ec) > 0;
   }
-  std::uint64_t buffered_bytes() const { return out_.size() + (writing_ ? in_flight_.size() - written_in_flight_ : 0); }
+  std::uint64_t buffered_bytes() const { return out_.buffered_bytes(); }
   steady_clock::time_point last_inbound() const { return last_inbound_; }
   const std::string& display_url() const { return params_.url.display; }
 
@@ -117,6 +139,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void queue_frame(opcode op, std::string_view payload);
   std::uint32_t next_mask();
   void finish(close_info info);  // reports once and closes the socket
+  void finish_later(close_info info);  // ends an attempt from a call: the report comes in a later step
   void fail_attempt(failure error);
   void end_after_close_exchange();
 
@@ -127,7 +150,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::unique_ptr<transport> transport_;
   asio::steady_timer timer_;  // connect timeout, then close-handshake deadline
   std::string key_;
-  std::string handshake_buf_;
+  std::string handshake_buf_;  // the upgrade request until written, then the response as it arrives
   open_info open_;
 
   frame_parser parser_;
@@ -139,18 +162,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool read_paused_ = false;
   steady_clock::time_point last_inbound_;
 
-  // Write queue: frames accumulate in out_ while a write is in flight; the next write takes all
-  // of them at once. tags_ pairs each tagged message with the end offset of its frame.
-  std::string out_;
-  std::string in_flight_;
-  bool writing_ = false;
-  std::size_t written_in_flight_ = 0;
-  std::uint64_t queued_total_ = 0;   // bytes ever appended to out_
-  std::uint64_t written_total_ = 0;  // bytes ever written
-  // (end offset, tag), consumed from tags_head_. A vector, not a deque: an idle connection should
-  // not pay for a deque's up-front block.
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> tags_;
-  std::size_t tags_head_ = 0;
+  write_queue out_;  // one write in flight; frames queued meanwhile go out together next
   std::array<std::uint32_t, 64> mask_pool_;
   std::size_t mask_used_ = mask_pool_.size();
 

@@ -33,7 +33,9 @@ class transport {
   virtual void async_finish(done_handler handler) = 0;
   // Why the TLS handshake failed verification, or empty when it did not.
   virtual std::string verify_failure() const { return {}; }
-  void close() {
+  // Ends the stream now; pending operations complete with operation_aborted. Virtual so a
+  // test's fake transport (native/tests/transport/fake_transport.hpp) can do the same.
+  virtual void close() {
     error_code ignored;
     socket().shutdown(tcp::socket::shutdown_both, ignored);
     socket().close(ignored);

@@ -1,0 +1,271 @@
+// The traffic of an open session: inbound messages (control text, dedupe, backpressure), the
+// heartbeat, and the outbound side (outbox pumped into the connection, receipts, group-commit
+// syncs). session.cpp holds the state machine and the wiring; both implement class session.
+#include "session/session.hpp"
+
+namespace rws {
+namespace {
+
+// Frames are taken from the outbox only while the socket's queue is below this, so a large
+// backlog is written in steady slices instead of being copied into one huge buffer.
+constexpr std::uint64_t write_high_water = 1u << 20;
+
+failure make_failure(failure_code code, std::string message) {
+  failure f;
+  f.code = code;
+  f.message = std::move(message);
+  return f;
+}
+
+}  // namespace
+
+void session::pump() {
+  if (!conn_ || !conn_->is_open()) return;
+  std::uint64_t queued = 0;
+  while (conn_->buffered_bytes() < write_high_water) {
+    const outbox_item* item = outbox_.next_to_send();
+    if (!item) break;
+    conn_->send(item->binary, item->payload, item->seq);
+    queued += item->payload.size();
+    stats_->messages_out++;
+  }
+  if (queued) stats_->bytes_out += queued;
+  conn_->flush();
+  stats_->buffered_amount = conn_->buffered_bytes();
+}
+
+bool session::on_inbound(std::vector<inbound_event>& events) {
+  bool replayed = resume_.on_data(steady_clock::now());
+  for (auto& event : events) {
+    if (event.type == inbound_event::kind::pong) {
+      handle_pong();
+      continue;
+    }
+    stats_->messages_in++;
+    stats_->bytes_in += event.payload.size();
+    bool binary = event.type == inbound_event::kind::binary;
+    std::string id;
+    bool id_is_string = false;
+    if (!binary) {
+      if (handle_text_control(event)) continue;
+      auto verdict = resume_.on_text(event.payload, id, id_is_string);
+      if (verdict == resume_tracker::verdict::duplicate) {
+        stats_->duplicates_dropped++;
+        continue;
+      }
+    }
+    session_event e(event_kind::message);
+    e.binary = binary;
+    e.replayed = replayed;
+    e.data = std::move(event.payload);
+    e.id = std::move(id);
+    e.id_is_string = id_is_string;
+    emit(std::move(e));
+  }
+  if (resume_.enabled()) {
+    if (resume_.replaying() && conn_ && !conn_->has_pending_input()) resume_.on_drained();
+    stats_->id_gaps = resume_.id_gaps();
+    stats_->ids_missing = resume_.ids_missing();
+  }
+  flush_events();
+  if (sink_->backlog_bytes() >= max_js_backlog) {
+    reading_paused_ = true;
+    return false;
+  }
+  return true;
+}
+
+bool session::handle_text_control(inbound_event& event) {
+  const auto& hb = config_.heartbeat;
+  if (hb.enabled && hb.message_mode && event.payload == hb.pong) {
+    handle_pong();
+    return true;
+  }
+  const auto& ob = config_.outbox;
+  if (ob.guarantee == delivery_guarantee::acked && json_matches(event.payload, ob.ack_match)) {
+    // An acknowledgement: consumed here, never delivered as a message.
+    if (auto key = find_json_field(event.payload, ob.ack_key_path)) {
+      std::vector<send_outcome> delivered;
+      if (outbox_.acknowledge(key->text, delivered)) {
+        auto e = session_event::with_detail(event_kind::ack);
+        e.detail->key = key->text;
+        emit(std::move(e));
+        report_sent(delivered, receipt_status::acked);
+        check_drain();
+      }
+    }
+    return true;
+  }
+  return false;
+}
+
+void session::note_delivered_id(const std::string& id, bool is_string) {
+  // Only ids JavaScript has received are stored: a process that dies with events still queued
+  // for JavaScript resumes before them. The tracker groups them (resume_tracker::store_delay).
+  if (!resume_.on_delivered(id, is_string) || !outbox_.durable()) return;
+  id_persist_timer_.expires_after(resume_tracker::store_delay);
+  id_persist_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+    if (!ec) self->persist_event_id();
+  });
+}
+
+void session::persist_event_id() {
+  if (!outbox_.durable()) return;
+  resume_.store_if_changed();  // through the store function given to resume_ (the file write)
+}
+
+void session::handle_pong() {
+  auto rtt = heartbeat_.on_pong(steady_clock::now());
+  if (!rtt) return;
+  stats_->last_rtt_us = static_cast<std::int64_t>(*rtt * 1000);
+  auto e = session_event::with_detail(event_kind::heartbeat);
+  e.detail->rtt_ms = *rtt;
+  emit(std::move(e));
+}
+
+void session::arm_heartbeat(std::chrono::milliseconds delay) {
+  heartbeat_timer_.expires_after(delay);
+  heartbeat_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+    if (!ec) self->on_heartbeat();
+  });
+}
+
+void session::on_heartbeat() {
+  if (state_ != session_state::open || !conn_ || !conn_->is_open()) return;
+  if (reading_paused_) {
+    // JavaScript has not taken the backlog yet, so nothing is being read: silence proves
+    // nothing. The heartbeat starts over once reading resumes.
+    arm_heartbeat(heartbeat_.start(steady_clock::now(), clock_()));
+    return;
+  }
+  auto step = heartbeat_.on_timer(steady_clock::now(), conn_->last_inbound(), clock_());
+  if (step.woke) stats_->wakeups_detected++;
+  if (step.what == heartbeat_step::action::dead) {
+    conn_->fail(4000, make_failure(failure_code::heartbeat_timeout,
+                                   "no answer to the heartbeat within " + std::to_string(config_.heartbeat.timeout_ms) +
+                                       " ms (silent for " + std::to_string(step.silent.count()) +
+                                       " ms); the connection is dead"));
+    flush_events();
+    return;
+  }
+  if (step.what == heartbeat_step::action::probe) {
+    stats_->heartbeats_sent++;
+    if (config_.heartbeat.message_mode) {
+      conn_->send(false, config_.heartbeat.message, 0);
+      conn_->flush();
+    } else {
+      conn_->ping("rws");
+    }
+  }
+  arm_heartbeat(step.next_check);
+  flush_events();
+}
+
+void session::on_written(std::uint64_t tag) {
+  std::vector<send_outcome> delivered;
+  outbox_.written_upto(tag, delivered);
+  if (!outbox_.durable()) report_sent(delivered, receipt_status::written);
+  check_drain();
+  if (state_ == session_state::closing && !close_frame_sent_) {
+    continue_closing();
+  } else {
+    pump();
+  }
+  flush_events();
+}
+
+void session::report_sent(std::vector<send_outcome>& outcomes, receipt_status status) {
+  // Consecutive requests with consecutive seqs travel as one range event.
+  event_detail* run = nullptr;
+  for (const auto& o : outcomes) {
+    if (o.request == 0) continue;  // recovered from disk: nobody in this process waits for it
+    if (run && o.request == run->first_request + run->count && o.seq == run->first_seq + run->count) {
+      ++run->count;
+      continue;
+    }
+    auto e = session_event::with_detail(event_kind::sent);
+    run = e.detail.get();
+    run->first_request = o.request;
+    run->first_seq = o.seq;
+    run->count = 1;
+    run->status = status;
+    run->key_prefix = outbox_.key_prefix();
+    emit(std::move(e));
+  }
+  outcomes.clear();
+}
+
+void session::report_rejected(std::vector<send_outcome>& outcomes) {
+  for (auto& o : outcomes) {
+    if (o.request == 0) continue;
+    auto e = session_event::with_detail(event_kind::send_failed);
+    e.detail->first_request = o.request;
+    e.detail->error = std::move(o.error);
+    emit(std::move(e));
+  }
+  outcomes.clear();
+}
+
+void session::check_drain() {
+  stats_->outbox_size = outbox_.size();
+  stats_->outbox_bytes = outbox_.bytes();
+  if (outbox_.size() == 0 && outbox_was_busy_) {
+    outbox_was_busy_ = false;
+    emit(session_event(event_kind::drain));
+  }
+}
+
+void session::send(std::vector<outgoing_message> batch, std::uint64_t first_request) {
+  const std::size_t handed_over = batch.size();
+  std::vector<send_outcome> accepted, rejected;
+  if (state_ == session_state::closing || state_ == session_state::closed || state_ == session_state::failed) {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      rejected.push_back({first_request + i, 0, make_failure(failure_code::closed, "send() after close()")});
+    }
+  } else {
+    outbox_.accept(batch, first_request, accepted, rejected);
+    if (outbox_.size()) outbox_was_busy_ = true;
+    // With a file outbox a send resolves once durable; in memory it resolves once written, and
+    // in 'acked' mode once the server acknowledges its key.
+    if (outbox_.needs_sync()) {
+      schedule_sync();
+    } else if (outbox_.durable() && config_.outbox.guarantee == delivery_guarantee::written) {
+      report_sent(accepted, receipt_status::persisted);
+    }
+  }
+  report_rejected(rejected);
+  stats_->outbox_size = outbox_.size();
+  stats_->outbox_bytes = outbox_.bytes();
+  stats_->sends_in_flight -= handed_over;  // counted by the binding when JavaScript handed it over
+  pump();
+  flush_events();
+}
+
+void session::schedule_sync() {
+  if (sync_scheduled_) return;
+  sync_scheduled_ = true;
+  // Posted, not run here: send() batches that JavaScript queued while the io thread was busy
+  // (for instance in the previous fsync) run first and share this one fsync.
+  asio::post(io_, [self = shared_from_this()] {
+    self->sync_scheduled_ = false;
+    self->sync_outbox();
+    self->pump();
+    self->flush_events();
+  });
+}
+
+void session::sync_outbox() {
+  std::vector<send_outcome> persisted, rejected;
+  outbox_.sync_appended(persisted, rejected);
+  if (config_.outbox.guarantee == delivery_guarantee::written) report_sent(persisted, receipt_status::persisted);
+  report_rejected(rejected);
+  check_drain();
+}
+
+void session::resume_reading() {
+  if (!reading_paused_ || !conn_) return;
+  reading_paused_ = false;
+  conn_->resume_reading();
+}
+
+}  // namespace rws

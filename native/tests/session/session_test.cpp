@@ -1,0 +1,399 @@
+// The session (state machine and failure handling) over fake transports: no sockets, a real
+// io_context run by hand, real timers kept short. Every state transition, close() and
+// reconnect() in every state they apply to, and every failure class the session can meet.
+#include "session/session.hpp"
+
+#include <gtest/gtest.h>
+
+#include "tests/transport/fake_transport.hpp"
+
+namespace rws {
+namespace {
+
+using namespace rws::test;
+using namespace std::chrono_literals;
+
+struct recording_sink : event_sink {
+  std::vector<session_event> events;
+  void push(std::vector<session_event>& batch) override {
+    for (auto& e : batch) events.push_back(std::move(e));
+    batch.clear();
+  }
+  std::uint64_t backlog_bytes() const override { return 0; }
+};
+
+class SessionTest : public ::testing::Test {
+ protected:
+  asio::io_context io;
+  std::shared_ptr<recording_sink> sink = std::make_shared<recording_sink>();
+  std::shared_ptr<session_stats> stats = std::make_shared<session_stats>();
+  std::vector<std::shared_ptr<fake_peer>> peers;  // one per attempt
+  std::function<void(fake_peer&)> prepare;        // runs on each new attempt's peer
+  std::shared_ptr<session> s;
+  session_config config;
+
+  SessionTest() {
+    config.urls = {make_ws_url(false, "example.test", 0, "/live", "")};
+    config.heartbeat.enabled = false;
+    config.connect_timeout_ms = 2000;
+    config.reconnect.curve.initial_delay_ms = 1;
+    config.reconnect.curve.max_delay_ms = 5;
+    config.reconnect.curve.jitter = jitter_kind::none;
+  }
+
+  void make(bool connect_now = true) {
+    s = std::make_shared<session>(io, config, sink, stats, nullptr);
+    s->set_transport_factory([this](const connection_params&) {
+      peers.push_back(std::make_shared<fake_peer>(io));
+      if (prepare) prepare(*peers.back());
+      return std::make_unique<fake_transport>(io, peers.back());
+    });
+    s->start(connect_now);
+    settle(io);
+  }
+  fake_server server(std::size_t attempt) { return fake_server{peers.at(attempt - 1), 0}; }
+  // Answers the upgrade of attempt n (1-based), once its request is there.
+  fake_server answer(std::size_t attempt, int status = 101, std::string_view headers = {}) {
+    EXPECT_TRUE(run_until(io, [&] { return peers.size() >= attempt && server(attempt).has_request(); }));
+    auto srv = server(attempt);
+    srv.answer(status, headers);
+    settle(io);
+    return srv;
+  }
+
+  std::vector<std::string> states() const {
+    std::vector<std::string> out;
+    for (const auto& e : sink->events) {
+      if (e.kind == event_kind::state) out.push_back(e.detail->state);
+    }
+    return out;
+  }
+  const session_event* last(event_kind kind) const {
+    for (auto it = sink->events.rbegin(); it != sink->events.rend(); ++it) {
+      if (it->kind == kind) return &*it;
+    }
+    return nullptr;
+  }
+  bool has(event_kind kind) const { return last(kind) != nullptr; }
+  bool wait_for(event_kind kind, std::chrono::milliseconds limit = 3000ms) {
+    return run_until(io, [&] { return has(kind); }, limit);
+  }
+
+  void TearDown() override {
+    if (s) s->shutdown();
+    settle(io);
+  }
+};
+
+using states_t = std::vector<std::string>;
+
+TEST_F(SessionTest, IdleThenConnectThenOpen) {
+  make(false);
+  EXPECT_TRUE(states().empty());  // idle until connect()
+  EXPECT_TRUE(peers.empty());
+  s->connect();
+  settle(io);
+  EXPECT_EQ(states(), states_t{"connecting"});
+  ASSERT_TRUE(has(event_kind::connecting));
+  EXPECT_EQ(last(event_kind::connecting)->detail->attempt, 1u);
+  answer(1);
+  EXPECT_EQ(states(), (states_t{"connecting", "open"}));
+  EXPECT_FALSE(last(event_kind::open)->detail->reconnected);
+  EXPECT_EQ(stats->connects, 1u);
+}
+
+TEST_F(SessionTest, DroppedConnectionReconnectsAndOpensAgain) {
+  make();
+  answer(1);
+  peers[0]->end();  // EOF without a close frame
+  settle(io);
+  const auto* d = last(event_kind::disconnect);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->detail->code, 1006);
+  EXPECT_TRUE(d->detail->will_reconnect);
+  EXPECT_EQ(d->detail->error.code, failure_code::connection_lost);
+  ASSERT_TRUE(has(event_kind::reconnecting));
+  answer(2);
+  EXPECT_EQ(states(), (states_t{"connecting", "open", "reconnecting", "connecting", "open"}));
+  EXPECT_TRUE(last(event_kind::open)->detail->reconnected);
+  EXPECT_EQ(stats->reconnects, 1u);
+}
+
+TEST_F(SessionTest, MessagesInAndSendsOutWithReceipts) {
+  make();
+  auto srv = answer(1);
+  peers[0]->send(server_frame(opcode::text, "hello") + server_frame(opcode::binary, "bin"));
+  settle(io);
+  std::vector<std::string> messages;
+  for (const auto& e : sink->events) {
+    if (e.kind == event_kind::message) messages.push_back(e.data);
+  }
+  EXPECT_EQ(messages, (std::vector<std::string>{"hello", "bin"}));
+  std::vector<outgoing_message> batch(2);
+  batch[0].data = "a";
+  batch[1].data = "b";
+  s->send(std::move(batch), 1);
+  settle(io);
+  auto frames = srv.frames();
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[1].payload, "b");
+  const auto* sent = last(event_kind::sent);
+  ASSERT_TRUE(sent);
+  EXPECT_EQ(sent->detail->first_request, 1u);
+  EXPECT_EQ(sent->detail->count, 2u);
+  EXPECT_TRUE(has(event_kind::drain));
+}
+
+TEST_F(SessionTest, CloseWhileOpenRunsTheCloseHandshake) {
+  make();
+  auto srv = answer(1);
+  s->close(1000, "done");
+  settle(io);
+  EXPECT_EQ(states().back(), "closing");
+  auto frames = srv.frames();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].payload, close_payload(1000, "done"));
+  peers[0]->send(server_close(1000));
+  settle(io);
+  EXPECT_EQ(states(), (states_t{"connecting", "open", "closing", "closed"}));
+  EXPECT_EQ(last(event_kind::close)->detail->code, 1000);
+  EXPECT_FALSE(last(event_kind::disconnect)->detail->will_reconnect);
+}
+
+TEST_F(SessionTest, CloseWhileConnectingEndsAtOnce) {
+  make();
+  s->close(1000, "bye");
+  settle(io);
+  EXPECT_EQ(states(), (states_t{"connecting", "closing", "closed"}));
+  EXPECT_TRUE(peers[0]->closed);
+  EXPECT_EQ(last(event_kind::close)->detail->code, 1000);
+}
+
+TEST_F(SessionTest, CloseWhileReconnectingCancelsTheRetry) {
+  config.reconnect.curve.initial_delay_ms = 50;
+  config.reconnect.curve.max_delay_ms = 50;
+  make();
+  answer(1);
+  peers[0]->end();
+  settle(io);
+  ASSERT_EQ(states().back(), "reconnecting");
+  s->close(1000, "bye");
+  settle(io);
+  EXPECT_EQ(states().back(), "closed");
+  run_until(io, [] { return false; }, 100ms);  // past the retry delay
+  EXPECT_EQ(peers.size(), 1u);                   // no new attempt
+}
+
+TEST_F(SessionTest, ReconnectWhileOpenTellsTheServerAndStartsANewAttempt) {
+  make();
+  auto srv = answer(1);
+  s->reconnect();
+  settle(io);
+  const auto* d = last(event_kind::disconnect);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->detail->code, 4001);
+  EXPECT_TRUE(d->detail->will_reconnect);
+  auto frames = srv.frames();
+  ASSERT_FALSE(frames.empty());
+  EXPECT_EQ(frames.back().payload, close_payload(4001, {}));
+  answer(2);
+  EXPECT_EQ(states(), (states_t{"connecting", "open", "connecting", "open"}));
+}
+
+TEST_F(SessionTest, ReconnectWhileReconnectingOrConnectingStartsAtOnce) {
+  config.reconnect.curve.initial_delay_ms = 60000;  // only reconnect() can start the next attempt
+  config.reconnect.curve.max_delay_ms = 60000;
+  make();
+  answer(1);
+  peers[0]->end();
+  settle(io);
+  ASSERT_EQ(states().back(), "reconnecting");
+  s->reconnect();
+  settle(io);
+  EXPECT_EQ(peers.size(), 2u);
+  EXPECT_EQ(states().back(), "connecting");
+  s->reconnect();  // while connecting: the attempt is replaced
+  settle(io);
+  EXPECT_EQ(peers.size(), 3u);
+  EXPECT_TRUE(peers[1]->closed);
+  answer(3);
+  EXPECT_EQ(states().back(), "open");
+}
+
+TEST_F(SessionTest, CloseAndReconnectAfterCloseDoNothing) {
+  make();
+  s->close(1000, {});
+  settle(io);
+  auto n = sink->events.size();
+  s->reconnect();
+  s->close(1000, {});
+  s->connect();
+  settle(io);
+  EXPECT_EQ(sink->events.size(), n);
+  EXPECT_EQ(peers.size(), 1u);
+}
+
+// --- failure classes, through the session ---
+
+TEST_F(SessionTest, AuthRefusalFailsWithoutRetry) {
+  for (int status : {401, 403}) {
+    sink->events.clear();
+    peers.clear();
+    make();
+    answer(1, status);
+    EXPECT_EQ(states(), (states_t{"connecting", "failed"})) << status;
+    EXPECT_EQ(last(event_kind::failed)->detail->error.code, failure_code::auth);
+    EXPECT_TRUE(has(event_kind::close));
+    EXPECT_FALSE(has(event_kind::reconnecting));
+  }
+}
+
+TEST_F(SessionTest, BadRequestAndNotFoundFailWithoutRetry) {
+  for (int status : {400, 404}) {
+    sink->events.clear();
+    peers.clear();
+    make();
+    answer(1, status);
+    EXPECT_EQ(states().back(), "failed") << status;
+    EXPECT_EQ(last(event_kind::failed)->detail->error.code, failure_code::handshake_rejected);
+    EXPECT_EQ(last(event_kind::failed)->detail->error.status, status);
+  }
+}
+
+TEST_F(SessionTest, TooManyRequestsWaitsForRetryAfter) {
+  make();
+  answer(1, 429, "Retry-After: 3\r\n");
+  const auto* r = last(event_kind::reconnecting);
+  ASSERT_TRUE(r);
+  EXPECT_GE(r->detail->delay_ms, 3000);
+  EXPECT_EQ(r->detail->error.status, 429);
+  EXPECT_EQ(states().back(), "reconnecting");
+}
+
+TEST_F(SessionTest, ServerErrorsAndRedirectsRetryWithBackoff) {
+  for (int status : {500, 503, 302}) {
+    sink->events.clear();
+    peers.clear();
+    make();
+    answer(1, status);
+    const auto* r = last(event_kind::reconnecting);
+    ASSERT_TRUE(r) << status;
+    EXPECT_LE(r->detail->delay_ms, 5) << status;  // the backoff curve of this fixture
+    ASSERT_TRUE(wait_for(event_kind::connecting) && run_until(io, [&] { return peers.size() == 2; })) << status;
+    s->shutdown();
+    settle(io);
+  }
+}
+
+TEST_F(SessionTest, TlsVerificationFailureFails) {
+  prepare = [](fake_peer& p) {
+    p.secure_error = asio::error::access_denied;
+    p.verify_failure = "self-signed certificate";
+  };
+  make();
+  EXPECT_EQ(states(), (states_t{"connecting", "failed"}));
+  EXPECT_EQ(last(event_kind::failed)->detail->error.code, failure_code::tls_verify);
+  EXPECT_EQ(last(event_kind::failed)->detail->error.reason, "self-signed certificate");
+}
+
+TEST_F(SessionTest, ConnectTimeoutRetries) {
+  config.connect_timeout_ms = 20;
+  make();  // never answered
+  ASSERT_TRUE(wait_for(event_kind::reconnecting));
+  EXPECT_EQ(last(event_kind::reconnecting)->detail->error.code, failure_code::connect_timeout);
+  EXPECT_FALSE(has(event_kind::disconnect));  // it never opened
+}
+
+TEST_F(SessionTest, ProtocolViolationDisconnectsWith1002AndRetries) {
+  make();
+  auto srv = answer(1);
+  peers[0]->send(server_frame(opcode::binary, "masked?", true, 0x2));  // RSV2 without an extension
+  settle(io);
+  const auto* d = last(event_kind::disconnect);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->detail->code, 1002);
+  EXPECT_EQ(d->detail->error.code, failure_code::protocol);
+  EXPECT_TRUE(d->detail->will_reconnect);
+  EXPECT_EQ(srv.frames().back().payload.substr(0, 2), close_payload(1002, {}));
+}
+
+TEST_F(SessionTest, OversizeMessageDisconnectsWith1009AndRetries) {
+  config.max_message_size = 8;
+  make();
+  answer(1);
+  peers[0]->send(server_frame(opcode::text, "123456789"));
+  settle(io);
+  const auto* d = last(event_kind::disconnect);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->detail->code, 1009);
+  EXPECT_EQ(d->detail->error.code, failure_code::message_too_large);
+  EXPECT_EQ(states().back(), "reconnecting");
+}
+
+TEST_F(SessionTest, UnansweredHeartbeatDisconnectsWith4000AndRetries) {
+  config.heartbeat.enabled = true;
+  config.heartbeat.interval_ms = 20;
+  config.heartbeat.timeout_ms = 20;
+  make();
+  auto srv = answer(1);  // the fake server never answers pings
+  ASSERT_TRUE(wait_for(event_kind::disconnect));
+  const auto* d = last(event_kind::disconnect);
+  EXPECT_EQ(d->detail->code, 4000);
+  EXPECT_EQ(d->detail->error.code, failure_code::heartbeat_timeout);
+  EXPECT_TRUE(d->detail->will_reconnect);
+  auto frames = srv.frames();
+  ASSERT_GE(frames.size(), 2u);
+  EXPECT_EQ(frames[0].op, opcode::ping);
+  EXPECT_GE(stats->heartbeats_sent, 1u);
+}
+
+TEST_F(SessionTest, StopOnCloseCodeFails) {
+  make();
+  answer(1);
+  peers[0]->send(server_close(4401, "token expired"));
+  settle(io);
+  EXPECT_EQ(states(), (states_t{"connecting", "open", "failed"}));
+  const auto& error = last(event_kind::failed)->detail->error;
+  EXPECT_EQ(error.code, failure_code::closed_by_server);
+  EXPECT_EQ(error.close_code, 4401);
+  EXPECT_FALSE(last(event_kind::disconnect)->detail->will_reconnect);
+}
+
+TEST_F(SessionTest, OtherCloseCodesReconnect) {
+  make();
+  answer(1);
+  peers[0]->send(server_close(1012, "restart"));
+  settle(io);
+  EXPECT_EQ(states().back(), "reconnecting");
+  EXPECT_TRUE(last(event_kind::disconnect)->detail->was_clean);
+}
+
+TEST_F(SessionTest, RetriesExhaustedFails) {
+  config.reconnect.max_retries = 1;
+  make();
+  answer(1, 500);
+  answer(2, 500);
+  EXPECT_EQ(states(), (states_t{"connecting", "reconnecting", "connecting", "failed"}));
+  EXPECT_EQ(last(event_kind::failed)->detail->error.code, failure_code::retries_exhausted);
+  EXPECT_EQ(last(event_kind::failed)->detail->error.status, 500);
+}
+
+TEST_F(SessionTest, WithoutReconnectAFailedAttemptFailsAndADropCloses) {
+  config.reconnect.enabled = false;
+  make();
+  answer(1, 500);
+  EXPECT_EQ(states(), (states_t{"connecting", "failed"}));
+  EXPECT_EQ(last(event_kind::failed)->detail->error.code, failure_code::handshake_rejected);
+
+  sink->events.clear();
+  peers.clear();
+  make();
+  answer(1);
+  peers[0]->end();
+  settle(io);
+  EXPECT_EQ(states(), (states_t{"connecting", "open", "closed"}));
+  EXPECT_EQ(last(event_kind::close)->detail->code, 1006);
+}
+
+}  // namespace
+}  // namespace rws

@@ -1,0 +1,338 @@
+// One connection attempt over a fake transport (no sockets): the upgrade, frames in and out,
+// coalesced writes and their tags, the close handshake, pings, violations, backpressure, and the
+// reporting rule of connection.hpp (a report is the last thing a step does; the handler may call
+// back in without re-entering a step).
+#include "transport/connection.hpp"
+
+#include <gtest/gtest.h>
+
+#include "tests/transport/fake_transport.hpp"
+
+namespace rws {
+namespace {
+
+using namespace rws::test;
+
+struct recorder : connection_handler {
+  std::vector<std::string> log;  // "open", "in:<payload>", "written:<tag>", "closed:<code>"
+  std::vector<inbound_event> inbound;
+  std::optional<close_info> closed;
+  std::vector<std::uint64_t> written;
+  bool keep_reading = true;
+  bool inside_call = false;  // set by a test around a call into the connection
+  bool reported_inside_call = false;
+  std::function<void()> on_written_do, on_inbound_do;
+
+  void on_open(const open_info&) override { note("open"); }
+  bool on_inbound(std::vector<inbound_event>& events) override {
+    for (auto& e : events) {
+      note("in:" + e.payload);
+      inbound.push_back(std::move(e));
+    }
+    if (on_inbound_do) on_inbound_do();
+    return keep_reading;
+  }
+  void on_written(std::uint64_t tag) override {
+    note("written:" + std::to_string(tag));
+    written.push_back(tag);
+    if (on_written_do) on_written_do();
+  }
+  void on_closed(close_info info) override {
+    note("closed:" + std::to_string(info.code));
+    closed = std::move(info);
+  }
+  void note(std::string what) {
+    if (inside_call) reported_inside_call = true;
+    log.push_back(std::move(what));
+  }
+};
+
+class ConnectionTest : public ::testing::Test {
+ protected:
+  asio::io_context io;
+  std::shared_ptr<fake_peer> peer = std::make_shared<fake_peer>(io);
+  fake_server server{peer};
+  recorder handler;
+  std::shared_ptr<connection> conn;
+
+  connection_params params(std::uint64_t max_message_size = 1 << 20) {
+    connection_params p;
+    p.url = make_ws_url(false, "example.test", 0, "/feed", "");
+    p.target = p.url.target;
+    p.max_message_size = max_message_size;
+    p.connect_timeout_ms = 2000;
+    return p;
+  }
+  void start(connection_params p) {
+    conn = std::make_shared<connection>(io, std::move(p), &handler, std::make_unique<fake_transport>(io, peer));
+    conn->start_connected();
+    settle(io);
+  }
+  void open() {
+    start(params());
+    ASSERT_TRUE(server.has_request());
+    server.answer();
+    settle(io);
+    ASSERT_EQ(handler.log, std::vector<std::string>{"open"});
+    ASSERT_TRUE(conn->is_open());
+  }
+  void TearDown() override {
+    if (conn) conn->abort();
+    settle(io);
+  }
+};
+
+TEST_F(ConnectionTest, UpgradeAnsweredOpens) {
+  start(params());
+  ASSERT_TRUE(server.has_request());
+  EXPECT_EQ(server.request().rfind("GET /feed HTTP/1.1\r\n", 0), 0u) << server.request();
+  EXPECT_TRUE(handler.log.empty());
+  server.answer();
+  settle(io);
+  EXPECT_EQ(handler.log, std::vector<std::string>{"open"});
+  EXPECT_TRUE(conn->is_open());
+}
+
+TEST_F(ConnectionTest, FramesInTheSameSegmentAsThe101AreDelivered) {
+  start(params());
+  server.answer(101, {}, server_frame(opcode::text, "early"));
+  settle(io);
+  EXPECT_EQ(handler.log, (std::vector<std::string>{"open", "in:early"}));
+}
+
+TEST_F(ConnectionTest, RefusedUpgradeEndsTheAttemptWithStatusAndRetryAfter) {
+  start(params());
+  server.answer(503, "Retry-After: 7\r\n");
+  settle(io);
+  ASSERT_TRUE(handler.closed);
+  EXPECT_FALSE(handler.closed->opened);
+  EXPECT_EQ(handler.closed->error.code, failure_code::handshake_rejected);
+  EXPECT_EQ(handler.closed->error.status, 503);
+  EXPECT_EQ(handler.closed->error.retry_after_ms, 7000);
+}
+
+TEST_F(ConnectionTest, TlsRefusalIsReportedWithTheReason) {
+  peer->secure_error = asio::error::access_denied;
+  peer->verify_failure = "certificate has expired";
+  start(params());
+  ASSERT_TRUE(handler.closed);
+  EXPECT_EQ(handler.closed->error.code, failure_code::tls_verify);
+  EXPECT_EQ(handler.closed->error.reason, "certificate has expired");
+  EXPECT_FALSE(server.has_request());  // nothing was sent in the clear
+}
+
+TEST_F(ConnectionTest, NoAnswerWithinConnectTimeoutFails) {
+  auto p = params();
+  p.connect_timeout_ms = 30;
+  start(std::move(p));
+  ASSERT_TRUE(run_until(io, [&] { return handler.closed.has_value(); }));
+  EXPECT_EQ(handler.closed->error.code, failure_code::connect_timeout);
+}
+
+TEST_F(ConnectionTest, FramesInBecomeMessagesInOrder) {
+  open();
+  peer->send(server_frame(opcode::text, "one") + server_frame(opcode::binary, "two") +
+             server_frame(opcode::text, "th", false) + server_frame(opcode::continuation, "ree"));
+  settle(io);
+  EXPECT_EQ(handler.log, (std::vector<std::string>{"open", "in:one", "in:two", "in:three"}));
+  EXPECT_EQ(handler.inbound[1].type, inbound_event::kind::binary);
+}
+
+TEST_F(ConnectionTest, PingIsAnsweredWithThePayload) {
+  open();
+  peer->send(server_frame(opcode::ping, "are you there"));
+  settle(io);
+  auto frames = server.frames();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].op, opcode::pong);
+  EXPECT_EQ(frames[0].payload, "are you there");
+  EXPECT_EQ(handler.log, std::vector<std::string>{"open"});  // pings are not reported
+}
+
+TEST_F(ConnectionTest, WritesAreCoalescedWhileOneIsInFlightAndTagsReportTheNewest) {
+  open();
+  std::size_t writes_before = peer->writes;
+  peer->hold_writes = true;
+  conn->send(false, "a", 1);
+  conn->flush();
+  EXPECT_EQ(peer->writes, writes_before + 1);
+  conn->send(false, "b", 2);
+  conn->send(true, "c", 0);  // untagged
+  conn->send(false, "d", 3);
+  conn->flush();
+  EXPECT_EQ(peer->writes, writes_before + 1);  // one write in flight: the rest waits
+  EXPECT_GT(conn->buffered_bytes(), 0u);
+  peer->release_writes();
+  settle(io);
+  EXPECT_EQ(peer->writes, writes_before + 2);  // b, c, d left together
+  EXPECT_EQ(handler.written, std::vector<std::uint64_t>{1});
+  peer->release_writes();
+  settle(io);
+  EXPECT_EQ(handler.written, (std::vector<std::uint64_t>{1, 3}));
+  EXPECT_EQ(conn->buffered_bytes(), 0u);
+  auto frames = server.frames();
+  ASSERT_EQ(frames.size(), 4u);
+  EXPECT_EQ(frames[2].op, opcode::binary);
+  EXPECT_EQ(frames[3].payload, "d");
+}
+
+TEST_F(ConnectionTest, HandlerSendingFromOnWrittenDoesNotReenterTheWrite) {
+  // The session pumps the outbox from on_written. The report is the last thing on_write does,
+  // so the send lands in a consistent queue and goes out in the next write, in order.
+  open();
+  int resent = 0;
+  handler.on_written_do = [&] {
+    if (resent < 3) {
+      ++resent;
+      conn->send(false, "more" + std::to_string(resent), 10 + resent);
+      conn->flush();
+    }
+  };
+  conn->send(false, "first", 10);
+  conn->flush();
+  settle(io);
+  EXPECT_EQ(handler.written, (std::vector<std::uint64_t>{10, 11, 12, 13}));
+  auto frames = server.frames();
+  ASSERT_EQ(frames.size(), 4u);
+  EXPECT_EQ(frames[3].payload, "more3");
+}
+
+TEST_F(ConnectionTest, ClientCloseHandshake) {
+  open();
+  handler.inside_call = true;
+  conn->close(1000, "bye");
+  handler.inside_call = false;
+  settle(io);
+  auto frames = server.frames();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].op, opcode::close);
+  EXPECT_EQ(frames[0].payload, close_payload(1000, "bye"));
+  EXPECT_FALSE(handler.closed);  // waits for the server's answer
+  peer->send(server_close(1000));
+  settle(io);
+  ASSERT_TRUE(handler.closed);
+  EXPECT_EQ(handler.closed->code, 1000);
+  EXPECT_TRUE(handler.closed->was_clean);
+  EXPECT_FALSE(handler.closed->error);
+  EXPECT_FALSE(handler.reported_inside_call);
+  EXPECT_TRUE(peer->closed);
+}
+
+TEST_F(ConnectionTest, ServerCloseIsEchoedAfterTheDataBeforeIt) {
+  open();
+  peer->send(server_frame(opcode::text, "last words") + server_close(1001, "going away") +
+             server_frame(opcode::text, "after close"));
+  settle(io);
+  EXPECT_EQ(handler.log, (std::vector<std::string>{"open", "in:last words", "closed:1001"}));
+  auto frames = server.frames();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].op, opcode::close);
+  EXPECT_EQ(frames[0].payload, close_payload(1001, {}));
+  EXPECT_TRUE(handler.closed->was_clean);
+  EXPECT_EQ(handler.closed->reason, "going away");
+}
+
+TEST_F(ConnectionTest, ViolationClosesWith1002AfterDeliveringWhatCameBefore) {
+  open();
+  peer->send(server_frame(opcode::text, "fine") + server_frame(opcode::text, "rsv", true, 0x4));
+  settle(io);
+  auto frames = server.frames();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].op, opcode::close);
+  EXPECT_EQ(frames[0].payload.substr(0, 2), close_payload(1002, {}));
+  ASSERT_TRUE(handler.closed);
+  EXPECT_EQ(handler.closed->code, 1002);
+  EXPECT_EQ(handler.closed->error.code, failure_code::protocol);
+  EXPECT_EQ(handler.log, (std::vector<std::string>{"open", "in:fine", "closed:1002"}));
+}
+
+TEST_F(ConnectionTest, InvalidUtf8ClosesWith1007AndOversizeWith1009) {
+  open();
+  peer->send(server_frame(opcode::text, "\xff\xfe"));
+  settle(io);
+  ASSERT_TRUE(handler.closed);
+  EXPECT_EQ(handler.closed->code, 1007);
+
+  conn->abort();
+  handler = recorder{};
+  peer = std::make_shared<fake_peer>(io);
+  server = fake_server{peer};
+  start(params(16));
+  server.answer();
+  settle(io);
+  peer->send(server_frame(opcode::binary, std::string(17, 'x')));
+  settle(io);
+  ASSERT_TRUE(handler.closed);
+  EXPECT_EQ(handler.closed->code, 1009);
+  EXPECT_EQ(handler.closed->error.code, failure_code::message_too_large);
+}
+
+TEST_F(ConnectionTest, EofWithoutCloseFrameIs1006ConnectionLost) {
+  open();
+  peer->end();
+  settle(io);
+  ASSERT_TRUE(handler.closed);
+  EXPECT_EQ(handler.closed->code, 1006);
+  EXPECT_FALSE(handler.closed->was_clean);
+  EXPECT_EQ(handler.closed->error.code, failure_code::connection_lost);
+}
+
+TEST_F(ConnectionTest, FailSendsTheCodeAndReportsTheErrorInALaterStep) {
+  open();
+  failure f;
+  f.code = failure_code::heartbeat_timeout;
+  handler.inside_call = true;
+  conn->fail(4000, f);
+  handler.inside_call = false;
+  EXPECT_FALSE(handler.closed);
+  settle(io);
+  ASSERT_TRUE(handler.closed);
+  EXPECT_EQ(handler.closed->code, 4000);
+  EXPECT_EQ(handler.closed->error.code, failure_code::heartbeat_timeout);
+  EXPECT_FALSE(handler.reported_inside_call);
+  EXPECT_EQ(server.frames().at(0).payload, close_payload(4000, {}));
+}
+
+TEST_F(ConnectionTest, CloseWhileConnectingReportsInALaterStep) {
+  start(params());
+  handler.inside_call = true;
+  conn->close(1000, "never mind");
+  handler.inside_call = false;
+  EXPECT_FALSE(handler.closed);
+  settle(io);
+  ASSERT_TRUE(handler.closed);
+  EXPECT_FALSE(handler.closed->opened);
+  EXPECT_FALSE(handler.reported_inside_call);
+  server.answer();  // too late: the attempt is over
+  settle(io);
+  EXPECT_EQ(handler.log, std::vector<std::string>{"closed:1000"});
+}
+
+TEST_F(ConnectionTest, AbortFromInsideAReportEndsEverythingQuietly) {
+  open();
+  handler.on_inbound_do = [&] { conn->abort(); };
+  peer->send(server_frame(opcode::text, "a") + server_close(1000));
+  settle(io);
+  EXPECT_EQ(handler.log, (std::vector<std::string>{"open", "in:a"}));
+  EXPECT_TRUE(peer->closed);
+}
+
+TEST_F(ConnectionTest, PausedReadingReadsNothingMoreUntilResumed) {
+  // Backpressure: once on_inbound answers false no read is armed, so nothing more is read (the
+  // memory bound while JavaScript is slow depends on it).
+  open();
+  handler.keep_reading = false;
+  peer->send(server_frame(opcode::text, "1"));
+  settle(io);
+  peer->send(server_frame(opcode::text, "2"));
+  settle(io);
+  EXPECT_EQ(handler.log, (std::vector<std::string>{"open", "in:1"}));
+  EXPECT_FALSE(peer->read_handler);  // no read armed
+  handler.keep_reading = true;
+  conn->resume_reading();
+  settle(io);
+  EXPECT_EQ(handler.log, (std::vector<std::string>{"open", "in:1", "in:2"}));
+}
+
+}  // namespace
+}  // namespace rws

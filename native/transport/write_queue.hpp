@@ -1,0 +1,53 @@
+#pragma once
+// The outgoing bytes of one connection, with one write in flight: frames accumulate in a
+// pending buffer while a write is in flight, and the next write takes all of them at once (a
+// batch of sends becomes one syscall). Tags mark where a message's frame ends, so a completed
+// write tells which tagged messages reached the kernel in full (on_written).
+//
+// No allocation per message: frames are encoded straight into the pending buffer, and the two
+// buffers swap roles on every write, so their capacity is reused; tags live in a vector consumed
+// from a head index. Pure bookkeeping: the connection does the I/O. io thread only.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace rws {
+
+class write_queue {
+ public:
+  // Where the next frame is encoded (append only).
+  std::string& pending() { return pending_; }
+  // The message whose frame was just appended ends here; a non-zero tag is reported by
+  // end_write() once every byte up to it has been written.
+  void tag_last(std::uint64_t tag);
+
+  bool writing() const { return writing_; }
+  bool has_pending() const { return !pending_.empty(); }
+  // Bytes not yet handed to the kernel: pending plus the write in flight.
+  std::uint64_t buffered_bytes() const { return pending_.size() + (writing_ ? in_flight_.size() : 0); }
+
+  // Starts a write of everything pending. Requires !writing() && has_pending(). The returned
+  // view stays valid until end_write().
+  std::string_view begin_write();
+  // The write completed with `n` bytes written (all of them: the transport writes in full or
+  // fails). Returns the newest tag whose frame is now fully written, 0 when none.
+  std::uint64_t end_write(std::size_t n);
+  // The write failed: nothing more will be written; the in-flight bytes are dropped.
+  void fail_write();
+
+ private:
+  std::string pending_;
+  std::string in_flight_;
+  bool writing_ = false;
+  std::uint64_t queued_total_ = 0;   // bytes ever moved from pending_ into a write
+  std::uint64_t written_total_ = 0;  // bytes ever written
+  // (end offset in the stream of all bytes, tag), consumed from tags_head_. A vector, not a
+  // deque: an idle connection should not pay for a deque's up-front block.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> tags_;
+  std::size_t tags_head_ = 0;
+};
+
+}  // namespace rws
