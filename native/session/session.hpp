@@ -22,6 +22,7 @@
 #include "session/session_event.hpp"
 #include "session/session_stats.hpp"
 #include "session/wake_detector.hpp"
+#include "session/wake_service.hpp"
 
 namespace rws {
 
@@ -46,8 +47,12 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void note_delivered_id(const std::string& id, bool is_string);
   // Environment teardown: no more events; the outbox and resume position are synced to disk.
   void shutdown();
-  // The wake detector's clock, replaceable so a test can simulate a suspend.
-  void set_clock(std::function<clock_reading()> clock) { clock_ = std::move(clock); }
+  // The wake detectors' clock, replaceable so a test can simulate a suspend. The io thread's
+  // shared detector (wake_service) reads it too, so this reaches every session of the thread.
+  void set_clock(std::function<clock_reading()> clock) {
+    wake_service::of(io_).set_clock(clock);
+    clock_ = std::move(clock);
+  }
   // Tests: every attempt runs over the transport this makes (already connected, no resolve or
   // connect) instead of a real socket. Unset in production.
   using transport_factory = std::function<std::unique_ptr<transport>(const connection_params&)>;
@@ -72,7 +77,9 @@ class session : public std::enable_shared_from_this<session>, public connection_
   bool handle_text_control(inbound_event& event);
   void handle_pong();
   void arm_heartbeat(std::chrono::milliseconds delay);
-  void on_heartbeat();
+  void on_heartbeat(bool woke_elsewhere = false);
+  // The io thread's wake detector saw a suspend or a frozen process: probe at once.
+  void on_wake();
   void continue_closing();
   void send_close_frame();
   void persist_event_id();
@@ -105,6 +112,7 @@ class session : public std::enable_shared_from_this<session>, public connection_
   asio::steady_timer heartbeat_timer_;
   heartbeat heartbeat_;  // decides; this class owns the timer and does what it says
   std::function<clock_reading()> clock_ = read_system_clocks;
+  std::uint64_t wake_token_ = 0;  // subscribed to wake_service while open with a heartbeat
   transport_factory make_transport_;
 
   outbox outbox_;

@@ -130,7 +130,13 @@ void session::arm_heartbeat(std::chrono::milliseconds delay) {
   });
 }
 
-void session::on_heartbeat() {
+void session::on_wake() {
+  if (state_ != session_state::open || !conn_ || !conn_->is_open()) return;
+  heartbeat_timer_.cancel();
+  on_heartbeat(/*woke_elsewhere=*/true);
+}
+
+void session::on_heartbeat(bool woke_elsewhere) {
   if (state_ != session_state::open || !conn_ || !conn_->is_open()) return;
   if (reading_paused_) {
     // JavaScript has not taken the backlog yet, so nothing is being read: silence proves
@@ -138,7 +144,7 @@ void session::on_heartbeat() {
     arm_heartbeat(heartbeat_.start(steady_clock::now(), clock_()));
     return;
   }
-  auto step = heartbeat_.on_timer(steady_clock::now(), conn_->last_inbound(), clock_());
+  auto step = heartbeat_.on_timer(steady_clock::now(), conn_->last_inbound(), clock_(), woke_elsewhere);
   if (step.woke) stats_->wakeups_detected++;
   if (step.what == heartbeat_step::action::dead) {
     conn_->fail(4000, make_failure(failure_code::heartbeat_timeout,
