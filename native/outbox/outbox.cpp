@@ -127,10 +127,10 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
     }
     // Evict the oldest messages not yet handed to the socket to make room; their senders learn
     // why. A message already on the wire is never reported as dropped.
-    while (size() >= config_.max_messages || bytes_ + needed > config_.max_bytes) {
+    while (waiting() >= config_.max_messages || bytes_ + needed > config_.max_bytes) {
       if (!config_.drop_oldest || !evict_oldest_unsent(first_new, rejected, dropped())) break;
     }
-    if (size() >= config_.max_messages || bytes_ + needed > config_.max_bytes) {
+    if (waiting() >= config_.max_messages || bytes_ + needed > config_.max_bytes) {
       rejected.push_back({this_request, 0,
                           outbox_failure(failure_code::outbox_full,
                                          "outbox is full (maxMessages " + std::to_string(config_.max_messages) +

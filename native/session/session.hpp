@@ -87,6 +87,8 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void report_rejected(std::vector<send_outcome>& outcomes);
   void check_drain();
   void schedule_sync();
+  void accept_pumping(std::vector<outgoing_message>& batch, std::uint64_t first_request,
+                      std::vector<send_outcome>& accepted, std::vector<send_outcome>& rejected);
   void sync_outbox();
   void emit(session_event event) { events_.push_back(std::move(event)); }
   void flush_events();

@@ -3,6 +3,8 @@
 // syncs). session.cpp holds the state machine and the wiring; both implement class session.
 #include "session/session.hpp"
 
+#include <iterator>
+
 namespace rws {
 namespace {
 
@@ -229,7 +231,7 @@ void session::send(std::vector<outgoing_message> batch, std::uint64_t first_requ
       rejected.push_back({first_request + i, 0, make_failure(failure_code::closed, "send() after close()")});
     }
   } else {
-    outbox_.accept(batch, first_request, accepted, rejected);
+    accept_pumping(batch, first_request, accepted, rejected);
     if (outbox_.size()) outbox_was_busy_ = true;
     // With a file outbox a send resolves once durable; in memory it resolves once written, and
     // in 'acked' mode once the server acknowledges its key.
@@ -245,6 +247,35 @@ void session::send(std::vector<outgoing_message> batch, std::uint64_t first_requ
   stats_->sends_in_flight -= handed_over;  // counted by the binding when JavaScript handed it over
   pump();
   flush_events();
+}
+
+void session::accept_pumping(std::vector<outgoing_message>& batch, std::uint64_t first_request,
+                             std::vector<send_outcome>& accepted, std::vector<send_outcome>& rejected) {
+  // While connected (in memory), messages go straight out and only waiting ones count against
+  // maxMessages (outbox::waiting). A batch larger than the room left is taken in slices that
+  // fit, each pumped onto the wire before the next, so a tick's worth of small messages from a
+  // ws-style sender is not refused just because it arrived in one batch. Offline, with a file
+  // outbox (only durable records go out), or when the wire is full, the rest goes in one
+  // accept() and meets the usual limits.
+  const bool straight_out = state_ == session_state::open && conn_ && conn_->is_open() && !outbox_.durable();
+  std::size_t room = straight_out ? outbox_.room() : 0;
+  if (room == 0 || room >= batch.size()) {
+    outbox_.accept(batch, first_request, accepted, rejected);
+    return;
+  }
+  std::size_t at = 0;
+  while (at < batch.size()) {
+    std::size_t take = batch.size() - at;
+    if (room > 0 && room < take) take = room;
+    std::vector<outgoing_message> slice(std::make_move_iterator(batch.begin() + static_cast<std::ptrdiff_t>(at)),
+                                        std::make_move_iterator(batch.begin() + static_cast<std::ptrdiff_t>(at + take)));
+    outbox_.accept(slice, first_request + at, accepted, rejected);
+    at += take;
+    if (at < batch.size()) {
+      pump();
+      room = outbox_.room();
+    }
+  }
 }
 
 void session::schedule_sync() {
