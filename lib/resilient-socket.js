@@ -3,7 +3,7 @@
 const { EventEmitter } = require('events');
 const { NativeSocket } = require('./native');
 const { normalizeOptions } = require('./options');
-const { KIND, FIELDS, RECEIPT_STATUS } = require('./event-codes');
+const { KIND, FIELDS, RECEIPT_STATUS, HANDED_TO_KERNEL } = require('./event-codes');
 const { ResilientSocketError, fromNative, invalidOption } = require('./errors');
 const diagnostics = require('./diagnostics');
 
@@ -48,6 +48,8 @@ class ResilientSocket extends EventEmitter {
     // Payload bytes accepted by send() and not yet handed to the kernel (this tick's batch, the
     // outbox, the write queue): += at send(), -= when the io thread reports them written.
     this._buffered = 0;
+    /** @type {Map<number, number>} file outbox: request → bytes, persisted but not yet written */
+    this._persistedUnwritten = new Map();
     this._closeCalled = false;
     this._closePromise = null;
     this._resolveClose = null;
@@ -404,6 +406,10 @@ class ResilientSocket extends EventEmitter {
         return;
       }
       case KIND.SENT:
+        if (b[at + 3] === HANDED_TO_KERNEL) {
+          this._handedToKernel(b[at], b[at + 1]);
+          return;
+        }
         this._outboxChanged = true;
         this._settleSent(b[at], b[at + 1], b[at + 2], RECEIPT_STATUS[b[at + 3]], b[at + 4]);
         return;
@@ -428,14 +434,34 @@ class ResilientSocket extends EventEmitter {
     }
   }
 
+  /** File outbox or 'acked': these requests' bytes reached the kernel; their receipts come later. */
+  _handedToKernel(firstRequest, count) {
+    for (let j = 0; j < count; j++) {
+      const request = firstRequest + j;
+      const pending = this._pending.get(request);
+      if (pending) {
+        this._buffered -= pending.bytes;
+        pending.bytes = 0; // counted out once, whatever settles the promise later
+        continue;
+      }
+      const bytes = this._persistedUnwritten.get(request);
+      if (bytes !== undefined) {
+        this._persistedUnwritten.delete(request);
+        this._buffered -= bytes;
+      }
+    }
+  }
+
   _settleSent(firstRequest, count, firstSeq, status, keyPrefix) {
     for (let j = 0; j < count; j++) {
       const pending = this._pending.get(firstRequest + j);
       if (!pending) continue;
       this._pending.delete(firstRequest + j);
       // 'written' is reported when the write that holds the message's last byte completed,
-      // i.e. the kernel has it: it leaves bufferedAmount now.
-      this._buffered -= pending.bytes;
+      // i.e. the kernel has it: it leaves bufferedAmount now. 'persisted' (file outbox) comes
+      // before the write: it stays counted until _handedToKernel. 'acked' comes after it.
+      if (status === 'persisted' && pending.bytes > 0) this._persistedUnwritten.set(firstRequest + j, pending.bytes);
+      else this._buffered -= pending.bytes;
       const seq = firstSeq + j;
       // Same format as outbox::make_key in native/outbox/outbox.cpp.
       const key = pending.key !== undefined ? pending.key : `${keyPrefix}-${seq.toString(16).padStart(12, '0')}`;
@@ -448,6 +474,7 @@ class ResilientSocket extends EventEmitter {
     this._finalClose = { code, reason };
     this._batch = null;
     this._buffered = 0;
+    this._persistedUnwritten.clear();
     const native = this._native;
     this._finalStats = native.stats();
     this._native = null;

@@ -235,6 +235,16 @@ const outbox_item* outbox::next_to_send() {
   return &items_[send_index_++];
 }
 
+void outbox::first_written_upto(std::uint64_t seq, std::vector<send_outcome>& written) {
+  if (seq <= first_written_mark_) return;  // a resend of messages already reported
+  auto it = std::upper_bound(items_.begin(), items_.end(), first_written_mark_,
+                             [](std::uint64_t s, const outbox_item& item) { return s < item.seq; });
+  for (; it != items_.end() && it->seq <= seq; ++it) {
+    if (it->request) written.push_back({it->request, it->seq, {}});
+  }
+  first_written_mark_ = seq;
+}
+
 void outbox::written_upto(std::uint64_t seq, std::vector<send_outcome>& delivered) {
   if (config_.guarantee != delivery_guarantee::written) return;
   while (!items_.empty() && items_.front().seq <= seq && send_index_ > 0) {

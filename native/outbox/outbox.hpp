@@ -74,6 +74,11 @@ class outbox {
   void rewind() { send_index_ = 0; }
   // Messages up to `seq` are fully written to the socket. In 'written' mode they leave the outbox.
   void written_upto(std::uint64_t seq, std::vector<send_outcome>& delivered);
+  // The messages up to `seq` whose bytes reached the kernel for the first time (a resend after
+  // a reconnect is not reported again), in every mode. With a file outbox or 'acked' their
+  // receipt comes at another moment, so the session reports this separately: JavaScript's
+  // bufferedAmount counts bytes not yet handed to the kernel.
+  void first_written_upto(std::uint64_t seq, std::vector<send_outcome>& written);
   // The server acknowledged `key`; returns false when no pending message has it.
   bool acknowledge(const std::string& key, std::vector<send_outcome>& delivered);
   // close(): in-memory messages that were never delivered are rejected with ERR_CLOSED.
@@ -112,6 +117,7 @@ class outbox {
   std::deque<outbox_item> items_;
   std::unordered_map<std::string, std::uint64_t> key_to_seq_;  // 'acked' mode only
   std::size_t send_index_ = 0;  // items_[send_index_] is the next to write in this connection
+  std::uint64_t first_written_mark_ = 0;  // every seq up to this was reported by first_written_upto
   std::size_t acked_count_ = 0;  // acked items not yet popped (an older one is still pending)
   std::uint64_t bytes_ = 0;
   std::uint64_t next_seq_ = 1;

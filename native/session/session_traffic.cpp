@@ -171,6 +171,11 @@ void session::on_heartbeat(bool woke_elsewhere) {
 
 void session::on_written(std::uint64_t tag) {
   std::vector<send_outcome> delivered;
+  if (outbox_.durable() || config_.outbox.guarantee != delivery_guarantee::written) {
+    // In memory with 'written' the receipt below is this moment; otherwise say it separately.
+    outbox_.first_written_upto(tag, delivered);
+    report_sent(delivered, receipt_status::handed_to_kernel);
+  }
   outbox_.written_upto(tag, delivered);
   if (!outbox_.durable()) report_sent(delivered, receipt_status::written);
   check_drain();

@@ -121,3 +121,43 @@ test('a large binary sent without a JS-side snapshot still goes out as it was at
   const got = server.connections[0].messages.map((m) => (m.isBinary ? `bin ${m.data[0]} ${m.data[m.data.length - 1]} ${m.data.length}` : String(m.data)));
   expect(got).toEqual(['bin 1 1 65536', 'after 1', 'bin 2 2 65536', 'after 2', 'bin 3 3 65536', 'after 3']);
 });
+
+describe('receipts that do not mean "written" (issue 11)', () => {
+  // With guarantee 'acked' a send() resolves at the server's ack, with a file outbox at the
+  // fsync: neither is the moment the bytes reach the kernel. bufferedAmount used to drop at the
+  // receipt — never, for an ack that does not come; before the write, for 'persisted'. The io
+  // thread now reports the first write of each message separately.
+
+  test("'acked': the bytes leave bufferedAmount once written, though no ack ever comes", async () => {
+    const server = t.add(await startWsServer({ echo: false })); // never acks
+    const sock = t.socket(server.url, { heartbeat: false, outbox: { guarantee: 'acked', keyField: 'key' } });
+    await next(sock, 'open');
+    const p = sock.send('{"n":1}');
+    p.catch(() => {});
+    expect(sock.bufferedAmount).toBeGreaterThan(0);
+    await waitFor(() => receivedBy(server) === 1, 5000, 'the message at the server');
+    await waitFor(() => sock.bufferedAmount === 0, 5000, 'bufferedAmount to drop once written');
+    expect(sock.outboxSize).toBe(1); // still waiting for its ack
+  });
+
+  test("file outbox: a 'persisted' message stays in bufferedAmount until it is written", async () => {
+    // The server stops reading after the first bytes, so a 24 MiB message cannot be written in
+    // full, while its record is on disk ('persisted') at once.
+    let stalled = null;
+    const server = t.add(await startWsServer({
+      echo: false,
+      maxPayload: 64 << 20,
+      onConnection: (ws, req) => req.socket.once('data', () => { ws.pause(); stalled = ws; }),
+    }));
+    const sock = t.socket(server.url, { heartbeat: false, outbox: { path: t.tempDir('buffered'), maxBytes: 64 << 20 } });
+    await next(sock, 'open');
+    const size = 24 << 20;
+    const receipt = await withDeadline(sock.send(Buffer.alloc(size, 7)), 10000, "the 'persisted' receipt");
+    expect(receipt.status).toBe('persisted');
+    await waitFor(() => stalled !== null, 10000, 'the first bytes at the server');
+    expect(sock.bufferedAmount).toBe(size);
+    stalled.resume();
+    await waitFor(() => sock.bufferedAmount === 0, 10000, 'bufferedAmount to drop once written');
+    await waitFor(() => receivedBy(server) === 1, 10000, 'the message at the server');
+  });
+});
