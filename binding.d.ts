@@ -737,8 +737,8 @@ declare namespace resilientWs {
      * Payload bytes accepted by `send()` and not yet handed to the kernel — this tick's sends,
      * the outbox's unsent messages and the connection's write queue — as in browsers and `ws`.
      * Current synchronously and cheap to read (a JS counter), so the usual `ws` backpressure loop
-     * works: `while (sock.bufferedAmount < limit) sock.send(x)`. 0 once closed. (With a file
-     * outbox or `guarantee: 'acked'` a message leaves it when its receipt arrives.)
+     * works: `while (sock.bufferedAmount < limit) sock.send(x)`. A message leaves it when its
+     * last byte is written, whatever the outbox guarantee. 0 once closed.
      */
     readonly bufferedAmount: number;
 
