@@ -140,8 +140,10 @@ declare namespace resilientWs {
      * undici do: `https_proxy`/`HTTPS_PROXY` for `wss://` (else `http_proxy`/`HTTP_PROXY`),
      * `http_proxy`/`HTTP_PROXY` for `ws://`, lower case first, and `no_proxy`/`NO_PROXY` (comma-
      * or space-separated: `*`, host names that also cover their subdomains, `.domain`, IP
-     * addresses, each optionally `:port`) goes direct. Only `http://` proxy URLs are accepted.
-     * A 407 answer ends in `failed` with `ERR_PROXY_AUTH`; an unreachable proxy or a refused
+     * addresses, each optionally `:port`) goes direct. Only `http://` proxy URLs are accepted
+     * (an unusable one in the environment is reported once as a process warning, code
+     * `RESILIENT_WS_PROXY_ENV`, and the socket connects directly).
+     * A 407 answer (or 401 for wrong credentials) ends in `failed` with `ERR_PROXY_AUTH`; an unreachable proxy or a refused
      * tunnel is retried with `ERR_PROXY`. Credentials never appear in messages or events.
      * @default from the environment
      */
@@ -151,8 +153,9 @@ declare namespace resilientWs {
      * What a 3xx answer to the upgrade does. `false`: `failed` with `ERR_HANDSHAKE_REJECTED`
      * (`.status`, `.headers.location`). A number (0 … 20): follow that many redirects within one
      * attempt — to `ws://`/`wss://` (or `http://`/`https://`, mapped to them), never from
-     * `wss://` down to `ws://`; URL credentials and the `Authorization` header are dropped when
-     * the redirect leaves the origin. Reconnects start again from the configured URL.
+     * `wss://` down to `ws://`; the URL's credentials and every configured header are dropped
+     * when the redirect leaves the origin (any header may be a credential). A redirect keeps the
+     * proxy decision of the URL it came from. Reconnects start again from the configured URL.
      * @default false
      */
     followRedirects?: false | number;
@@ -317,6 +320,15 @@ declare namespace resilientWs {
      * @default 10000
      */
     window?: number;
+
+    /**
+     * Recognises the server's "cannot replay from your position" message among messages without
+     * an id: fields (top-level or dotted) and the values they must have. The message is still
+     * delivered as `'message'`; the `resilient-ws:resume:reset` diagnostics channel reports it.
+     * `false`: look for none. The default matches the server companion's reset.
+     * @default { type: 'reset' }
+     */
+    resetMatch?: Record<string, string | number | boolean | null> | false;
   }
 
   /** How an inbound acknowledgement is recognised (`outbox.guarantee: 'acked'`). */
@@ -423,9 +435,11 @@ declare namespace resilientWs {
    */
   interface TlsOptions {
     /**
-     * Trusted CA certificates, PEM. When given they *replace* the default trust store — the
-     * system OpenSSL store (not Node's bundled CA list; `NODE_EXTRA_CA_CERTS` does not apply).
-     * @default the system trust store
+     * Trusted CA certificates, PEM. When given they *replace* the default trust store, which is
+     * Node's: what `https` in the same process trusts (`tls.getCACertificates('default')` where
+     * Node has it, else `tls.rootCertificates` + `NODE_EXTRA_CA_CERTS`; `--use-openssl-ca` and
+     * `--use-system-ca` are honoured where that Node has them). Parsed once per environment.
+     * @default Node's default CA certificates
      */
     ca?: PemInput;
 
@@ -677,12 +691,18 @@ declare namespace resilientWs {
     outboxSize: number;
     /** Payload bytes of `outboxSize`. */
     outboxBytes: number;
+    /** Bytes of the file outbox's segment files on disk (0 without `outbox.path`). */
+    outboxDiskBytes: number;
+    /** Messages evicted by `outbox.onFull: 'drop-oldest'` so far. */
+    outboxDropped: number;
     /** Frame bytes in the connection's write queue, not yet written (the `bufferedAmount` property also counts the outbox and this tick's sends). */
     bufferedAmount: number;
     /** Heartbeat probes sent. */
     heartbeatsSent: number;
     /** Machine suspends or badly late timers noticed (each triggers an immediate probe). */
     wakeupsDetected: number;
+    /** Network changes (Linux rtnetlink: an address, link or route) that concerned the open connection and probed it at once. */
+    networkChanges: number;
     /** Bytes of a torn (half-written) tail dropped when the file outbox was opened. */
     tornBytesTruncated: number;
   }
@@ -1035,7 +1055,7 @@ declare namespace resilientWs {
     readonly ERR_CLOSED_BY_SERVER: string;
     /** The HTTP proxy could not be reached or refused the CONNECT tunnel (`.status` when it answered). Retried. */
     readonly ERR_PROXY: string;
-    /** The HTTP proxy answered 407: credentials missing or wrong (`.status`). Terminal. */
+    /** The HTTP proxy refused its credentials: 407 (or 401, as some proxies answer wrong ones) (`.status`). Terminal. */
     readonly ERR_PROXY_AUTH: string;
     /** The outbox reached `maxMessages` or `maxBytes` (`outbox.onFull` decides which `send()` rejects). */
     readonly ERR_OUTBOX_FULL: string;
@@ -1073,6 +1093,7 @@ declare namespace resilientWs {
     outbox: 'resilient-ws:outbox';
     ack: 'resilient-ws:ack';
     dedupe: 'resilient-ws:dedupe';
+    resumeReset: 'resilient-ws:resume:reset';
     failed: 'resilient-ws:failed';
     close: 'resilient-ws:close';
   }>;
@@ -1094,6 +1115,8 @@ declare namespace resilientWs {
     'resilient-ws:ack': { socket: ResilientSocket } & AckEvent;
     /** Replayed messages dropped as already delivered since the previous message; `total` is `stats().duplicatesDropped`. */
     'resilient-ws:dedupe': { socket: ResilientSocket; dropped: number; total: number };
+    /** The server cannot replay from `lastEventId` (a message matching `resume.resetMatch` arrived). */
+    'resilient-ws:resume:reset': { socket: ResilientSocket; lastEventId?: string };
     'resilient-ws:failed': { socket: ResilientSocket } & FailedEvent;
     'resilient-ws:close': { socket: ResilientSocket } & CloseEvent;
   }

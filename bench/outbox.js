@@ -1,8 +1,7 @@
 'use strict';
 
 /**
- * resilient-ws outbox benchmark (SPEC §10: "send with the file outbox, fsync 'batch' ≥ 50 % of
- * the in-memory rate" and "outbox recovery: 1,000,000 records reopened in < 1 s"), next to the
+ * resilient-ws outbox benchmark, next to the
  * outbox most Node developers would build instead: an SQLite table through better-sqlite3 (WAL,
  * synchronous=FULL; insert on send, delete once written) in front of a `ws` client.
  *

@@ -1,8 +1,7 @@
 'use strict';
 
 /**
- * resilient-ws resilience benchmark (SPEC §10 rows "dead-connection detection" and "reconnect
- * after the server is back"), separate from bench/run.js (throughput and latency).
+ * resilient-ws resilience benchmark, separate from bench/run.js (throughput and latency).
  *
  *   node bench/resilience.js                  10 detection samples, 5 reconnect samples, 500 clients
  *   node bench/resilience.js --quick          3 detection samples, 2 reconnect samples, 200 clients

@@ -2,7 +2,7 @@
 
 /**
  * resilient-ws benchmark: every measure side by side with `ws`, in one run,
- * reported as ratios (SPEC §10). Absolute numbers on a shared machine are
+ * reported as ratios. Absolute numbers on a shared machine are
  * noise; the ratio from one run is the result.
  *
  *   node bench/run.js                 full run (7 rounds per client, ~0.6 s per measurement)

@@ -24,6 +24,7 @@ const CHANNEL_NAMES = {
   outbox: 'resilient-ws:outbox',
   ack: 'resilient-ws:ack',
   dedupe: 'resilient-ws:dedupe',
+  resumeReset: 'resilient-ws:resume:reset',
   failed: 'resilient-ws:failed',
   close: 'resilient-ws:close',
 };

@@ -1,7 +1,7 @@
 'use strict';
 
 /**
- * The one table of error codes (SPEC §8). native/common/error_codes.hpp holds the same names;
+ * The one table of error codes. native/common/error_codes.hpp holds the same names;
  * the README's error table is this one.
  */
 const ERROR_CODES = Object.freeze({
@@ -20,7 +20,7 @@ const ERROR_CODES = Object.freeze({
   ERR_RETRIES_EXHAUSTED: 'reconnect.maxRetries attempts failed in a row. Terminal.',
   ERR_CLOSED_BY_SERVER: 'The server closed with a code listed in reconnect.stopOnCloseCodes. Terminal.',
   ERR_PROXY: 'The HTTP proxy could not be reached or refused the CONNECT tunnel. Retried with backoff.',
-  ERR_PROXY_AUTH: 'The HTTP proxy answered 407: its credentials are missing or wrong. Terminal.',
+  ERR_PROXY_AUTH: 'The HTTP proxy refused its credentials (407, or 401): they are missing or wrong. Terminal.',
   ERR_OUTBOX_FULL: 'The outbox reached maxMessages or maxBytes (onFull decides what happens).',
   ERR_OUTBOX_IO: 'Writing the outbox file failed (ENOSPC, EIO); the message was not stored.',
   ERR_OUTBOX_LOCKED: 'Another socket or process holds this outbox.path.',

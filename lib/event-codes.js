@@ -24,6 +24,8 @@ const KIND = Object.freeze({
   MESSAGE_WITH_ID: 16, // data, id, replayed
   MESSAGE_SLICE: 17, // offset, length: a small binary message, a slice of the current pool
   POOL: 18, // buffer: the pool Buffer that the MESSAGE_SLICE events after it slice
+  DUPLICATES: 19, // count: replayed messages dropped as already delivered in one read
+  RESUME_RESET: 20, // lastEventId: the server cannot replay from it (resume.resetMatch)
 });
 
 /** Fields after the kind, per kind. */
@@ -46,6 +48,8 @@ FIELDS[KIND.RESUME_INFO] = 1;
 FIELDS[KIND.MESSAGE_WITH_ID] = 3;
 FIELDS[KIND.MESSAGE_SLICE] = 2;
 FIELDS[KIND.POOL] = 1;
+FIELDS[KIND.DUPLICATES] = 1;
+FIELDS[KIND.RESUME_RESET] = 1;
 
 /** rws::receipt_status → SendReceipt.status */
 const RECEIPT_STATUS = [undefined, 'written', 'persisted', 'acked'];

@@ -157,7 +157,10 @@ function displayUrl(href) {
   const parsed = new URL(href);
   parsed.username = '';
   parsed.password = '';
-  if (parsed.search) parsed.search = [...parsed.searchParams.keys()].map((name) => `${encodeURIComponent(name)}=***`).join('&');
+  // `?name=value` keeps its name; a bare `?token` is all secret.
+  if (parsed.search) {
+    parsed.search = parsed.search.slice(1).split('&').map((part) => (part.includes('=') ? `${part.split('=')[0]}=***` : '***')).join('&');
+  }
   return parsed.href;
 }
 
@@ -261,12 +264,28 @@ function heartbeat(value) {
   };
 }
 
+/**
+ * A { field → value } object that recognises a JSON message (top-level or dotted fields), as the
+ * native side takes it: [[path...], expected] pairs.
+ */
+function matchRules(match, name) {
+  if (!isPlainObject(match) || Object.keys(match).length === 0) {
+    throw invalidOption('type', `Option ${name} must be a non-empty object of field → value, e.g. { type: 'ack' }`);
+  }
+  return Object.entries(match).map(([field, expected]) => {
+    if (expected !== null && !['string', 'number', 'boolean'].includes(typeof expected)) {
+      throw invalidOption('type', `Option ${name}.${field} must be a string, number, boolean or null`);
+    }
+    return [field.split('.'), expected];
+  });
+}
+
 function resume(value) {
-  const off = { enabled: false, idPath: ['id'], via: 'query', param: 'after', window: 10000 };
+  const off = { enabled: false, idPath: ['id'], via: 'query', param: 'after', window: 10000, resetMatch: [] };
   if (value === undefined || value === false) return off;
   if (value !== true && !isPlainObject(value)) throw invalidOption('type', 'Option resume must be an object { idField, via, param }');
   const r = value === true ? {} : value;
-  rejectUnknown(r, ['idField', 'via', 'param', 'window'], 'resume.');
+  rejectUnknown(r, ['idField', 'via', 'param', 'window', 'resetMatch'], 'resume.');
   const idField = text(r.idField, 'resume.idField', 'id', { nonEmpty: true });
   const via = oneOf(r.via, 'resume.via', ['query', 'header', 'message'], 'query');
   const defaults = { query: 'after', header: 'Last-Event-ID', message: '{"type":"sync","lastEventId":{{id}}}' };
@@ -284,6 +303,7 @@ function resume(value) {
     via,
     param,
     window: integer(r.window, 'resume.window', 1, 10_000_000, 10000),
+    resetMatch: r.resetMatch === false ? [] : matchRules(r.resetMatch === undefined ? { type: 'reset' } : r.resetMatch, 'resume.resetMatch'),
   };
 }
 
@@ -294,16 +314,7 @@ function outbox(value) {
   const ack = o.ack === undefined ? {} : o.ack;
   if (!isPlainObject(ack)) throw invalidOption('type', 'Option outbox.ack must be an object { keyField, match }');
   rejectUnknown(ack, ['keyField', 'match'], 'outbox.ack.');
-  const match = ack.match === undefined ? { type: 'ack' } : ack.match;
-  if (!isPlainObject(match) || Object.keys(match).length === 0) {
-    throw invalidOption('type', "Option outbox.ack.match must be a non-empty object of field → value, e.g. { type: 'ack' }");
-  }
-  const ackMatch = Object.entries(match).map(([field, expected]) => {
-    if (expected !== null && !['string', 'number', 'boolean'].includes(typeof expected)) {
-      throw invalidOption('type', `Option outbox.ack.match.${field} must be a string, number, boolean or null`);
-    }
-    return [field.split('.'), expected];
-  });
+  const ackMatch = matchRules(ack.match === undefined ? { type: 'ack' } : ack.match, 'outbox.ack.match');
   return {
     path: text(o.path, 'outbox.path', '', { nonEmpty: true }),
     fsync: oneOf(o.fsync, 'outbox.fsync', ['batch', 'always', 'none'], 'batch'),

@@ -104,8 +104,23 @@ function resolveProxies(urls, option, env = process.env) {
       ? fromEnv(env, 'https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY')
       : fromEnv(env, 'http_proxy', 'HTTP_PROXY');
     if (!found || bypassesProxy(url, noProxy)) return null;
-    return parseProxyUrl(found.value, `The ${found.name} environment variable`);
+    try {
+      return parseProxyUrl(found.value, `The ${found.name} environment variable`);
+    } catch (err) {
+      // The environment is shared by every program on the machine: a value this library cannot
+      // use (an https:// proxy, say) must not make every socket's constructor throw. It is
+      // reported once, and the connection goes direct.
+      warnOnce(`${err.message}; connecting without a proxy. Set the proxy option to override.`);
+      return null;
+    }
   });
+}
+
+const warned = new Set();
+function warnOnce(message) {
+  if (warned.has(message)) return;
+  warned.add(message);
+  process.emitWarning(message, { type: 'ResilientSocketWarning', code: 'RESILIENT_WS_PROXY_ENV' });
 }
 
 module.exports = { resolveProxies, bypassesProxy, parseProxyUrl };

@@ -1,7 +1,10 @@
 'use strict';
 
 const { EventEmitter } = require('events');
-const { NativeSocket } = require('./native');
+const native = require('./native');
+const { ensureDefaultTrustStore } = require('./trust-store');
+
+const { NativeSocket } = native;
 const { normalizeOptions } = require('./options');
 const { KIND, FIELDS, RECEIPT_STATUS, HANDED_TO_KERNEL } = require('./event-codes');
 const { ResilientSocketError, fromNative, invalidOption } = require('./errors');
@@ -25,7 +28,7 @@ const PLAIN_INFO = Object.freeze({ replayed: false });
 /**
  * A WebSocket client that reconnects, detects dead peers, resumes and keeps every message in
  * its outbox until delivered. The network runs on a native io thread; this class maps the
- * batches of events it delivers onto EventEmitter events (SPEC §3).
+ * batches of events it delivers onto EventEmitter events.
  */
 class ResilientSocket extends EventEmitter {
   /**
@@ -55,6 +58,10 @@ class ResilientSocket extends EventEmitter {
     this._resolveClose = null;
     this._finalClose = null;
     this._flushSends = () => this._flush();
+    const t = config.native.tls;
+    if (t.rejectUnauthorized && !t.ca && (config.native.followRedirects > 0 || config.native.urls.some((u) => u.secure))) {
+      ensureDefaultTrustStore(native);
+    }
     this._native = new NativeSocket(config.native, (batch) => this._onEvents(batch), config.autoConnect);
     // Like a net.Socket that was never connected, an idle socket must not hold the process;
     // it starts holding it (unless unref()'d) when connect() or reconnect() starts an attempt.
@@ -181,13 +188,7 @@ class ResilientSocket extends EventEmitter {
     }
   }
 
-  /** Replayed duplicates dropped by the io thread since the last batch, only if anybody listens. */
-  _publishDedupe() {
-    if (!diagnostics.wanted('dedupe') || !this._native) return;
-    const total = this._native.stats().duplicatesDropped;
-    if (total > this._duplicatesSeen) diagnostics.publish('dedupe', this, { dropped: total - this._duplicatesSeen, total });
-    this._duplicatesSeen = total;
-  }
+
 
   /**
    * Closes the connection (close handshake), flushes the outbox file and ends the socket.
@@ -337,7 +338,6 @@ class ResilientSocket extends EventEmitter {
       }
     }
     if (this._outboxChanged) this._publishOutboxSize();
-    this._publishDedupe();
     if (thrown !== null) {
       process.nextTick(() => {
         throw thrown;
@@ -423,6 +423,13 @@ class ResilientSocket extends EventEmitter {
         }
         return;
       }
+      case KIND.DUPLICATES:
+        this._duplicatesSeen += b[at];
+        diagnostics.publish('dedupe', this, { dropped: b[at], total: this._duplicatesSeen });
+        return;
+      case KIND.RESUME_RESET:
+        diagnostics.publish('resumeReset', this, { lastEventId: b[at] || undefined });
+        return;
       case KIND.RESUME_INFO:
         this._lastEventId = b[at];
         return;

@@ -13,7 +13,7 @@ const { AckDedupe } = require('./ack-dedupe');
 const { ClientSession } = require('./client-session');
 const { invalidOption } = require('../errors');
 
-/** Close codes for `shutdown()`: both make the client reconnect at once (SPEC §5). */
+/** Close codes for `shutdown()`: both make the client reconnect at once. */
 const SHUTDOWN_CODES = { restart: 1012, deploy: 1001 };
 
 class ResilientServer extends EventEmitter {

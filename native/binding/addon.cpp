@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "binding/native_socket.hpp"
+#include "transport/transport.hpp"
 
 namespace rws::binding {
 
@@ -10,6 +11,7 @@ addon::addon(Napi::Env env, Napi::Object exports) : env_(env) {
   auto ctor = native_socket::define(env);
   socket_constructor = Napi::Persistent(ctor);
   exports.Set("NativeSocket", ctor);
+  DefineAddon(exports, {InstanceMethod<&addon::set_default_ca>("setDefaultCa")});
   // Exiting the process or terminating a worker runs this: every session syncs its outbox and the
   // io thread stops before the environment disappears.
   napi_add_env_cleanup_hook(env, on_env_teardown, this);
@@ -18,6 +20,21 @@ addon::addon(Napi::Env env, Napi::Object exports) : env_(env) {
 addon::~addon() {
   teardown();
   napi_remove_env_cleanup_hook(env_, on_env_teardown, this);
+}
+
+Napi::Value addon::set_default_ca(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string pem = info[0].As<Napi::String>().Utf8Value();
+  bool openssl_paths = info[1].As<Napi::Boolean>().Value();
+  std::string error;
+  auto store = make_trust_store(pem, openssl_paths, error);
+  if (!store) {
+    auto err = Napi::Error::New(env, "resilient-ws: " + error);
+    err.Set("code", Napi::String::New(env, "ERR_INVALID_OPTION"));
+    throw err;
+  }
+  default_trust_store = std::move(store);
+  return env.Undefined();
 }
 
 void addon::on_env_teardown(void* self) { static_cast<addon*>(self)->teardown(); }

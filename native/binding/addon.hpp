@@ -3,6 +3,7 @@
 // order: sockets are torn down first (their sessions are dropped on the io thread), then the
 // io runtime (stops and joins the io thread).
 #include <napi.h>
+#include <openssl/types.h>
 
 #include <chrono>
 #include <memory>
@@ -25,11 +26,16 @@ class addon : public Napi::Addon<addon> {
   void release_runtime(native_socket* socket);
 
   Napi::FunctionReference socket_constructor;
+  // Trusted by TLS contexts without tls.ca: Node's default CAs, handed over once per environment
+  // by lib/trust-store.js (setDefaultCa). nullptr until then: OpenSSL's default paths.
+  std::shared_ptr<X509_STORE> default_trust_store;
 
   // Longest wait for every session's outbox sync at environment teardown.
   static constexpr std::chrono::milliseconds shutdown_limit{2000};
 
  private:
+  // setDefaultCa(pemBundle: string, opensslDefaultPaths: boolean): builds default_trust_store
+  Napi::Value set_default_ca(const Napi::CallbackInfo& info);
   static void on_env_teardown(void* self);
   void teardown();
 

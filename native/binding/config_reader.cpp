@@ -48,6 +48,20 @@ json_scalar read_scalar(const Napi::Value& v) {
   return s;
 }
 
+// [[path...], expected] pairs (lib/options.js matchRules) as json_match_rules.
+std::vector<json_match_rule> match_rules(const Napi::Array& rules) {
+  std::vector<json_match_rule> out;
+  for (uint32_t i = 0; i < rules.Length(); ++i) {
+    auto rule = rules.Get(i).As<Napi::Array>();
+    json_match_rule r;
+    auto path = rule.Get(0u).As<Napi::Array>();
+    for (uint32_t j = 0; j < path.Length(); ++j) r.path.push_back(path.Get(j).As<Napi::String>().Utf8Value());
+    r.expected = read_scalar(rule.Get(1u));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 }  // namespace
 
 session_config read_session_config(const Napi::Object& js) {
@@ -60,6 +74,18 @@ session_config read_session_config(const Napi::Object& js) {
                                  str(u, "target"), str(u, "basicAuth")));
     c.urls.back().display = str(u, "display");  // lib/ removes credentials and query values
   }
+  // Per URL: null, or the proxy lib/proxy.js chose (option or environment).
+  auto proxies = field(js, "proxies").As<Napi::Array>();
+  for (uint32_t i = 0; i < proxies.Length(); ++i) {
+    auto v = proxies.Get(i);
+    if (!v.IsObject()) {
+      c.proxies.emplace_back();
+      continue;
+    }
+    auto p = v.As<Napi::Object>();
+    c.proxies.push_back(proxy_config{str(p, "host"), str(p, "port"), str(p, "authorization"), str(p, "display")});
+  }
+  c.follow_redirects = static_cast<std::uint32_t>(num(js, "followRedirects"));
   c.protocols = strings(js, "protocols");
   auto headers = field(js, "headers").As<Napi::Array>();
   for (uint32_t i = 0; i < headers.Length(); ++i) {
@@ -113,6 +139,7 @@ session_config read_session_config(const Napi::Object& js) {
   c.resume.via = via == "header" ? resume_via::header : via == "message" ? resume_via::message : resume_via::query;
   c.resume.param = str(rs, "param");
   c.resume.window = static_cast<std::size_t>(num(rs, "window"));
+  c.resume.reset_match = match_rules(field(rs, "resetMatch").As<Napi::Array>());
 
   auto ob = sub(js, "outbox");
   c.outbox.path = str(ob, "path");
@@ -123,15 +150,7 @@ session_config read_session_config(const Napi::Object& js) {
   c.outbox.drop_oldest = str(ob, "onFull") == "drop-oldest";
   c.outbox.guarantee = str(ob, "guarantee") == "acked" ? delivery_guarantee::acked : delivery_guarantee::written;
   c.outbox.ack_key_path = strings(ob, "ackKeyPath");
-  auto rules = field(ob, "ackMatch").As<Napi::Array>();
-  for (uint32_t i = 0; i < rules.Length(); ++i) {
-    auto rule = rules.Get(i).As<Napi::Array>();
-    json_match_rule r;
-    auto path = rule.Get(0u).As<Napi::Array>();
-    for (uint32_t j = 0; j < path.Length(); ++j) r.path.push_back(path.Get(j).As<Napi::String>().Utf8Value());
-    r.expected = read_scalar(rule.Get(1u));
-    c.outbox.ack_match.push_back(std::move(r));
-  }
+  c.outbox.ack_match = match_rules(field(ob, "ackMatch").As<Napi::Array>());
   c.outbox.key_field = str(ob, "keyField");
   return c;
 }

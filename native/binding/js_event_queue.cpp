@@ -142,6 +142,9 @@ void append_event(napi_env env, napi_value array, uint32_t& index, session_event
     return;
   }
   put(make_number(env, kind));
+  // Kinds without fields (e.g. drain) carry no detail; binding a reference to *nullptr is UB
+  // even unread (UBSan, npm run test:asan).
+  if (!e.detail) return;
   const event_detail& d = *e.detail;
   switch (e.kind) {
     case event_kind::state:
@@ -200,6 +203,12 @@ void append_event(napi_env env, napi_value array, uint32_t& index, session_event
       break;
     case event_kind::resume_info:
       put(make_string(env, d.resumed_from));
+      break;
+    case event_kind::resume_reset:
+      put(make_string(env, d.resumed_from));
+      break;
+    case event_kind::duplicates:
+      put(make_number(env, static_cast<double>(d.count)));
       break;
     default:
       break;

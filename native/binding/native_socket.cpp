@@ -31,11 +31,12 @@ native_socket::native_socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   bool auto_connect = info[2].As<Napi::Boolean>().Value();
 
   std::shared_ptr<asio::ssl::context> tls;
-  bool any_tls = false;
+  // A redirect may lead from ws:// to wss://, so following redirects needs TLS ready too.
+  bool any_tls = config.follow_redirects > 0;
   for (const auto& url : config.urls) any_tls = any_tls || url.tls;
   if (any_tls) {
     std::string error;
-    tls = make_tls_context(config.tls, error);
+    tls = make_tls_context(config.tls, error, env.GetInstanceData<addon>()->default_trust_store);
     if (!tls) {
       auto err = Napi::TypeError::New(env, "resilient-ws: " + error);
       err.Set("code", Napi::String::New(env, "ERR_INVALID_OPTION"));
@@ -216,9 +217,12 @@ Napi::Value native_socket::stats(const Napi::CallbackInfo& info) {
   const std::uint64_t in_flight = s.sends_in_flight.load();
   put("outboxSize", static_cast<double>(in_flight + s.outbox_size.load()));
   put("outboxBytes", static_cast<double>(s.outbox_bytes.load()));
+  put("outboxDiskBytes", static_cast<double>(s.outbox_disk_bytes.load()));
+  put("outboxDropped", static_cast<double>(s.outbox_dropped.load()));
   put("bufferedAmount", static_cast<double>(s.buffered_amount.load()));
   put("heartbeatsSent", static_cast<double>(s.heartbeats_sent.load()));
   put("wakeupsDetected", static_cast<double>(s.wakeups_detected.load()));
+  put("networkChanges", static_cast<double>(s.network_changes.load()));
   put("tornBytesTruncated", static_cast<double>(s.torn_bytes_truncated.load()));
   return out;
 }

@@ -1,5 +1,5 @@
 #pragma once
-// The one table of stable error codes (SPEC §8), as rws::failure_code (boost::system::error_code
+// The one table of stable error codes, as rws::failure_code (boost::system::error_code
 // is the I/O error type). lib/errors.js holds the same names; the README
 // documents them. The core reports failures as an rws::failure {code, message, ...}; the binding
 // turns the code into the string below and lib/ builds the JS Error.

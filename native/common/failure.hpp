@@ -23,4 +23,12 @@ struct failure {
   explicit operator bool() const { return code != failure_code::none; }
 };
 
+inline failure make_failure(failure_code code, std::string message, int status = 0) {
+  failure f;
+  f.code = code;
+  f.message = std::move(message);
+  f.status = status;
+  return f;
+}
+
 }  // namespace rws

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
 #include <nmmintrin.h>
 #define RWS_CRC32C_X86 1
 #endif
@@ -40,8 +41,9 @@ inline std::uint32_t bytewise(std::uint32_t c, const unsigned char* p, std::size
 }
 
 #ifdef RWS_CRC32C_X86
-__attribute__((target("sse4.2"))) std::uint32_t hardware_impl(std::uint32_t crc, const void* data,
-                                                              std::size_t size) noexcept {
+// "crc32" as well: clang >= 14 (the zig toolchain of the prebuilds) no longer implies it from sse4.2.
+__attribute__((target("sse4.2,crc32"))) std::uint32_t hardware_impl(std::uint32_t crc, const void* data,
+                                                                    std::size_t size) noexcept {
   auto p = static_cast<const unsigned char*>(data);
   std::uint64_t c = ~crc;
   // memcpy instead of a cast: inputs are record slices at arbitrary offsets of a read buffer.
@@ -57,9 +59,11 @@ __attribute__((target("sse4.2"))) std::uint32_t hardware_impl(std::uint32_t crc,
   return ~c32;
 }
 
+// cpuid, not __builtin_cpu_supports: that one needs compiler-rt's __cpu_model, which the zig
+// toolchain of the prebuilt binaries does not provide.
 bool cpu_has_sse42() noexcept {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("sse4.2");
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & bit_SSE4_2) != 0;
 }
 #endif
 

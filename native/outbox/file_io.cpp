@@ -24,6 +24,12 @@ class outbox_category_impl final : public std::error_category {
       case outbox_errc::file_too_large: return "file larger than expected";
       case outbox_errc::verify_failed:
         return "the outbox file did not read back as expected after a failed write";
+      case outbox_errc::directory_not_owned:
+        return "the outbox directory belongs to another user";
+      case outbox_errc::directory_open_to_others:
+        return "the outbox directory can be written by group or others";
+      case outbox_errc::seq_exhausted:
+        return "the outbox ran out of sequence numbers; move its directory aside to start a new one";
     }
     return "unknown outbox error";
   }
@@ -43,16 +49,55 @@ std::error_code make_error_code(outbox_errc e) noexcept {
   return {static_cast<int>(e), outbox_category()};
 }
 
-int posix_file_system::open(const std::string& path, open_mode mode, std::error_code& ec) {
-  int flags = O_CLOEXEC;
+int posix_file_system::open_directory(const std::string& dir, std::error_code& ec) {
+  if (dir.empty()) {
+    ec = errno_code(ENOENT);
+    return -1;
+  }
+  // mkdir -p: existing components are left as they are; only what we create is forced to 0700.
+  for (std::size_t pos = 1; pos <= dir.size(); ++pos) {
+    if (pos != dir.size() && dir[pos] != '/') continue;
+    const std::string prefix = dir.substr(0, pos);
+    if (::mkdir(prefix.c_str(), 0700) == 0) continue;
+    if (errno != EEXIST) {
+      ec = last_error();
+      return -1;
+    }
+  }
+  int fd;
+  do {
+    fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    ec = last_error();  // ENOTDIR for a file, ELOOP for a symlink
+    return -1;
+  }
+  // Checked on the descriptor every later call goes through, not on the path.
+  struct stat st{};
+  if (::fstat(fd, &st) != 0) {
+    ec = last_error();
+  } else if (st.st_uid != ::geteuid()) {
+    ec = make_error_code(outbox_errc::directory_not_owned);
+  } else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    ec = make_error_code(outbox_errc::directory_open_to_others);
+  } else {
+    ec.clear();
+    return fd;
+  }
+  ::close(fd);
+  return -1;
+}
+
+int posix_file_system::open(int dir, const std::string& name, open_mode mode, std::error_code& ec) {
+  int flags = O_CLOEXEC | O_NOFOLLOW;
   switch (mode) {
     case open_mode::read_only: flags |= O_RDONLY; break;
     case open_mode::read_append: flags |= O_RDWR | O_APPEND | O_CREAT; break;
-    case open_mode::write_truncate: flags |= O_WRONLY | O_CREAT | O_TRUNC; break;
+    case open_mode::create_new: flags |= O_RDWR | O_APPEND | O_CREAT | O_EXCL; break;
   }
   for (;;) {
-    // 0600: outgoing messages may hold anything the application sends; owner only (SPEC §7).
-    int fd = ::open(path.c_str(), flags, 0600);
+    // 0600: outgoing messages may hold anything the application sends; owner only.
+    int fd = ::openat(dir, name.c_str(), flags, 0600);
     if (fd >= 0) {
       ec.clear();
       return fd;
@@ -118,6 +163,16 @@ std::error_code posix_file_system::sync(int fd) {
   }
 }
 
+int posix_file_system::duplicate(int fd, std::error_code& ec) {
+  const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) {
+    ec = last_error();
+    return -1;
+  }
+  ec.clear();
+  return copy;
+}
+
 std::error_code posix_file_system::truncate(int fd, std::uint64_t size) {
   for (;;) {
     if (::ftruncate(fd, static_cast<off_t>(size)) == 0) return {};
@@ -125,21 +180,30 @@ std::error_code posix_file_system::truncate(int fd, std::uint64_t size) {
   }
 }
 
-std::error_code posix_file_system::rename(const std::string& from, const std::string& to) {
-  if (::rename(from.c_str(), to.c_str()) != 0) return last_error();
+std::error_code posix_file_system::rename(int dir, const std::string& from, const std::string& to) {
+  if (::renameat(dir, from.c_str(), dir, to.c_str()) != 0) return last_error();
   return {};
 }
 
-std::error_code posix_file_system::remove(const std::string& path) {
-  if (::unlink(path.c_str()) != 0) return last_error();
+std::error_code posix_file_system::remove(int dir, const std::string& name) {
+  if (::unlinkat(dir, name.c_str(), 0) != 0) return last_error();
   return {};
 }
 
-std::error_code posix_file_system::list_directory(const std::string& dir,
-                                                  std::vector<std::string>& names) {
+std::error_code posix_file_system::list_directory(int dir, std::vector<std::string>& names) {
   names.clear();
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return last_error();
+  // fdopendir takes over its descriptor: give it a fresh one at the start of the directory.
+  int copy;
+  do {
+    copy = ::openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  } while (copy < 0 && errno == EINTR);
+  if (copy < 0) return last_error();
+  DIR* d = ::fdopendir(copy);
+  if (d == nullptr) {
+    const int err = errno;
+    ::close(copy);
+    return errno_code(err);
+  }
   for (;;) {
     errno = 0;
     dirent* e = ::readdir(d);
@@ -154,41 +218,15 @@ std::error_code posix_file_system::list_directory(const std::string& dir,
   return {};
 }
 
-std::error_code posix_file_system::sync_directory(const std::string& dir) {
-  int fd;
-  do {
-    fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return last_error();
-  std::error_code ec;
-  while (::fsync(fd) != 0) {
-    if (errno != EINTR) {
-      ec = last_error();
-      break;
-    }
+std::error_code posix_file_system::sync_directory(int dir) {
+  while (::fsync(dir) != 0) {
+    if (errno != EINTR) return last_error();
   }
-  ::close(fd);
-  return ec;
-}
-
-std::error_code posix_file_system::create_directory(const std::string& dir) {
-  if (dir.empty()) return errno_code(ENOENT);
-  // Each prefix in turn (mkdir -p); existing components are left as they are, including their
-  // modes — only what we create is forced to 0700.
-  for (std::size_t pos = 1; pos <= dir.size(); ++pos) {
-    if (pos != dir.size() && dir[pos] != '/') continue;
-    const std::string prefix = dir.substr(0, pos);
-    if (::mkdir(prefix.c_str(), 0700) == 0) continue;
-    if (errno != EEXIST) return last_error();
-  }
-  struct stat st{};
-  if (::stat(dir.c_str(), &st) != 0) return last_error();
-  if (!S_ISDIR(st.st_mode)) return errno_code(ENOTDIR);
   return {};
 }
 
-int posix_file_system::lock(const std::string& path, std::error_code& ec) {
-  int fd = open(path, open_mode::read_append, ec);
+int posix_file_system::lock(int dir, const std::string& name, std::error_code& ec) {
+  int fd = open(dir, name, open_mode::read_append, ec);
   if (fd < 0) return -1;
   // flock rather than fcntl locks: fcntl locks belong to the process, so a second outbox_log on
   // the same directory in this process would silently share them. flock locks belong to the
@@ -220,15 +258,6 @@ void file_handle::reset() {
   fd_ = -1;
 }
 
-std::string join_path(const std::string& dir, std::string_view name) {
-  std::string path;
-  path.reserve(dir.size() + 1 + name.size());
-  path = dir;
-  if (!path.empty() && path.back() != '/') path.push_back('/');
-  path.append(name);
-  return path;
-}
-
 std::error_code read_whole_file(file_system& fs, int fd, std::string& out,
                                 std::uint64_t max_size) {
   std::uint64_t size = 0;
@@ -241,31 +270,33 @@ std::error_code read_whole_file(file_system& fs, int fd, std::string& out,
   return {};
 }
 
-std::error_code write_file_atomic(file_system& fs, const std::string& dir, const std::string& name,
-                                  std::string_view contents) {
-  const std::string final_path = join_path(dir, name);
-  const std::string temp_path = final_path + ".tmp";
+std::error_code write_file_atomic(file_system& fs, int dir, const std::string& name,
+                                  std::string_view contents, bool durable) {
+  const std::string temp_name = name + ".tmp";
   std::error_code ec;
   {
-    file_handle temp(fs, fs.open(temp_path, open_mode::write_truncate, ec));
+    // A fresh file: whatever is at the temporary name (debris, or a planted symlink) is
+    // unlinked first and never written through.
+    fs.remove(dir, temp_name);
+    file_handle temp(fs, fs.open(dir, temp_name, open_mode::create_new, ec));
     if (ec) return ec;
     if (!contents.empty()) ec = fs.append(temp.get(), contents);
     // The data must be on disk before the rename can make it visible under the real name,
     // otherwise a crash could leave the real name pointing at an empty or partial file.
-    if (!ec) ec = fs.sync(temp.get());
+    if (!ec && durable) ec = fs.sync(temp.get());
   }
-  if (!ec) ec = fs.rename(temp_path, final_path);
+  if (!ec) ec = fs.rename(dir, temp_name, name);
   if (ec) {
-    fs.remove(temp_path);
+    fs.remove(dir, temp_name);
     return ec;
   }
-  return fs.sync_directory(dir);
+  return durable ? fs.sync_directory(dir) : std::error_code{};
 }
 
-std::error_code read_small_file(file_system& fs, const std::string& dir, const std::string& name,
+std::error_code read_small_file(file_system& fs, int dir, const std::string& name,
                                 std::string& out, std::uint64_t max_size) {
   std::error_code ec;
-  file_handle file(fs, fs.open(join_path(dir, name), open_mode::read_only, ec));
+  file_handle file(fs, fs.open(dir, name, open_mode::read_only, ec));
   if (ec) return ec;
   return read_whole_file(fs, file.get(), out, max_size);
 }

@@ -1,5 +1,5 @@
 #pragma once
-// Generated idempotency keys (SPEC §7): ULIDs — 48-bit Unix time in ms + 80 random bits, written
+// Generated idempotency keys: ULIDs — 48-bit Unix time in ms + 80 random bits, written
 // as 26 Crockford base32 characters. The time prefix makes keys sort in creation order (so the
 // server and a human reading its logs can tell old from new); the 80 random bits make keys from
 // different processes and restarts collide with negligible probability, without coordination or
@@ -17,15 +17,18 @@ namespace rws {
 inline constexpr std::size_t idempotency_key_size = 26;
 
 // Not thread-safe: one generator per session, used on the io thread. Not fork-safe either: a
-// forked child that kept using the parent's generator would repeat the parent's keys (Node never
-// forks a process that runs the addon; child_process always execs).
+// forked child that kept using the parent's buffered random bytes would repeat the parent's keys
+// (Node never forks a process that runs the addon; child_process always execs).
 class idempotency_key_generator {
  public:
-  // Seeds a ChaCha20 stream once from getrandom() (falls back to /dev/urandom), so each key does
-  // not cost a system call.
+  // Fills `size` bytes at out with random bytes; false when no entropy is available.
+  using random_source = bool (*)(std::uint8_t* out, std::size_t size);
+
+  // Random bytes from OpenSSL's CSPRNG (RAND_bytes), drawn 256 bytes at a time and consumed
+  // from that buffer, so a key does not cost a call into OpenSSL (let alone a system call).
   idempotency_key_generator();
-  // Deterministic stream, for tests only.
-  explicit idempotency_key_generator(const std::array<std::uint8_t, 32>& seed);
+  // Another source of random bytes, for tests only.
+  explicit idempotency_key_generator(random_source source);
 
   // Next key at the current wall-clock time (std::chrono::system_clock).
   std::string next();
@@ -36,9 +39,9 @@ class idempotency_key_generator {
   void refill();
   std::uint64_t random_u64();
 
-  std::array<std::uint32_t, 16> chacha_state_{};  // key, counter, nonce of the random stream
-  std::array<std::uint32_t, 16> block_{};         // the current 64 bytes of output
-  std::size_t block_used_ = 16;                   // words of block_ already handed out
+  random_source source_;
+  std::array<std::uint8_t, 256> random_{};  // random bytes not yet handed out: random_[used_..]
+  std::size_t used_ = random_.size();
 
   std::uint64_t last_ms_ = 0;
   std::uint16_t rand_hi_ = 0;  // the 80 random bits: top 16

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <utility>
 
 #include "outbox/idempotency_key.hpp"
 #include "resume/json_field.hpp"
@@ -25,21 +26,91 @@ outbox::outbox(const outbox_config& config) : config_(config) {
 
 outbox::~outbox() { close(); }
 
-failure outbox::open(failure& corrupt) {
+// A group commit on the disk worker. `result` is written by the worker before it posts back
+// (or before wait_idle() returns), which orders it before the io thread reads it.
+struct outbox::sync_job {
+  sync_ticket ticket;
+  std::uint64_t upto = 0;  // the newest queued seq when it started: what it makes durable
+  std::error_code result;
+  bool completed = false;  // io thread: the result was applied
+  std::vector<std::function<void()>> also_done;  // start_sync() calls made while it ran
+};
+
+failure outbox::open(failure& corrupt, poster post_to_io) {
   if (config_.path.empty()) return {};
   fs_ = std::make_unique<posix_file_system>();
+  post_to_io_ = std::move(post_to_io);
+  worker_ = std::make_unique<disk_worker>();
+  const bool durable = config_.fsync != fsync_policy::none;
   std::error_code ec;
   outbox_recovery_report report{};
   outbox_log_options options;
   options.fsync = config_.fsync;
   options.keep_payloads = false;  // the queue below holds the messages
+  // Each job gets its own duplicate of the directory descriptor (a rare event: a segment
+  // created or deleted), so it never acts on a descriptor number the log closed and the kernel
+  // handed to something else meanwhile (a log that fails to open is destroyed at once).
+  options.remove_segment = [this, durable](int dir, std::string name) {
+    std::error_code ec;
+    const int dir_copy = fs_->duplicate(dir, ec);
+    if (dir_copy < 0) {
+      if (!fs_->remove(dir, name) && durable) fs_->sync_directory(dir);  // no descriptor to spare
+      return;
+    }
+    worker_->submit([fs = fs_.get(), dir_copy, name = std::move(name), durable] {
+      if (!fs->remove(dir_copy, name) && durable) fs->sync_directory(dir_copy);
+      fs->close(dir_copy);
+    });
+  };
+  // 'always' syncs each record inline before reporting it persisted, so a new segment's file and
+  // directory entry must be durable inline too (a background sync could still be queued when
+  // the first record in it is reported). 'batch' orders them through the worker.
+  if (config_.fsync == fsync_policy::batch) options.sync_in_background = [this](int dir, int fd) {
+    std::error_code dup_error;
+    const int dir_copy = fs_->duplicate(dir, dup_error);
+    worker_->submit([fs = fs_.get(), dir_copy, fd, failed = background_failure_, dup_error] {
+      std::error_code ec = fs->sync(fd);
+      fs->close(fd);
+      if (!ec) ec = dir_copy >= 0 ? fs->sync_directory(dir_copy) : dup_error;
+      if (dir_copy >= 0) fs->close(dir_copy);
+      if (ec) {
+        std::lock_guard<std::mutex> lock(failed->mutex);
+        if (!failed->first) failed->first = ec;
+      }
+    });
+  };
   log_ = outbox_log::open(*fs_, config_.path, ec, report, options);
   if (ec || !log_) {
     log_.reset();
+    worker_.reset();
     if (ec == outbox_errc::locked) {
       return outbox_failure(failure_code::outbox_locked,
                             "outbox directory " + config_.path +
                                 " is in use by another socket or process; give each socket its own outbox.path");
+    }
+    if (ec == outbox_errc::directory_not_owned) {
+      return outbox_failure(failure_code::outbox_io,
+                            "outbox directory " + config_.path +
+                                " belongs to another user; another user could plant files in it. Use a directory this "
+                                "process's user owns (chown it, or choose another outbox.path)");
+    }
+    if (ec == outbox_errc::directory_open_to_others) {
+      return outbox_failure(failure_code::outbox_io,
+                            "outbox directory " + config_.path +
+                                " can be written by group or others, who could plant files or symlinks in it; run chmod "
+                                "700 " + config_.path + " (or choose another outbox.path)");
+    }
+    if (ec == std::errc::not_a_directory) {
+      return outbox_failure(failure_code::outbox_io,
+                            "outbox.path " + config_.path +
+                                " is not a directory (or is a symbolic link, which is never followed); give the real "
+                                "directory's path");
+    }
+    if (ec == std::errc::too_many_symbolic_link_levels) {
+      return outbox_failure(failure_code::outbox_io,
+                            "outbox directory " + config_.path +
+                                " is, or holds, a symbolic link where the outbox expects its own file; outbox files are "
+                                "never followed through symlinks. Remove the link (or choose another outbox.path)");
     }
     return outbox_failure(failure_code::outbox_io, "cannot open outbox directory " + config_.path + ": " + ec.message());
   }
@@ -62,7 +133,16 @@ failure outbox::open(failure& corrupt) {
   }
   log_->release_payloads();
   if (!items_.empty()) durable_upto_ = items_.back().seq;  // recovered from disk: durable
+  resume_file_ = std::make_unique<resume_position_file>(*fs_, log_->directory_fd(), *worker_, durable);
   return {};
+}
+
+std::optional<std::string> outbox::load_resume_position() {
+  return resume_file_ ? resume_file_->load() : std::nullopt;
+}
+
+void outbox::store_resume_position(std::string position) {
+  if (resume_file_) resume_file_->store(std::move(position));
 }
 
 std::string outbox::make_key(std::uint64_t seq) const {
@@ -165,7 +245,9 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
     std::size_t first_failed = items_.size();
     std::error_code ec;
     if (config_.fsync == fsync_policy::always) {
-      // One record, one fsync: the slow, strict setting.
+      // One record, one fsync: the slow, strict setting. Its fdatasyncs stay on this thread
+      // (each send waits for its own anyway); a failed background sync counts against them.
+      absorb_background_failure();
       for (std::size_t i = 0; i < entries.size() && !ec; ++i) {
         std::vector<outbox_entry> one{std::move(entries[i])};
         ec = log_->append(one);
@@ -200,9 +282,54 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
 
 bool outbox::needs_sync() const { return log_ && !items_.empty() && items_.back().seq > durable_upto_; }
 
-void outbox::sync_appended(std::vector<send_outcome>& persisted, std::vector<send_outcome>& rejected) {
-  if (!needs_sync()) return;
-  if (auto ec = log_->sync(); ec) {
+void outbox::start_sync(std::function<void()> done) {
+  if (sync_job_) {
+    // One at a time: this caller hears back when the one in flight is done, and starts the
+    // next from there (needs_sync()).
+    sync_job_->also_done.push_back(std::move(done));
+    return;
+  }
+  if (!needs_sync()) {
+    done();
+    return;
+  }
+  absorb_background_failure();
+  auto job = std::make_shared<sync_job>();
+  job->upto = items_.back().seq;
+  std::error_code decided;
+  if (!log_->prepare_sync(job->ticket, decided)) {
+    apply_sync_result(job->upto, decided);
+    done();
+    return;
+  }
+  sync_job_ = job;
+  // The worker only syncs a duplicate descriptor and reports; the log and the queue are touched
+  // on the io thread alone. `done` moves on to the io thread with the completion, so the worker
+  // never holds the last reference to the session that owns this outbox.
+  worker_->submit([fs = fs_.get(), job, post = post_to_io_, this, done = std::move(done)]() mutable {
+    job->result = fs->sync(job->ticket.fd);
+    fs->close(job->ticket.fd);
+    post([this, job, done = std::move(done)] {
+      complete_sync(job);
+      done();
+      for (auto& also : std::exchange(job->also_done, {})) also();
+    });
+  });
+}
+
+void outbox::complete_sync(std::shared_ptr<sync_job> job) {
+  if (job->completed) return;  // already applied by sync_appended(wait)
+  job->completed = true;
+  if (sync_job_ == job) sync_job_.reset();
+  if (!log_) return;  // closed meanwhile: close() synced what it could
+  // A background sync that ran before this one (the worker keeps order) and failed: then this
+  // commit does not count either.
+  absorb_background_failure();
+  apply_sync_result(job->upto, log_->finish_sync(job->ticket, job->result));
+}
+
+void outbox::apply_sync_result(std::uint64_t upto, std::error_code ec) {
+  if (ec) {
     // The log discarded everything appended since its last good sync: exactly the messages
     // above durable_upto_, which are the newest, and none of which went on the wire yet.
     auto f = outbox_failure(failure_code::outbox_io, "syncing the outbox file failed (" + ec.message() +
@@ -216,14 +343,41 @@ void outbox::sync_appended(std::vector<send_outcome>& persisted, std::vector<sen
       items_.pop_back();
     }
     send_index_ = std::min(send_index_, items_.size());
-    rejected.insert(rejected.end(), failed.rbegin(), failed.rend());
+    sync_failed_.insert(sync_failed_.end(), failed.rbegin(), failed.rend());
     next_seq_ = log_->next_seq();
     return;
   }
   auto first = std::upper_bound(items_.begin(), items_.end(), durable_upto_,
                                 [](std::uint64_t s, const outbox_item& item) { return s < item.seq; });
-  for (auto it = first; it != items_.end(); ++it) persisted.push_back({it->request, it->seq, {}});
-  durable_upto_ = items_.back().seq;
+  for (auto it = first; it != items_.end() && it->seq <= upto; ++it) synced_.push_back({it->request, it->seq, {}});
+  durable_upto_ = std::max(durable_upto_, upto);
+}
+
+void outbox::absorb_background_failure() {
+  std::error_code ec;
+  {
+    std::lock_guard<std::mutex> lock(background_failure_->mutex);
+    ec = background_failure_->first;
+    background_failure_->first.clear();
+  }
+  if (ec && log_) log_->report_background_sync_failure(ec);
+}
+
+void outbox::sync_appended(std::vector<send_outcome>& persisted, std::vector<send_outcome>& rejected, bool wait) {
+  if (wait && log_) {
+    // Teardown and close(): the group commit in flight is decided first, in order, then the rest
+    // is synced right here. The bound keeps a dead disk from holding the caller forever; its
+    // sends then stay unresolved, as they would in a crash.
+    if (sync_job_ && worker_->wait_idle(std::chrono::seconds(10))) complete_sync(sync_job_);
+    if (!sync_job_ && needs_sync()) {
+      absorb_background_failure();
+      apply_sync_result(items_.back().seq, log_->sync());
+    }
+  }
+  persisted.insert(persisted.end(), synced_.begin(), synced_.end());
+  rejected.insert(rejected.end(), sync_failed_.begin(), sync_failed_.end());
+  synced_.clear();
+  sync_failed_.clear();
 }
 
 const outbox_item* outbox::next_to_send() {
@@ -309,6 +463,7 @@ bool outbox::evict_oldest_unsent(std::size_t& first_new, std::vector<send_outcom
   if (i >= first_new) return false;  // only messages of earlier batches, and none on the wire
   auto& item = items_[i];
   rejected.push_back({item.request, item.seq, std::move(error)});
+  ++evicted_;
   if (log_) log_->drop(item.seq);
   forget_key(item);
   bytes_ -= item.payload.size();
@@ -320,7 +475,9 @@ bool outbox::evict_oldest_unsent(std::size_t& first_new, std::vector<send_outcom
 bool outbox::has_unsent() const {
   std::size_t i = send_index_;
   while (i < items_.size() && items_[i].acked) ++i;
-  return i < items_.size() && (!log_ || items_[i].seq <= durable_upto_);
+  // Not yet durable counts too: its group commit is running and it goes out once that returns
+  // (or is rejected if it fails), so close() waits for it rather than blocking on the disk.
+  return i < items_.size();
 }
 
 void outbox::abandon(std::vector<send_outcome>& rejected) {
@@ -337,10 +494,14 @@ void outbox::abandon(std::vector<send_outcome>& rejected) {
 }
 
 void outbox::close() {
-  if (log_) {
-    log_->close();
-    log_.reset();
-  }
+  if (!log_) return;
+  // Queued disk work (a sync, the resume position, deletions) finishes before the final sync,
+  // which close() of the log does on this thread; then the worker stops.
+  if (worker_->wait_idle(std::chrono::seconds(10)) && sync_job_) complete_sync(sync_job_);
+  log_->close();
+  worker_.reset();
+  resume_file_.reset();
+  log_.reset();
 }
 
 }  // namespace rws

@@ -1,20 +1,25 @@
 #pragma once
-// Every send() goes through the outbox (SPEC §7): an ordered queue bounded by maxMessages and
+// Every send() goes through the outbox: an ordered queue bounded by maxMessages and
 // maxBytes, backed by the crash-safe file log when outbox.path is set. It assigns sequence
 // numbers and idempotency keys, and remembers which messages still need to reach the server.
 // io thread only.
 #include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
-#include "outbox/file_io.hpp"
-#include "outbox/outbox_log.hpp"
 #include "common/failure.hpp"
+#include "outbox/disk_worker.hpp"
+#include "outbox/file_io.hpp"
 #include "outbox/outbox_config.hpp"
+#include "outbox/outbox_log.hpp"
+#include "outbox/resume_position_file.hpp"
 
 namespace rws {
 
@@ -45,8 +50,12 @@ class outbox {
   explicit outbox(const outbox_config& config);
   ~outbox();
 
-  // Opens the file log (io thread). Reports recovery problems via `corrupt` (ERR_OUTBOX_CORRUPT).
-  failure open(failure& corrupt);
+  // Hands a function to the io thread (the session's io_context): how the disk worker reports.
+  using poster = std::function<void(std::function<void()>)>;
+
+  // Opens the file log (io thread) and starts its disk worker. Reports recovery problems via
+  // `corrupt` (ERR_OUTBOX_CORRUPT).
+  failure open(failure& corrupt, poster post_to_io);
 
   // Generated keys are key_prefix() + "-" + 12 hex digits of seq; lib/resilient-socket.js builds
   // the same string for receipts, so keys never cross the thread boundary one by one.
@@ -59,16 +68,25 @@ class outbox {
   void accept(std::vector<outgoing_message>& batch, std::uint64_t first_request, std::vector<send_outcome>& accepted,
               std::vector<send_outcome>& rejected);
 
-  // fsync 'batch' (group commit): accept() only appends; this syncs everything appended since
-  // the last sync with one fdatasync. The session runs it once per io step in which batches
-  // arrived, so batches queued behind a slow fsync share the next one. Durable messages go to
-  // `persisted`; on failure the unsynced ones are removed and go to `rejected`.
+  // fsync 'batch' (group commit): accept() only appends. start_sync() hands one fdatasync that
+  // covers everything appended so far to the disk worker and returns at once; `done` runs on the
+  // io thread when it has finished (or at once when nothing needed syncing). Sends accepted
+  // while it runs wait for the next one, which the caller starts from `done` (needs_sync()).
+  // Nothing unsynced goes on the wire (next_to_send), and a failed fdatasync is never reported
+  // durable. One sync at a time: start_sync() while one runs only queues `done` behind it.
   bool needs_sync() const;
-  void sync_appended(std::vector<send_outcome>& persisted, std::vector<send_outcome>& rejected);
+  bool sync_in_flight() const { return sync_job_ != nullptr; }
+  void start_sync(std::function<void()> done);
+  // Outcomes of finished syncs: durable messages go to `persisted`; on failure the unsynced ones
+  // are removed and go to `rejected`. wait = true (close, teardown): first waits for the sync in
+  // flight and syncs whatever is left right here, on the calling thread.
+  void sync_appended(std::vector<send_outcome>& persisted, std::vector<send_outcome>& rejected,
+                     bool wait = true);
 
   // The next message to put on the wire in this connection (durable ones only), or null.
   const outbox_item* next_to_send();
-  // True while a durable message waits to be handed to the socket (close() drains them first).
+  // True while a message waits to be handed to the socket, durable or with its group commit
+  // still running (close() drains them first).
   bool has_unsent() const;
   // A new connection: everything not yet delivered is sent again, in order.
   void rewind() { send_index_ = 0; }
@@ -99,9 +117,13 @@ class outbox {
   std::size_t room() const { return waiting() >= config_.max_messages ? 0 : config_.max_messages - waiting(); }
   std::uint64_t bytes() const { return bytes_; }
   std::uint64_t torn_bytes() const { return torn_bytes_; }
-  // The directory of the file log, for the resume position stored beside it.
-  const std::string& path() const { return config_.path; }
-  file_system* fs() { return fs_.get(); }
+  // Bytes of the file log's segments on disk (0 in memory), and messages 'drop-oldest' evicted.
+  std::uint64_t disk_bytes() const { return log_ ? log_->disk_bytes() : 0; }
+  std::uint64_t evicted() const { return evicted_; }
+  // The resume position stored beside the file log (resume_position_file); nullopt without one.
+  std::optional<std::string> load_resume_position();
+  // Written by the disk worker; nothing without a file log.
+  void store_resume_position(std::string position);
 
  private:
   void pop_delivered_head(std::vector<send_outcome>* delivered);
@@ -111,9 +133,29 @@ class outbox {
   // 'drop-oldest': removes the oldest message of an earlier batch that is not on the wire yet.
   bool evict_oldest_unsent(std::size_t& first_new, std::vector<send_outcome>& rejected, failure error);
 
+  struct sync_job;  // one group commit handed to the disk worker
+  void complete_sync(std::shared_ptr<sync_job> job);  // by value: it resets sync_job_
+  void apply_sync_result(std::uint64_t upto, std::error_code ec);
+  void absorb_background_failure();
+
+  // The first failure of a background sync (a new segment's), set by the worker, taken by the
+  // io thread before it decides a group commit. Shared with the jobs, so none dangles.
+  struct background_failure {
+    std::mutex mutex;
+    std::error_code first;  // guarded by mutex
+  };
+
   outbox_config config_;
   std::unique_ptr<file_system> fs_;
   std::unique_ptr<outbox_log> log_;
+  std::unique_ptr<resume_position_file> resume_file_;
+  // Destroyed first (declared after what its jobs use): its destructor runs the queued jobs.
+  std::unique_ptr<disk_worker> worker_;
+  poster post_to_io_;
+  std::shared_ptr<sync_job> sync_job_;     // the group commit in flight, if any
+  std::shared_ptr<background_failure> background_failure_ = std::make_shared<background_failure>();
+  std::vector<send_outcome> synced_;       // outcomes of finished syncs, not yet collected
+  std::vector<send_outcome> sync_failed_;
   std::deque<outbox_item> items_;
   std::unordered_map<std::string, std::uint64_t> key_to_seq_;  // 'acked' mode only
   std::size_t send_index_ = 0;  // items_[send_index_] is the next to write in this connection
@@ -123,6 +165,7 @@ class outbox {
   std::uint64_t next_seq_ = 1;
   std::uint64_t durable_upto_ = 0;  // file log: every record up to this seq is on disk
   std::uint64_t torn_bytes_ = 0;
+  std::uint64_t evicted_ = 0;
   std::string key_prefix_;
 };
 

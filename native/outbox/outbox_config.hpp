@@ -1,5 +1,5 @@
 #pragma once
-// Outbox settings (SPEC §7), validated and defaulted by lib/options.js.
+// Outbox settings, validated and defaulted by lib/options.js.
 #include <cstdint>
 #include <string>
 #include <vector>

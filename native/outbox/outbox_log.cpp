@@ -1,76 +1,13 @@
 #include "outbox/outbox_log.hpp"
 
 #include <algorithm>
-#include <cinttypes>
-#include <cstdio>
-#include <numeric>
 #include <string_view>
 
 #include "outbox/outbox_record.hpp"
+#include "outbox/segment_name.hpp"
 
 namespace rws {
 namespace {
-
-constexpr std::string_view segment_prefix = "seg-";
-constexpr std::string_view segment_suffix = ".log";
-constexpr std::size_t segment_name_size = segment_prefix.size() + 16 + segment_suffix.size();
-constexpr std::string_view temp_suffix = ".tmp";
-
-std::string segment_name(std::uint64_t index) {
-  char name[32];
-  std::snprintf(name, sizeof name, "seg-%016" PRIx64 ".log", index);
-  return name;
-}
-
-bool parse_segment_name(std::string_view name, std::uint64_t& index) {
-  if (name.size() != segment_name_size || !name.starts_with(segment_prefix) ||
-      !name.ends_with(segment_suffix)) {
-    return false;
-  }
-  index = 0;
-  for (char c : name.substr(segment_prefix.size(), 16)) {
-    unsigned digit;
-    if (c >= '0' && c <= '9') {
-      digit = static_cast<unsigned>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      digit = static_cast<unsigned>(c - 'a' + 10);
-    } else {
-      return false;
-    }
-    index = (index << 4) | digit;
-  }
-  return true;
-}
-
-// The next offset after `from` where a whole, checksummed record starts, or npos. Used only
-// past damage, so its cost (a decode per occurrence of the magic) is off the normal path.
-std::size_t resync(std::string_view bytes, std::size_t from) {
-  const char magic[4] = {'R', 'W', 'S', '1'};
-  const std::string_view needle(magic, sizeof magic);
-  record_view rec;
-  for (std::size_t at = bytes.find(needle, from); at != std::string_view::npos;
-       at = bytes.find(needle, at + 1)) {
-    if (decode_record(bytes.substr(at), rec) == decode_status::ok) return at;
-  }
-  return std::string_view::npos;
-}
-
-// Where recovery found a data record: enough to read it again if it turns out to be pending,
-// so delivered records cost no allocation at all.
-struct data_location {
-  std::uint64_t seq;
-  std::size_t segment;  // position in segments_
-  std::uint64_t offset;
-};
-
-struct segment_scan {
-  std::vector<std::pair<std::size_t, std::size_t>> good;  // [begin, end) runs of valid records
-  std::size_t records = 0;  // data records and marks
-  std::size_t valid_end = 0;      // end of the last valid record
-  std::size_t tail_bytes = 0;     // after valid_end: no valid record follows
-  std::size_t damaged_bytes = 0;  // skipped in the middle: valid records follow
-  std::size_t first_damage = 0;
-};
 
 // A segment must hold more than its segment-start record, or every call would rotate.
 outbox_log_options sanitized(outbox_log_options options) {
@@ -89,19 +26,16 @@ std::unique_ptr<outbox_log> outbox_log::open(file_system& fs, std::string dir, s
                                              outbox_recovery_report& report,
                                              const outbox_log_options& options) {
   report = {};
-  ec = fs.create_directory(dir);
+  file_handle dir_fd(fs, fs.open_directory(dir, ec));
   if (ec) return nullptr;
-  const int lock_fd = fs.lock(join_path(dir, "LOCK"), ec);
+  const int lock_fd = fs.lock(dir_fd.get(), "LOCK", ec);
   if (ec) return nullptr;
   std::unique_ptr<outbox_log> log(new outbox_log(fs, std::move(dir), options));
+  log->dir_fd_ = std::move(dir_fd);
   log->lock_ = file_handle(fs, lock_fd);
   ec = log->recover(report);
   if (ec) return nullptr;  // the destructor releases the lock
   return log;
-}
-
-std::string outbox_log::segment_path(std::uint64_t index) const {
-  return join_path(dir_, segment_name(index));
 }
 
 outbox_log::segment* outbox_log::find_segment(std::uint64_t index) {
@@ -111,238 +45,28 @@ outbox_log::segment* outbox_log::find_segment(std::uint64_t index) {
   return (it != segments_.end() && it->index == index) ? &*it : nullptr;
 }
 
-std::error_code outbox_log::recover(outbox_recovery_report& report) {
-  std::vector<std::string> names;
-  if (auto ec = fs_.list_directory(dir_, names)) return ec;
-  std::vector<std::uint64_t> indices;
-  for (const auto& name : names) {
-    std::uint64_t index;
-    if (parse_segment_name(name, index)) {
-      indices.push_back(index);
-    } else if (name.starts_with(segment_prefix) && name.ends_with(temp_suffix)) {
-      // An interrupted quarantine: the segment it was replacing is still intact, and the copy
-      // is made again below.
-      fs_.remove(join_path(dir_, name));
-    }
-  }
-  std::sort(indices.begin(), indices.end());
-
-  // A segment is never legitimately much larger than segment_bytes (it overshoots by one group
-  // at most); the bound only keeps a foreign giant file from exhausting memory.
-  const std::uint64_t max_segment =
-      std::max<std::uint64_t>(options_.segment_bytes * 4, std::uint64_t{1} << 30);
-
-  std::vector<data_location> data;
-  std::vector<std::uint64_t> marks;
-  std::uint64_t seq_floor = 1;  // the next seq may not be lower than this
-  std::string buf;              // one segment at a time, capacity reused
-  std::size_t buf_segment = SIZE_MAX;
-
-  for (const std::uint64_t index : indices) {
-    const std::string name = segment_name(index);
-    std::error_code ec;
-    file_handle file(fs_, fs_.open(join_path(dir_, name), open_mode::read_append, ec));
-    if (ec) return ec;
-    if ((ec = read_whole_file(fs_, file.get(), buf, max_segment))) return ec;
-
-    const std::size_t position = segments_.size();
-    const std::size_t data_before = data.size();
-    const std::size_t marks_before = marks.size();
-    // One pass over the bytes, no allocation per record: delivered records are only counted.
-    auto scan = [&](std::string_view bytes, segment_scan& s) {
-      std::size_t pos = 0;
-      std::size_t run_start = 0;
-      record_view rec;
-      while (pos < bytes.size()) {
-        if (decode_record(bytes.substr(pos), rec) == decode_status::ok) {
-          switch (rec.type) {
-            case record_type::data: data.push_back({rec.seq, position, pos}); break;
-            case record_type::delivered: marks.push_back(rec.seq); break;
-            case record_type::segment_start: break;
-          }
-          const std::uint64_t floor = rec.type == record_type::segment_start ? rec.seq : rec.seq + 1;
-          seq_floor = std::max(seq_floor, floor);
-          if (rec.type != record_type::segment_start) ++s.records;
-          pos += rec.size;
-          continue;
-        }
-        // Damage or a torn tail. Damage is what has a valid record somewhere after it.
-        if (pos > run_start) s.good.emplace_back(run_start, pos);
-        const std::size_t next = resync(bytes, pos + 1);
-        if (next == std::string_view::npos) {
-          s.valid_end = pos;
-          s.tail_bytes = bytes.size() - pos;
-          return;
-        }
-        if (s.damaged_bytes == 0) s.first_damage = pos;
-        s.damaged_bytes += next - pos;
-        pos = run_start = next;
-      }
-      if (pos > run_start) s.good.emplace_back(run_start, pos);
-      s.valid_end = pos;
-    };
-
-    segment_scan s;
-    scan(buf, s);
-    std::uint64_t size = s.valid_end;
-    report.torn_bytes_truncated += s.tail_bytes;
-    if (s.damaged_bytes > 0) {
-      // Keep the damaged file as found, then replace the segment with its valid records only,
-      // so the damage is reported once and the next recovery reads a clean file.
-      std::string quarantine = name + ".corrupt";
-      for (int n = 2; std::find(names.begin(), names.end(), quarantine) != names.end(); ++n) {
-        quarantine = name + ".corrupt." + std::to_string(n);
-      }
-      if ((ec = write_file_atomic(fs_, dir_, quarantine, buf))) return ec;
-      std::string clean;
-      for (const auto& [begin, end] : s.good) clean.append(buf, begin, end - begin);
-      data.resize(data_before);
-      marks.resize(marks_before);
-      segment_scan rescan;
-      scan(clean, rescan);  // every run was validated: this finds exactly those records again
-      if ((ec = write_file_atomic(fs_, dir_, name, clean))) return ec;
-      ++report.corrupt_segments_quarantined;
-      if (!report.corrupt_detail.empty()) report.corrupt_detail += '\n';
-      report.corrupt_detail += name + ": " + std::to_string(s.damaged_bytes) +
-                               " damaged bytes from offset " + std::to_string(s.first_damage) +
-                               " skipped, " + std::to_string(rescan.records) +
-                               " valid records kept; the original is saved as " + quarantine;
-      size = clean.size();
-      buf.swap(clean);
-    } else if (s.tail_bytes > 0) {
-      // A torn tail: a write the crash interrupted. Nothing in it was ever reported durable.
-      if ((ec = fs_.truncate(file.get(), size))) return ec;
-      if (options_.fsync != fsync_policy::none && (ec = fs_.sync(file.get()))) return ec;
-    }
-    segments_.push_back({index, size, 0});
-    disk_bytes_ += size;
-    buf_segment = position;
-  }
-
-  // Pending = data records without a delivered-mark. The log is in seq order unless damage
-  // shuffled something, so the sorts below are normally just checks.
-  report.records_recovered = data.size();
-  const auto by_seq = [](const data_location& a, const data_location& b) { return a.seq < b.seq; };
-  if (!std::is_sorted(data.begin(), data.end(), by_seq)) {
-    std::stable_sort(data.begin(), data.end(), by_seq);
-  }
-  if (!std::is_sorted(marks.begin(), marks.end())) std::sort(marks.begin(), marks.end());
-  std::size_t kept = 0;
-  std::size_t m = 0;
-  for (std::size_t i = 0; i < data.size(); ++i) {
-    if (i > 0 && data[i].seq == data[i - 1].seq) continue;  // a duplicate: the first copy counts
-    while (m < marks.size() && marks[m] < data[i].seq) ++m;
-    if (m < marks.size() && marks[m] == data[i].seq) continue;
-    data[kept++] = data[i];
-  }
-  data.resize(kept);
-  std::vector<std::uint64_t>().swap(marks);
-
-  // Read the pending records back (a second read only of segments that hold any).
-  std::size_t loaded = buf_segment;
-  auto load = [&](const data_location& d, outbox_entry& e) -> std::error_code {
-    if (d.segment != loaded) {
-      std::error_code ec;
-      file_handle file(fs_, fs_.open(segment_path(segments_[d.segment].index),
-                                     open_mode::read_only, ec));
-      if (ec) return ec;
-      if ((ec = read_whole_file(fs_, file.get(), buf, max_segment))) return ec;
-      loaded = d.segment;
-    }
-    record_view rec;
-    if (d.offset >= buf.size() ||
-        decode_record(std::string_view(buf).substr(d.offset), rec) != decode_status::ok ||
-        rec.type != record_type::data || rec.seq != d.seq) {
-      return make_error_code(outbox_errc::verify_failed);  // the file changed under the lock
-    }
-    e.seq = rec.seq;
-    e.key.assign(rec.key);
-    e.payload.assign(rec.payload);
-    e.binary = rec.binary();
-    return {};
-  };
-  const auto by_place = [](const data_location& a, const data_location& b) {
-    return a.segment != b.segment ? a.segment < b.segment : a.offset < b.offset;
-  };
-  if (std::is_sorted(data.begin(), data.end(), by_place)) {
-    for (const auto& d : data) {
-      pending_.emplace_back();
-      if (auto ec = load(d, pending_.back())) return ec;
-    }
-  } else {
-    // Only after damage: read in file order (each segment once), keep seq order.
-    std::vector<std::size_t> order(data.size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    std::sort(order.begin(), order.end(),
-              [&](std::size_t a, std::size_t b) { return by_place(data[a], data[b]); });
-    std::vector<outbox_entry> entries(data.size());
-    for (const std::size_t i : order) {
-      if (auto ec = load(data[i], entries[i])) return ec;
-    }
-    for (auto& e : entries) pending_.push_back(std::move(e));
-  }
-  for (std::size_t i = 0; i < data.size(); ++i) {
-    segment& s = segments_[data[i].segment];
-    ++s.live;
-    pending_segment_.push_back(s.index);
-    pending_bytes_ += pending_[i].payload.size();
-  }
-  next_seq_ = seq_floor;
-  report.records_pending = pending_.size();
-
-  // Choose the segment to append to: the last one, unless it is full or empty (its
-  // segment-start record was torn) — then a new one after every index ever seen.
-  std::error_code ec;
-  if (!segments_.empty() && segments_.back().size == 0) {
-    fs_.remove(segment_path(segments_.back().index));
-    segments_.pop_back();
-  }
-  file_handle last;
-  if (!segments_.empty()) {
-    last = file_handle(fs_, fs_.open(segment_path(segments_.back().index),
-                                     open_mode::read_append, ec));
-    if (ec) return ec;
-    // Whatever the previous process left in the page cache is made durable now, so a later
-    // sync() failure never has to take back records from before this open.
-    if (options_.fsync != fsync_policy::none && (ec = fs_.sync(last.get()))) return ec;
-  }
-  if (last && segments_.back().size < options_.segment_bytes) {
-    active_file_ = std::move(last);
-    synced_size_ = segments_.back().size;
-  } else {
-    const std::uint64_t index = indices.empty() ? 1 : indices.back() + 1;
-    if ((ec = start_segment(index))) {
-      // A full disk must not keep the outbox from opening (and draining, which frees space):
-      // keep appending to the last segment instead.
-      if (!last) return ec;
-      active_file_ = std::move(last);
-      synced_size_ = segments_.back().size;
-    }
-  }
-  release_delivered_segments();
-  maybe_rotate();
-  return {};
-}
-
 std::error_code outbox_log::start_segment(std::uint64_t index) {
-  const std::string path = segment_path(index);
+  const std::string name = segment_name(index);
   std::error_code ec;
-  file_handle file(fs_, fs_.open(path, open_mode::read_append, ec));
-  if (ec) return ec;
-  // The index is new, so any content is debris of an earlier failed attempt.
-  ec = fs_.truncate(file.get(), 0);
+  // Created exclusively and never through a symlink: the index is new, so a file by that name
+  // is debris of an earlier failed attempt (or something planted there), removed — the entry
+  // itself, never what a symlink points to — and not written through.
+  int fd = fs_.open(dir_fd_.get(), name, open_mode::create_new, ec);
+  if (fd < 0 && ec == std::errc::file_exists && !fs_.remove(dir_fd_.get(), name)) {
+    fd = fs_.open(dir_fd_.get(), name, open_mode::create_new, ec);
+  }
+  if (fd < 0) return ec;
+  file_handle file(fs_, fd);
   std::string header;
   encode_record(header, record_type::segment_start, 0, next_seq_, {}, {});
-  if (!ec) ec = fs_.append(file.get(), header);
+  ec = fs_.append(file.get(), header);
   // The segment-start record (and the new name) must be durable before older segments may be
-  // deleted: it is what keeps seqs counting up after a restart.
-  if (!ec && options_.fsync != fsync_policy::none) {
-    ec = fs_.sync(file.get());
-    if (!ec) ec = fs_.sync_directory(dir_);
-  }
+  // deleted: it is what keeps seqs counting up after a restart. With a disk worker that happens
+  // there, ahead of every later sync and deletion (it runs jobs in order); otherwise right here.
+  if (!ec && options_.fsync != fsync_policy::none) ec = sync_soon(file.get());
   if (ec) {
     file.reset();
-    fs_.remove(path);
+    fs_.remove(dir_fd_.get(), name);
     return ec;
   }
   active_file_ = std::move(file);
@@ -352,6 +76,27 @@ std::error_code outbox_log::start_segment(std::uint64_t index) {
   unsynced_first_seq_ = 0;
   broken_ = false;  // a broken predecessor no longer receives writes
   return {};
+}
+
+std::error_code outbox_log::sync_soon(int fd) {
+  if (options_.sync_in_background) {
+    std::error_code dup_error;
+    const int copy = fs_.duplicate(fd, dup_error);
+    if (copy >= 0) {
+      options_.sync_in_background(dir_fd_.get(), copy);
+      return {};
+    }
+  }
+  std::error_code ec = fs_.sync(fd);
+  if (!ec) ec = fs_.sync_directory(dir_fd_.get());
+  return ec;
+}
+
+void outbox_log::report_background_sync_failure(std::error_code ec) {
+  // The next sync() reports it and discards what it would otherwise have made durable; a sync
+  // that succeeded after this failure on the same file proves nothing (the kernel may have
+  // dropped the pages that failed).
+  if (!closed_ && ec && !deferred_sync_error_) deferred_sync_error_ = ec;
 }
 
 void outbox_log::maybe_rotate() {
@@ -376,8 +121,15 @@ void outbox_log::release_delivered_segments() {
   // Only from the head: a segment's delivered-marks may retire records of any earlier segment,
   // so deleting one in the middle could bring those records back after a restart.
   while (segments_.size() > 1 && segments_.front().live == 0) {
-    const std::error_code ec = fs_.remove(segment_path(segments_.front().index));
-    if (ec && ec != std::errc::no_such_file_or_directory) return;  // retried on the next call
+    if (options_.remove_segment) {
+      // On the disk worker; if the unlink fails there the file stays behind, and the next
+      // recovery finds only delivered records in it and deletes it then.
+      options_.remove_segment(dir_fd_.get(), segment_name(segments_.front().index));
+    } else {
+      const std::error_code ec = fs_.remove(dir_fd_.get(), segment_name(segments_.front().index));
+      if (ec && ec != std::errc::no_such_file_or_directory) return;  // retried on the next call
+      if (options_.fsync != fsync_policy::none) fs_.sync_directory(dir_fd_.get());
+    }
     disk_bytes_ -= segments_.front().size;
     segments_.pop_front();
   }
@@ -390,6 +142,11 @@ std::error_code outbox_log::append(std::vector<outbox_entry>& batch) {
     if (e.key.size() > outbox_max_key_size || e.payload.size() > outbox_max_payload_size) {
       return make_error_code(outbox_errc::record_too_large);
     }
+  }
+  // A seq at the limit could not be followed (the counter would wrap and the next record sort
+  // first on reopen): refuse rather than write it. Unreachable in practice (see the limit).
+  if (next_seq_ >= outbox_seq_limit || batch.size() > outbox_seq_limit - next_seq_) {
+    return make_error_code(outbox_errc::seq_exhausted);
   }
   maybe_rotate();  // (does nothing while the file needs repair)
   if (auto ec = repair_if_broken()) return ec;
@@ -456,6 +213,54 @@ std::error_code outbox_log::sync() {
   }
   synced_size_ = active().size;
   unsynced_first_seq_ = 0;
+  maybe_rotate();
+  return {};
+}
+
+bool outbox_log::prepare_sync(sync_ticket& ticket, std::error_code& ec) {
+  ec.clear();
+  if (closed_) {
+    ec = make_error_code(outbox_errc::closed);
+    return false;
+  }
+  flush_marks();
+  // Failure paths (a discarded group, a file that needs repair) are decided right here, the way
+  // sync() always did; they are rare and their rollback needs the file now.
+  if (deferred_sync_error_ || broken_) {
+    ec = sync();
+    return false;
+  }
+  if (options_.fsync == fsync_policy::none || synced_size_ == active().size) return false;
+  // A duplicate, so a rotation that closes the active file meanwhile cannot hand the job a
+  // descriptor number that now names another file.
+  std::error_code dup_error;
+  const int fd = fs_.duplicate(active_file_.get(), dup_error);
+  if (fd < 0) {
+    ec = sync();  // no descriptor to spare: sync right here instead
+    return false;
+  }
+  ticket = {fd, active().index, active().size, next_seq_};
+  return true;
+}
+
+std::error_code outbox_log::finish_sync(const sync_ticket& ticket, std::error_code synced) {
+  if (closed_) return make_error_code(outbox_errc::closed);
+  if (deferred_sync_error_ || broken_) return sync();  // reports and rolls back what it must
+  if (ticket.segment != active().index) {
+    // Only after a failed append forced a new segment, which already rejected the group.
+    return synced;
+  }
+  if (synced) {
+    rollback_unsynced();
+    return synced;
+  }
+  synced_size_ = std::max(synced_size_, ticket.size);
+  // Records appended after prepare_sync() (seqs from ticket.next_seq on) wait for the next one.
+  if (synced_size_ >= active().size || next_seq_ == ticket.next_seq) {
+    unsynced_first_seq_ = 0;
+  } else if (unsynced_first_seq_ != 0 && unsynced_first_seq_ < ticket.next_seq) {
+    unsynced_first_seq_ = ticket.next_seq;
+  }
   maybe_rotate();
   return {};
 }
@@ -595,8 +400,9 @@ std::error_code outbox_log::close() {
     flush_marks();
     if (deferred_sync_error_) {
       ec = deferred_sync_error_;
-    } else if (!broken_ && options_.fsync != fsync_policy::none &&
-               synced_size_ != active().size) {
+    } else if (!broken_ && options_.fsync != fsync_policy::none && unsynced_first_seq_ != 0) {
+      // Only for data records: marks are never synced on their own (a lost one costs a
+      // redelivery), so a close after delivering everything does not wait for a disk.
       ec = fs_.sync(active_file_.get());
     }
   }

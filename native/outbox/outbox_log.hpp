@@ -1,5 +1,5 @@
 #pragma once
-// The crash-safe outbox behind `outbox.path` (SPEC §7): an append-only log of segment files in
+// The crash-safe outbox behind `outbox.path`: an append-only log of segment files in
 // one directory, owned by the session and used from the io thread only (no internal locking).
 //
 // Directory layout:
@@ -7,7 +7,8 @@
 //   seg-<16 hex>.log          segments, oldest first; the last one is appended to
 //   seg-<16 hex>.log.corrupt  a damaged segment as found, kept for inspection (never read back)
 //   <name>, <name>.tmp        small files of write_file_atomic (e.g. the resume last-event-id)
-// The record format is documented in outbox_record.hpp.
+// The record format is documented in outbox_record.hpp, what recovery accepts in
+// outbox_recovery.hpp (recover() itself lives in outbox_recovery.cpp).
 //
 // Durability contract (the session implements fsync_policy on top of it):
 // - append() writes a batch of data records with one write() and adds them to pending(). They
@@ -22,9 +23,14 @@
 //   batch. Both are ERR_OUTBOX_IO. Later appends work again once the disk does.
 // - Delivered-marks are buffered and written lazily, never synced on their own (a lost mark
 //   only causes a redelivery after a restart, which at-least-once allows).
+// - The log never blocks on a disk where the options say not to: with options.remove_segment
+//   and options.sync_in_background set (the outbox points them at its disk_worker), deletions
+//   and new-segment syncs run there, and prepare_sync()/finish_sync() let the group-commit
+//   fdatasync run there too. Writes (page cache) and failure rollbacks stay on the caller.
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -72,12 +78,29 @@ struct outbox_log_options {
   // false: pending() keeps only seqs after append() and after release_payloads(), for a caller
   // (native/core/outbox.cpp) that holds the messages itself — the payloads are not kept twice.
   bool keep_payloads = true;
+  // Set: delivered segments are handed to this (a disk_worker job: unlink, then fsync of the
+  // directory) instead of being unlinked by the caller's thread. It runs after every sync
+  // submitted before it, so a deletion never overtakes the segment-start that replaces it.
+  std::function<void(int dir, std::string name)> remove_segment;
+  // Set: a new segment's fdatasync and the directory fsync that makes its name durable run
+  // there (a disk_worker job that closes the descriptor it is given). A failure must come back
+  // through report_background_sync_failure() on the log's thread.
+  std::function<void(int dir, int fd)> sync_in_background;
+};
+
+// One group commit whose fdatasync runs elsewhere (see outbox_log::prepare_sync).
+struct sync_ticket {
+  int fd = -1;                 // a duplicate of the active segment's descriptor: the job closes it
+  std::uint64_t segment = 0;   // that segment's index
+  std::uint64_t size = 0;      // its logical size when the sync was asked for
+  std::uint64_t next_seq = 0;  // every data record below this seq is covered
 };
 
 class outbox_log {
  public:
-  // Creates dir (mode 0700, with parents) if absent, takes the lock (outbox_errc::locked →
-  // ERR_OUTBOX_LOCKED), and recovers (see outbox_record.hpp). On failure returns nullptr with
+  // Opens dir once (file_system::open_directory: created 0700 with parents if absent; refused
+  // when owned by another user or writable by group/others), takes the lock
+  // (outbox_errc::locked → ERR_OUTBOX_LOCKED), and recovers (see outbox_record.hpp). On failure returns nullptr with
   // ec set; any other I/O error → ERR_OUTBOX_IO. Reads each segment with one read(), so
   // reopening 1,000,000 small records takes well under a second.
   static std::unique_ptr<outbox_log> open(file_system& fs, std::string dir, std::error_code& ec,
@@ -108,6 +131,18 @@ class outbox_log {
   // fdatasync of the active segment (a no-op when nothing was appended since the last one, and
   // under fsync_policy::none). See the contract above for failures.
   std::error_code sync();
+  // The same group commit in two halves, so the fdatasync can run on a disk_worker while the
+  // caller's thread goes on appending. prepare_sync() flushes buffered marks; it returns true
+  // with `ticket` filled when an fdatasync is needed: run fs.sync(ticket.fd) anywhere, close
+  // ticket.fd, then call finish_sync() with its result on the log's thread. It returns false
+  // when the commit is decided already, with ec its result (nothing to sync, fsync_policy::none,
+  // or an error recorded earlier). finish_sync() applies the contract above: success makes
+  // everything appended before prepare_sync() durable (later appends wait for the next ticket);
+  // failure discards everything appended since the last successful sync, later appends included.
+  bool prepare_sync(sync_ticket& ticket, std::error_code& ec);
+  // A background sync (options.sync_in_background) failed: the next sync() fails with ec.
+  void report_background_sync_failure(std::error_code ec);
+  std::error_code finish_sync(const sync_ticket& ticket, std::error_code synced);
   // The message left the outbox (written, or acked under guarantee 'acked'): removes it from
   // pending(), buffers a delivered-mark (see mark_buffer_bytes), deletes segments at the head
   // that hold nothing pending, and rotates the active segment when due. An unknown or already
@@ -122,8 +157,12 @@ class outbox_log {
   std::size_t segment_count() const { return segments_.size(); }
   std::uint64_t dropped_count() const { return dropped_; }
   const std::string& directory() const { return dir_; }
+  // The directory's descriptor (valid until the log is destroyed, not just closed): files beside
+  // the log are opened relative to it.
+  int directory_fd() const { return dir_fd_.get(); }
 
-  // Syncs (unless fsync_policy::none) and releases the lock. Idempotent; the destructor calls
+  // Writes buffered marks, syncs unsynced data records (unless fsync_policy::none; marks alone
+  // are not synced) and releases the lock. Idempotent; the destructor calls
   // it. Afterwards every call returns outbox_errc::closed.
   std::error_code close();
 
@@ -138,7 +177,9 @@ class outbox_log {
 
   std::error_code recover(outbox_recovery_report& report);
   std::error_code start_segment(std::uint64_t index);
-  std::string segment_path(std::uint64_t index) const;
+  // fdatasync(fd) and fsync of the directory: on the disk worker when there is one (a failure
+  // arrives later through report_background_sync_failure), else right here.
+  std::error_code sync_soon(int fd);
   segment& active() { return segments_.back(); }
   segment* find_segment(std::uint64_t index);
   std::error_code retire(std::uint64_t seq, bool dropped);
@@ -154,6 +195,7 @@ class outbox_log {
   file_system& fs_;
   const std::string dir_;
   const outbox_log_options options_;
+  file_handle dir_fd_;  // opened once and checked by open(); every file is opened relative to it
   file_handle lock_;
   file_handle active_file_;  // the file of segments_.back()
 

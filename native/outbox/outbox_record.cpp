@@ -108,4 +108,17 @@ decode_status decode_record(std::string_view bytes, record_view& out) noexcept {
   return decode_status::ok;
 }
 
+bool read_record_header(std::string_view bytes, record_header& out) noexcept {
+  if (bytes.size() < outbox_record_header_size) return false;
+  const char* p = bytes.data();
+  if (get_u32(p) != outbox_record_magic) return false;
+  out.total_len = get_u32(p + 4);
+  out.crc = get_u32(p + 8);
+  out.type = static_cast<std::uint8_t>(p[12]);
+  out.flags = static_cast<std::uint8_t>(p[13]);
+  out.key_len = get_u16(p + 14);
+  out.seq = get_u64(p + 16);
+  return true;
+}
+
 }  // namespace rws

@@ -1,5 +1,5 @@
 #pragma once
-// The on-disk record of the outbox log (SPEC §7). Pure: no I/O, so it is unit-tested and fuzzed
+// The on-disk record of the outbox log. Pure: no I/O, so it is unit-tested and fuzzed
 // on byte strings alone.
 //
 // ---- Outbox record format (version 1) --------------------------------------------------------
@@ -24,10 +24,9 @@
 // restarts even after every data record was delivered and deleted. A data record is pending
 // until a delivered-mark with its seq appears later in the log.
 // Decoding a byte range yields ok (one whole, checksummed record), incomplete (the bytes end
-// inside a record whose header is plausible: a torn tail) or corrupt (anything else). Recovery
-// keeps the longest valid prefix of each segment, truncates a damaged tail, and quarantines a
-// segment with damage in the middle, keeping the records it can find again after the damage by
-// looking for the magic and a matching checksum.
+// inside a record whose header is plausible: a torn tail) or corrupt (anything else). What
+// recovery accepts (records in sequence only; a torn tail is never searched) is in
+// outbox_recovery.hpp.
 // ----------------------------------------------------------------------------------------------
 #include <cstddef>
 #include <cstdint>
@@ -42,6 +41,11 @@ inline constexpr std::size_t outbox_max_key_size = 0xFFFF;
 inline constexpr std::size_t outbox_max_payload_size = std::size_t{64} << 20;
 inline constexpr std::size_t outbox_max_record_size =
     outbox_record_header_size + outbox_max_key_size + outbox_max_payload_size;
+
+// Seqs at or above this are never written and never accepted by recovery: a record carrying one
+// could not be followed without the counter wrapping (2^63 records at a million a second is
+// 290,000 years, so the limit costs nothing real).
+inline constexpr std::uint64_t outbox_seq_limit = std::uint64_t{1} << 63;
 
 enum class record_type : std::uint8_t { data = 1, delivered = 2, segment_start = 3 };
 
@@ -78,5 +82,17 @@ void encode_record(std::string& out, record_type type, std::uint8_t flags, std::
 // `incomplete` means: every byte present is consistent with a record that continues beyond the
 // end (a header that is cut short, or a plausible total_len larger than bytes.size()).
 decode_status decode_record(std::string_view bytes, record_view& out) noexcept;
+
+// The raw header fields at the start of bytes, unchecked beyond the magic (recovery reads them
+// from records it cannot decode). False when fewer than 24 bytes are there or the magic differs.
+struct record_header {
+  std::uint32_t total_len;
+  std::uint32_t crc;
+  std::uint8_t type;
+  std::uint8_t flags;
+  std::uint16_t key_len;
+  std::uint64_t seq;
+};
+bool read_record_header(std::string_view bytes, record_header& out) noexcept;
 
 }  // namespace rws

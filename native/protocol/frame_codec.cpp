@@ -167,7 +167,7 @@ parse_error frame_parser::begin_frame(const unsigned char* h) {
   if (!is_control(op)) {
     const std::uint64_t before = op == opcode::continuation ? message_size_ : 0;
     // Decided from the header alone, before any payload is stored: a frame declaring a terabyte
-    // fails here with nothing allocated (SPEC §5: 1009 "without allocating the declared size").
+    // fails here with nothing allocated.
     if (before > max_message_size_ || length > max_message_size_ - before)
       return fail(parse_error::too_big, "message exceeds maxMessageSize");
     if (op != opcode::continuation) {

@@ -5,7 +5,7 @@
 // shared buffer) and many inbound frames are parsed from one read with one copy per payload.
 //
 // Nothing here throws on bad input: a hostile server gets a parse_error, the connection sends the
-// matching close code and reconnects (SPEC §5 "Hostile or broken servers").
+// matching close code and reconnects.
 #include <cstddef>
 #include <cstdint>
 #include <string>

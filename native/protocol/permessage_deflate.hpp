@@ -2,8 +2,7 @@
 // permessage-deflate (RFC 7692) on system zlib: the offer we send, the check of the server's
 // answer, and the per-connection compressor/decompressor pair. No Asio, no Node.
 //
-// Inflation is bounded by the caller's limit (SPEC §4: the inflated size is still bounded by
-// maxMessageSize), so a few hundred KB that would inflate to gigabytes cost at most the limit.
+// Inflation is bounded by the caller's limit, so a few hundred KB that would inflate to gigabytes cost at most the limit.
 #include <cstdint>
 #include <memory>
 #include <optional>

@@ -1,5 +1,5 @@
 #pragma once
-// Dedupe of replayed events (SPEC §6): after a resume the server may replay events the client
+// Dedupe of replayed events: after a resume the server may replay events the client
 // already delivered; the session drops those whose id is still in this window.
 #include <cstddef>
 #include <cstdint>

@@ -1,9 +1,10 @@
 #include "resume/json_field.hpp"
 
 #include <array>
-#include <charconv>
 #include <cstring>
-#include <system_error>
+#include <locale>
+#include <sstream>
+#include <string>
 
 namespace rws {
 namespace {
@@ -345,6 +346,45 @@ bool skip_value(cursor& c) {
 // Positions `c` just past the '{' of a top-level object.
 bool open_top_level_object(cursor& c) { return c.expect('{'); }
 
+// Scans the rest of an object whose '{' was just consumed, through its '}', and sets `found` to
+// the scalar path[level..] names in it, read the way JavaScript sees JSON.parse's result: of
+// duplicate keys the LAST one counts (so a later {"meta":{}} hides an earlier meta.seq), and a
+// member that is an object or array where the path ends names nothing. False when the object is
+// malformed. Recursion only follows the path (a few levels from the config), never the data.
+bool find_in_object(cursor& c, const std::vector<std::string>& path, std::size_t level,
+                    std::optional<json_scalar>& found) {
+  found.reset();
+  c.skip_ws();
+  if (c.at_end()) return false;
+  if (*c.p == '}') {
+    ++c.p;
+    return true;
+  }
+  for (;;) {
+    // Here a member starts.
+    if (!c.expect('"')) return false;
+    key_matcher key{path[level]};
+    if (!scan_string(c, key) || !c.expect(':')) return false;
+    c.skip_ws();
+    const bool container = !c.at_end() && (*c.p == '{' || *c.p == '[');
+    if (!key.result()) {
+      if (!skip_value(c)) return false;
+    } else if (level + 1 == path.size() && !container) {
+      found = read_scalar(c);
+      if (!found) return false;  // not a value at all
+    } else if (level + 1 < path.size() && !c.at_end() && *c.p == '{') {
+      ++c.p;
+      if (!find_in_object(c, path, level + 1, found)) return false;
+    } else {
+      found.reset();  // this (latest) member holds no scalar on the path
+      if (!skip_value(c)) return false;
+    }
+    if (c.expect(',')) continue;
+    if (c.expect('}')) return true;
+    return false;
+  }
+}
+
 bool is_plain_integer(std::string_view text) {
   std::size_t i = (!text.empty() && text[0] == '-') ? 1 : 0;
   if (i == text.size()) return false;
@@ -363,6 +403,16 @@ std::string_view integer_magnitude(std::string_view text, bool& negative) {
   return text;
 }
 
+// A stream imbued with the classic locale, not strtod: it ignores the process locale (a ','
+// decimal point would break 1.5). Not std::from_chars: the libc++ of the prebuilt binaries (zig
+// 0.11, libc++ 16) has no floating-point overload. Only ack rules with non-integer numbers get here.
+bool parse_double(std::string_view text, double& out) {
+  std::istringstream in{std::string(text)};
+  in.imbue(std::locale::classic());
+  in >> std::noskipws >> out;
+  return !in.fail() && in.peek() == std::char_traits<char>::eof();
+}
+
 bool numbers_equal(std::string_view a, std::string_view b) {
   if (a == b) return true;
   if (is_plain_integer(a) && is_plain_integer(b)) {
@@ -373,14 +423,9 @@ bool numbers_equal(std::string_view a, std::string_view b) {
     const std::string_view b_magnitude = integer_magnitude(b, b_negative);
     return a_negative == b_negative && a_magnitude == b_magnitude;
   }
-  // from_chars, not strtod: it ignores the process locale (a ',' decimal point would break 1.5).
   double x = 0;
   double y = 0;
-  const auto rx = std::from_chars(a.data(), a.data() + a.size(), x);
-  const auto ry = std::from_chars(b.data(), b.data() + b.size(), y);
-  if (rx.ec != std::errc{} || ry.ec != std::errc{}) return false;
-  if (rx.ptr != a.data() + a.size() || ry.ptr != b.data() + b.size()) return false;
-  return x == y;
+  return parse_double(a, x) && parse_double(b, y) && x == y;
 }
 
 // Appends in place so building a keyed message costs one allocation, not one per piece.
@@ -426,32 +471,11 @@ std::optional<json_scalar> find_json_field(std::string_view json,
   if (path.empty()) return std::nullopt;
   cursor c{json.data(), json.data() + json.size()};
   if (!open_top_level_object(c)) return std::nullopt;
-  std::size_t level = 0;
+  std::optional<json_scalar> found;
+  if (!find_in_object(c, path, 0, found)) return std::nullopt;
   c.skip_ws();
-  if (!c.at_end() && *c.p == '}') return std::nullopt;  // {}: nothing to find
-  for (;;) {
-    // Here a member of the object at `level` starts.
-    if (!c.expect('"')) return std::nullopt;
-    key_matcher key{path[level]};
-    if (!scan_string(c, key) || !c.expect(':')) return std::nullopt;
-    c.skip_ws();
-    if (key.result()) {
-      if (level + 1 == path.size()) {
-        std::optional<json_scalar> value = read_scalar(c);
-        // The delimiter after the value proves it was not cut short ("12" of a truncated "123").
-        if (!value || !(c.expect(',') || c.expect('}'))) return std::nullopt;
-        return value;
-      }
-      if (!c.expect('{')) return std::nullopt;  // the path goes through a non-object
-      ++level;
-      c.skip_ws();
-      if (!c.at_end() && *c.p == '}') return std::nullopt;
-      continue;
-    }
-    if (!skip_value(c)) return std::nullopt;
-    // ',' -> next member; '}' -> this object ends without the key: missing; else malformed.
-    if (!c.expect(',')) return std::nullopt;
-  }
+  if (!c.at_end()) return std::nullopt;  // JSON.parse refuses trailing bytes, so do we
+  return found;
 }
 
 std::vector<std::string> split_dotted_path(std::string_view dotted) {

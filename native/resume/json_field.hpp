@@ -1,11 +1,15 @@
 #pragma once
-// Reading one field out of JSON text without building a DOM (SPEC §6 resume ids, §7 ack
-// matching and outbox.keyField). It runs on every inbound text message, so each call is a single
+// Reading one field out of JSON text without building a DOM. It runs on every inbound text message, so each call is a single
 // forward scan that skips what it does not need and allocates only for the value it returns.
 //
+// The answer is the one JavaScript gets from JSON.parse(text) (what the app sees): the whole
+// text must be valid JSON (else nothing is found) and of duplicate keys the last one counts. So
+// the scan always reads to the end of the text; it cannot stop at the first match.
+// (native/fuzz/fuzz_json_field.cpp and scripts/json-differential.js check this.)
+//
 // Robustness, because the text comes from the network: never reads past the end of the view,
-// never recurses (nesting depth is tracked in a bit stack, so 100k '[' cost ~12 KiB, not the C++
-// stack), and anything malformed up to the point the answer needs yields "not found".
+// never recurses into the data (nesting depth is tracked in a bit stack, so 100k '[' cost
+// ~12 KiB, not the C++ stack), and anything malformed yields "not found".
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -29,10 +33,10 @@ struct json_scalar {
 // always equals null.
 bool json_scalar_equal(const json_scalar& a, const json_scalar& b);
 
-// The scalar at `path` (e.g. {"meta","seq"}) of the JSON object `json`. nullopt when the text
-// is not an object, a key on the path is missing, the value is an object or array, or the text is
-// malformed before the value and the delimiter after it have been read. With duplicate keys the
-// first one wins (the scan stops there). An empty path finds nothing.
+// The scalar at `path` (e.g. {"meta","seq"}) of the JSON object `json`, as JSON.parse would give
+// it. nullopt when the text is not exactly one valid JSON object (surrounding whitespace
+// allowed), a key on the path is missing, or the value is an object or array. With duplicate
+// keys the last one wins, at every level of the path. An empty path finds nothing.
 std::optional<json_scalar> find_json_field(std::string_view json,
                                            const std::vector<std::string>& path);
 
@@ -40,7 +44,7 @@ std::optional<json_scalar> find_json_field(std::string_view json,
 // by building the path vector directly. "" -> {""}, "a..b" -> {"a","","b"}.
 std::vector<std::string> split_dotted_path(std::string_view dotted);
 
-// One (path, expected value) pair of `ack.match` (SPEC §7), e.g. {{"type"}, string "ack"}.
+// One (path, expected value) pair of `ack.match`, e.g. {{"type"}, string "ack"}.
 struct json_match_rule {
   std::vector<std::string> path;
   json_scalar expected;

@@ -1,9 +1,11 @@
 #pragma once
-// Resume settings (SPEC §6), validated and defaulted by lib/options.js.
+// Resume settings, validated and defaulted by lib/options.js.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "resume/json_field.hpp"
 
 namespace rws {
 
@@ -15,6 +17,9 @@ struct resume_config {
   resume_via via = resume_via::query;
   std::string param = "after";
   std::size_t window = 10000;
+  // Recognises the server's "I cannot replay from your position" message (the companion's
+  // {"type":"reset",…}); empty: none. It is still delivered; diagnostics learn of it.
+  std::vector<json_match_rule> reset_match;
 };
 
 }  // namespace rws

@@ -1,5 +1,5 @@
 #pragma once
-// The resume position of one socket (SPEC §6), across its connections: the newest id parsed and
+// The resume position of one socket, across its connections: the newest id parsed and
 // the newest id JavaScript received, the dedupe window for replayed events, id gap counting, the
 // replay phase after a resumed reconnect, and the policy for when the received id is stored.
 // Pure logic: no Asio, no files. Time comes in as arguments, and storing goes through `store`
@@ -26,7 +26,7 @@ class resume_tracker {
   // Received ids are stored at most this late: storing each would cost an fsync per message, so
   // a short delay groups them (after a crash the server may replay a few events again).
   static constexpr auto store_delay = std::chrono::milliseconds(100);
-  // info.replayed is a hint (SPEC §6 gives no server signal for "end of replay"): messages count
+  // info.replayed is a hint: messages count
   // as replayed from a resumed open until a read drains the socket or the stream pauses this long.
   static constexpr auto replay_quiet_gap = std::chrono::milliseconds(100);
 

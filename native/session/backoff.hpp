@@ -1,5 +1,5 @@
 #pragma once
-// Reconnect delays (SPEC §5): an exponential curve capped at max_delay_ms, jittered after the
+// Reconnect delays: an exponential curve capped at max_delay_ms, jittered after the
 // cap so a fleet of clients that all hit the ceiling keeps spreading out instead of retrying in
 // lockstep. Pure: no clock, no Asio; the random source is injected so tests can seed it.
 #include <cstdint>
@@ -9,7 +9,7 @@ namespace rws {
 
 enum class jitter_kind : std::uint8_t { full, equal, fraction, none };
 
-// Already validated and defaulted by lib/ (SPEC §4 `reconnect.*`); the functions below still
+// Already validated and defaulted by lib/; the functions below still
 // tolerate out-of-range values (NaN, negatives, infinities) without UB, because a bad number here
 // must never turn into a zero-delay retry storm or a crash.
 struct backoff_config {

@@ -19,6 +19,11 @@ failure_verdict classify_end(const attempt_end& end, const std::vector<std::uint
       f.code = failure_code::auth;
       f.message += " — the server refused the credentials; fix the token or headers (not retrying)";
       v.terminal = true;
+    } else if (f.status >= 300 && f.status <= 399) {
+      f.message += " — the server redirects elsewhere (see .headers.location); set followRedirects to follow "
+                   "(not retrying)";
+      v.terminal = true;
+      v.redirect = true;
     } else if (f.status == 400 || f.status == 404) {
       f.message += " — the server will not accept this request; check the URL and headers (not retrying)";
       v.terminal = true;
@@ -27,7 +32,7 @@ failure_verdict classify_end(const attempt_end& end, const std::vector<std::uint
     }
     return v;
   }
-  if (f.code == failure_code::tls_verify) {
+  if (f.code == failure_code::tls_verify || f.code == failure_code::proxy_auth) {
     v.terminal = true;
     return v;
   }

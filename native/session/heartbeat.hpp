@@ -1,5 +1,5 @@
 #pragma once
-// Dead-peer detection (SPEC §5) as a pure decision: given the time, when the last inbound frame
+// Dead-peer detection as a pure decision: given the time, when the last inbound frame
 // arrived and what the wake detector's clocks say, what to do now and when to look again. The
 // session owns the timer and the connection and does what this says, so the rules are
 // unit-tested without sockets or sleeping.
@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <utility>
 
 #include "session/heartbeat_config.hpp"
 #include "session/wake_detector.hpp"
@@ -58,8 +59,10 @@ class heartbeat {
       return step;
     }
     auto idle = std::chrono::duration_cast<milliseconds>(now - last_inbound);
-    if (step.woke || idle >= interval) {
-      // After a suspend the socket may be long dead: probe at once with the normal timeout.
+    const bool asked = std::exchange(probe_asked_, false);
+    if (step.woke || asked || idle >= interval) {
+      // After a suspend or a network change the socket may be long dead: probe at once with the
+      // normal timeout.
       step.what = heartbeat_step::action::probe;
       awaiting_ = true;
       probe_sent_at_ = now;
@@ -69,6 +72,10 @@ class heartbeat {
     }
     return step;
   }
+
+  // Something outside (a network change that concerns this connection) says the path may be
+  // gone: the next timer probes at once, unless a probe is already out (its deadline stands).
+  void ask_probe() { probe_asked_ = true; }
 
   // A pong (or the configured pong message) arrived: the round trip of our probe, if it was one.
   std::optional<double> on_pong(time_point now) {
@@ -88,6 +95,7 @@ class heartbeat {
   heartbeat_config config_;
   wake_detector wake_;
   bool awaiting_ = false;  // a probe is out and nothing has arrived since
+  bool probe_asked_ = false;
   time_point probe_sent_at_{};
   std::int64_t due_monotonic_ms_ = 0;  // when the timer should fire, on the wake detector's clock
 };

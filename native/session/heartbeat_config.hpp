@@ -1,5 +1,5 @@
 #pragma once
-// Heartbeat settings (SPEC §4), validated and defaulted by lib/options.js.
+// Heartbeat settings, validated and defaulted by lib/options.js.
 #include <cstdint>
 #include <string>
 

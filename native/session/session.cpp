@@ -1,18 +1,25 @@
 #include "session/session.hpp"
 
+#include "protocol/redirect.hpp"
+
 #include <algorithm>
+#include <cctype>
+#include <memory>
 #include <random>
 
 namespace rws {
 namespace {
 
-constexpr const char* event_id_file = "last-event-id";
 // close() writes what is queued before the close frame, for at most this long.
 constexpr auto close_drain_limit = std::chrono::seconds(5);
 
 double uniform01() {
-  thread_local std::mt19937_64 engine{std::random_device{}()};
-  return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
+  // On the heap: a 2.5 KiB thread_local would not fit the static TLS space glibc keeps for
+  // dlopen()ed modules (the prebuilt addon's libc++abi uses initial-exec TLS, so all of the
+  // addon's TLS must fit there).
+  thread_local std::unique_ptr<std::mt19937_64> engine;
+  if (!engine) engine = std::make_unique<std::mt19937_64>(std::random_device{}());
+  return std::uniform_real_distribution<double>(0.0, 1.0)(*engine);
 }
 
 // RFC 9110 field-value: visible characters, obs-text, SP and HTAB; no other control character.
@@ -23,11 +30,11 @@ bool fits_header_value(std::string_view value) {
   });
 }
 
-failure make_failure(failure_code code, std::string message) {
-  failure f;
-  f.code = code;
-  f.message = std::move(message);
-  return f;
+// Header names compare without regard to ASCII case (RFC 9110 §5.1).
+bool iequals_ascii(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
 }
 
 std::int64_t ms_since(steady_clock::time_point then) {
@@ -63,9 +70,7 @@ session::session(asio::io_context& io, session_config config, std::shared_ptr<ev
       heartbeat_(config_.heartbeat),
       outbox_(config_.outbox),
       resume_(config_.resume,
-              [this](const std::string& id_token) {
-                write_file_atomic(*outbox_.fs(), outbox_.path(), event_id_file, id_token);
-              }),
+              [this](const std::string& id_token) { outbox_.store_resume_position(id_token); }),
       id_persist_timer_(io) {
   urls_ = config_.urls;  // parsed by lib/ (WHATWG URL), assembled by the binding
 }
@@ -94,7 +99,7 @@ void session::set_state(session_state next, const std::string& reason) {
 
 void session::start(bool connect_now) {
   failure corrupt;
-  failure opened = outbox_.open(corrupt);
+  failure opened = outbox_.open(corrupt, [&io = io_](std::function<void()> f) { asio::post(io, std::move(f)); });
   stats_->torn_bytes_truncated = outbox_.torn_bytes();
   if (corrupt) {
     auto e = session_event::with_detail(event_kind::error);
@@ -108,13 +113,15 @@ void session::start(bool connect_now) {
   }
   stats_->outbox_size = outbox_.size();
   stats_->outbox_bytes = outbox_.bytes();
+  stats_->outbox_disk_bytes = outbox_.disk_bytes();
+  stats_->outbox_dropped = outbox_.evicted();
   // Records recovered from disk are a busy outbox too: a restarted process waits for 'drain'
   // to know that what the previous one left behind has been delivered.
   if (outbox_.size()) outbox_was_busy_ = true;
   if (config_.resume.enabled && outbox_.durable()) {
-    std::string stored;
     // The file holds the id as a JSON token: a number as written, a string quoted.
-    if (!read_small_file(*outbox_.fs(), outbox_.path(), event_id_file, stored) && resume_.restore(stored)) {
+    auto stored = outbox_.load_resume_position();
+    if (stored && resume_.restore(*stored)) {
       auto e = session_event::with_detail(event_kind::resume_info);
       e.detail->resumed_from = resume_.last_id();
       emit(std::move(e));
@@ -135,13 +142,31 @@ void session::begin_attempt() {
     return;
   }
   if (!ever_opened_ && attempt_ == 0) mark_disconnected();  // the first attempt starts the clock
-  ++attempt_;
-  stats_->attempt = attempt_;
-  const ws_url& url = urls_[url_turn_++ % urls_.size()];
   connection_params params;
+  if (redirect_to_) {
+    // Following a redirect continues the same attempt: same attempt number, same proxy.
+    attempt_url_ = std::move(*redirect_to_);
+    redirect_to_.reset();
+  } else {
+    ++attempt_;
+    const std::size_t turn = url_turn_++ % urls_.size();
+    attempt_url_ = urls_[turn];
+    attempt_proxy_ = turn < config_.proxies.size() ? config_.proxies[turn] : std::nullopt;
+    redirects_followed_ = 0;
+    redirect_left_origin_ = false;
+  }
+  stats_->attempt = attempt_;
+  const ws_url& url = attempt_url_;
   params.url = url;
+  params.proxy = attempt_proxy_;
   params.target = url.target;
   params.headers = config_.headers;
+  if (redirect_left_origin_) {
+    // A redirect to another origin takes none of the configured headers along: any of them may
+    // be a credential (Authorization, Cookie, X-Api-Key, …). The URL's were dropped when the
+    // redirect was resolved.
+    params.headers.clear();
+  }
   params.protocols = config_.protocols;
   params.per_message_deflate = config_.per_message_deflate;
   params.max_message_size = config_.max_message_size;
@@ -180,6 +205,35 @@ void session::begin_attempt() {
   conn_->start();
 }
 
+bool session::follow_redirect(failure& cause) {
+  if (redirects_followed_ >= config_.follow_redirects) {
+    if (config_.follow_redirects > 0) {
+      cause.message += " — after " + std::to_string(redirects_followed_) + " redirects (followRedirects: " +
+                       std::to_string(config_.follow_redirects) + "); not following more";
+    }
+    return false;
+  }
+  std::string location;
+  for (const auto& [name, value] : cause.headers) {
+    if (iequals_ascii(name, "location")) location = value;
+  }
+  std::string error;
+  auto target = resolve_redirect(attempt_url_, location, error);
+  if (!target) {
+    cause.message += " — cannot follow it: " + error + " (not retrying)";
+    return false;
+  }
+  if (target->url.tls && !tls_context_) {  // the binding makes one whenever redirects are followed
+    cause.message += " — cannot follow it to wss:// without TLS settings (not retrying)";
+    return false;
+  }
+  ++redirects_followed_;
+  redirect_left_origin_ = redirect_left_origin_ || !target->same_origin;
+  redirect_to_ = std::move(target->url);
+  begin_attempt();
+  return true;
+}
+
 void session::on_open(const open_info& info) {
   stats_->connects++;
   if (ever_opened_) stats_->reconnects++;
@@ -207,6 +261,7 @@ void session::on_open(const open_info& info) {
 
   if (config_.heartbeat.enabled) {
     arm_heartbeat(heartbeat_.start(steady_clock::now(), clock_()));
+    watch_path();
     // Suspend/freeze detection is one timer per io thread, not one per socket (wake_service.hpp).
     if (wake_token_) wake_service::of(io_).unsubscribe(wake_token_);
     wake_token_ = wake_service::of(io_).subscribe(weak_from_this(), [this] { on_wake(); });
@@ -232,6 +287,10 @@ void session::on_closed(close_info info) {
   if (was_open) mark_disconnected();
   auto verdict = classify_end({info.error, info.opened, info.code, info.reason}, config_.reconnect.stop_on_close_codes);
   failure& cause = verdict.error;
+  if (verdict.redirect && state_ != session_state::closing && follow_redirect(cause)) {
+    flush_events();
+    return;
+  }
   bool terminal = verdict.terminal;
   bool closing = state_ == session_state::closing;
   bool will_reconnect = !closing && !terminal && config_.reconnect.enabled;
@@ -288,6 +347,7 @@ void session::schedule_retry(const failure& cause, const std::string& reason, st
 
 void session::drop_connection(std::uint16_t close_code) {
   heartbeat_timer_.cancel();
+  path_watch_.reset();
   if (wake_token_) {
     wake_service::of(io_).unsubscribe(wake_token_);
     wake_token_ = 0;
@@ -349,7 +409,7 @@ void session::close(std::uint16_t code, std::string reason) {
     case session_state::open:
       set_state(session_state::closing, reason);
       closing_reason_ = reason;
-      sync_outbox();
+      if (outbox_.needs_sync()) schedule_sync();  // on the disk worker; its completion pumps
       // What is queued goes out before the close frame (on_written keeps pumping), but a
       // connection that stopped draining does not hold close() for longer than this.
       retry_timer_.expires_after(close_drain_limit);

@@ -1,6 +1,6 @@
 #pragma once
 // The supervisor of one ResilientSocket: it outlives connection attempts and owns the state
-// machine (SPEC §3), backoff and failure handling (§5; the rules are in failure_policy.hpp), the
+// machine, backoff and failure handling (§5; the rules are in failure_policy.hpp), the
 // heartbeat, resume (§6; resume_tracker.hpp) and the outbox (§7). Everything runs on the io
 // thread; the binding posts every call from JavaScript. session.cpp is the state machine and the
 // wiring; session_traffic.cpp the messages in and out of an open connection and the heartbeat.
@@ -9,12 +9,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "session/backoff.hpp"
 #include "session/failure_policy.hpp"
 #include "transport/connection.hpp"
+#include "transport/network_watch.hpp"
 #include "session/heartbeat.hpp"
 #include "resume/resume_tracker.hpp"
 #include "outbox/outbox.hpp"
@@ -65,6 +67,9 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void on_closed(close_info info) override;
 
   void begin_attempt();
+  // A 3xx answer with followRedirects: true when the next attempt was started towards Location;
+  // false with `cause` updated to say why it cannot be followed (the end is then terminal).
+  bool follow_redirect(failure& cause);
   void schedule_retry(const failure& cause, const std::string& reason, std::int64_t min_delay_ms = 0);
   void enter_failed(failure error, int close_code);
   void finish_closed(int code, const std::string& reason);
@@ -80,6 +85,9 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void on_heartbeat(bool woke_elsewhere = false);
   // The io thread's wake detector saw a suspend or a frozen process: probe at once.
   void on_wake();
+  // rtnetlink: a change that may concern the open connection's path probes it at once.
+  void watch_path();
+  void on_network_change(const network_change& change);
   void continue_closing();
   void send_close_frame();
   void persist_event_id();
@@ -89,7 +97,7 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void schedule_sync();
   void accept_pumping(std::vector<outgoing_message>& batch, std::uint64_t first_request,
                       std::vector<send_outcome>& accepted, std::vector<send_outcome>& rejected);
-  void sync_outbox();
+  void sync_outbox(bool wait = true);  // wait: close and teardown (see outbox::sync_appended)
   void emit(session_event event) { events_.push_back(std::move(event)); }
   void flush_events();
 
@@ -105,6 +113,13 @@ class session : public std::enable_shared_from_this<session>, public connection_
   std::shared_ptr<connection> conn_;  // the current attempt, null between attempts
   std::uint64_t attempt_ = 0;         // attempts since the last stable connection
   std::uint64_t url_turn_ = 0;        // every attempt moves to the next URL
+  // followRedirects: the URL a 3xx answer sent us to (the next attempt goes there at once), how
+  // many redirects this chain followed, and whether it left the first origin (credentials off).
+  std::optional<ws_url> redirect_to_;
+  ws_url attempt_url_;  // the URL of the current attempt
+  std::optional<proxy_config> attempt_proxy_;
+  std::uint32_t redirects_followed_ = 0;
+  bool redirect_left_origin_ = false;
   bool ever_opened_ = false;
   steady_clock::time_point disconnected_since_ = steady_clock::now();
   backoff backoff_;
@@ -112,6 +127,8 @@ class session : public std::enable_shared_from_this<session>, public connection_
   asio::steady_timer stable_timer_;
 
   asio::steady_timer heartbeat_timer_;
+  std::unique_ptr<network_subscription> path_watch_;  // while open, with the heartbeat on
+  int local_interface_ = 0;                           // of the open connection's local address
   heartbeat heartbeat_;  // decides; this class owns the timer and does what it says
   std::function<clock_reading()> clock_ = read_system_clocks;
   std::uint64_t wake_token_ = 0;  // subscribed to wake_service while open with a heartbeat

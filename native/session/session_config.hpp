@@ -3,6 +3,7 @@
 // option; the binding copies the result into this struct, so the core never sees bad input.
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "resume/resume_config.hpp"
 #include "session/backoff.hpp"
 #include "session/heartbeat_config.hpp"
+#include "transport/proxy_tunnel.hpp"
 #include "transport/tls_config.hpp"
 
 namespace rws {
@@ -26,6 +28,8 @@ struct reconnect_config {
 
 struct session_config {
   std::vector<ws_url> urls;  // parsed by lib/options.js, assembled by the binding
+  std::vector<std::optional<proxy_config>> proxies;  // per URL: the HTTP proxy to tunnel through, if any
+  std::uint32_t follow_redirects = 0;  // 3xx answers one attempt may follow (0: a 3xx is terminal)
   std::vector<std::string> protocols;
   std::vector<std::pair<std::string, std::string>> headers;
   std::uint32_t connect_timeout_ms = 10000;

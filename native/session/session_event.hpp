@@ -29,6 +29,10 @@ enum class event_kind : std::uint8_t {
   sent,         // a run of send() requests reached their receipt status
   send_failed,  // one send() request was rejected
   resume_info,  // the persisted last event id, once at start-up
+  // Replayed messages dropped as already delivered, counted per io step (diagnostics). 16-18 are
+  // message layouts of the binding (lib/event-codes.js).
+  duplicates = 19,
+  resume_reset,  // the server said it cannot replay from our position (resume.resetMatch)
 };
 
 // handed_to_kernel is no receipt: with a file outbox or 'acked' it tells JavaScript that the

@@ -26,6 +26,9 @@ struct session_stats {
   // never reads low while a batch is on its way.
   std::atomic<std::uint64_t> sends_in_flight{0};
   std::atomic<std::uint64_t> outbox_bytes{0};
+  std::atomic<std::uint64_t> outbox_disk_bytes{0};  // segment files of the file outbox
+  std::atomic<std::uint64_t> outbox_dropped{0};     // evicted by onFull 'drop-oldest'
+  std::atomic<std::uint64_t> network_changes{0};    // rtnetlink changes that probed the connection
   std::atomic<std::uint64_t> buffered_amount{0};
   std::atomic<std::uint64_t> heartbeats_sent{0};
   std::atomic<std::uint64_t> wakeups_detected{0};

@@ -12,13 +12,6 @@ namespace {
 // backlog is written in steady slices instead of being copied into one huge buffer.
 constexpr std::uint64_t write_high_water = 1u << 20;
 
-failure make_failure(failure_code code, std::string message) {
-  failure f;
-  f.code = code;
-  f.message = std::move(message);
-  return f;
-}
-
 }  // namespace
 
 void session::pump() {
@@ -38,6 +31,7 @@ void session::pump() {
 
 bool session::on_inbound(std::vector<inbound_event>& events) {
   bool replayed = resume_.on_data(steady_clock::now());
+  std::uint64_t duplicates = 0;
   for (auto& event : events) {
     if (event.type == inbound_event::kind::pong) {
       handle_pong();
@@ -53,7 +47,14 @@ bool session::on_inbound(std::vector<inbound_event>& events) {
       auto verdict = resume_.on_text(event.payload, id, id_is_string);
       if (verdict == resume_tracker::verdict::duplicate) {
         stats_->duplicates_dropped++;
+        ++duplicates;
         continue;
+      }
+      // A reset carries no event id; only such messages are checked, so the stream pays nothing.
+      if (id.empty() && !config_.resume.reset_match.empty() && json_matches(event.payload, config_.resume.reset_match)) {
+        auto reset = session_event::with_detail(event_kind::resume_reset);
+        reset.detail->resumed_from = resume_.last_id();
+        emit(std::move(reset));
       }
     }
     session_event e(event_kind::message);
@@ -62,6 +63,12 @@ bool session::on_inbound(std::vector<inbound_event>& events) {
     e.data = std::move(event.payload);
     e.id = std::move(id);
     e.id_is_string = id_is_string;
+    emit(std::move(e));
+  }
+  if (duplicates) {
+    // One event per read, not per duplicate: diagnostics sees every drop without a per-message cost.
+    auto e = session_event::with_detail(event_kind::duplicates);
+    e.detail->count = duplicates;
     emit(std::move(e));
   }
   if (resume_.enabled()) {
@@ -130,6 +137,22 @@ void session::arm_heartbeat(std::chrono::milliseconds delay) {
   heartbeat_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
     if (!ec) self->on_heartbeat();
   });
+}
+
+void session::watch_path() {
+  local_interface_ = interface_of(conn_->local_endpoint().address());
+  path_watch_ = watch_network(io_, [weak = weak_from_this()](const network_change& change) {
+    if (auto self = weak.lock()) self->on_network_change(change);
+  });
+}
+
+void session::on_network_change(const network_change& change) {
+  if (state_ != session_state::open || !conn_ || !conn_->is_open()) return;
+  // With a proxy the path that matters is the one to the proxy: the far end of our socket.
+  if (!change.affects(conn_->local_endpoint().address(), local_interface_, conn_->remote_endpoint().address())) return;
+  stats_->network_changes++;
+  heartbeat_.ask_probe();
+  arm_heartbeat(std::chrono::milliseconds(0));
 }
 
 void session::on_wake() {
@@ -222,6 +245,8 @@ void session::report_rejected(std::vector<send_outcome>& outcomes) {
 void session::check_drain() {
   stats_->outbox_size = outbox_.size();
   stats_->outbox_bytes = outbox_.bytes();
+  stats_->outbox_disk_bytes = outbox_.disk_bytes();
+  stats_->outbox_dropped = outbox_.evicted();
   if (outbox_.size() == 0 && outbox_was_busy_) {
     outbox_was_busy_ = false;
     emit(session_event(event_kind::drain));
@@ -249,6 +274,8 @@ void session::send(std::vector<outgoing_message> batch, std::uint64_t first_requ
   report_rejected(rejected);
   stats_->outbox_size = outbox_.size();
   stats_->outbox_bytes = outbox_.bytes();
+  stats_->outbox_disk_bytes = outbox_.disk_bytes();
+  stats_->outbox_dropped = outbox_.evicted();
   stats_->sends_in_flight -= handed_over;  // counted by the binding when JavaScript handed it over
   pump();
   flush_events();
@@ -286,19 +313,27 @@ void session::accept_pumping(std::vector<outgoing_message>& batch, std::uint64_t
 void session::schedule_sync() {
   if (sync_scheduled_) return;
   sync_scheduled_ = true;
-  // Posted, not run here: send() batches that JavaScript queued while the io thread was busy
-  // (for instance in the previous fsync) run first and share this one fsync.
+  // Posted, not run here: send() batches that JavaScript queued meanwhile run first and share
+  // this one fsync. The fdatasync runs on the outbox's disk worker; the io thread goes on, and
+  // sends that arrive before it finishes share the next one.
   asio::post(io_, [self = shared_from_this()] {
-    self->sync_scheduled_ = false;
-    self->sync_outbox();
-    self->pump();
-    self->flush_events();
+    self->outbox_.start_sync([self] {
+      self->sync_scheduled_ = false;
+      self->sync_outbox(false);
+      if (self->outbox_.needs_sync()) self->schedule_sync();
+      if (self->state_ == session_state::closing && !self->close_frame_sent_) {
+        self->continue_closing();  // what just became durable goes out before the close frame
+      } else {
+        self->pump();
+      }
+      self->flush_events();
+    });
   });
 }
 
-void session::sync_outbox() {
+void session::sync_outbox(bool wait) {
   std::vector<send_outcome> persisted, rejected;
-  outbox_.sync_appended(persisted, rejected);
+  outbox_.sync_appended(persisted, rejected, wait);
   if (config_.outbox.guarantee == delivery_guarantee::written) report_sent(persisted, receipt_status::persisted);
   report_rejected(rejected);
   check_drain();

@@ -4,11 +4,9 @@
 
 #include <tuple>
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/ssl/error.hpp>
 
 #include "protocol/utf8.hpp"
-#include "transport/dns_lookup.hpp"
 
 namespace rws {
 namespace {
@@ -23,13 +21,6 @@ constexpr auto fail_flush_deadline = std::chrono::milliseconds(500);
 // Messages smaller than this go out uncompressed even with permessage-deflate (as ws does):
 // deflating them costs more CPU than the bytes it saves.
 constexpr std::size_t deflate_threshold = 1024;
-
-failure make_failure(failure_code code, std::string message) {
-  failure f;
-  f.code = code;
-  f.message = std::move(message);
-  return f;
-}
 
 bool is_eof(const error_code& ec) {
   return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
@@ -57,172 +48,6 @@ connection::connection(asio::io_context& io, connection_params params, connectio
 }
 
 connection::~connection() = default;
-
-void connection::start() {
-  // One deadline covers the whole attempt: DNS + TCP + TLS + upgrade.
-  timer_.expires_after(std::chrono::milliseconds(params_.connect_timeout_ms));
-  timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-    if (!ec) self->on_connect_timeout();
-  });
-  // The lookup thread holds only a weak reference: it may outlive this connection and its io_context.
-  async_lookup(io_, params_.url.host, params_.url.port,
-               [weak = weak_from_this()](const error_code& ec, std::vector<tcp::endpoint> endpoints) {
-                 if (auto self = weak.lock()) self->on_resolve(ec, endpoints);
-               });
-}
-
-void connection::start_connected() {
-  timer_.expires_after(std::chrono::milliseconds(params_.connect_timeout_ms));
-  timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-    if (!ec) self->on_connect_timeout();
-  });
-  on_connect({});
-}
-
-void connection::on_connect_timeout() {
-  if (phase_ == phase::connecting || phase_ == phase::upgrading) {
-    fail_attempt(make_failure(failure_code::connect_timeout,
-                              "no WebSocket connection to " + params_.url.display + " within connectTimeout (" +
-                                  std::to_string(params_.connect_timeout_ms) + " ms)"));
-  } else if (phase_ == phase::closing) {
-    // The peer never finished the close handshake (or the close frame could not be flushed).
-    closing_.was_clean = false;
-    finish(closing_);
-  }
-}
-
-void connection::on_resolve(const error_code& ec, const std::vector<tcp::endpoint>& results) {
-  if (phase_ != phase::connecting) return;
-  if (ec) {
-    fail_attempt(make_failure(failure_code::dns, "cannot resolve host '" + params_.url.host + "': " + ec.message()));
-    return;
-  }
-  asio::async_connect(transport_->socket(), results,
-                      [self = shared_from_this()](const error_code& ec, const tcp::endpoint&) { self->on_connect(ec); });
-}
-
-void connection::on_connect(const error_code& ec) {
-  if (phase_ != phase::connecting) return;
-  if (ec) {
-    auto code = ec == asio::error::connection_refused ? failure_code::connection_refused
-                                                      : failure_code::connection_lost;
-    fail_attempt(make_failure(code, "cannot connect to " + params_.url.display + ": " + ec.message()));
-    return;
-  }
-  error_code ignored;
-  transport_->socket().set_option(tcp::no_delay(true), ignored);
-  transport_->async_secure([self = shared_from_this()](const error_code& ec) { self->on_secure(ec); });
-}
-
-void connection::on_secure(const error_code& ec) {
-  if (phase_ != phase::connecting) return;
-  if (ec) {
-    auto reason = transport_->verify_failure();
-    if (!reason.empty()) {
-      auto f = make_failure(failure_code::tls_verify, "TLS certificate of " + params_.url.host +
-                                                             " was refused: " + reason +
-                                                             " (check tls.ca / tls.servername; never disable "
-                                                             "verification in production)");
-      f.reason = reason;
-      fail_attempt(std::move(f));
-    } else {
-      fail_attempt(make_failure(failure_code::connection_lost, "TLS handshake with " + params_.url.display +
-                                                                      " failed: " + ec.message()));
-    }
-    return;
-  }
-  phase_ = phase::upgrading;
-  std::string error;
-  auto request = make_upgrade_request(params_.url, params_.target, params_.headers, params_.protocols,
-                                      params_.per_message_deflate ? permessage_deflate_offer() : std::string(), error);
-  if (!request) {
-    fail_attempt(make_failure(failure_code::invalid_option, "cannot send the upgrade request to " +
-                                                                params_.url.display + ": " + error));
-    return;
-  }
-  key_ = std::move(request->key);
-  // The request waits in handshake_buf_ until written; the response is read into it after.
-  handshake_buf_ = std::move(request->text);
-  transport_->async_write({asio::buffer(handshake_buf_)}, [self = shared_from_this()](const error_code& ec, std::size_t) {
-    self->on_upgrade_written(ec);
-  });
-}
-
-void connection::on_upgrade_written(const error_code& ec) {
-  handshake_buf_.clear();
-  if (phase_ != phase::upgrading) return;
-  if (ec) {
-    fail_attempt(make_failure(failure_code::connection_lost, "sending the upgrade request failed: " + ec.message()));
-    return;
-  }
-  transport_->async_read_some(asio::buffer(read_buf_), [self = shared_from_this()](const error_code& ec, std::size_t n) {
-    self->on_upgrade_read(ec, n);
-  });
-}
-
-void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
-  if (phase_ != phase::upgrading) return;
-  if (ec) {
-    fail_attempt(make_failure(failure_code::connection_lost,
-                              "the server closed the connection during the upgrade: " + ec.message()));
-    return;
-  }
-  handshake_buf_.append(read_buf_.data(), n);
-  upgrade_response response;
-  std::string error;
-  auto status = parse_upgrade_response(handshake_buf_, response, error);
-  if (status == parse_status::incomplete) {
-    transport_->async_read_some(asio::buffer(read_buf_), [self = shared_from_this()](const error_code& ec, std::size_t n) {
-      self->on_upgrade_read(ec, n);
-    });
-    return;
-  }
-  if (status == parse_status::malformed) {
-    fail_attempt(make_failure(failure_code::protocol, error));
-    return;
-  }
-  if (response.status != 101) {
-    auto f = make_failure(failure_code::handshake_rejected,
-                          "WebSocket handshake: " + std::to_string(response.status) + " " + response.status_text);
-    f.status = response.status;
-    f.headers = response.headers;
-    f.retry_after_ms = parse_retry_after(response.header("retry-after"), std::chrono::system_clock::now());
-    fail_attempt(std::move(f));
-    return;
-  }
-  error = check_upgrade(response, key_, params_.protocols, params_.per_message_deflate);
-  if (error.empty()) {
-    auto extensions = response.header("sec-websocket-extensions");
-    if (!extensions.empty()) {
-      auto negotiated = parse_deflate_response(extensions, error);
-      if (negotiated) {
-        deflate_.emplace(*negotiated, params_.deflate_allocator);
-        parser_.allow_compression(true);
-        open_.deflate = true;
-      }
-    }
-  }
-  if (!error.empty()) {
-    fail_attempt(make_failure(failure_code::protocol, error));
-    return;
-  }
-  timer_.cancel();
-  phase_ = phase::open;
-  open_.protocol = response.header("sec-websocket-protocol");
-  last_inbound_ = steady_clock::now();
-  std::string leftover = handshake_buf_.substr(response.header_bytes);
-  std::string().swap(handshake_buf_);  // an idle connection keeps no buffer it does not need
-  if (!leftover.empty()) {
-    // Frames that arrived in the same segment as the 101 response.
-    if (leftover.size() > read_buf_.size()) read_buf_.resize(leftover.size());
-    std::copy(leftover.begin(), leftover.end(), read_buf_.begin());
-    reading_ = true;
-    asio::post(io_, [self = shared_from_this(), n = leftover.size()] { self->on_read({}, n); });
-  } else {
-    read_more();
-  }
-  handler_->on_open(open_);  // last: see "Reports" in connection.hpp
-}
 
 void connection::read_more() {
   if (reading_ || read_paused_ || phase_ == phase::closed) return;
@@ -497,6 +322,7 @@ void connection::finish(close_info info) {
   if (phase_ == phase::closed) return;
   phase_ = phase::closed;
   timer_.cancel();
+  if (race_) race_->cancel();
   transport_->close();
   auto* handler = handler_;
   handler_ = nullptr;
@@ -513,6 +339,7 @@ void connection::abort() {
   if (phase_ == phase::closed) return;
   phase_ = phase::closed;
   timer_.cancel();
+  if (race_) race_->cancel();
   transport_->close();
 }
 

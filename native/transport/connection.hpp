@@ -35,6 +35,8 @@
 #include "protocol/handshake.hpp"
 #include "protocol/permessage_deflate.hpp"
 #include "common/failure.hpp"
+#include "transport/endpoint_race.hpp"
+#include "transport/proxy_tunnel.hpp"
 #include "transport/transport.hpp"
 #include "transport/write_queue.hpp"
 
@@ -52,6 +54,7 @@ struct connection_params {
   std::uint32_t connect_timeout_ms = 10000;
   std::shared_ptr<asio::ssl::context> tls_context;  // set for wss://
   tls_config tls;
+  std::optional<proxy_config> proxy;  // set: tunnel through this HTTP proxy with CONNECT
   zlib_allocator deflate_allocator;  // default: zlib's own; tests inject failures through it
 };
 
@@ -119,12 +122,22 @@ class connection : public std::enable_shared_from_this<connection> {
   std::uint64_t buffered_bytes() const { return out_.buffered_bytes(); }
   steady_clock::time_point last_inbound() const { return last_inbound_; }
   const std::string& display_url() const { return params_.url.display; }
+  // The TCP path in use (the far end is the proxy when there is one), for network-change checks.
+  tcp::endpoint local_endpoint() const {
+    error_code ec;
+    return transport_->socket().local_endpoint(ec);
+  }
+  tcp::endpoint remote_endpoint() const {
+    error_code ec;
+    return transport_->socket().remote_endpoint(ec);
+  }
 
  private:
   enum class phase : std::uint8_t { connecting, upgrading, open, closing, closed };
 
   void on_resolve(const error_code& ec, const std::vector<tcp::endpoint>& results);
   void on_connect(const error_code& ec);
+  void on_tunnel(failure error);
   void on_secure(const error_code& ec);
   void on_upgrade_written(const error_code& ec);
   void on_upgrade_read(const error_code& ec, std::size_t n);
@@ -148,6 +161,8 @@ class connection : public std::enable_shared_from_this<connection> {
   connection_handler* handler_;  // null after abort(): no callbacks after that
   phase phase_ = phase::connecting;
   std::unique_ptr<transport> transport_;
+  std::shared_ptr<endpoint_race> race_;   // the TCP connect (Happy Eyeballs) of this attempt
+  std::shared_ptr<proxy_tunnel> tunnel_;  // the CONNECT exchange, with a proxy
   asio::steady_timer timer_;  // connect timeout, then close-handshake deadline
   std::string key_;
   std::string handshake_buf_;  // the upgrade request until written, then the response as it arrives

@@ -73,7 +73,9 @@ void lookup(const std::string& host, const std::string& port, error_code& ec, st
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;  // as Asio's resolver does by default
+  // No AI_ADDRCONFIG: it hides ::1 on hosts without a global IPv6 address, and the connect race
+  // (endpoint_race) moves past an address family that does not work within milliseconds anyway.
+  hints.ai_flags = AI_NUMERICSERV;
   addrinfo* list = nullptr;
   int status = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &list);
   if (status != 0) {

@@ -1,6 +1,6 @@
 #pragma once
 // The io thread of one Node environment (main thread or worker), shared by every socket of that
-// environment. Created with the first socket, destroyed with the last (SPEC §2). Its owner (the
+// environment. Created with the first socket, destroyed with the last. Its owner (the
 // binding) must drop every session before destroying it: sessions hold timers and sockets that
 // belong to this io_context.
 #include <boost/asio/executor_work_guard.hpp>

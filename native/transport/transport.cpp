@@ -1,5 +1,7 @@
 #include "transport/transport.hpp"
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -150,7 +152,32 @@ std::string configure_peer_name(SSL* ssl, const std::string& name, bool verify) 
   return {};
 }
 
-std::shared_ptr<asio::ssl::context> make_tls_context(const tls_config& tls, std::string& error) {
+std::shared_ptr<X509_STORE> make_trust_store(std::string_view pem_bundle, bool openssl_default_paths,
+                                             std::string& error) {
+  std::shared_ptr<X509_STORE> store(X509_STORE_new(), X509_STORE_free);
+  if (!store) {
+    error = "cannot allocate the default trust store";
+    return nullptr;
+  }
+  if (!pem_bundle.empty()) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem_bundle.data(), static_cast<int>(pem_bundle.size())),
+                                                  BIO_free);
+    while (bio) {
+      X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
+      if (!cert) break;  // end of the bundle (or a damaged tail: what was read is kept)
+      X509_STORE_add_cert(store.get(), cert);  // a duplicate is refused, and harmless
+      X509_free(cert);
+    }
+  }
+  if (openssl_default_paths) X509_STORE_set_default_paths(store.get());
+  ERR_clear_error();  // the end-of-bundle "no start line" must not leak into later TLS errors
+  // An empty store is Node's choice too (e.g. --use-openssl-ca with no certificates installed):
+  // connections then fail verification with ERR_TLS_VERIFY, exactly as https would.
+  return store;
+}
+
+std::shared_ptr<asio::ssl::context> make_tls_context(const tls_config& tls, std::string& error,
+                                                     std::shared_ptr<X509_STORE> default_store) {
   auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
   error_code ec;
   context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
@@ -158,7 +185,11 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const tls_config& tls, std:
                        asio::ssl::context::no_tlsv1_1);
   if (tls.reject_unauthorized) {
     context->set_verify_mode(asio::ssl::verify_peer);
-    if (tls.ca.empty()) {
+    if (tls.ca.empty() && default_store) {
+      // The context takes one reference; the store stays shared with the environment's others.
+      X509_STORE_up_ref(default_store.get());
+      SSL_CTX_set_cert_store(context->native_handle(), default_store.get());
+    } else if (tls.ca.empty()) {
       context->set_default_verify_paths(ec);
     } else {
       context->add_certificate_authority(asio::buffer(tls.ca), ec);

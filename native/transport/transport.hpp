@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "transport/tls_config.hpp"
@@ -42,9 +43,18 @@ class transport {
   }
 };
 
+// The default trust store (used when tls.ca is empty): Node's CAs as one PEM bundle, plus
+// OpenSSL's default paths when `openssl_default_paths` (node --use-openssl-ca). Parsing ~150
+// certificates costs milliseconds, so the binding builds it once per environment and every TLS
+// context shares it. Returns nullptr and sets `error` only when OpenSSL cannot allocate it.
+std::shared_ptr<X509_STORE> make_trust_store(std::string_view pem_bundle, bool openssl_default_paths,
+                                             std::string& error);
+
 // Builds the TLS context of a session once (CA, client certificate, verification mode).
+// `default_store` is trusted when tls.ca is empty; without one, OpenSSL's default paths are.
 // Returns nullptr and sets `error` when the PEM material is unusable.
-std::shared_ptr<asio::ssl::context> make_tls_context(const tls_config& tls, std::string& error);
+std::shared_ptr<asio::ssl::context> make_tls_context(const tls_config& tls, std::string& error,
+                                                     std::shared_ptr<X509_STORE> default_store = nullptr);
 
 // Sets SNI and the name (or address) the certificate must match on `ssl`. Returns why that was
 // impossible, or an empty string; the caller must then not handshake (fail closed).

@@ -1,6 +1,6 @@
 'use strict';
 
-// How attempts fail (SPEC §5, §8): handshake statuses, refused connections and connect
+// How attempts fail: handshake statuses, refused connections and connect
 // timeouts, each with its stable error code, terminal or retried as the spec says.
 
 const net = require('net');
@@ -34,7 +34,7 @@ test('401 ends in failed with ERR_AUTH and status 401, after exactly one attempt
   await closed;
   expect(error.code).toBe('ERR_AUTH');
   expect(error.status).toBe(401);
-  // Credentials never leak into messages (SPEC §8).
+  // Credentials never leak into messages.
   expect(error.message).not.toContain('expired-token');
   expect(sock.state).toBe('failed');
   expect(count(log, 'connecting')).toBe(1);

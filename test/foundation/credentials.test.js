@@ -1,7 +1,7 @@
 'use strict';
 
 // Credentials in URLs — user info and query strings (`?token=…`) — never appear in `url`, event
-// payloads or error messages (SPEC §8). Query parameter names stay (they help debugging); their
+// payloads or error messages. Query parameter names stay (they help debugging); their
 // values are replaced by `***`.
 
 const net = require('net');

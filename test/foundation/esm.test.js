@@ -1,6 +1,6 @@
 'use strict';
 
-// ESM entry points (SPEC §3 "ESM import works too"), in child processes because Jest runs
+// ESM entry points, in child processes because Jest runs
 // CommonJS: the file import of lib/index.mjs, and the bare name 'resilient-ws' resolved
 // through package.json "exports" from an app that has the package installed.
 

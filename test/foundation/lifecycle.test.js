@@ -1,7 +1,7 @@
 'use strict';
 
 // The socket's life from JavaScript: properties, close() semantics, the async iterator and
-// stats() counters (SPEC §3, §9).
+// stats() counters.
 
 const { startWsServer, startTcpBlackholeServer } = require('../helpers/servers');
 const { waitFor, withDeadline, quietPeriod, onceWithin } = require('../helpers/deadline');

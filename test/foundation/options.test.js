@@ -1,6 +1,6 @@
 'use strict';
 
-// Invalid options throw at construction (SPEC §4): a TypeError or RangeError with code
+// Invalid options throw at construction: a TypeError or RangeError with code
 // ERR_INVALID_OPTION and a message naming the option. No socket is created, so nothing
 // connects and nothing keeps the process alive.
 

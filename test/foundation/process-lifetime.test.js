@@ -1,6 +1,6 @@
 'use strict';
 
-// Whether a socket keeps its process alive (SPEC §9), observed on real child processes:
+// Whether a socket keeps its process alive, observed on real child processes:
 // an open, connecting or reconnecting socket holds the process like a net.Socket; close(),
 // unref(), a terminal failure or never connecting (autoConnect: false, no connect()) lets
 // it exit by itself.

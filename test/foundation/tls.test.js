@@ -1,6 +1,6 @@
 'use strict';
 
-// TLS against a real HTTPS `ws` server with throwaway certificates (SPEC §4 tls, §5 TLS):
+// TLS against a real HTTPS `ws` server with throwaway certificates:
 // a valid chain opens; self-signed, wrong-host and expired certificates end in one 'failed'
 // with ERR_TLS_VERIFY and OpenSSL's reason, after exactly one attempt (no retry storm).
 

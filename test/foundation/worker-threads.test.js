@@ -1,6 +1,6 @@
 'use strict';
 
-// Worker threads (SPEC §2, §9): each Node environment has its own addon instance and io
+// Worker threads: each Node environment has its own addon instance and io
 // thread. Terminating a worker with an open socket must not hang or crash, and must leave the
 // main thread's sockets working.
 

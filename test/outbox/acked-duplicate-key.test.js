@@ -3,7 +3,7 @@
 // Regression (review r2): with guarantee 'acked', a second send() whose key was still waiting
 // for an ack used to be accepted and take over the key, so the server's single ack settled only
 // one of the two: the other stayed in the outbox for ever ('drain' never came, outboxSize stuck,
-// re-sent after every reconnect). Keys are unique until acknowledged (SPEC §7): the duplicate
+// re-sent after every reconnect). Keys are unique until acknowledged: the duplicate
 // must reject with ERR_INVALID_OPTION and never reach the wire; the first one resolves 'acked'
 // on the server's ack. The server here acks only when the test says so.
 

@@ -1,6 +1,6 @@
 'use strict';
 
-// guarantee 'acked' (SPEC §7): a message stays in the outbox until the server acknowledges its
+// guarantee 'acked': a message stays in the outbox until the server acknowledges its
 // key, and is re-sent with the same key after every reconnect until then. The server here
 // behaves like a real one that crashes before acknowledging: its first connections receive
 // everything and are then dropped without a close frame (terminate), the second one after

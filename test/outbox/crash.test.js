@@ -1,6 +1,6 @@
 'use strict';
 
-// kill -9 rounds (SPEC §7, TESTING.md "Disk faults"): a child process streams 10,000 durable
+// kill -9 rounds: a child process streams 10,000 durable
 // sends through a file outbox and is killed with SIGKILL at a random moment; a second process
 // opens the same directory and delivers what was left. Per round, what the server received
 // must satisfy at-least-once for every resolved send, exactly-once after dedupe by key, the

@@ -1,6 +1,6 @@
 'use strict';
 
-// Real disk faults under the file outbox (SPEC §7, TESTING.md "Disk faults"): a send whose
+// Real disk faults under the file outbox: a send whose
 // record is not on disk must reject with ERR_OUTBOX_IO, never resolve 'persisted'; sends work
 // again once the disk does; and what the next process delivers is exactly what resolved.
 // - ENOSPC: a 1 MiB tmpfs (needs root for mount; skipped with one line otherwise).

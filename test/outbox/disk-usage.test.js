@@ -1,6 +1,6 @@
 'use strict';
 
-// The outbox directory stays bounded (SPEC §7: fully delivered segments are deleted), and
+// The outbox directory stays bounded, and
 // everything in it is readable by the owner only: directories 0700 (with the parents it
 // creates), files 0600 — even under umask 0.
 

@@ -1,6 +1,6 @@
 'use strict';
 
-// Outbox limits (SPEC §7): maxMessages and maxBytes, with onFull 'reject' (the new send()
+// Outbox limits: maxMessages and maxBytes, with onFull 'reject' (the new send()
 // rejects with ERR_OUTBOX_FULL) and 'drop-oldest' (the oldest message leaves the outbox, its
 // send() rejects with ERR_OUTBOX_FULL, the new one is accepted). Filled while offline
 // (autoConnect: false), then connect(): the server receives exactly the kept messages, in order.

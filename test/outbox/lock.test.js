@@ -1,6 +1,6 @@
 'use strict';
 
-// One outbox directory, one owner (SPEC §7): a second socket or process opening it gets a
+// One outbox directory, one owner: a second socket or process opening it gets a
 // terminal 'failed' with ERR_OUTBOX_LOCKED (then 'close'), the owner keeps working, and the
 // lock goes away with its owner (close(), or the process dying).
 

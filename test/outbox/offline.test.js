@@ -1,6 +1,6 @@
 'use strict';
 
-// Sending while disconnected (SPEC §7): messages queue in the outbox and are flushed in order
+// Sending while disconnected: messages queue in the outbox and are flushed in order
 // once the connection is open; outboxSize counts them the whole time; 'drain' fires once when
 // the outbox becomes empty. For the in-memory outbox and the file outbox, before the first
 // connection (autoConnect: false, then connect()) and while the server is down.
@@ -62,7 +62,10 @@ describe.each([
     const settled = [];
     const receipts = sendRange(sock, 0, N, settled);
     expect(await sampleOutboxSize(sock)).toEqual([N, N, N, N]);
-    // The file outbox resolves once the record is on disk; the in-memory one once written.
+    // The file outbox resolves once the record is on disk (its fdatasync runs on the disk
+    // worker: awaited, not assumed done by now), without any connection; the in-memory one only
+    // once written.
+    if (durable) await waitFor(() => settled.length === N, 5000, 'the persisted receipts');
     expect(settled).toHaveLength(durable ? N : 0);
     expect(server.connections).toHaveLength(0);
     expect(drains).toBe(0);
@@ -108,6 +111,7 @@ describe.each([
     expect(sock.outboxSize).toBe(N);
     expect(sock.state).not.toBe('open');
     expect(drains).toBe(1);
+    if (durable) await waitFor(() => settled.length === 10 + N, 5000, 'the persisted receipts');
     expect(settled).toHaveLength(durable ? 10 + N : 10);
 
     await proxy.setMode('pass');

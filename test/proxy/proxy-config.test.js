@@ -49,7 +49,17 @@ test('bad proxy URLs are refused with a message naming where they came from', ()
   expect(() => resolveProxies([WS], 'socks5://proxy:1080')).toThrow(/Option proxy/);
   expect(() => resolveProxies([WS], '')).toThrow(/Option proxy/);
   expect(() => resolveProxies([WS], 42)).toThrow(/Option proxy/);
-  expect(() => resolveProxies([WS], undefined, { http_proxy: 'http://[bad' })).toThrow(/http_proxy environment variable/);
+  // From the environment, an unusable value is reported once and the socket goes direct.
+  const emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(() => {});
+  try {
+    expect(resolveProxies([WS, WS], undefined, { http_proxy: 'https://proxy:443' })).toEqual([null, null]);
+    expect(emitWarning).toHaveBeenCalledTimes(1); // once, not per URL or per socket
+    const [message, { code }] = emitWarning.mock.calls[0];
+    expect(code).toBe('RESILIENT_WS_PROXY_ENV');
+    expect(message).toMatch(/http_proxy environment variable.*connecting without a proxy/);
+  } finally {
+    emitWarning.mockRestore();
+  }
   expect(() => parseProxyUrl('http://proxy:0', 'Option proxy')).toThrow(/port 0/);
   try {
     resolveProxies([WS], 'ftp://u:secret@p:1');

@@ -73,7 +73,7 @@ maybe('proxy credentials: right ones open; missing or wrong ones end in ERR_PROX
     sock.on('connecting', () => attempts++);
     const [{ error }] = await onceWithin(sock, 'failed', 5000);
     expect(error.code).toBe('ERR_PROXY_AUTH');
-    expect(error.status).toBe(407);
+    expect([401, 407]).toContain(error.status); // tinyproxy: 407 without credentials, 401 for wrong ones
     expect(error.message).not.toContain('pa55');
     expect(attempts).toBe(1);
   }

@@ -1,6 +1,6 @@
 'use strict';
 
-// Handshake answers that mean "come back later" (SPEC §5 Handshake answers): 429 and 503 are
+// Handshake answers that mean "come back later": 429 and 503 are
 // retried no sooner than Retry-After (seconds or HTTP date, capped at 10 min) and no sooner
 // than the backoff delay; any other 5xx follows the normal backoff.
 
@@ -110,6 +110,6 @@ test('500 → normal backoff (a Retry-After on other statuses is not honoured)',
     // Full jitter over min(maxDelay, 50 · 2^(n-1)): 0..50, 0..100, 0..200.
     expect(r.delay).toBeLessThanOrEqual(50 * 2 ** i);
   });
-  // Three retries inside the 5 s the header asked for: it was ignored, as SPEC says for 500.
+  // Three retries inside the 5 s the header asked for: it was ignored, as it must be for 500 (only 429/503 honour it).
   expect(Date.now() - rejectedAt[0]).toBeLessThan(5000);
 });

@@ -1,6 +1,6 @@
 'use strict';
 
-// "Never silently dead" (SPEC §5 Dead connection, Sleep/wake): a silent drop is noticed by the
+// "Never silently dead": a silent drop is noticed by the
 // heartbeat within interval + timeout, a blocked JavaScript thread does not kill a healthy
 // connection (the io thread answers pings), and a suspend triggers an immediate probe.
 

@@ -1,6 +1,6 @@
 'use strict';
 
-// Hostile or broken servers (SPEC §5): malformed frames → close 1002, invalid UTF-8 → 1007,
+// Hostile or broken servers: malformed frames → close 1002, invalid UTF-8 → 1007,
 // over maxMessageSize → 1009 without allocating the declared size, a handshake that never
 // completes → connectTimeout. Each ends in a normal disconnect and a backed-off retry: never a
 // crash, never a tight loop, never an unbounded buffer.

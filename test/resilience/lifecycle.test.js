@@ -1,6 +1,6 @@
 'use strict';
 
-// close() and reconnect() in every state (SPEC §3, §9), and the URL failover list (§5).
+// close() and reconnect() in every state, and the URL failover list (§5).
 
 const net = require('net');
 const path = require('path');

@@ -1,6 +1,6 @@
 'use strict';
 
-// Server restarts (SPEC §5 Backoff, §10 reconnect row): a killed server that comes back on the
+// Server restarts: a killed server that comes back on the
 // same port gets its clients back; a stable connection retries at once, an unstable one backs
 // off; a fleet of clients spreads its retries instead of arriving in lockstep.
 
@@ -58,10 +58,12 @@ describe('server killed and restarted on the same port', () => {
       expect(typeof e.payload.reason).toBe('string');
     });
     expect(retries.slice(1).map((e) => e.payload.error && e.payload.error.code)).toEqual(retries.slice(1).map(() => 'ERR_CONNECTION_REFUSED'));
-    // Each attempt starts no sooner than the delay its reconnecting event announced.
+    // Each attempt starts no sooner than the delay its reconnecting event announced. Both times
+    // are when JavaScript saw the events, and a loaded machine can hand the first of the two to
+    // JavaScript some milliseconds late: 25 ms of slack, far below the delays of a retry storm.
     for (const r of retries) {
       const next = connecting.find((c) => c.payload.attempt === r.payload.attempt);
-      if (next) expect(next.at - r.at).toBeGreaterThanOrEqual(r.payload.delay - 5);
+      if (next) expect(next.at - r.at).toBeGreaterThanOrEqual(r.payload.delay - 25);
     }
   });
 
@@ -125,7 +127,7 @@ describe('a fleet of 200 clients and a restarting server', () => {
     await waitFor(() => opened.size === CLIENTS, 30000, `${CLIENTS} clients reopened`);
     const serverSide = server.connections.slice(acceptedBefore).map((c) => c.at);
 
-    // attempt 1 is the immediate retry of a stable connection (SPEC: reconnect.immediate).
+    // attempt 1 is the immediate retry of a stable connection (reconnect.immediate).
     const immediate = attempts.filter((a) => a.attempt === 1).map((a) => a.at);
     const later = attempts.filter((a) => a.attempt > 1).map((a) => a.at);
     const immediateWindow = busiestWindow(immediate, 250);

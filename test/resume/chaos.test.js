@@ -1,6 +1,6 @@
 'use strict';
 
-// Resume under repeated aborts (SPEC §6): a 200 events/s stream through a fault proxy that
+// Resume under repeated aborts: a 200 events/s stream through a fault proxy that
 // resets the connection twenty times at random moments. The application must see every
 // event exactly once and in order, and every reconnect must ask for the id of the last
 // event the application saw.

@@ -1,7 +1,6 @@
 'use strict';
 
-// info.replayed (SPEC §6: "replayed ones that are new are delivered with info.replayed = true
-// when they arrive before the first live message").
+// info.replayed.
 //
 // The client cannot see which events the server meant as replay; native/core/session.cpp
 // guesses: after a resumed open, every message is flagged until a read leaves the kernel's

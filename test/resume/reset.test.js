@@ -1,7 +1,7 @@
 'use strict';
 
 // When the server can no longer replay (the client's id fell out of its buffer), events are
-// lost for good. Documented behaviour (SPEC §6): the library never fabricates events; the
+// lost for good. Documented behaviour: the library never fabricates events; the
 // server's own reset notice reaches the application as an ordinary message, and
 // stats().idGaps / idsMissing report the jump in ids.
 

@@ -1,7 +1,6 @@
 'use strict';
 
-// Resume across process restarts (SPEC §6: "With an outbox path, the last id is persisted beside
-// the outbox, so a restarted process resumes where the previous one stopped").
+// Resume across process restarts.
 //
 // The id file is written at most every 100 ms (grouped writes, session.cpp), so after kill -9 it
 // may hold an id slightly older than the last one delivered: the next process then gets those

@@ -1,6 +1,6 @@
 'use strict';
 
-// The three ways of telling the server where the client stopped (SPEC §6): a query parameter,
+// The three ways of telling the server where the client stopped: a query parameter,
 // a header, or a first 'sync' message with {{id}} replaced. Each is checked against the
 // reference replay server, which logs how each connection asked and from which id.
 

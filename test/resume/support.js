@@ -1,6 +1,6 @@
 'use strict';
 
-// Shared plumbing for the resume tests (SPEC §6): a registry that releases every socket,
+// Shared plumbing for the resume tests: a registry that releases every socket,
 // server and child process a test made, a message recorder, and a replay server that
 // deliberately replays a few events the client already has (to exercise dedupe).
 

@@ -1,6 +1,6 @@
 'use strict';
 
-// Process exit, close() and worker termination never wait on DNS (SPEC §5, §9). Asio's resolver
+// Process exit, close() and worker termination never wait on DNS. Asio's resolver
 // joins its getaddrinfo() thread when the io thread's context is destroyed, so with a resolver
 // that never answers, each of these used to hang for the whole DNS timeout (here set to 30 s x 2
 // attempts, for both A and AAAA). The child runs in a private mount + network namespace

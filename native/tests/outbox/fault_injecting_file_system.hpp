@@ -4,6 +4,7 @@
 // Nth fdatasync reports EIO, a truncate fails, or the disk stays "full" until told otherwise.
 // Counting starts when a fault is armed: fail_append(1) fails the very next append.
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -38,9 +39,15 @@ class fault_injecting_file_system final : public file_system {
 
   int appends() const { return appends_; }
   int syncs() const { return syncs_; }
+  int directory_syncs() const { return directory_syncs_; }
+  int removes() const { return removes_; }
+  int renames() const { return renames_.load(); }
 
-  int open(const std::string& path, open_mode mode, std::error_code& ec) override {
-    return inner_.open(path, mode, ec);
+  int open_directory(const std::string& dir, std::error_code& ec) override {
+    return inner_.open_directory(dir, ec);
+  }
+  int open(int dir, const std::string& name, open_mode mode, std::error_code& ec) override {
+    return inner_.open(dir, name, mode, ec);
   }
   void close(int fd) override { inner_.close(fd); }
 
@@ -69,24 +76,29 @@ class fault_injecting_file_system final : public file_system {
     if (fire(sync_countdown_)) return {sync_errno_, std::generic_category()};
     return inner_.sync(fd);
   }
+  int duplicate(int fd, std::error_code& ec) override { return inner_.duplicate(fd, ec); }
   std::error_code truncate(int fd, std::uint64_t size) override {
     if (fire(truncate_countdown_)) return {truncate_errno_, std::generic_category()};
     return inner_.truncate(fd, size);
   }
-  std::error_code rename(const std::string& from, const std::string& to) override {
-    return inner_.rename(from, to);
+  std::error_code rename(int dir, const std::string& from, const std::string& to) override {
+    ++renames_;
+    return inner_.rename(dir, from, to);
   }
-  std::error_code remove(const std::string& path) override { return inner_.remove(path); }
-  std::error_code list_directory(const std::string& dir, std::vector<std::string>& names) override {
+  std::error_code remove(int dir, const std::string& name) override {
+    ++removes_;
+    return inner_.remove(dir, name);
+  }
+  std::error_code list_directory(int dir, std::vector<std::string>& names) override {
     return inner_.list_directory(dir, names);
   }
-  std::error_code sync_directory(const std::string& dir) override {
+  std::error_code sync_directory(int dir) override {
+    ++directory_syncs_;
     return inner_.sync_directory(dir);
   }
-  std::error_code create_directory(const std::string& dir) override {
-    return inner_.create_directory(dir);
+  int lock(int dir, const std::string& name, std::error_code& ec) override {
+    return inner_.lock(dir, name, ec);
   }
-  int lock(const std::string& path, std::error_code& ec) override { return inner_.lock(path, ec); }
 
  private:
   static constexpr std::size_t half = static_cast<std::size_t>(-1);
@@ -105,6 +117,9 @@ class fault_injecting_file_system final : public file_system {
   bool disk_full_ = false;
   int appends_ = 0;
   int syncs_ = 0;
+  int directory_syncs_ = 0;
+  int removes_ = 0;
+  std::atomic<int> renames_{0};  // the disk worker renames while a test thread reads it
 };
 
 }  // namespace rws::tests

@@ -36,9 +36,9 @@ TEST(IdempotencyKey, ShapeAndTimestamp) {
 
 TEST(IdempotencyKey, KnownEncoding) {
   // The time prefix is plain base32 of the 48-bit ms value, as in the ULID spec.
-  idempotency_key_generator gen(std::array<std::uint8_t, 32>{});
+  idempotency_key_generator gen;
   EXPECT_EQ(gen.next(0).substr(0, 10), "0000000000");
-  idempotency_key_generator gen2(std::array<std::uint8_t, 32>{});
+  idempotency_key_generator gen2;
   EXPECT_EQ(gen2.next(1469918176385).substr(0, 10), "01ARYZ6S41");  // ULID spec example
   EXPECT_EQ(ulid_timestamp_ms("01ARYZ6S41TSV4RRFFQ69G5FAV"), 1469918176385u);
   EXPECT_EQ(ulid_timestamp_ms("01aryz6s41tsv4rrffq69g5fav"), 1469918176385u);
@@ -82,15 +82,25 @@ TEST(IdempotencyKey, IndependentGeneratorsDoNotCollide) {
   }
 }
 
-TEST(IdempotencyKey, SeededStreamIsDeterministic) {
-  std::array<std::uint8_t, 32> seed{};
-  seed[0] = 42;
-  idempotency_key_generator a(seed);
-  idempotency_key_generator b(seed);
-  for (int i = 0; i < 100; ++i) {
-    const std::uint64_t ms = 1'700'000'000'000u + static_cast<std::uint64_t>(i / 10);
-    EXPECT_EQ(a.next(ms), b.next(ms));
-  }
+// A fake random source: every byte 0xAB, and a count of how often it was asked.
+int fake_source_calls = 0;
+bool fake_source(std::uint8_t* out, std::size_t size) {
+  ++fake_source_calls;
+  std::fill(out, out + size, std::uint8_t{0xAB});
+  return true;
+}
+
+TEST(IdempotencyKey, RandomBytesComeFromTheSourceInBatches) {
+  // Pins the batching: random bytes are drawn in blocks (256 bytes = 16 draws of 64 bits), not
+  // one call into OpenSSL per key. A key at a new millisecond draws 2 x 64 bits.
+  fake_source_calls = 0;
+  idempotency_key_generator gen(fake_source);
+  std::string key;
+  for (std::uint64_t i = 0; i < 800; ++i) key = gen.next(1'700'000'000'000u + i);
+  EXPECT_EQ(fake_source_calls, 50);  // 800 keys x 16 bytes / 256 bytes per call
+  // 0xABAB... as the low 64 bits and 0xABAB as the top 16 of the 80 random bits.
+  EXPECT_EQ(key.substr(10), "NENTQAXBNENTQAXB");
+  EXPECT_EQ(ulid_timestamp_ms(key), 1'700'000'000'799u);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// The resume tracker (SPEC §6): position, dedupe, gap counting, replay phase and the policy for
+// The resume tracker: position, dedupe, gap counting, replay phase and the policy for
 // storing the received position, without a socket or a file (the store is a recording lambda).
 #include "resume/resume_tracker.hpp"
 

@@ -219,7 +219,7 @@ TEST(BackoffDistribution, FractionJitterIsSymmetricAroundTheCurve) {
 }
 
 TEST(BackoffDistribution, FleetAtTheCeilingDoesNotClump) {
-  // SPEC §10: 1,000 clients, no 250 ms window holds more than 25% of them. With full jitter at
+  // The reconnect-spread target: 1,000 clients, no 250 ms window holds more than 25% of them. With full jitter at
   // the cap (30 s) a window holds ~0.8% on average.
   backoff_config config = no_jitter();
   config.jitter = jitter_kind::full;

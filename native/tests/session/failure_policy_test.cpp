@@ -1,4 +1,4 @@
-// The failure policy (SPEC §5): which ends are terminal and which are retried, and the least
+// The failure policy: which ends are terminal and which are retried, and the least
 // delay a server may impose. Every HTTP status class, every close code class and every failure
 // the connection reports.
 #include "session/failure_policy.hpp"
@@ -57,10 +57,32 @@ TEST(FailurePolicy, Status429And503RetryNoSoonerThanRetryAfter) {
   }
 }
 
+TEST(FailurePolicy, RedirectsAreTerminalAndMarkedForFollowing) {
+  // Retrying the same URL gets the same 3xx: by default it ends the socket, with the Location in
+  // .headers; the session follows it instead when followRedirects allows.
+  for (int status : {300, 301, 302, 303, 307, 308}) {
+    auto v = rejected(status, 9000);
+    EXPECT_TRUE(v.terminal) << status;
+    EXPECT_TRUE(v.redirect) << status;
+    EXPECT_EQ(v.error.code, failure_code::handshake_rejected) << status;
+    EXPECT_NE(v.error.message.find("followRedirects"), std::string::npos);
+  }
+  EXPECT_FALSE(rejected(503).redirect);
+}
+
+TEST(FailurePolicy, ProxyCredentialsRefusedIsTerminalAnUnreachableProxyRetries) {
+  auto auth = classify_end({make(failure_code::proxy_auth, 407), false, 1006, {}}, stop_codes);
+  EXPECT_TRUE(auth.terminal);
+  EXPECT_EQ(auth.error.code, failure_code::proxy_auth);
+  auto down = classify_end({make(failure_code::proxy, 502), false, 1006, {}}, stop_codes);
+  EXPECT_FALSE(down.terminal);
+  EXPECT_EQ(down.error.code, failure_code::proxy);
+}
+
 TEST(FailurePolicy, OtherStatusesRetryWithPlainBackoffAndIgnoreRetryAfter) {
-  // Other 5xx, redirects (not followed) and any other non-101 answer: retry. Retry-After counts
-  // only on 429/503, where the server says when it can take us again.
-  for (int status : {500, 502, 504, 599, 301, 302, 307, 200, 402, 405, 418, 426}) {
+  // Other 5xx and any other non-101 answer: retry. Retry-After counts only on 429/503, where the
+  // server says when it can take us again.
+  for (int status : {500, 502, 504, 599, 200, 402, 405, 418, 426}) {
     auto v = rejected(status, 9000);
     EXPECT_FALSE(v.terminal) << status;
     EXPECT_EQ(v.min_delay_ms, 0) << status;

@@ -32,6 +32,28 @@ TEST_F(HeartbeatTest, ProbesAfterIntervalOfSilenceThenDeclaresDeadAfterTimeout) 
   EXPECT_EQ(step.silent, 500ms);  // interval + timeout after the last inbound frame
 }
 
+TEST_F(HeartbeatTest, AnAskedProbeGoesOutAtOnceWithTheNormalTimeout) {
+  // A network change that concerns the connection: probe now instead of after the interval.
+  heartbeat hb(config());
+  hb.start(t(0ms), clocks(0ms));
+  hb.ask_probe();
+  auto step = hb.on_timer(t(20ms), t(10ms), clocks(20ms));
+  EXPECT_EQ(step.what, action::probe);
+  EXPECT_EQ(step.next_check, 200ms);
+  step = hb.on_timer(t(220ms), t(10ms), clocks(220ms));
+  EXPECT_EQ(step.what, action::dead);  // detected one timeout after the change, not interval + timeout
+}
+
+TEST_F(HeartbeatTest, AnAskedProbeKeepsTheDeadlineOfAProbeAlreadyOut) {
+  heartbeat hb(config());
+  hb.start(t(0ms), clocks(0ms));
+  ASSERT_EQ(hb.on_timer(t(300ms), t(0ms), clocks(300ms)).what, action::probe);
+  hb.ask_probe();
+  auto step = hb.on_timer(t(350ms), t(0ms), clocks(350ms));
+  EXPECT_EQ(step.what, action::wait);
+  EXPECT_EQ(step.next_check, 150ms);  // still 200 ms after the first probe
+}
+
 TEST_F(HeartbeatTest, AnyInboundFrameCountsAsAnAnswer) {
   heartbeat hb(config());
   hb.start(t(0ms), clocks(0ms));

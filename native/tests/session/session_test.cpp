@@ -270,8 +270,8 @@ TEST_F(SessionTest, TooManyRequestsWaitsForRetryAfter) {
   EXPECT_EQ(states().back(), "reconnecting");
 }
 
-TEST_F(SessionTest, ServerErrorsAndRedirectsRetryWithBackoff) {
-  for (int status : {500, 503, 302}) {
+TEST_F(SessionTest, ServerErrorsRetryWithBackoff) {
+  for (int status : {500, 503}) {
     sink->events.clear();
     peers.clear();
     make();

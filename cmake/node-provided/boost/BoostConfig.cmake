@@ -1,0 +1,16 @@
+# Prebuild only (see ../../node-provided-libs.cmake): Boost headers (Asio, Beast are header-only
+# as used here), staged without the rest of the host's /usr/include.
+file(STRINGS ${RWS_NODE_PROVIDED_INCLUDE}/boost/version.hpp _v REGEX "^#define BOOST_VERSION ")
+string(REGEX REPLACE ".*BOOST_VERSION ([0-9]+).*" "\\1" _n "${_v}")
+math(EXPR _major "${_n} / 100000")
+math(EXPR _minor "${_n} / 100 % 1000")
+math(EXPR _patch "${_n} % 100")
+set(Boost_VERSION ${_major}.${_minor}.${_patch})
+set(Boost_INCLUDE_DIRS ${RWS_NODE_PROVIDED_INCLUDE})
+if(NOT TARGET Boost::headers)
+  add_library(Boost::headers INTERFACE IMPORTED)
+  set_target_properties(Boost::headers PROPERTIES INTERFACE_INCLUDE_DIRECTORIES ${RWS_NODE_PROVIDED_INCLUDE})
+endif()
+if(NOT TARGET Boost::boost)
+  add_library(Boost::boost ALIAS Boost::headers)
+endif()

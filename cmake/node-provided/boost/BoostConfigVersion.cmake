@@ -1,0 +1,16 @@
+# Prebuild only: reports the version of the staged Boost headers (same rule as Boost's own:
+# any version >= the requested one is compatible for the header-only parts used here).
+file(STRINGS ${RWS_NODE_PROVIDED_INCLUDE}/boost/version.hpp _v REGEX "^#define BOOST_VERSION ")
+string(REGEX REPLACE ".*BOOST_VERSION ([0-9]+).*" "\\1" _n "${_v}")
+math(EXPR _major "${_n} / 100000")
+math(EXPR _minor "${_n} / 100 % 1000")
+math(EXPR _patch "${_n} % 100")
+set(PACKAGE_VERSION ${_major}.${_minor}.${_patch})
+if(PACKAGE_VERSION VERSION_LESS PACKAGE_FIND_VERSION)
+  set(PACKAGE_VERSION_COMPATIBLE FALSE)
+else()
+  set(PACKAGE_VERSION_COMPATIBLE TRUE)
+  if(PACKAGE_VERSION VERSION_EQUAL PACKAGE_FIND_VERSION)
+    set(PACKAGE_VERSION_EXACT TRUE)
+  endif()
+endif()

@@ -1,0 +1,46 @@
+#include "outbox/disk_worker.hpp"
+
+namespace rws {
+
+disk_worker::disk_worker() : thread_([this] { run(); }) {}
+
+disk_worker::~disk_worker() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void disk_worker::submit(job work) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    jobs_.push_back(std::move(work));
+  }
+  wake_.notify_one();
+}
+
+bool disk_worker::wait_idle(std::chrono::milliseconds limit) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return idle_.wait_for(lock, limit, [this] { return jobs_.empty() && !busy_; });
+}
+
+void disk_worker::run() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+    if (jobs_.empty()) return;  // stopping, and everything submitted has run
+    job work = std::move(jobs_.front());
+    jobs_.pop_front();
+    busy_ = true;
+    lock.unlock();
+    work();
+    work = nullptr;  // whatever the job captured is released here, before reporting idle
+    lock.lock();
+    busy_ = false;
+    if (jobs_.empty()) idle_.notify_all();
+  }
+}
+
+}  // namespace rws

@@ -1,0 +1,122 @@
+// The outbox's group commit through its disk worker: nothing unsynced goes on the wire, sends
+// resolve 'persisted' only once the fdatasync covering them returned, and sends accepted while
+// it runs wait for (and share) the next one.
+#include "outbox/outbox.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+
+#include "tests/outbox/outbox_log_test_support.hpp"
+
+namespace rws {
+namespace {
+
+using namespace outbox_test;  // NOLINT: test helpers
+
+// Stands in for the io_context: completions the worker posts wait here until the test runs them.
+class posted_queue {
+ public:
+  outbox::poster poster() {
+    return [this](std::function<void()> f) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      queue_.push_back(std::move(f));
+      ready_.notify_all();
+    };
+  }
+  // Runs the next posted completion; false if none came within 10 s.
+  bool run_one() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (!ready_.wait_for(lock, std::chrono::seconds(10), [this] { return !queue_.empty(); })) return false;
+    auto f = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    f();
+    return true;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::function<void()>> queue_;
+};
+
+std::vector<outgoing_message> messages(int first, int count) {
+  std::vector<outgoing_message> batch;
+  for (int i = first; i < first + count; ++i) batch.push_back({"{\"n\":" + std::to_string(i) + "}", {}, false});
+  return batch;
+}
+
+TEST_F(OutboxLog, GroupCommitRunsOnTheWorkerAndLaterSendsShareTheNextOne) {
+  posted_queue io;
+  outbox_config config;
+  config.path = tmp_.outbox();
+  outbox box(config);
+  failure corrupt;
+  ASSERT_FALSE(box.open(corrupt, io.poster()));
+
+  std::vector<send_outcome> accepted, rejected, persisted;
+  auto first = messages(1, 3);
+  box.accept(first, 1, accepted, rejected);
+  ASSERT_EQ(accepted.size(), 3u);
+  EXPECT_TRUE(box.needs_sync());
+  EXPECT_EQ(box.next_to_send(), nullptr);  // nothing unsynced goes on the wire
+
+  int done_calls = 0;
+  box.start_sync([&] { ++done_calls; });
+  EXPECT_TRUE(box.sync_in_flight());
+  // Accepted while the fdatasync runs: not covered by it.
+  auto second = messages(4, 2);
+  box.accept(second, 4, accepted, rejected);
+  box.start_sync([&] { ++done_calls; });  // queued behind the one in flight
+
+  ASSERT_TRUE(io.run_one());
+  EXPECT_EQ(done_calls, 2);
+  box.sync_appended(persisted, rejected, false);
+  ASSERT_EQ(persisted.size(), 3u);  // the first three only
+  EXPECT_EQ(persisted.back().request, 3u);
+  EXPECT_TRUE(rejected.empty());
+  EXPECT_TRUE(box.needs_sync());  // the later two wait for the next commit
+  const outbox_item* item = box.next_to_send();
+  ASSERT_NE(item, nullptr);
+  EXPECT_EQ(item->payload, "{\"n\":1}");
+
+  persisted.clear();
+  box.start_sync([&] { ++done_calls; });
+  ASSERT_TRUE(io.run_one());
+  box.sync_appended(persisted, rejected, false);
+  ASSERT_EQ(persisted.size(), 2u);
+  EXPECT_FALSE(box.needs_sync());
+  box.close();
+}
+
+TEST_F(OutboxLog, CloseDecidesTheCommitInFlight) {
+  posted_queue io;
+  outbox_config config;
+  config.path = tmp_.outbox();
+  outbox box(config);
+  failure corrupt;
+  ASSERT_FALSE(box.open(corrupt, io.poster()));
+  std::vector<send_outcome> accepted, rejected, persisted;
+  auto batch = messages(1, 2);
+  box.accept(batch, 1, accepted, rejected);
+  box.start_sync([] {});
+  auto more = messages(3, 1);
+  box.accept(more, 3, accepted, rejected);
+  // close(): waits for the worker, applies its result, syncs the rest right here.
+  box.sync_appended(persisted, rejected, true);
+  EXPECT_EQ(persisted.size(), 3u);
+  EXPECT_FALSE(box.needs_sync());
+  box.close();
+  ASSERT_TRUE(io.run_one());  // the late completion is harmless
+  // And all three are on disk for the next process.
+  outbox reopened(config);
+  ASSERT_FALSE(reopened.open(corrupt, io.poster()));
+  EXPECT_EQ(reopened.size(), 3u);
+}
+
+}  // namespace
+}  // namespace rws
