@@ -375,7 +375,9 @@ declare namespace resilientWs {
     fsync?: 'batch' | 'always' | 'none';
 
     /**
-     * Most messages held undelivered. Integer 1 … 2^32.
+     * Most messages waiting to be sent. With `guarantee: 'written'`, messages already handed to an
+     * open connection (at most ~1 MiB of frames) do not count: while connected, messages go
+     * straight out. Integer 1 … 2^32.
      * @default 10000
      */
     maxMessages?: number;
@@ -693,7 +695,7 @@ declare namespace resilientWs {
     outboxDiskBytes: number;
     /** Messages evicted by `outbox.onFull: 'drop-oldest'` so far. */
     outboxDropped: number;
-    /** Bytes queued on the socket but not yet written. */
+    /** Frame bytes in the connection's write queue, not yet written (the `bufferedAmount` property also counts the outbox and this tick's sends). */
     bufferedAmount: number;
     /** Heartbeat probes sent. */
     heartbeatsSent: number;
@@ -752,15 +754,19 @@ declare namespace resilientWs {
     readonly lastEventId: string | undefined;
 
     /**
-     * Bytes queued on the connection but not yet written. 0 once closed. Each read calls into the
-     * native side and allocates: read `stats()` once instead when you need several counters.
+     * Payload bytes accepted by `send()` and not yet handed to the kernel — this tick's sends,
+     * the outbox's unsent messages and the connection's write queue — as in browsers and `ws`.
+     * Current synchronously and cheap to read (a JS counter), so the usual `ws` backpressure loop
+     * works: `while (sock.bufferedAmount < limit) sock.send(x)`. A message leaves it when its
+     * last byte is written, whatever the outbox guarantee. 0 once closed.
      */
     readonly bufferedAmount: number;
 
     /**
      * Messages not yet delivered per the outbox guarantee, including `send()`s of the current tick
      * not yet handed to the io thread. 0 once closed (a file outbox keeps its pending records on
-     * disk for the next socket on that path). Same cost as `bufferedAmount`.
+     * disk for the next socket on that path). Each read calls into the native side and
+     * allocates: read `stats()` once instead when you need several counters.
      */
     readonly outboxSize: number;
 

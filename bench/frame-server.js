@@ -28,6 +28,9 @@
  *       Unmasks each client message and writes it straight back as one
  *       unmasked frame with the same opcode (Nagle off).
  *
+ *   /idle
+ *       Answers pings with pongs and otherwise stays silent (idle connections).
+ *
  * Control frames are handled in every scenario: ping → pong, close → close
  * echo + end. Prints the listening port as the first line of stdout. Exits
  * when its parent goes away (stdin ends, or the IPC channel disconnects).
@@ -373,14 +376,22 @@ function makeReader(socket, url) {
     });
   }
 
-  throw new Error(`unknown scenario path ${url.pathname} (expected /recv, /sink or /echo)`);
+  if (scenario === 'idle') {
+    // Idle connections: answer pings (the client's heartbeat), ignore everything else.
+    return new ClientFrameReader(false, (fin, opcode, payload) => {
+      control(opcode, payload);
+    });
+  }
+
+  throw new Error(`unknown scenario path ${url.pathname} (expected /recv, /sink, /echo or /idle)`);
 }
 
 function main() {
   const portArg = process.argv.slice(2).find((a) => /^\d+$/.test(a));
   const port = portArg ? Number(portArg) : 0;
   const server = net.createServer(onConnection);
-  server.listen(port, '127.0.0.1', () => {
+  // 5,000 idle connections arrive in bursts of 200; do not let the accept queue drop SYNs.
+  server.listen({ port, host: '127.0.0.1', backlog: 4096 }, () => {
     process.stdout.write(`${server.address().port}\n`);
   });
 

@@ -15,13 +15,16 @@
  *
  * The far end is bench/frame-server.js in a child process. Both clients run in
  * this process, alternating ws, rws, ws, rws, … on a fresh connection per
- * measurement; each cell is the median over rounds. Results go to
+ * measurement; each cell is the median over rounds. Pinned echo and idle run
+ * their client in a child process of its own (pinned: `taskset -c 0` for client
+ * and far end). resilient-ws runs on library defaults everywhere. Results go to
  * bench/results/latest.json (machine info and every raw sample) and
  * bench/results/latest.md (the table).
  */
 
 const path = require('path');
-const { deferred, startFrameServer } = require('./util');
+const { spawn, spawnSync } = require('child_process');
+const { deferred, startFrameServer, nodeCommand } = require('./util');
 const fs = require('fs');
 const os = require('os');
 const { performance } = require('perf_hooks');
@@ -32,6 +35,8 @@ const WebSocket = require('ws');
 const RESULTS_DIR = path.join(__dirname, 'results');
 const ECHO_WARMUP = 500;
 const ECHO_SAMPLES = 5000;
+/** The ws-style send loop sends while bufferedAmount is below this, else waits for it to drop. */
+const SEND_HIGH_WATER = 1024 * 1024;
 const OPEN_TIMEOUT_MS = 10000;
 const CLOSE_TIMEOUT_MS = 5000;
 /** A measurement that takes this many times longer than planned is declared hung. */
@@ -114,6 +119,18 @@ function loadResilientWs() {
   }
 }
 
+/** Whether `ws` found the native bufferutil (it loads it when installed; a devDependency here). */
+function wsUsesBufferutil() {
+  try {
+    const wsDir = path.dirname(require.resolve('ws/package.json'));
+    const entry = require.resolve('bufferutil', { paths: [wsDir] });
+    // bufferutil falls back to plain JS when its native build does not load: that is not it.
+    return require(entry) !== require(path.join(path.dirname(entry), 'fallback.js'));
+  } catch {
+    return false;
+  }
+}
+
 function firstLine(s) {
   return String(s || 'unknown error').split('\n')[0];
 }
@@ -164,10 +181,21 @@ function processCpuMs(pid) {
   }
 }
 
-/** This process's CPU time so far (ms), every thread (the rws io thread too). */
+/**
+ * CPU time (ms) of this process so far, every thread (the rws io thread too), plus every
+ * child it has already reaped (pinned echo clients, idle clients, extra far ends), so the
+ * bench's own children never count as "other processes".
+ */
 function ownCpuMs() {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime, stime, cutime, cstime: fields 14-17 of stat(5), in clock ticks (USER_HZ = 100).
+    return ((Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 1000) / 100;
+  } catch {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  }
 }
 
 /**
@@ -239,7 +267,7 @@ process.on('unhandledRejection', (err) => {
  * Open one connection and wait for 'open'.
  * @param {'ws'|'rws'} kind
  * @param {string} url
- * @param {object} ctx  { ResilientSocket, rwsExtraOptions }
+ * @param {object} ctx  { ResilientSocket }
  * @returns {Promise<Conn>}
  */
 async function openConn(kind, url, ctx) {
@@ -253,8 +281,8 @@ async function openConn(kind, url, ctx) {
     sock.on('error', (err) => failure.reject(err));
     sock.on('close', (code) => failure.reject(new Error(`ws closed unexpectedly (code ${code})`)));
   } else {
-    const options = { heartbeat: false, reconnect: false, ...(ctx.rwsExtraOptions || {}) };
-    sock = new ctx.ResilientSocket(url, options);
+    // Library defaults (heartbeat, reconnect, in-memory outbox), as a user would run it.
+    sock = new ctx.ResilientSocket(url);
     sock.on('error', (err) => failure.reject(err));
     sock.on('failed', (ev) => failure.reject((ev && ev.error) || new Error('resilient-ws failed')));
     sock.on('close', (ev) =>
@@ -394,11 +422,14 @@ async function measureRecv(kind, ctx, p, count) {
 }
 
 /**
- * Send: `count` messages back to back (no awaiting per message); done when
- * the sink reports "done:<count>", i.e. every message reached the far end.
- * ws: ws.send() in a loop. rws: sock.send() in a loop, promises not awaited
- * individually; the last one is awaited after "done" (it has resolved by
- * then), and any rejection fails the measurement.
+ * Send, the way a `ws` user writes a bulk sender (and the way outside
+ * benchmarks measure it): send while `bufferedAmount` is below 1 MiB, else
+ * yield with setImmediate and look again. Done when the sink reports
+ * "done:<count>", i.e. every message reached the far end. resilient-ws runs
+ * on its defaults (in-memory outbox bounded at 10,000 messages / 16 MiB), so a
+ * `bufferedAmount` that forgets bytes still in the outbox shows up here as
+ * ERR_OUTBOX_FULL. Promises are not awaited per message; the last one is
+ * awaited after "done", and any rejection fails the measurement.
  */
 async function measureSend(kind, ctx, p, count) {
   const url = `${ctx.base}/sink?count=${count}`;
@@ -412,17 +443,36 @@ async function measureSend(kind, ctx, p, count) {
       else done.reject(new Error(`sink answered ${text.slice(0, 40)}, expected ${expected}`));
     });
     let last = null;
+    let sent = 0;
+    let waits = 0;
+    let tLoop = 0;
+    const loopDone = deferred();
+    const pump = () => {
+      try {
+        while (sent < count) {
+          if (sock.bufferedAmount >= SEND_HIGH_WATER) {
+            waits++;
+            setImmediate(pump);
+            return;
+          }
+          if (kind === 'ws') sock.send(payload);
+          else last = sock.send(payload);
+          sent++;
+        }
+        tLoop = performance.now();
+        loopDone.resolve();
+      } catch (err) {
+        loopDone.reject(err);
+        done.reject(err);
+      }
+    };
     const t0 = performance.now();
-    if (kind === 'ws') {
-      for (let i = 0; i < count; i++) sock.send(payload);
-    } else {
-      for (let i = 0; i < count; i++) last = sock.send(payload);
-    }
-    const tLoop = performance.now();
+    pump();
     const t1 = await done.promise;
+    await loopDone.promise;
     if (last) await last;
     const seconds = (t1 - t0) / 1000;
-    return { rate: count / seconds, seconds, count, loopSeconds: (tLoop - t0) / 1000 };
+    return { rate: count / seconds, seconds, count, loopSeconds: (tLoop - t0) / 1000, bufferedWaits: waits };
   });
 }
 
@@ -442,6 +492,10 @@ async function measureEcho(kind, ctx, p) {
     let i = 0;
     let sentAt = 0;
     let last = null;
+    // CPU of this whole process (JS thread, libuv, and resilient-ws's io thread) over the
+    // recorded round trips; the far end is another process and is not counted.
+    let cpuAtStart = null;
+    let cpuUsed = null;
     const onEcho = (text) => {
       const now = performance.now();
       if (text !== payload) {
@@ -450,7 +504,9 @@ async function measureEcho(kind, ctx, p) {
       }
       if (i >= ECHO_WARMUP) samples[i - ECHO_WARMUP] = (now - sentAt) * 1000; // µs
       i++;
+      if (i === ECHO_WARMUP) cpuAtStart = process.cpuUsage();
       if (i === total) {
+        cpuUsed = process.cpuUsage(cpuAtStart);
         done.resolve();
         return;
       }
@@ -470,6 +526,7 @@ async function measureEcho(kind, ctx, p) {
       p50: percentile(sorted, 50),
       p99: percentile(sorted, 99),
       mean: sorted.reduce((s, x) => s + x, 0) / sorted.length,
+      cpuUs: (cpuUsed.user + cpuUsed.system) / ECHO_SAMPLES,
       samplesUs: Array.from(samples, (x) => Math.round(x * 10) / 10),
     };
   });
@@ -596,12 +653,151 @@ async function measureCeiling(scenario, ctx, count) {
   return count / ((t1 - t0) / 1000);
 }
 
+// ---------------------------------------------------------------------------
+// Scenarios whose client runs in a child process of its own
+
+/** The CPU both client and far end are pinned to in the pinned scenarios. */
+const PIN_CPU = 0;
+/** Idle scenario: connections per client process, and fd limit for it and its far end. */
+const IDLE_CONNECTIONS = 5000;
+const IDLE_FD_LIMIT = 20000;
+
+/**
+ * Run `file args…`, resolve with the last line it printed on stdout (a JSON result), reject
+ * with its last stderr line when it fails or outlives `ms`.
+ * @returns {Promise<any>}
+ */
+function runJsonChild(file, args, ms, what) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${what} timed out after ${ms} ms`));
+    }, ms);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      const lines = out.trim().split('\n');
+      if (code !== 0) {
+        const why = err.trim().split('\n').filter(Boolean).pop() || `exit code ${code}, signal ${signal}`;
+        reject(new Error(`${what}: ${why}`));
+        return;
+      }
+      try {
+        resolve(JSON.parse(lines[lines.length - 1]));
+      } catch {
+        reject(new Error(`${what} printed no result`));
+      }
+    });
+  });
+}
+
+/** Whether `taskset -c 0` works here (util-linux present, CPU 0 allowed). */
+function tasksetWorks() {
+  const r = spawnSync('taskset', ['-c', String(PIN_CPU), 'true'], { stdio: 'ignore' });
+  return r.status === 0;
+}
+
+/**
+ * A far end started on first use and stopped when its scenario ends (so its CPU time is
+ * reaped, and counted as ours, before the busy check).
+ */
+async function extraServer(ctx, name, how) {
+  if (!ctx.extraServers[name]) {
+    const started = startFrameServer(how);
+    ctx.extraServers[name] = started;
+    const { child } = await started;
+    child.removeAllListeners('exit');
+    child.on('exit', () => {});
+  }
+  return ctx.extraServers[name];
+}
+
+async function stopExtraServers(ctx) {
+  const all = Object.values(ctx.extraServers);
+  ctx.extraServers = {};
+  for (const started of all) {
+    const { child } = await started.catch(() => ({ child: null }));
+    if (!child || child.exitCode !== null || child.signalCode !== null) continue;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.stdin.end();
+    child.kill();
+    await withTimeout(exited, 5000, 'extra frame server exit').catch(() => child.kill('SIGKILL'));
+  }
+}
+
+/**
+ * Echo with client and far end both pinned to one CPU (`taskset -c 0`), as an outside
+ * benchmark runs it: what the library's own CPU costs when nothing can run in parallel —
+ * the io thread, the JS thread and the far end take turns on one core. The client is a
+ * child process (`bench/run.js --worker`) that runs the same measureEcho, after one
+ * unrecorded warm-up pass.
+ */
+async function measureEchoPinned(kind, ctx) {
+  if (!ctx.canPin) throw new Error('taskset -c 0 does not work here (util-linux missing?): cannot pin');
+  const { port } = await extraServer(ctx, 'pinned', { pinCpu: PIN_CPU });
+  const input = JSON.stringify({ scenario: 'echo-64-text', kind, port });
+  const { file, args } = nodeCommand([__filename, `--worker=${input}`], { pinCpu: PIN_CPU });
+  return runJsonChild(file, args, 2 * MIN_MEASUREMENT_TIMEOUT_MS, `pinned ${kind} echo client`);
+}
+
+/**
+ * Idle: one client process per measurement opens IDLE_CONNECTIONS connections (library
+ * defaults), and reports its RSS growth per connection and its CPU while idle, per 1,000
+ * sockets (bench/idle-client.js). The far end is a frame server of its own that answers
+ * pings.
+ */
+async function measureIdle(kind, ctx, p) {
+  const { port } = await extraServer(ctx, 'idle', { fdLimit: IDLE_FD_LIMIT });
+  const { file, args } = nodeCommand(
+    ['--expose-gc', path.join(__dirname, 'idle-client.js'), kind, `ws://127.0.0.1:${port}/idle`, String(p.connections), String(ctx.idleWindowMs)],
+    { fdLimit: IDLE_FD_LIMIT }
+  );
+  const r = await runJsonChild(file, args, 120000 + ctx.idleWindowMs, `${kind} idle client`);
+  return { ...r, rssKiB: r.rssPerConnection / 1024 };
+}
+
+/**
+ * `node bench/run.js --worker=<json>`: the client process of a scenario that must not run in
+ * the harness (pinned echo). Runs the scenario once as a warm-up, then once measured, and
+ * prints the result as one JSON line.
+ */
+async function workerMain(raw) {
+  const input = JSON.parse(raw);
+  const scenario = SCENARIOS.find((s) => s.id === input.scenario);
+  if (!scenario) throw new Error(`unknown scenario ${input.scenario}`);
+  const rws = loadResilientWs();
+  if (input.kind === 'rws' && !rws.ResilientSocket) throw new Error(`resilient-ws not loadable: ${rws.error}`);
+  const ctx = {
+    base: `ws://127.0.0.1:${input.port}`,
+    port: input.port,
+    ResilientSocket: rws.ResilientSocket,
+    hangTimeoutMs: MIN_MEASUREMENT_TIMEOUT_MS,
+  };
+  await scenario.measure(input.kind, ctx, scenario.params, input.count);
+  fullGc();
+  const result = await scenario.measure(input.kind, ctx, scenario.params, input.count);
+  delete result.samplesUs; // the harness keeps summaries of child runs only
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
 const TEXT_64 = 'x'.repeat(64);
-const TEXT_1K = 'y'.repeat(1024);
+const BIN_1K = Buffer.alloc(1024, 0x5a);
+const BIN_64K = Buffer.alloc(64 * 1024, 0xa5);
+
+const CPU_ROW = { metric: 'cpuUs', label: 'client CPU per round trip (all threads)', unit: 'µs', better: 'lower', target: null };
 
 /**
  * Every scenario and the rows it contributes to the table. `warmupCount`
  * also serves as the calibration run that sizes the measured count.
+ * A row's `target` is a ratio rws/ws; `absolute` instead bounds rws's own value.
  */
 const SCENARIOS = [
   {
@@ -638,16 +834,25 @@ const SCENARIOS = [
     warmupCount: 20000,
     maxCount: 3_000_000,
     measure: measureSend,
-    rows: [{ metric: 'rate', label: 'send 64 B text', unit: 'msgs/s', better: 'higher', target: 2.0 }],
+    rows: [{ metric: 'rate', label: 'send 64 B text (bufferedAmount loop)', unit: 'msgs/s', better: 'higher', target: 2.0 }],
   },
   {
-    id: 'send-1k-text',
+    id: 'send-1k-bin',
     kind: 'rate',
-    params: { size: 1024, payload: TEXT_1K },
+    params: { size: 1024, payload: BIN_1K },
     warmupCount: 10000,
     maxCount: 1_000_000,
     measure: measureSend,
-    rows: [{ metric: 'rate', label: 'send 1 KiB text', unit: 'msgs/s', better: 'higher', target: 2.0 }],
+    rows: [{ metric: 'rate', label: 'send 1 KiB binary (bufferedAmount loop)', unit: 'msgs/s', better: 'higher', target: 2.0 }],
+  },
+  {
+    id: 'send-64k-bin',
+    kind: 'rate',
+    params: { size: 64 * 1024, payload: BIN_64K },
+    warmupCount: 1000,
+    maxCount: 60_000,
+    measure: measureSend,
+    rows: [{ metric: 'rate', label: 'send 64 KiB binary (bufferedAmount loop)', unit: 'msgs/s', better: 'higher', target: 1.0 }],
   },
   {
     id: 'echo-64-text',
@@ -655,27 +860,34 @@ const SCENARIOS = [
     params: { size: 64, payload: TEXT_64 },
     measure: measureEcho,
     rows: [
-      { metric: 'p50', label: 'echo round trip 64 B, p50', unit: 'µs', better: 'lower', target: 1.2 },
-      { metric: 'p99', label: 'echo round trip 64 B, p99', unit: 'µs', better: 'lower', target: 1.0 },
+      { metric: 'p50', label: 'echo round trip 64 B, default scheduling, p50', unit: 'µs', better: 'lower', target: 1.2 },
+      { metric: 'p99', label: 'echo round trip 64 B, default scheduling, p99', unit: 'µs', better: 'lower', target: 1.0 },
+      { ...CPU_ROW, label: 'client CPU per round trip, default scheduling (all threads)' },
+    ],
+  },
+  {
+    id: 'echo-64-text-pinned',
+    kind: 'latency',
+    params: { size: 64, payload: TEXT_64 },
+    measure: measureEchoPinned,
+    rows: [
+      { metric: 'p50', label: 'echo round trip 64 B, client and far end on one CPU (taskset), p50', unit: 'µs', better: 'lower', target: 1.2 },
+      { metric: 'p99', label: 'echo round trip 64 B, client and far end on one CPU (taskset), p99', unit: 'µs', better: 'lower', target: 1.0 },
+      { ...CPU_ROW, label: 'client CPU per round trip, pinned (all threads)' },
+    ],
+  },
+  {
+    id: 'idle-5000',
+    kind: 'once',
+    rounds: 3,
+    params: { connections: IDLE_CONNECTIONS },
+    measure: measureIdle,
+    rows: [
+      { metric: 'rssKiB', label: 'client RSS per idle connection at 5,000 (client in its own process)', unit: 'KiB', better: 'lower', target: 0.5 },
+      { metric: 'cpuPercentPer1000', label: 'client CPU while idle, per 1,000 open sockets', unit: '% of a core', better: 'lower', target: null, absolute: 0.2 },
     ],
   },
 ];
-
-/**
- * Options for resilient-ws in a scenario. The send burst is far larger than
- * the default in-memory outbox bound (10,000 messages / 16 MiB) while ws
- * buffers without limit, so for send the outbox is sized to hold the whole
- * burst; everything else runs on defaults.
- */
-function rwsOptionsFor(scenario, count) {
-  if (scenario.measure !== measureSend) return {};
-  return {
-    outbox: {
-      maxMessages: Math.max(10000, count * 2),
-      maxBytes: Math.max(16 * 1024 * 1024, count * scenario.params.size * 4),
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------
 // Driver
@@ -685,9 +897,8 @@ function rwsOptionsFor(scenario, count) {
  * @returns {Promise<{ok: true, result: object}|{ok: false, error: string}>}
  */
 async function attempt(kind, scenario, ctx, count) {
-  const local = { ...ctx, rwsExtraOptions: kind === 'rws' ? rwsOptionsFor(scenario, count) : null };
   try {
-    const result = await scenario.measure(kind, local, scenario.params, count);
+    const result = await scenario.measure(kind, ctx, scenario.params, count);
     return { ok: true, result };
   } catch (err) {
     return { ok: false, error: firstLine(err && err.message) };
@@ -715,6 +926,7 @@ async function runScenario(scenario, ctx, opts, log) {
   const warmRates = {};
   for (const k of kinds) {
     record.warmup[k] = [];
+    if (scenario.kind === 'once') continue; // each measurement is a fresh process; nothing to warm
     let passCount = scenario.warmupCount || 0;
     for (let pass = 0; pass < (scenario.kind === 'rate' ? 2 : 1); pass++) {
       const r = await attempt(k, scenario, ctx, passCount);
@@ -751,9 +963,11 @@ async function runScenario(scenario, ctx, opts, log) {
         Math.min(scenario.maxCount, Math.max(scenario.warmupCount, rate * opts.targetSeconds))
       );
     }
-  } else {
+  } else if (scenario.kind === 'latency') {
     record.counts = Object.fromEntries(kinds.map((k) => [k, ECHO_SAMPLES]));
     record.warmupRoundTrips = ECHO_WARMUP;
+  } else {
+    record.counts = Object.fromEntries(kinds.map((k) => [k, scenario.params.connections]));
   }
 
   if (scenario.kind === 'rate') {
@@ -774,7 +988,8 @@ async function runScenario(scenario, ctx, opts, log) {
     record.farEndCeiling = record.farEndCeilingSamples.length ? Math.max(...record.farEndCeilingSamples) : null;
   }
 
-  for (let round = 0; round < opts.rounds; round++) {
+  const rounds = scenario.rounds ? Math.min(scenario.rounds, opts.rounds) : opts.rounds;
+  for (let round = 0; round < rounds; round++) {
     for (const k of kinds) {
       if (record.errors[k].length >= 2) continue; // broken twice: stop spending time on it
       const r = await attempt(k, scenario, ctx, record.counts[k]);
@@ -825,6 +1040,8 @@ function describeMedians(scenario, record) {
 function fmtValue(v, unit) {
   if (!Number.isFinite(v)) return '–';
   if (unit === 'µs') return `${v.toFixed(1)} µs`;
+  if (unit === 'KiB') return `${v.toFixed(1)} KiB`;
+  if (unit === '% of a core') return `${v.toFixed(3)} %`;
   if (v >= 1e6) return `${(v / 1e6).toFixed(2)}M/s`;
   if (v >= 1e3) return `${(v / 1e3).toFixed(1)}k/s`;
   return `${v.toFixed(0)}/s`;
@@ -832,13 +1049,13 @@ function fmtValue(v, unit) {
 
 /** "median [min–max]" of one client's rounds for one metric. */
 function fmtCell(record, kind, row) {
-  if (!record.rounds[kind]) return 'not built';
+  if (!record.rounds || !record.rounds[kind]) return 'not built';
   const values = record.rounds[kind].map((x) => x[row.metric]).filter(Number.isFinite);
   if (values.length === 0) return record.errors[kind].length ? 'error' : '–';
   const med = median(values);
   const lo = Math.min(...values);
   const hi = Math.max(...values);
-  const range = values.length > 1 ? ` [${fmtValue(lo, row.unit).replace(/( µs|\/s)$/, '')}–${fmtValue(hi, row.unit)}]` : '';
+  const range = values.length > 1 ? ` [${fmtValue(lo, row.unit).replace(/( µs| KiB| %|\/s)$/, '')}–${fmtValue(hi, row.unit)}]` : '';
   const failed = record.errors[kind].length ? ` (${record.errors[kind].length} failed)` : '';
   return `${fmtValue(med, row.unit)}${range}${failed}`;
 }
@@ -849,11 +1066,18 @@ function ratioOf(record, row) {
 }
 
 function targetText(row) {
+  if (row.absolute !== undefined) return `≤ ${row.absolute} ${row.unit} (resilient-ws)`;
+  if (row.target === null) return '—';
   return row.better === 'higher' ? `≥ ${row.target}× ws` : `≤ ${row.target}× ws`;
 }
 
-function meets(row, ratio) {
-  if (!Number.isFinite(ratio)) return null;
+/** true/false against SPEC §10, null when there is nothing to judge. */
+function meets(row, ratio, record) {
+  if (row.absolute !== undefined) {
+    const v = record.medians && record.medians.rws && record.medians.rws[row.metric];
+    return Number.isFinite(v) ? v <= row.absolute : null;
+  }
+  if (row.target === null || !Number.isFinite(ratio)) return null;
   return row.better === 'higher' ? ratio >= row.target : ratio <= row.target;
 }
 
@@ -870,7 +1094,7 @@ function renderTable(records) {
     const scenario = SCENARIOS.find((s) => s.id === record.id);
     for (const row of scenario.rows) {
       const ratio = ratioOf(record, row);
-      const ok = meets(row, ratio);
+      const ok = meets(row, ratio, record);
       const ratioText = Number.isFinite(ratio)
         ? `${ratio.toFixed(2)}× (${row.better} is better)`
         : `– (${row.better} is better)`;
@@ -965,6 +1189,10 @@ async function main() {
     base: `ws://127.0.0.1:${port}`,
     port,
     ResilientSocket: rws.ResilientSocket,
+    canPin: tasksetWorks(),
+    extraServers: {},
+    // Idle CPU window: long enough to include a default heartbeat (15 s without traffic → ping).
+    idleWindowMs: opts.quick ? 6000 : 17000,
     // A measurement is planned to take ≤ 2 × targetSeconds; far beyond that it is hung.
     hangTimeoutMs: Math.max(MIN_MEASUREMENT_TIMEOUT_MS, opts.targetSeconds * 2000 * HANG_FACTOR),
   };
@@ -973,6 +1201,7 @@ async function main() {
   for (const scenario of selected) {
     log(`- ${scenario.id}`);
     records.push(await runScenario(scenario, ctx, opts, log));
+    await stopExtraServers(ctx);
   }
 
   const serverCpu = processCpuMs(child.pid);
@@ -1009,6 +1238,7 @@ async function main() {
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     node: process.version,
     ws: require('ws/package.json').version,
+    wsBufferutil: wsUsesBufferutil(),
     resilientWs: rws.version,
     loadavgBefore: loadBefore,
     loadavgAfter: loadAfter,
@@ -1036,7 +1266,8 @@ async function main() {
 
   const header =
     `# resilient-ws vs ws — ${started.toISOString()}\n\n` +
-    `${machine.cpuModel} ×${machine.cpuCount}, Node ${machine.node}, ws ${machine.ws}, ` +
+    `${machine.cpuModel} ×${machine.cpuCount}, Node ${machine.node}, ws ${machine.ws} ` +
+    `(${machine.wsBufferutil ? 'with' : 'without'} bufferutil), ` +
     `${opts.quick ? 'quick' : 'full'} run (${opts.rounds} rounds, median [min–max]), ${elapsed.toFixed(0)} s, ` +
     `other processes' CPU: ${otherBefore.toFixed(2)} cores before, ${otherDuring === null ? '?' : otherDuring.toFixed(2)} during` +
     (rws.ResilientSocket ? '' : `\n\n**resilient-ws addon not built; measuring ws only** (${rws.error})`) +
@@ -1058,7 +1289,16 @@ async function main() {
 
 let shuttingDown = false;
 
-main().then(
+const workerArg = process.argv.find((a) => a.startsWith('--worker='));
+if (workerArg) {
+  workerMain(workerArg.slice('--worker='.length)).then(
+    () => process.exit(0),
+    (err) => {
+      process.stderr.write(`bench worker: ${firstLine(err && err.message)}\n`);
+      process.exit(1);
+    }
+  );
+} else main().then(
   (code) => process.exit(code),
   (err) => {
     process.stderr.write(`bench: ${err && err.stack ? err.stack : err}\n`);

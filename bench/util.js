@@ -37,12 +37,30 @@ function once(emitter, name, ms, where = () => true) {
 }
 
 /**
+ * The command line that runs `node <args…>` with optional CPU pinning (`taskset -c <cpu>`, the
+ * way an outside benchmark pins client and far end to one core) and a raised fd limit.
+ * @param {string[]} nodeArgs
+ * @param {{pinCpu?: number|null, fdLimit?: number|null}} [how]
+ * @returns {{file: string, args: string[]}}
+ */
+function nodeCommand(nodeArgs, { pinCpu = null, fdLimit = null } = {}) {
+  let argv = [process.execPath, ...nodeArgs];
+  if (pinCpu !== null) argv = ['taskset', '-c', String(pinCpu), ...argv];
+  if (fdLimit === null) return { file: argv[0], args: argv.slice(1) };
+  // `exec` keeps one process, so the pid (and its CPU time in /proc) is node's.
+  const quoted = argv.map((a) => `'${String(a).replace(/'/g, "'\\''")}'`).join(' ');
+  return { file: '/bin/sh', args: ['-c', `ulimit -n ${fdLimit} && exec ${quoted}`] };
+}
+
+/**
  * Spawns bench/frame-server.js (the far end, in its own process) and waits for the port it prints.
+ * @param {{pinCpu?: number|null, fdLimit?: number|null}} [how] see nodeCommand
  * @returns {Promise<{port: number, child: import('child_process').ChildProcess}>}
  */
-function startFrameServer() {
+function startFrameServer(how) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, 'frame-server.js')], {
+    const { file, args } = nodeCommand([path.join(__dirname, 'frame-server.js')], how);
+    const child = spawn(file, args, {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     let out = '';
@@ -73,4 +91,4 @@ function startFrameServer() {
   });
 }
 
-module.exports = { deferred, once, startFrameServer };
+module.exports = { deferred, once, startFrameServer, nodeCommand };

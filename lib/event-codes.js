@@ -53,5 +53,10 @@ FIELDS[KIND.RESUME_RESET] = 1;
 
 /** rws::receipt_status → SendReceipt.status */
 const RECEIPT_STATUS = [undefined, 'written', 'persisted', 'acked'];
+/**
+ * rws::receipt_status::handed_to_kernel: a SENT event with this status settles nothing; it says
+ * the requests' bytes reached the kernel (file outbox or 'acked'), for bufferedAmount.
+ */
+const HANDED_TO_KERNEL = 4;
 
-module.exports = { KIND, FIELDS, RECEIPT_STATUS };
+module.exports = { KIND, FIELDS, RECEIPT_STATUS, HANDED_TO_KERNEL };

@@ -11,6 +11,7 @@ Napi::Function native_socket::define(Napi::Env env) {
   return DefineClass(env, "NativeSocket",
                      {
                          InstanceMethod<&native_socket::send>("send"),
+                         InstanceMethod<&native_socket::stage>("stage"),
                          InstanceMethod<&native_socket::close>("close"),
                          InstanceMethod<&native_socket::reconnect>("reconnect"),
                          InstanceMethod<&native_socket::connect>("connect"),
@@ -82,14 +83,59 @@ void native_socket::require_live(const Napi::Env& env) const {
   }
 }
 
-// send(firstRequest, items): items alternate data (string → text, Buffer/TypedArray → binary)
-// and key (string, or undefined to generate). One post carries the whole batch.
+namespace {
+
+// The bytes of a TypedArray (any kind), DataView or ArrayBuffer; false for anything else.
+bool binary_bytes(const Napi::Value& data, std::string& out) {
+  if (data.IsTypedArray()) {
+    auto view = data.As<Napi::TypedArray>();
+    auto bytes = view.ArrayBuffer();
+    out.assign(static_cast<const char*>(bytes.Data()) + view.ByteOffset(), view.ByteLength());
+    return true;
+  }
+  if (data.IsDataView()) {
+    auto view = data.As<Napi::DataView>();
+    auto bytes = view.ArrayBuffer();
+    out.assign(static_cast<const char*>(bytes.Data()) + view.ByteOffset(), view.ByteLength());
+    return true;
+  }
+  if (data.IsArrayBuffer()) {
+    auto bytes = data.As<Napi::ArrayBuffer>();
+    out.assign(static_cast<const char*>(bytes.Data()), bytes.ByteLength());
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+// stage(data): copies a large binary payload now — its only copy before the io thread frames
+// it — so the caller may reuse the buffer at once, and keeps it for this tick's send() batch,
+// where `true` in the data slot stands for the next staged payload. lib/ would otherwise copy
+// it into a JS snapshot and send() would copy it again (bench send-64k-bin).
+Napi::Value native_socket::stage(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  require_live(env);
+  outgoing_message m;
+  if (!binary_bytes(info[0], m.data)) {
+    Napi::TypeError::New(env, "resilient-ws: stage(data) takes a TypedArray, DataView or ArrayBuffer").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  m.binary = true;
+  staged_.push_back(std::move(m));
+  return env.Undefined();
+}
+
+// send(firstRequest, items): items alternate data (string → text, Buffer/TypedArray → binary,
+// true → the next payload stage() copied) and key (string, or undefined to generate). One post
+// carries the whole batch.
 Napi::Value native_socket::send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   require_live(env);
   auto first_request = static_cast<std::uint64_t>(info[0].As<Napi::Number>().Int64Value());
   auto items = info[1].As<Napi::Array>();
   std::vector<outgoing_message> batch;
+  std::size_t staged_taken = 0;
   uint32_t n = items.Length();
   batch.reserve(n / 2);
   for (uint32_t i = 0; i + 1 < n; i += 2) {
@@ -98,20 +144,15 @@ Napi::Value native_socket::send(const Napi::CallbackInfo& info) {
     outgoing_message m;
     if (data.IsString()) {
       m.data = data.As<Napi::String>().Utf8Value();
-    } else if (data.IsTypedArray()) {
-      auto view = data.As<Napi::TypedArray>();
-      auto bytes = view.ArrayBuffer();
-      auto* start = static_cast<const char*>(bytes.Data()) + view.ByteOffset();
-      m.data.assign(start, view.ByteLength());
-      m.binary = true;
-    } else if (data.IsArrayBuffer()) {
-      auto bytes = data.As<Napi::ArrayBuffer>();
-      m.data.assign(static_cast<const char*>(bytes.Data()), bytes.ByteLength());
-      m.binary = true;
+    } else if (data.IsBoolean()) {
+      if (staged_taken < staged_.size()) m = std::move(staged_[staged_taken++]);
+    } else {
+      m.binary = binary_bytes(data, m.data);
     }
     if (key.IsString()) m.key = key.As<Napi::String>().Utf8Value();
     batch.push_back(std::move(m));
   }
+  staged_.clear();
   stats_->sends_in_flight += batch.size();
   post([s = session_, batch = std::move(batch), first_request]() mutable { s->send(std::move(batch), first_request); });
   return env.Undefined();
@@ -208,6 +249,7 @@ Napi::Value native_socket::dispose(const Napi::CallbackInfo& info) {
 }
 
 void native_socket::release() {
+  staged_.clear();
   if (events_) {
     events_->release();
     events_.reset();

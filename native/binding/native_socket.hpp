@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <memory>
+#include <vector>
 
 #include "binding/js_event_queue.hpp"
 #include "transport/io_runtime.hpp"
@@ -27,6 +28,7 @@ class native_socket : public Napi::ObjectWrap<native_socket> {
 
  private:
   Napi::Value send(const Napi::CallbackInfo& info);
+  Napi::Value stage(const Napi::CallbackInfo& info);
   Napi::Value close(const Napi::CallbackInfo& info);
   Napi::Value reconnect(const Napi::CallbackInfo& info);
   Napi::Value connect(const Napi::CallbackInfo& info);
@@ -46,6 +48,8 @@ class native_socket : public Napi::ObjectWrap<native_socket> {
   std::shared_ptr<session> session_;          // touched on the io thread only, via post()
   std::shared_ptr<session_stats> stats_;      // read here, written on the io thread
   std::shared_ptr<js_event_queue> events_;
+  // Large binary payloads copied by stage() during this tick, taken in order by the next send().
+  std::vector<outgoing_message> staged_;
 };
 
 }  // namespace rws::binding

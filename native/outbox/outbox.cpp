@@ -207,10 +207,10 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
     }
     // Evict the oldest messages not yet handed to the socket to make room; their senders learn
     // why. A message already on the wire is never reported as dropped.
-    while (size() >= config_.max_messages || bytes_ + needed > config_.max_bytes) {
+    while (waiting() >= config_.max_messages || bytes_ + needed > config_.max_bytes) {
       if (!config_.drop_oldest || !evict_oldest_unsent(first_new, rejected, dropped())) break;
     }
-    if (size() >= config_.max_messages || bytes_ + needed > config_.max_bytes) {
+    if (waiting() >= config_.max_messages || bytes_ + needed > config_.max_bytes) {
       rejected.push_back({this_request, 0,
                           outbox_failure(failure_code::outbox_full,
                                          "outbox is full (maxMessages " + std::to_string(config_.max_messages) +
@@ -387,6 +387,16 @@ const outbox_item* outbox::next_to_send() {
   // message the server already has.
   if (log_ && items_[send_index_].seq > durable_upto_) return nullptr;
   return &items_[send_index_++];
+}
+
+void outbox::first_written_upto(std::uint64_t seq, std::vector<send_outcome>& written) {
+  if (seq <= first_written_mark_) return;  // a resend of messages already reported
+  auto it = std::upper_bound(items_.begin(), items_.end(), first_written_mark_,
+                             [](std::uint64_t s, const outbox_item& item) { return s < item.seq; });
+  for (; it != items_.end() && it->seq <= seq; ++it) {
+    if (it->request) written.push_back({it->request, it->seq, {}});
+  }
+  first_written_mark_ = seq;
 }
 
 void outbox::written_upto(std::uint64_t seq, std::vector<send_outcome>& delivered) {

@@ -29,11 +29,6 @@ class heartbeat {
  public:
   using time_point = std::chrono::steady_clock::time_point;
 
-  // The wake detector only runs when the timer fires. With a 15-60 s interval a suspend would
-  // go unnoticed until the interval ends, so the timer fires at least this often; an early
-  // firing costs two clock reads and a re-arm.
-  static constexpr std::chrono::milliseconds wake_check_period{1000};
-
   explicit heartbeat(const heartbeat_config& config) : config_(config) {}
 
   // A connection opened: returns when to look first.
@@ -44,10 +39,13 @@ class heartbeat {
     return schedule(std::chrono::milliseconds(config_.interval_ms), clocks);
   }
 
-  heartbeat_step on_timer(time_point now, time_point last_inbound, clock_reading clocks) {
+  // The timer fired, or (`woke_elsewhere`) the io thread's shared wake detector
+  // (session/wake_service.hpp) saw a suspend or a frozen process: with a 15-60 s interval this
+  // timer alone would notice that only at the end of the interval.
+  heartbeat_step on_timer(time_point now, time_point last_inbound, clock_reading clocks, bool woke_elsewhere = false) {
     using std::chrono::milliseconds;
     heartbeat_step step;
-    step.woke = wake_.observe(clocks, due_monotonic_ms_);
+    step.woke = wake_.observe(clocks, due_monotonic_ms_) || woke_elsewhere;
     if (awaiting_ && last_inbound > probe_sent_at_) awaiting_ = false;  // any frame counts
     const milliseconds timeout(config_.timeout_ms), interval(config_.interval_ms);
     if (awaiting_ && !step.woke) {
@@ -87,8 +85,9 @@ class heartbeat {
   }
 
  private:
+  // Only the heartbeat's own deadlines: an idle socket's timer fires once per interval, not once
+  // a second (wake detection is shared per io thread).
   std::chrono::milliseconds schedule(std::chrono::milliseconds delay, clock_reading clocks) {
-    delay = std::min(delay, wake_check_period);
     due_monotonic_ms_ = clocks.monotonic_ms + delay.count();
     return delay;
   }

@@ -262,6 +262,9 @@ void session::on_open(const open_info& info) {
   if (config_.heartbeat.enabled) {
     arm_heartbeat(heartbeat_.start(steady_clock::now(), clock_()));
     watch_path();
+    // Suspend/freeze detection is one timer per io thread, not one per socket (wake_service.hpp).
+    if (wake_token_) wake_service::of(io_).unsubscribe(wake_token_);
+    wake_token_ = wake_service::of(io_).subscribe(weak_from_this(), [this] { on_wake(); });
   }
 
   if (config_.resume.enabled && config_.resume.via == resume_via::message && !resumed_from_.empty()) {
@@ -345,6 +348,10 @@ void session::schedule_retry(const failure& cause, const std::string& reason, st
 void session::drop_connection(std::uint16_t close_code) {
   heartbeat_timer_.cancel();
   path_watch_.reset();
+  if (wake_token_) {
+    wake_service::of(io_).unsubscribe(wake_token_);
+    wake_token_ = 0;
+  }
   stable_timer_.cancel();
   reading_paused_ = false;
   if (!conn_) return;

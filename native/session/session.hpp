@@ -24,6 +24,7 @@
 #include "session/session_event.hpp"
 #include "session/session_stats.hpp"
 #include "session/wake_detector.hpp"
+#include "session/wake_service.hpp"
 
 namespace rws {
 
@@ -48,8 +49,12 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void note_delivered_id(const std::string& id, bool is_string);
   // Environment teardown: no more events; the outbox and resume position are synced to disk.
   void shutdown();
-  // The wake detector's clock, replaceable so a test can simulate a suspend.
-  void set_clock(std::function<clock_reading()> clock) { clock_ = std::move(clock); }
+  // The wake detectors' clock, replaceable so a test can simulate a suspend. The io thread's
+  // shared detector (wake_service) reads it too, so this reaches every session of the thread.
+  void set_clock(std::function<clock_reading()> clock) {
+    wake_service::of(io_).set_clock(clock);
+    clock_ = std::move(clock);
+  }
   // Tests: every attempt runs over the transport this makes (already connected, no resolve or
   // connect) instead of a real socket. Unset in production.
   using transport_factory = std::function<std::unique_ptr<transport>(const connection_params&)>;
@@ -77,7 +82,9 @@ class session : public std::enable_shared_from_this<session>, public connection_
   bool handle_text_control(inbound_event& event);
   void handle_pong();
   void arm_heartbeat(std::chrono::milliseconds delay);
-  void on_heartbeat();
+  void on_heartbeat(bool woke_elsewhere = false);
+  // The io thread's wake detector saw a suspend or a frozen process: probe at once.
+  void on_wake();
   // rtnetlink: a change that may concern the open connection's path probes it at once.
   void watch_path();
   void on_network_change(const network_change& change);
@@ -88,6 +95,8 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void report_rejected(std::vector<send_outcome>& outcomes);
   void check_drain();
   void schedule_sync();
+  void accept_pumping(std::vector<outgoing_message>& batch, std::uint64_t first_request,
+                      std::vector<send_outcome>& accepted, std::vector<send_outcome>& rejected);
   void sync_outbox(bool wait = true);  // wait: close and teardown (see outbox::sync_appended)
   void emit(session_event event) { events_.push_back(std::move(event)); }
   void flush_events();
@@ -122,6 +131,7 @@ class session : public std::enable_shared_from_this<session>, public connection_
   int local_interface_ = 0;                           // of the open connection's local address
   heartbeat heartbeat_;  // decides; this class owns the timer and does what it says
   std::function<clock_reading()> clock_ = read_system_clocks;
+  std::uint64_t wake_token_ = 0;  // subscribed to wake_service while open with a heartbeat
   transport_factory make_transport_;
 
   outbox outbox_;

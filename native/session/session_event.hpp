@@ -35,7 +35,9 @@ enum class event_kind : std::uint8_t {
   resume_reset,  // the server said it cannot replay from our position (resume.resetMatch)
 };
 
-enum class receipt_status : std::uint8_t { written = 1, persisted, acked };
+// handed_to_kernel is no receipt: with a file outbox or 'acked' it tells JavaScript that the
+// messages' bytes reached the kernel (bufferedAmount); their promises settle at their receipt.
+enum class receipt_status : std::uint8_t { written = 1, persisted, acked, handed_to_kernel };
 
 struct event_detail {
   std::string state, previous, reason;  // state: names; disconnect/close/reconnecting: reason text

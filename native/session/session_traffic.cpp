@@ -3,6 +3,9 @@
 // syncs). session.cpp holds the state machine and the wiring; both implement class session.
 #include "session/session.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 namespace rws {
 namespace {
 
@@ -131,7 +134,23 @@ void session::handle_pong() {
 }
 
 void session::arm_heartbeat(std::chrono::milliseconds delay) {
-  heartbeat_timer_.expires_after(delay);
+  if (delay.count() <= 0) {
+    heartbeat_timer_.expires_after(delay);  // "probe at once" stays at once
+  } else {
+    // Idle sockets' heartbeats fire together: the deadline is rounded up to a grid that every
+    // session of the process shares, so one timer expiry (one wake-up of the io thread) sends
+    // the pings of all sockets due in that slot and their pongs come back together, instead of
+    // one wake-up per socket spread over the interval (bench idle-5000). The grid is at most
+    // 1/20 of the shorter of interval and timeout, so detection stays within a few % of
+    // interval + timeout.
+    using std::chrono::nanoseconds;
+    const auto& hb = config_.heartbeat;
+    const std::int64_t shortest_ms = std::max<std::int64_t>(1, std::min<std::int64_t>(hb.interval_ms, hb.timeout_ms));
+    const nanoseconds grid = std::chrono::milliseconds(std::clamp<std::int64_t>(shortest_ms / 20, 1, 250));
+    const nanoseconds due = (steady_clock::now() + delay).time_since_epoch();
+    const nanoseconds rounded = ((due + grid - nanoseconds(1)) / grid) * grid;
+    heartbeat_timer_.expires_at(steady_clock::time_point(std::chrono::duration_cast<steady_clock::duration>(rounded)));
+  }
   heartbeat_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
     if (!ec) self->on_heartbeat();
   });
@@ -153,7 +172,13 @@ void session::on_network_change(const network_change& change) {
   arm_heartbeat(std::chrono::milliseconds(0));
 }
 
-void session::on_heartbeat() {
+void session::on_wake() {
+  if (state_ != session_state::open || !conn_ || !conn_->is_open()) return;
+  heartbeat_timer_.cancel();
+  on_heartbeat(/*woke_elsewhere=*/true);
+}
+
+void session::on_heartbeat(bool woke_elsewhere) {
   if (state_ != session_state::open || !conn_ || !conn_->is_open()) return;
   if (reading_paused_) {
     // JavaScript has not taken the backlog yet, so nothing is being read: silence proves
@@ -161,7 +186,7 @@ void session::on_heartbeat() {
     arm_heartbeat(heartbeat_.start(steady_clock::now(), clock_()));
     return;
   }
-  auto step = heartbeat_.on_timer(steady_clock::now(), conn_->last_inbound(), clock_());
+  auto step = heartbeat_.on_timer(steady_clock::now(), conn_->last_inbound(), clock_(), woke_elsewhere);
   if (step.woke) stats_->wakeups_detected++;
   if (step.what == heartbeat_step::action::dead) {
     conn_->fail(4000, make_failure(failure_code::heartbeat_timeout,
@@ -186,6 +211,11 @@ void session::on_heartbeat() {
 
 void session::on_written(std::uint64_t tag) {
   std::vector<send_outcome> delivered;
+  if (outbox_.durable() || config_.outbox.guarantee != delivery_guarantee::written) {
+    // In memory with 'written' the receipt below is this moment; otherwise say it separately.
+    outbox_.first_written_upto(tag, delivered);
+    report_sent(delivered, receipt_status::handed_to_kernel);
+  }
   outbox_.written_upto(tag, delivered);
   if (!outbox_.durable()) report_sent(delivered, receipt_status::written);
   check_drain();
@@ -248,7 +278,7 @@ void session::send(std::vector<outgoing_message> batch, std::uint64_t first_requ
       rejected.push_back({first_request + i, 0, make_failure(failure_code::closed, "send() after close()")});
     }
   } else {
-    outbox_.accept(batch, first_request, accepted, rejected);
+    accept_pumping(batch, first_request, accepted, rejected);
     if (outbox_.size()) outbox_was_busy_ = true;
     // With a file outbox a send resolves once durable; in memory it resolves once written, and
     // in 'acked' mode once the server acknowledges its key.
@@ -266,6 +296,35 @@ void session::send(std::vector<outgoing_message> batch, std::uint64_t first_requ
   stats_->sends_in_flight -= handed_over;  // counted by the binding when JavaScript handed it over
   pump();
   flush_events();
+}
+
+void session::accept_pumping(std::vector<outgoing_message>& batch, std::uint64_t first_request,
+                             std::vector<send_outcome>& accepted, std::vector<send_outcome>& rejected) {
+  // While connected (in memory), messages go straight out and only waiting ones count against
+  // maxMessages (outbox::waiting). A batch larger than the room left is taken in slices that
+  // fit, each pumped onto the wire before the next, so a tick's worth of small messages from a
+  // ws-style sender is not refused just because it arrived in one batch. Offline, with a file
+  // outbox (only durable records go out), or when the wire is full, the rest goes in one
+  // accept() and meets the usual limits.
+  const bool straight_out = state_ == session_state::open && conn_ && conn_->is_open() && !outbox_.durable();
+  std::size_t room = straight_out ? outbox_.room() : 0;
+  if (room == 0 || room >= batch.size()) {
+    outbox_.accept(batch, first_request, accepted, rejected);
+    return;
+  }
+  std::size_t at = 0;
+  while (at < batch.size()) {
+    std::size_t take = batch.size() - at;
+    if (room > 0 && room < take) take = room;
+    std::vector<outgoing_message> slice(std::make_move_iterator(batch.begin() + static_cast<std::ptrdiff_t>(at)),
+                                        std::make_move_iterator(batch.begin() + static_cast<std::ptrdiff_t>(at + take)));
+    outbox_.accept(slice, first_request + at, accepted, rejected);
+    at += take;
+    if (at < batch.size()) {
+      pump();
+      room = outbox_.room();
+    }
+  }
 }
 
 void session::schedule_sync() {

@@ -6,9 +6,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <functional>
 #include <future>
 #include <memory>
@@ -59,30 +57,13 @@ class io_runtime {
   }
 
  private:
-  // After each piece of work the thread keeps polling for a short while before it sleeps in
-  // epoll. A send() from JavaScript that arrives meanwhile (the typical reply to a message just
-  // delivered) is picked up without a cross-thread wake-up, which is what makes request/response
-  // latency competitive with a single-threaded client. An idle socket costs nothing: the spin
-  // only follows work. RESILIENT_WS_SPIN_US overrides it (0 turns it off) for CPU-starved hosts.
-  static std::chrono::microseconds spin_after_work() {
-    const char* text = std::getenv("RESILIENT_WS_SPIN_US");
-    return std::chrono::microseconds(text ? std::clamp(std::atoi(text), 0, 10000) : 50);
-  }
-
-  static void run(boost::asio::io_context& io) {
-    const auto spin = spin_after_work();
-    if (spin.count() == 0) {
-      io.run();
-      return;
-    }
-    while (!io.stopped()) {
-      io.run_one();
-      auto until = std::chrono::steady_clock::now() + spin;
-      while (!io.stopped() && std::chrono::steady_clock::now() < until) {
-        if (io.poll()) until = std::chrono::steady_clock::now() + spin;
-      }
-    }
-  }
+  // Plain io.run(): the thread sleeps in epoll whenever there is nothing to do. It used to poll
+  // for 50 µs after each piece of work, hoping to catch the reply send() without a wake-up;
+  // measured with bench/run.js (echo, default scheduling and pinned to one CPU) that spin lost
+  // every time — p50 52 µs with it vs 38 µs without, client CPU per round trip 61 µs vs 32 µs —
+  // because it steals the core the JS thread or the peer needs, and burns CPU quota in
+  // containers. No knob: the default is the only configuration.
+  static void run(boost::asio::io_context& io) { io.run(); }
 
   // Declaration order is construction order: the thread starts last, with everything it uses.
   std::unique_ptr<boost::asio::io_context> io_;  // leaked if the thread does not stop in time

@@ -6,6 +6,11 @@
 // socket is never reported dropped: only messages not yet on the wire are evicted, oldest first,
 // and when none can be evicted the new send() itself rejects ERR_OUTBOX_FULL.
 //
+// maxMessages bounds the messages that wait (issue 11, SPEC §7 "while connected, messages go
+// straight out"): one already handed to the socket does not count, so with maxMessages 3 three
+// more can wait behind m1 before the oldest waiting one is evicted. maxBytes still counts every
+// byte the outbox holds, the one on the wire included.
+//
 // "On the wire" is made certain, not guessed: the server stops reading (ws.pause()) as soon as
 // the first bytes of a large message reach it, so that message's write stays in progress (far
 // larger than the loopback socket buffers) until the test resumes the server.
@@ -76,35 +81,42 @@ async function withMessageInFlight(outbox) {
 
 test('room is made by evicting the oldest unsent messages; the one being written is kept and delivered', async () => {
   const { peer, sock, o, all, drains } = await withMessageInFlight({ maxMessages: 3, maxBytes: 64 << 20 });
-  // m2 and m3 in ticks of their own: they queue behind m1 (one write in flight) and fill the outbox.
+  // m2, m3 and m4 in ticks of their own: they wait behind m1 (one write in flight) and fill the
+  // three waiting places; m1 on the wire does not take one.
   all.push(o.track('m2', sock.send('m2:small')));
   await waitFor(() => sock.outboxSize === 2, 5000, 'm2 queued');
   all.push(o.track('m3', sock.send('m3:small')));
-  await waitFor(() => sock.outboxSize === 3, 5000, 'm3 queued (outbox full)');
-
+  await waitFor(() => sock.outboxSize === 3, 5000, 'm3 queued');
   all.push(o.track('m4', sock.send('m4:small')));
-  await waitFor(() => o.settled.m2, 5000, 'm2 to be dropped for m4');
+  await waitFor(() => sock.outboxSize === 4, 5000, 'm4 queued (three waiting: full)');
+  expect(o.settled).toEqual({});
+
   all.push(o.track('m5', sock.send('m5:small')));
-  await waitFor(() => o.settled.m3, 5000, 'm3 to be dropped for m5');
+  await waitFor(() => o.settled.m2, 5000, 'm2 to be dropped for m5');
+  all.push(o.track('m6', sock.send('m6:small')));
+  await waitFor(() => o.settled.m3, 5000, 'm3 to be dropped for m6');
   await quietPeriod(100);
   expect(o.settled).toEqual({
     m2: { code: 'ERR_OUTBOX_FULL', message: expect.stringContaining('drop-oldest') },
     m3: { code: 'ERR_OUTBOX_FULL', message: expect.stringContaining('drop-oldest') },
-  }); // m1 (on the wire), m4 and m5 still pending
-  expect(sock.outboxSize).toBe(3);
+  }); // m1 (on the wire), m4, m5 and m6 still pending
+  expect(sock.outboxSize).toBe(4);
 
   peer.resume();
   await withDeadline(Promise.all(all), 15000, 'every send() to settle');
-  expect(o.settled).toMatchObject({ m1: { status: 'written' }, m4: { status: 'written' }, m5: { status: 'written' } });
-  await waitFor(() => peer.names().length >= 3, 10000, 'three messages at the server');
+  expect(o.settled).toMatchObject({
+    m1: { status: 'written' }, m4: { status: 'written' }, m5: { status: 'written' }, m6: { status: 'written' },
+  });
+  await waitFor(() => peer.names().length >= 4, 10000, 'four messages at the server');
   await waitFor(() => drains.length === 1, 5000, "'drain'");
   await quietPeriod(100);
-  expect(peer.names()).toEqual(['m1', 'm4', 'm5']);
+  expect(peer.names()).toEqual(['m1', 'm4', 'm5', 'm6']);
   expect(peer.server.connections[0].messages[0].data.length).toBe(big('m1').length);
 });
 
+// Only maxBytes can leave nothing evictable: under maxMessages every counted message is a
+// waiting one, and waiting ones can be evicted.
 describe.each([
-  ['maxMessages 1', { maxMessages: 1, maxBytes: 64 << 20 }, () => 'm2:small'],
   ['maxBytes', { maxBytes: 40 << 20 }, () => big('m2')],
 ])('nothing evictable (%s)', (label, limits, second) => {
   test('the new send() rejects ERR_OUTBOX_FULL and the message on the wire still resolves', async () => {
