@@ -1,7 +1,7 @@
 'use strict';
 
 /**
- * SPEC §10 "idle connections": kept for its old command line; the measurement now lives in
+ * The idle-connections target: kept for its old command line; the measurement now lives in
  * bench/run.js (scenario `idle-5000`, client in a process of its own: bench/idle-client.js),
  * so `npm run bench` covers it and this is the same as `node bench/run.js --only=idle-5000`.
  */

@@ -5,12 +5,12 @@
  *
  *   node bench/resilience.js                  10 detection samples, 5 reconnect samples, 500 clients
  *   node bench/resilience.js --quick          3 detection samples, 2 reconnect samples, 200 clients
- *   node bench/resilience.js --clients=1000   fleet size for the histogram (SPEC names 1,000)
+ *   node bench/resilience.js --clients=1000   fleet size for the histogram (the target names 1,000)
  *   RESILIENT_WS_MODULE=<dir> node bench/resilience.js   measure another build
  *
  * 1. Dead-peer detection: an open connection through a fault proxy is blackholed right after
  *    a server message arrives (that message is the last inbound byte); measured until
- *    'disconnect' (4000 / ERR_HEARTBEAT_TIMEOUT). Bound: interval + timeout (+10 % per SPEC).
+ *    'disconnect' (4000 / ERR_HEARTBEAT_TIMEOUT). Bound: interval + timeout (+10 % allowed).
  *    For contrast, one `ws` client without a heartbeat goes through the same blackhole.
  * 2. Time to reconnect: the server is killed, stays down, and comes back on the same port;
  *    measured from "listening again" to 'open'. Bound: the retry delay in force, at most
@@ -18,7 +18,7 @@
  * 3. Reconnect histogram: N clients with stable connections, server killed, down ~1 s,
  *    restarted. Every client 'connecting' is bucketed per 100 ms; the first (immediate) retry
  *    of a stable connection is shown apart from the backed-off ones, and the busiest 250 ms
- *    window of each is reported (SPEC: no window with > 25 %).
+ *    window of each is reported (target: no window with > 25 %).
  *
  * Timing is read in this process (performance.now()) when JavaScript sees each event; the
  * server and proxy run here too. Writes bench/results/resilience.json (every sample) and
@@ -251,7 +251,7 @@ function report(result) {
     '',
     `heartbeat ${HEARTBEAT.interval} / ${HEARTBEAT.timeout} ms, ${detection.samples.length} samples`,
     '',
-    '| measure | min | median | max | configured bound | SPEC target (bound + 10 %) |',
+    '| measure | min | median | max | configured bound | target (bound + 10 %) |',
     '|---|---|---|---|---|---|',
     `| detection, ms | ${d.min} | ${d.median} | ${d.max} | ${bound} | ≤ ${round(bound * 1.1)} — ${d.max <= bound * 1.1 ? 'met' : '**missed**'} |`,
     '',
@@ -278,7 +278,7 @@ function report(result) {
     `${fleet.clients} clients, stable connections, server killed and down ${fleet.downMs} ms, reconnect ` +
       `${JSON.stringify(FLEET_RECONNECT)}; all ${fleet.clients} back ${fleet.allBackMs} ms after the kill.`,
     '',
-    '| attempts | count | busiest 250 ms window | SPEC: no window > 25 % |',
+    '| attempts | count | busiest 250 ms window | target: no window > 25 % |',
     '|---|---|---|---|',
     `| immediate retry (stable connection, attempt 1) | ${fleet.immediate.length} | ${pct(fleet.immediateWindow, fleet.immediate.length)} | by design (reconnect.immediate) |`,
     `| backed-off attempts (attempt ≥ 2) | ${fleet.later.length} | ${pct(fleet.laterWindow, fleet.later.length)} | ${fleet.laterWindow.count <= 0.25 * fleet.later.length ? 'met' : '**missed**'} |`,

@@ -374,7 +374,7 @@ async function onFreshConn(kind, url, ctx, timeoutMs, body) {
  * them. Timed from sending the one-message start signal to the "__end__"
  * marker, so connection set-up is excluded and every message is included.
  * Text arrives in ws as a Buffer; the handler converts it with toString() so
- * both clients hand the application a string, as SPEC §3 promises for rws.
+ * both clients hand the application a string, as the API promises for rws.
  */
 async function measureRecv(kind, ctx, p, count) {
   const url = `${ctx.base}/recv?size=${p.size}&type=${p.type}&count=${count}`;
@@ -1071,7 +1071,7 @@ function targetText(row) {
   return row.better === 'higher' ? `≥ ${row.target}× ws` : `≤ ${row.target}× ws`;
 }
 
-/** true/false against SPEC §10, null when there is nothing to judge. */
+/** true/false against the performance targets, null when there is nothing to judge. */
 function meets(row, ratio, record) {
   if (row.absolute !== undefined) {
     const v = record.medians && record.medians.rws && record.medians.rws[row.metric];
@@ -1087,7 +1087,7 @@ function meets(row, ratio, record) {
  */
 function renderTable(records) {
   const lines = [
-    '| measure | ws | resilient-ws | ratio rws/ws | SPEC target |',
+    '| measure | ws | resilient-ws | ratio rws/ws | target |',
     '|---|---|---|---|---|',
   ];
   for (const record of records) {

@@ -106,7 +106,7 @@ class outbox {
   std::size_t size() const { return items_.size() - acked_count_; }
   // The messages maxMessages bounds: all of them, except — in 'written' mode — those already
   // handed to this connection, which leave as soon as the socket has them (at most the
-  // session's write high-water mark of them). SPEC §7: while connected, messages go straight
+  // session's write high-water mark of them). While connected, messages go straight
   // out; the bound is on the ones that wait. A ws-style sender that keeps bufferedAmount under
   // 1 MiB hands over 16,384 messages of 64 B in one tick (bench send-64-text).
   std::size_t waiting() const {

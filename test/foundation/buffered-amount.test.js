@@ -22,7 +22,7 @@ const receivedBy = (server) => server.connections.reduce((n, c) => n + c.message
 
 // 1 KiB: bufferedAmount must count the outbox and this tick's sends. 64 B: 1 MiB of them is
 // 16,384 messages in one tick, more than maxMessages (10,000); messages that go straight out on
-// an open connection must not count against it (SPEC §7), or the loop still gets ERR_OUTBOX_FULL.
+// an open connection must not count against it, or the loop still gets ERR_OUTBOX_FULL.
 test.each([
   ['1 KiB binary', Buffer.alloc(1024, 0x61)],
   ['64 B text', 'x'.repeat(64)],

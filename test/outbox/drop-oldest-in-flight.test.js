@@ -6,7 +6,7 @@
 // socket is never reported dropped: only messages not yet on the wire are evicted, oldest first,
 // and when none can be evicted the new send() itself rejects ERR_OUTBOX_FULL.
 //
-// maxMessages bounds the messages that wait (issue 11, SPEC §7 "while connected, messages go
+// maxMessages bounds the messages that wait ("while connected, messages go
 // straight out"): one already handed to the socket does not count, so with maxMessages 3 three
 // more can wait behind m1 before the oldest waiting one is evicted. maxBytes still counts every
 // byte the outbox holds, the one on the wire included.
