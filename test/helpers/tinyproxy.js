@@ -5,11 +5,11 @@
 // and removes its files. tinyproxy allows CONNECT to any port when the config lists none.
 
 const fs = require('fs');
-const net = require('net');
 const os = require('os');
 const path = require('path');
 const { spawn, spawnSync } = require('child_process');
 const { waitFor } = require('./deadline');
+const { freePort, accepts } = require('./ports');
 
 /** One line saying why tinyproxy tests cannot run here, or null. */
 function tinyproxyUnavailable() {
@@ -18,13 +18,6 @@ function tinyproxyUnavailable() {
   return null;
 }
 
-async function freePort() {
-  const s = net.createServer();
-  await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address();
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 /**
  * @param {{user?: string, password?: string}} [opts] Basic credentials the proxy demands
@@ -55,10 +48,7 @@ async function startTinyproxy(opts = {}) {
   const read = () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '');
   await waitFor(async () => {
     if (child.exitCode !== null) throw new Error(`tinyproxy exited: ${stderr}`);
-    return new Promise((resolve) => {
-      const probe = net.connect(port, '127.0.0.1', () => { probe.destroy(); resolve(true); });
-      probe.on('error', () => resolve(false));
-    });
+    return accepts(port);
   }, 5000, 'tinyproxy listening');
   return {
     port,

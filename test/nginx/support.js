@@ -8,33 +8,13 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const net = require('net');
 const { spawn } = require('child_process');
 const { waitFor, withDeadline } = require('../helpers/deadline');
 
 const NGINX = '/usr/sbin/nginx';
 const available = fs.existsSync(NGINX);
 
-/** A port that was free a moment ago on 127.0.0.1. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resolves true if 127.0.0.1:port accepts a TCP connection. */
-function accepts(port) {
-  return new Promise((resolve) => {
-    const c = net.connect({ host: '127.0.0.1', port });
-    c.once('connect', () => { c.destroy(); resolve(true); });
-    c.once('error', () => resolve(false));
-  });
-}
+const { freePort, accepts } = require('../helpers/ports');
 
 /**
  * Starts nginx proxying `/` to the ws server on `upstreamPort`, plus fixed answers on
