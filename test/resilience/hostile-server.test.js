@@ -95,10 +95,13 @@ describe('messages before a violation', () => {
     const seen = [];
     sock.on('message', (m) => seen.push(['message', String(m)]));
     sock.on('disconnect', (d) => seen.push(['disconnect', d.code]));
+    // Listening before anything is awaited: the retry can be scheduled before the server side
+    // has even seen the close frame.
+    const retried = nextEvent(sock, 'reconnecting', 5000);
     const conn = await server.nextConnection(5000);
     const close = await conn.waitForClose(5000);
     expect(close.code).toBe(1002);
-    await nextEvent(sock, 'reconnecting', 5000);
+    await retried;
     expect(seen).toEqual([['message', 'valid before the violation'], ['disconnect', 1002]]);
   });
 });
