@@ -1,9 +1,9 @@
 #include "resume/json_field.hpp"
 
+#include "resume/json_text.hpp"
+
 #include <array>
 #include <cstring>
-#include <locale>
-#include <sstream>
 #include <string>
 
 namespace rws {
@@ -385,80 +385,12 @@ bool find_in_object(cursor& c, const std::vector<std::string>& path, std::size_t
   }
 }
 
-bool is_plain_integer(std::string_view text) {
-  std::size_t i = (!text.empty() && text[0] == '-') ? 1 : 0;
-  if (i == text.size()) return false;
-  for (; i < text.size(); ++i) {
-    if (!is_digit(text[i])) return false;
-  }
-  return true;
-}
-
-// Magnitude without sign and leading zeros; "0" for zero, so -0 == 0.
-std::string_view integer_magnitude(std::string_view text, bool& negative) {
-  negative = !text.empty() && text[0] == '-';
-  if (negative) text.remove_prefix(1);
-  while (text.size() > 1 && text[0] == '0') text.remove_prefix(1);
-  if (text == "0") negative = false;
-  return text;
-}
-
-// A stream imbued with the classic locale, not strtod: it ignores the process locale (a ','
-// decimal point would break 1.5). Not std::from_chars: the libc++ of the prebuilt binaries (zig
-// 0.11, libc++ 16) has no floating-point overload. Only ack rules with non-integer numbers get here.
-bool parse_double(std::string_view text, double& out) {
-  std::istringstream in{std::string(text)};
-  in.imbue(std::locale::classic());
-  in >> std::noskipws >> out;
-  return !in.fail() && in.peek() == std::char_traits<char>::eof();
-}
-
-bool numbers_equal(std::string_view a, std::string_view b) {
-  if (a == b) return true;
-  if (is_plain_integer(a) && is_plain_integer(b)) {
-    // Exact: ids and sequence numbers above 2^53 must not collide through doubles.
-    bool a_negative = false;
-    bool b_negative = false;
-    const std::string_view a_magnitude = integer_magnitude(a, a_negative);
-    const std::string_view b_magnitude = integer_magnitude(b, b_negative);
-    return a_negative == b_negative && a_magnitude == b_magnitude;
-  }
-  double x = 0;
-  double y = 0;
-  return parse_double(a, x) && parse_double(b, y) && x == y;
-}
-
-// Appends in place so building a keyed message costs one allocation, not one per piece.
-void append_json_escaped(std::string& out, std::string_view text) {
-  static constexpr char hex[] = "0123456789abcdef";
-  for (const char ch : text) {
-    switch (ch) {
-      case '"': out += "\\\""; continue;
-      case '\\': out += "\\\\"; continue;
-      case '\b': out += "\\b"; continue;
-      case '\f': out += "\\f"; continue;
-      case '\n': out += "\\n"; continue;
-      case '\r': out += "\\r"; continue;
-      case '\t': out += "\\t"; continue;
-      default: break;
-    }
-    const auto byte = static_cast<unsigned char>(ch);
-    if (byte < 0x20) {
-      out += "\\u00";
-      out += hex[byte >> 4];
-      out += hex[byte & 0xF];
-    } else {
-      out += ch;
-    }
-  }
-}
-
 }  // namespace
 
 bool json_scalar_equal(const json_scalar& a, const json_scalar& b) {
   if (a.type != b.type) return false;
   switch (a.type) {
-    case json_scalar::kind::number: return numbers_equal(a.text, b.text);
+    case json_scalar::kind::number: return json_numbers_equal(a.text, b.text);
     case json_scalar::kind::null: return true;
     case json_scalar::kind::string:
     case json_scalar::kind::boolean: return a.text == b.text;
@@ -533,22 +465,6 @@ std::optional<std::string> insert_json_string_field(std::string_view json_object
   out += '"';
   if (!empty) out += ',';
   out.append(json_object.substr(after_brace));
-  return out;
-}
-
-std::string json_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  append_json_escaped(out, text);
-  return out;
-}
-
-std::string json_quote(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 2);
-  out += '"';
-  append_json_escaped(out, text);
-  out += '"';
   return out;
 }
 

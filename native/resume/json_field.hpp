@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "resume/json_text.hpp"  // json_escape, json_quote: part of this header's contract
+
 namespace rws {
 
 struct json_scalar {
@@ -61,12 +63,5 @@ bool json_matches(std::string_view json, const std::vector<json_match_rule>& rul
 std::optional<std::string> insert_json_string_field(std::string_view json_object,
                                                     std::string_view field,
                                                     std::string_view value);
-
-// The body of a JSON string literal for `text`, without the surrounding quotes: escapes '"',
-// '\\' and control characters; other bytes (UTF-8) pass through unchanged.
-std::string json_escape(std::string_view text);
-
-// A complete JSON string literal: '"' + json_escape(text) + '"'.
-std::string json_quote(std::string_view text);
 
 }  // namespace rws
