@@ -27,23 +27,7 @@ const { freePort, accepts } = require('../helpers/ports');
  *   errorLog: () => string, stop: () => Promise<void>}>}
  */
 async function startNginx({ upstreamPort, readTimeout = '60s' }) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rws-nginx-'));
-  const port = await freePort();
-  const p = (name) => path.join(dir, name);
-  const conf = `
-daemon off;
-master_process off;
-worker_processes 1;
-pid ${p('nginx.pid')};
-error_log ${p('error.log')} info;
-events { worker_connections 64; }
-http {
-  access_log ${p('access.log')};
-  client_body_temp_path ${p('client_body')};
-  proxy_temp_path ${p('proxy')};
-  fastcgi_temp_path ${p('fastcgi')};
-  uwsgi_temp_path ${p('uwsgi')};
-  scgi_temp_path ${p('scgi')};
+  return runNginx('rws-nginx-', 64, (port) => `
   server {
     listen 127.0.0.1:${port};
     location = /busy {
@@ -60,7 +44,36 @@ http {
       proxy_set_header Connection "upgrade";
       proxy_read_timeout ${readTimeout};
     }
-  }
+  }`);
+}
+
+/**
+ * Runs one foreground nginx from a private directory (config, pid, logs, temp paths) on a free
+ * loopback port, with `httpBody(port)` inside its `http { }` block, and waits until it accepts.
+ * stop() ends it (SIGTERM, then SIGKILL) and removes the directory.
+ * @param {string} dirPrefix temp directory name prefix (test/nginx counts `rws-nginx-` processes)
+ * @param {number} workerConnections
+ * @param {(port: number) => string} httpBody
+ */
+async function runNginx(dirPrefix, workerConnections, httpBody) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), dirPrefix));
+  const port = await freePort();
+  const p = (name) => path.join(dir, name);
+  const conf = `
+daemon off;
+master_process off;
+worker_processes 1;
+pid ${p('nginx.pid')};
+error_log ${p('error.log')} info;
+events { worker_connections ${workerConnections}; }
+http {
+  access_log ${p('access.log')};
+  client_body_temp_path ${p('client_body')};
+  proxy_temp_path ${p('proxy')};
+  fastcgi_temp_path ${p('fastcgi')};
+  uwsgi_temp_path ${p('uwsgi')};
+  scgi_temp_path ${p('scgi')};
+${httpBody(port)}
 }
 `;
   fs.writeFileSync(p('nginx.conf'), conf);
@@ -112,4 +125,4 @@ http {
   };
 }
 
-module.exports = { NGINX, available, startNginx };
+module.exports = { NGINX, available, startNginx, runNginx };

@@ -11,7 +11,7 @@ const { spawn, execFileSync } = require('child_process');
 const { waitFor, withDeadline } = require('../helpers/deadline');
 
 const REDIS_SERVER = '/usr/bin/redis-server';
-const NGINX = '/usr/sbin/nginx';
+const { NGINX, runNginx } = require('../nginx/support');
 
 /** @returns {boolean} redis-server and the ioredis client are both usable */
 function redisAvailable() {
@@ -86,23 +86,8 @@ async function startRedis(opts = {}) {
  * @returns {Promise<{ port: number, url: (p?: string) => string, stop: () => Promise<void>, errorLog: () => string }>}
  */
 async function startBalancer({ upstreamPorts }) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rws-lb-')); // not rws-nginx-: test/nginx counts those processes
-  const port = await freePort();
-  const p = (name) => path.join(dir, name);
-  const conf = `
-daemon off;
-master_process off;
-worker_processes 1;
-pid ${p('nginx.pid')};
-error_log ${p('error.log')} info;
-events { worker_connections 256; }
-http {
-  access_log ${p('access.log')};
-  client_body_temp_path ${p('client_body')};
-  proxy_temp_path ${p('proxy')};
-  fastcgi_temp_path ${p('fastcgi')};
-  uwsgi_temp_path ${p('uwsgi')};
-  scgi_temp_path ${p('scgi')};
+  // Not rws-nginx-: test/nginx counts those processes.
+  return runNginx('rws-lb-', 256, (port) => `
   upstream nodes {
 ${upstreamPorts.map((u) => `    server 127.0.0.1:${u} max_fails=1 fail_timeout=2s;`).join('\n')}
   }
@@ -117,38 +102,7 @@ ${upstreamPorts.map((u) => `    server 127.0.0.1:${u} max_fails=1 fail_timeout=2
       proxy_next_upstream error timeout;
       proxy_read_timeout 60s;
     }
-  }
-}
-`;
-  fs.writeFileSync(p('nginx.conf'), conf);
-  const child = spawn(NGINX, ['-p', dir, '-e', p('error.log'), '-c', p('nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  const errorLog = () => {
-    try { return fs.readFileSync(p('error.log'), 'utf8'); } catch { return ''; }
-  };
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      try {
-        await withDeadline(exited(child), 3000, 'nginx to exit after SIGTERM');
-      } catch {
-        child.kill('SIGKILL');
-        await withDeadline(exited(child), 3000, 'nginx to exit after SIGKILL');
-      }
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    await waitFor(async () => {
-      if (child.exitCode !== null) throw new Error(`nginx exited: ${stderr.trim()} ${errorLog().trim()}`);
-      return accepts(port);
-    }, 5000, `nginx to accept on 127.0.0.1:${port}`);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { port, url: (pathAndQuery = '/') => `ws://127.0.0.1:${port}${pathAndQuery}`, stop, errorLog };
+  }`);
 }
 
 /** @returns {boolean} whether nginx can be run */
