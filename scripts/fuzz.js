@@ -5,7 +5,9 @@
 // only read; what libFuzzer adds goes to build-fuzz/corpus/<harness>/ and is kept between runs.
 // A crash, a sanitizer report or a broken invariant fails the run and leaves the input in
 // build-fuzz/findings/<harness>-crash-<sha1>, with the command that replays it.
-// scripts/test.js runs this with --ci (20 s each) in CI.
+// scripts/test.js runs this with --ci in CI: 20 s each from a fixed seed, so a fresh clone's run
+// is repeatable (a regression check of the seeds and the harnesses). Finding new inputs is what
+// the longer, randomly seeded default run is for.
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
@@ -17,10 +19,10 @@ const seedRoot = path.join(root, 'native', 'fuzz', 'corpus');
 const harnesses = fs.readdirSync(seedRoot).filter((h) => fs.existsSync(path.join(root, 'native', 'fuzz', `fuzz_${h}.cpp`)));
 
 function parseArgs(argv) {
-  const opts = { seconds: 300, only: null, parallel: 2 };
+  const opts = { seconds: 300, only: null, parallel: 2, seed: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--ci') opts.seconds = 20;
+    if (a === '--ci') Object.assign(opts, { seconds: 20, seed: 1 });
     else if (a === '--only') opts.only = argv[++i].split(',');
     else if (a === '--parallel') opts.parallel = Number(argv[++i]);
     else if (/^\d+$/.test(a)) opts.seconds = Number(a);
@@ -63,7 +65,7 @@ function build() {
 }
 
 // One harness for `seconds`; resolves with { harness, ok, runs, log }.
-function fuzzOne(harness, seconds, tmp) {
+function fuzzOne(harness, seconds, seed, tmp) {
   const work = path.join(buildDir, 'corpus', harness);
   const findings = path.join(buildDir, 'findings');
   fs.mkdirSync(work, { recursive: true });
@@ -71,6 +73,7 @@ function fuzzOne(harness, seconds, tmp) {
   const exe = path.join(buildDir, `fuzz_${harness}`);
   const args = [work, path.join(seedRoot, harness), `-max_total_time=${seconds}`, '-timeout=10', '-rss_limit_mb=2048',
     `-artifact_prefix=${path.join(findings, `${harness}-`)}`, '-print_final_stats=1'];
+  if (seed !== null) args.push(`-seed=${seed}`);
   return new Promise((resolve) => {
     const child = spawn(exe, args, {
       cwd: root,
@@ -102,7 +105,7 @@ async function main() {
     const workers = Array.from({ length: Math.max(1, Math.min(opts.parallel, queue.length)) }, async () => {
       while (queue.length) {
         const h = queue.shift();
-        const r = await fuzzOne(h, opts.seconds, tmp);
+        const r = await fuzzOne(h, opts.seconds, opts.seed, tmp);
         console.log(`fuzz: ${h}: ${r.ok ? 'ok' : 'FAILED'}, ${r.runs} runs in ${opts.seconds} s`);
         results.push(r);
       }

@@ -14,7 +14,12 @@
 //        inner type (u8 % 3 + 1), inner seq (u64), inner key (u8 % 9), inner payload (u8)
 //     2  delivered-mark for an earlier data record (u8 picks which; op bit 2: dropped)
 //     3  damage to the bytes written so far, at offset (u16 % size): kind (u8 % 4) 0: xor a byte
-//        with (u8 | 1); 1: truncate; 2: insert u8 % 32 zero bytes; 3: remove u8 % 32 bytes
+//        with (u8 | 1); 1: truncate; 2: zero u8 % 64 bytes; 3: overwrite u8 % 32 + 1 bytes with
+//        the byte u8 (e.g. 0xff)
+// Damage is what storage does to a file: bits flip, a crash cuts the end off, ranges read back as
+// zeros or as one repeated byte. It never shifts bytes. Shifting is left out on purpose: removing
+// exactly the header of a record whose payload is a whole record leaves a file that *is* a valid
+// log holding that inner record (the fuzzer built one), so no recovery could tell the difference.
 // Invariants:
 //   - open succeeds (damage is reported, never fatal);
 //   - every pending record is a data record the writer wrote, with that seq, key, payload and
@@ -25,6 +30,7 @@
 //   - reopening gives the same pending records again (plus that append).
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -124,8 +130,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         damaged = true;
         if (kind == 0 && at < file.size()) file[at] = static_cast<char>(file[at] ^ (arg | 1));
         if (kind == 1) file.resize(at);
-        if (kind == 2) file.insert(at, arg % 32, '\0');
-        if (kind == 3) file.erase(at, arg % 32);
+        const std::size_t room = file.size() - std::min(at, file.size());
+        if (kind == 2) std::fill_n(file.begin() + at, std::min<std::size_t>(arg % 64, room), '\0');
+        if (kind == 3) std::fill_n(file.begin() + at, std::min<std::size_t>(arg % 32 + 1, room), static_cast<char>(arg));
         break;
       }
     }

@@ -78,9 +78,9 @@ inflate('hello-limit-5', rawDeflate('hello'), { limit: 5 });
 inflate('hello-limit-4', rawDeflate('hello'), { limit: 4 });
 inflate('empty', Buffer.alloc(0));
 inflate('empty-limit-0', Buffer.alloc(0), { limit: 0 });
-// Known finding (branch `protocol` fixes it): limit 0, raw deflate d3 00, inflated one byte over.
-inflate('known-limit-0-d300', hex('d300'), { limit: 0 });
-inflate('known-limit-0-d3', hex('d3'), { limit: 0 });
+// Fixed finding: limit 0, raw deflate d3 00, inflated one byte over.
+inflate('found-limit-0-d300', hex('d300'), { limit: 0 });
+inflate('found-limit-0-d3', hex('d3'), { limit: 0 });
 inflate('zeros-64k-limit-1000', rawDeflate(Buffer.alloc(65536)), { limit: 1000 });
 inflate('two-messages-context', cat(rawDeflate('abcabcabc'), rawDeflate('abcabcabc')), { split: 7 });
 inflate('window-8', rawDeflate('window bits eight', 9), { bits: 8 });
@@ -109,11 +109,11 @@ upgrade('401', 'HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
 upgrade('503-retry-seconds', 'HTTP/1.1 503 Service Unavailable\r\nRetry-After: 7\r\n\r\n');
 upgrade('503-retry-huge-seconds', 'HTTP/1.1 503 Service Unavailable\r\nRetry-After: 99999999999999999999\r\n\r\n');
 upgrade('503-retry-date', 'HTTP/1.1 503 Service Unavailable\r\nRetry-After: Wed, 21 Oct 2026 07:28:00 GMT\r\n\r\n');
-// Known finding (branch `protocol` fixes it): a far-future date overflows the chrono
-// conversion in parse_retry_after (UBSan: signed integer overflow).
-upgrade('known-503-retry-date-overflow', 'HTTP/1.1 503 Service Unavailable\r\nRetry-After: Fri, 31 Dec 9999 23:59:59 GMT\r\n\r\n');
-upgrade('known-503-retry-date-2300', 'HTTP/1.1 503 Service Unavailable\r\nRetry-After: Sat, 01 Jan 2300 00:00:00 GMT\r\n\r\n');
-upgrade('known-503-retry-date-year-0', 'HTTP/1.1 503 Service Unavailable\r\nRetry-After: Sat, 01 Jan 0000 00:00:00 GMT\r\n\r\n');
+// Fixed finding: a far-future date overflowed the chrono conversion in parse_retry_after
+// (UBSan: signed integer overflow).
+upgrade('found-503-retry-date-overflow', 'HTTP/1.1 503 Service Unavailable\r\nRetry-After: Fri, 31 Dec 9999 23:59:59 GMT\r\n\r\n');
+upgrade('found-503-retry-date-2300', 'HTTP/1.1 503 Service Unavailable\r\nRetry-After: Sat, 01 Jan 2300 00:00:00 GMT\r\n\r\n');
+upgrade('found-503-retry-date-year-0', 'HTTP/1.1 503 Service Unavailable\r\nRetry-After: Sat, 01 Jan 0000 00:00:00 GMT\r\n\r\n');
 upgrade('503-retry-garbage', 'HTTP/1.1 503 Service Unavailable\r\nRetry-After: soon\r\n\r\n');
 upgrade('http-1.0', 'HTTP/1.0 200 OK\r\n\r\n');
 upgrade('no-status-digits', 'HTTP/1.1 abc Nope\r\n\r\n');
@@ -219,16 +219,19 @@ outbox('three-records', 1, dataOp('k1', 'one'), dataOp('k2', 'two', true), dataO
 outbox('marks', 5, dataOp('a', 'x'), dataOp('b', 'y'), markOp(0), markOp(1, true));
 outbox('torn-tail', 1, dataOp('k1', 'one'), dataOp('k2', 'two'), damageOp(60, 1, 0));
 outbox('flip-in-middle', 1, dataOp('k1', 'one'), damageOp(30, 0, 1), dataOp('k2', 'two'), dataOp('k3', 'three'));
-outbox('zeros-inserted', 1, dataOp('k1', 'one'), damageOp(24, 2, 7), dataOp('k2', 'two'));
-outbox('bytes-removed', 1, dataOp('k1', 'one'), dataOp('k2', 'two'), damageOp(30, 3, 5), dataOp('k3', 'three'));
+outbox('zeros-written', 1, dataOp('k1', 'one'), damageOp(24, 2, 7), dataOp('k2', 'two'));
+outbox('bytes-overwritten', 1, dataOp('k1', 'one'), dataOp('k2', 'two'), damageOp(30, 3, 0xff), dataOp('k3', 'three'));
 outbox('header-damaged', 1, damageOp(0, 0, 0x40), dataOp('k1', 'one'));
-// Known finding (branch `outbox` fixes it): a record inside another record's payload comes back
-// as a pending record once the outer record's header is damaged (a phantom).
-outbox('known-phantom-embedded-record', 1, embeddedOp(1, 1000, 'xyz', 'PQRS'), damageOp(30, 0, 1), dataOp('k', 'v'));
+// Reproducers of fixed findings (named found-…). A record inside another record's payload came
+// back as a pending record once the outer record's header was damaged (a phantom).
+outbox('found-phantom-embedded-record', 1, embeddedOp(1, 1000, 'xyz', 'PQRS'), damageOp(30, 0, 1), dataOp('k', 'v'));
+// Record 2's payload is a record with seq 2; its length, damaged to 24 (53 ^ 0x2d), pointed right
+// at it.
+outbox('found-length-exposes-same-seq', 1, dataOp('k1', 'one'), embeddedOp(1, 2, '', 'boom!'), damageOp(57, 0, 0x2d),
+  dataOp('k3', 'three'));
 outbox('embedded-mark', 1, dataOp('k1', 'one'), embeddedOp(2, 1, '', ''), damageOp(55, 0, 1), dataOp('k3', 'z'));
-// Known finding (branch `outbox` fixes it): seq 2^64-1 is used, the next append wraps to 0 or
-// reuses it.
-outbox('known-seq-max-wrap', '18446744073709551615', dataOp('k', 'last'));
+// Seq 2^64-1 was used, and the next append wrapped to 0 or reused it.
+outbox('found-seq-max-wrap', '18446744073709551615', dataOp('k', 'last'));
 outbox('seq-near-max', '18446744073709551613', dataOp('a', '1'), dataOp('b', '2'));
 outbox('seq-zero-start', 0, dataOp('k', 'v'));
 

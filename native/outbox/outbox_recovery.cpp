@@ -18,7 +18,7 @@ constexpr std::size_t npos = std::string_view::npos;
 class segment_scanner {
  public:
   segment_scanner(std::string_view bytes, std::uint64_t seq_floor, segment_recovery& out)
-      : bytes_(bytes), floor_(seq_floor == 0 ? 1 : seq_floor), out_(out) {}
+      : bytes_(bytes), floor_(seq_floor == 0 ? 1 : seq_floor), proof_budget_(2 * bytes.size()), out_(out) {}
 
   void run() {
     std::size_t pos = 0;
@@ -33,7 +33,7 @@ class segment_scanner {
       }
       if (pos > run_start) out_.kept.emplace_back(run_start, pos);
       const std::size_t next = status == decode_status::incomplete
-                                   ? resume_after_cut(pos)
+                                   ? proven_end(pos)
                                    : resume_after_damage(pos, status == decode_status::ok);
       if (next == npos) {
         out_.valid_end = pos;
@@ -76,6 +76,13 @@ class segment_scanner {
     return h.seq - floor_ <= could_be_lost;
   }
 
+  // Whether a damaged data record's header names the candidate's seq: then the candidate is not
+  // the record after it (the writer never gives a seq twice) but, most likely, one its payload
+  // embeds.
+  static bool names_same_seq(const record_header& damaged, const record_header& candidate) {
+    return damaged.type == static_cast<std::uint8_t>(record_type::data) && damaged.seq == candidate.seq;
+  }
+
   void take(const record_view& rec, std::size_t at) {
     switch (rec.type) {
       case record_type::data:
@@ -93,27 +100,40 @@ class segment_scanner {
 
   // Damage at pos (a bad checksum, garbage, or a checksummed record that does not fit).
   std::size_t resume_after_damage(std::size_t pos, bool checksummed) {
-    record_view rec;
     record_header h;
-    // Where the damaged record's own length points, if that is a record continuing the
-    // sequence. When the damaged record's checksum held, its length is the writer's and any
-    // fitting record there is next in the chain; otherwise only a data record in bounds counts,
-    // and only if the data record after it fits as well.
-    if (read_record_header(bytes_.substr(pos), h) && h.total_len >= outbox_record_header_size &&
-        h.total_len <= outbox_max_record_size && pos + h.total_len < bytes_.size()) {
-      const std::size_t at = pos + h.total_len;
-      record_header next;
-      if (decode_record(bytes_.substr(at), rec) == decode_status::ok &&
-          read_record_header(bytes_.substr(at), next) &&
-          (checksummed ? fits(rec, at) : continues_after(next, at, pos) && successor_fits(at))) {
-        return at;
-      }
+    if (!read_record_header(bytes_.substr(pos), h)) return npos;
+    const std::size_t candidate = length_points_to_successor(pos, h, checksummed);
+    if (checksummed) return candidate;
+    // A damaged length field (the checksum does not cover it) is proven the way a cut one is:
+    // the record's checksum verifies up to a later record start. That start wins over wherever
+    // the damaged length points, which may be a record the payload embeds.
+    const std::size_t proven = proven_end(pos);
+    return proven != npos ? proven : candidate;
+  }
+
+  // Where the damaged record's own length points, if that is a record continuing the sequence;
+  // npos otherwise. When the damaged record's checksum held, its length is the writer's and any
+  // fitting record there is next in the chain. Otherwise only a data record in bounds counts,
+  // only if it is not the seq the damaged header still names (the writer never gives a seq
+  // twice, and a payload embedding a record with its own record's seq is exactly what a damaged
+  // length would expose), and only if the data record after it fits as well.
+  // Otherwise nothing behind the damage is trusted: searching the bytes for something that looks
+  // like a record can land inside a payload, and a payload may hold any bytes (a fuzzer built one
+  // that passed every sequence check). The rest of the segment stays in the quarantined copy and
+  // the damage is reported.
+  std::size_t length_points_to_successor(std::size_t pos, const record_header& h, bool checksummed) {
+    if (h.total_len < outbox_record_header_size || h.total_len > outbox_max_record_size ||
+        pos + h.total_len >= bytes_.size()) {
+      return npos;
     }
-    // Otherwise nothing behind the damage is trusted: searching the bytes for something that
-    // looks like a record can land inside a payload, and a payload may hold any bytes (a fuzzer
-    // built one that passed every sequence check). The rest of the segment stays in the
-    // quarantined copy and the damage is reported.
-    return npos;
+    const std::size_t at = pos + h.total_len;
+    record_view rec;
+    record_header next;
+    if (decode_record(bytes_.substr(at), rec) != decode_status::ok || !read_record_header(bytes_.substr(at), next)) {
+      return npos;
+    }
+    if (checksummed) return fits(rec, at) ? at : npos;
+    return continues_after(next, at, pos) && !names_same_seq(h, next) && successor_fits(at) ? at : npos;
   }
 
   // Whether the next data record after a candidate (following lengths, over any marks in
@@ -146,11 +166,13 @@ class segment_scanner {
     return fits_too;
   }
 
-  // A record at pos that claims to run past the end. Normally a torn tail. Only if its own
-  // checksum verifies when it ends at a later record start (so its length field, which the
-  // checksum does not cover, was damaged) does scanning continue there. One checksum pass,
-  // extended from one magic occurrence to the next.
-  std::size_t resume_after_cut(std::size_t pos) {
+  // Where the record at pos really ends, if its length field (which the checksum does not
+  // cover) was damaged: the first later record start at which its own checksum verifies and a
+  // record that fits begins. One checksum pass, extended from one magic occurrence to the next.
+  // Used for a record that claims to run past the end (normally a torn tail) and for one whose
+  // checksum failed. All searches of one scan share a budget of twice the segment's size, so
+  // heavy damage keeps recovery linear; with the budget spent, nothing more is proven.
+  std::size_t proven_end(std::size_t pos) {
     record_header h;
     if (!read_record_header(bytes_.substr(pos), h)) return npos;
     const std::size_t checked_from = pos + 12;  // the checksum covers bytes 12 .. total_len
@@ -166,6 +188,11 @@ class segment_scanner {
     for (std::size_t at = bytes_.find(record_magic, min_end); at != npos;
          at = bytes_.find(record_magic, at + 1)) {
       if (at - pos > outbox_max_record_size) break;
+      if (at - covered > proof_budget_) {
+        proof_budget_ = 0;
+        return npos;
+      }
+      proof_budget_ -= at - covered;
       crc = crc32c_extend(crc, bytes_.data() + covered, at - covered);
       covered = at;
       if (crc != h.crc) continue;
@@ -208,6 +235,7 @@ class segment_scanner {
 
   std::string_view bytes_;
   std::uint64_t floor_;  // the lowest seq the next data record may have
+  std::size_t proof_budget_;  // checksum bytes proven_end() may still spend
   segment_recovery& out_;
 };
 

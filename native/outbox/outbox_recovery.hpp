@@ -17,10 +17,12 @@
 //   verifies with the length that ends exactly where a later acceptable record starts, the
 //   length is what was damaged and scanning resumes there (a 32-bit checksum proves it).
 // - Anything else that is not acceptable (bad checksum, garbage, an out-of-sequence or
-//   unfollowable seq) is damage. Scanning resumes only where the damaged record's own length
-//   points, if the record there fits — and, unless the damaged record's checksum held (so its
-//   length is the writer's), only if the data record after it (stepping over marks) is whole and
-//   fits too. The bytes behind damage are never searched for something that looks like a record:
+//   unfollowable seq) is damage. A bad checksum is first tried as a damaged length, as above.
+//   Otherwise scanning resumes only where the damaged record's own length points, if the record
+//   there fits — and, unless the damaged record's checksum held (so its length is the writer's),
+//   only if its seq is not the one the damaged header names and the data record after it
+//   (stepping over marks) is whole and fits too. Checksum searches share a budget of twice the
+//   segment's size. The bytes behind damage are never searched for something that looks like a record:
 //   a payload may hold any bytes, consecutive records with the next seqs included (found by
 //   fuzz_outbox_recovery). What is not taken stays in the quarantined copy; the next seq goes
 //   above every checksummed seq seen there, so no seq is given out twice by this process.
@@ -29,6 +31,8 @@
 //   when it does, so refused records stay available for inspection in the `.corrupt` copy.
 // Residual risk, stated: a payload crafted to embed two consecutive records with exactly the
 // next seqs, sitting right behind damage in the middle, can still be mistaken for lost records.
+// And damage that shifts bytes (which storage does not do) can remove exactly the header of a
+// record whose payload is a whole record: what is left is a valid log holding that record.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

@@ -141,6 +141,39 @@ TEST(OutboxRecovery, EmbeddedRecordWithAFittingSeqBehindADamagedHeaderIsRefused)
   EXPECT_EQ(r.first_damage, damaged);
 }
 
+// Found by fuzz_outbox_recovery: record 2's payload is a whole record with seq 2 itself. A
+// damaged length that points right at it must not make it record 2. With the checksum field
+// intact, the checksum proves where record 2 really ends and 3 and 4 come back; with it damaged
+// too, the candidate names the damaged header's own seq and is refused.
+TEST(OutboxRecovery, DamagedLengthNeverExposesARecordThePayloadEmbeds) {
+  std::string segment = record_bytes(record_type::segment_start, 1);
+  segment += record_bytes(record_type::data, 1, "real-1", "hello");
+  const std::size_t damaged = segment.size();
+  const std::string phantom = record_bytes(record_type::data, 2, "", "boom");
+  segment += record_bytes(record_type::data, 2, "", phantom);
+  segment += record_bytes(record_type::data, 3, "real-3", "three");
+  segment += record_bytes(record_type::data, 4, "real-4", "four");
+  segment += record_bytes(record_type::data, 5, "real-5", "five");
+  for (const bool crc_damaged_too : {false, true}) {
+    std::string bytes = segment;
+    bytes[damaged + 4] = static_cast<char>(outbox_record_header_size);  // total_len: just the header
+    if (crc_damaged_too) bytes[damaged + 8] = static_cast<char>(bytes[damaged + 8] ^ 0x5a);
+    const auto r = recover_segment(bytes, 1);
+    std::vector<std::uint64_t> seqs;
+    for (const auto& d : r.data) {
+      seqs.push_back(d.seq);
+      EXPECT_NE(bytes.substr(d.offset + outbox_record_header_size, 4), "boom") << crc_damaged_too;
+    }
+    if (crc_damaged_too) {
+      EXPECT_EQ(seqs, (std::vector<std::uint64_t>{1})) << "the rest stays in the quarantined copy";
+      EXPECT_EQ(r.next_seq, 6u);
+    } else {
+      EXPECT_EQ(seqs, (std::vector<std::uint64_t>{1, 3, 4, 5})) << "the checksum proves record 2's end";
+    }
+    EXPECT_EQ(r.first_damage, damaged);
+  }
+}
+
 TEST(OutboxRecovery, OutOfSequenceRecordsAreRefused) {
   std::string segment = record_bytes(record_type::segment_start, 10);
   segment += record_bytes(record_type::data, 10, "a", "1");
