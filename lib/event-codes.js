@@ -22,8 +22,8 @@ const KIND = Object.freeze({
   SEND_FAILED: 14, // request, error
   RESUME_INFO: 15, // lastEventId
   MESSAGE_WITH_ID: 16, // data, id, replayed
-  MESSAGE_SLICE: 17, // offset, length: a small binary message, a slice of the current pool
-  POOL: 18, // buffer: the pool Buffer that the MESSAGE_SLICE events after it slice
+  TEXT_RUN: 17, // text, lengths: consecutive text messages, one string; lengths in UTF-16 units
+  BINARY_RUN: 18, // buffer, lengths: consecutive small binary messages, one Buffer
   DUPLICATES: 19, // count: replayed messages dropped as already delivered in one read
   RESUME_RESET: 20, // lastEventId: the server cannot replay from it (resume.resetMatch)
 });
@@ -46,8 +46,8 @@ FIELDS[KIND.SENT] = 5;
 FIELDS[KIND.SEND_FAILED] = 2;
 FIELDS[KIND.RESUME_INFO] = 1;
 FIELDS[KIND.MESSAGE_WITH_ID] = 3;
-FIELDS[KIND.MESSAGE_SLICE] = 2;
-FIELDS[KIND.POOL] = 1;
+FIELDS[KIND.TEXT_RUN] = 2;
+FIELDS[KIND.BINARY_RUN] = 2;
 FIELDS[KIND.DUPLICATES] = 1;
 FIELDS[KIND.RESUME_RESET] = 1;
 

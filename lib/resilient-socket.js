@@ -315,18 +315,31 @@ class ResilientSocket extends EventEmitter {
    */
   _onEvents(batch) {
     let thrown = null;
-    let pool = null;
     for (let i = 0; i < batch.length; ) {
       const kind = batch[i];
       const at = i + 1;
       i = at + FIELDS[kind];
+      if (kind === KIND.TEXT_RUN || kind === KIND.BINARY_RUN) {
+        // One value and its lengths for a run of messages: each message gets its own try, so a
+        // listener that throws does not lose the rest of the run either.
+        const whole = batch[at];
+        const lengths = batch[at + 1];
+        const text = kind === KIND.TEXT_RUN;
+        let start = 0;
+        for (let m = 0; m < lengths.length; m++) {
+          const end = start + lengths[m];
+          try {
+            this.emit('message', text ? whole.slice(start, end) : whole.subarray(start, end), PLAIN_INFO);
+          } catch (err) {
+            if (thrown === null) thrown = err;
+          }
+          start = end;
+        }
+        continue;
+      }
       try {
         if (kind === KIND.MESSAGE) {
           this.emit('message', batch[at], PLAIN_INFO);
-        } else if (kind === KIND.MESSAGE_SLICE) {
-          this.emit('message', pool.subarray(batch[at], batch[at] + batch[at + 1]), PLAIN_INFO);
-        } else if (kind === KIND.POOL) {
-          pool = batch[at];
         } else if (kind === KIND.MESSAGE_WITH_ID) {
           this._lastEventId = batch[at + 1];
           this.emit('message', batch[at], { id: batch[at + 1], replayed: batch[at + 2] });

@@ -1,19 +1,16 @@
 #include "binding/js_event_queue.hpp"
 
+#include "binding/message_runs.hpp"
+
 #include <algorithm>
 #include <cstring>
 
 namespace rws::binding {
 namespace {
 
-// Binary messages at least this large reach JS as external Buffers that adopt the payload's
-// memory instead of copying it. Smaller ones are copied into a shared pool Buffer and reach JS
-// as slices of it (lib/ calls subarray): one allocation per pool instead of one per message,
-// as Node's own Buffer pool does. A pool is at most pool_max bytes, which bounds what a slice
-// the application keeps can hold alive.
-constexpr std::size_t external_buffer_min = 32 * 1024;
-constexpr std::size_t pool_max = 256 * 1024;
-
+// Binary messages this large or larger reach JS as external Buffers that adopt the payload's
+// memory instead of copying it; smaller ones travel in runs (binding/message_runs.hpp).
+constexpr std::size_t external_buffer_min = run_message_max;
 
 napi_value make_string(napi_env env, const std::string& s) {
   napi_value v;
@@ -84,53 +81,11 @@ napi_value make_error(napi_env env, const failure& f) {
   return obj;
 }
 
-// Small binary messages of one batch, copied into pool Buffers as the batch is converted.
-class buffer_pools {
- public:
-  explicit buffer_pools(const std::vector<std::vector<session_event>>& batches) {
-    for (const auto& batch : batches) {
-      for (const auto& e : batch) {
-        if (e.kind == event_kind::message && e.binary && e.data.size() < external_buffer_min) remaining_ += e.data.size();
-      }
-    }
-  }
-  // Copies a small payload into the current pool, starting a new one (announced to JS with a
-  // POOL event) when it is full. Returns the offset inside the current pool.
-  std::size_t place(napi_env env, const std::string& data, napi_value array, uint32_t& index) {
-    if (!pool_ || used_ + data.size() > capacity_) {
-      capacity_ = std::min(remaining_, std::max(pool_max, data.size()));
-      napi_value buffer;
-      void* memory;
-      napi_create_buffer(env, capacity_, &memory, &buffer);
-      pool_ = static_cast<char*>(memory);
-      used_ = 0;
-      napi_set_element(env, array, index++, make_number(env, 18));  // KIND.POOL
-      napi_set_element(env, array, index++, buffer);
-    }
-    std::memcpy(pool_ + used_, data.data(), data.size());
-    std::size_t offset = used_;
-    used_ += data.size();
-    remaining_ -= data.size();
-    return offset;
-  }
-
- private:
-  std::size_t remaining_ = 0;
-  char* pool_ = nullptr;
-  std::size_t capacity_ = 0, used_ = 0;
-};
-
 // Appends one event to the flat array; the layout per kind is mirrored in lib/event-codes.js.
-void append_event(napi_env env, napi_value array, uint32_t& index, session_event& e, buffer_pools& pools) {
+// Messages that join a run never come here.
+void append_event(napi_env env, napi_value array, uint32_t& index, session_event& e) {
   auto put = [&](napi_value v) { napi_set_element(env, array, index++, v); };
   auto kind = static_cast<std::uint32_t>(e.kind);
-  if (e.kind == event_kind::message && e.binary && e.data.size() < external_buffer_min) {
-    std::size_t offset = pools.place(env, e.data, array, index);
-    put(make_number(env, 17));  // KIND.MESSAGE_SLICE: offset, length in the current pool
-    put(make_number(env, static_cast<double>(offset)));
-    put(make_number(env, static_cast<double>(e.data.size())));
-    return;
-  }
   if (e.kind == event_kind::message) {
     bool with_id = !e.id.empty();
     put(make_number(env, with_id ? 16 : kind));
@@ -289,11 +244,31 @@ void js_event_queue::deliver(napi_env env, napi_value callback) {
   }
   std::string delivered_id = last_with_id ? last_with_id->id : std::string();
   bool delivered_id_is_string = last_with_id && last_with_id->id_is_string;
-  buffer_pools pools(batches);
+  message_run run;
+  auto end_run = [&] {
+    if (run.empty()) return;
+    const bool binary = run.binary();
+    napi_value value, lengths;
+    run.take(env, value, lengths);
+    napi_set_element(env, array, index++, make_number(env, binary ? 18 : 17));  // KIND.BINARY_RUN / TEXT_RUN
+    napi_set_element(env, array, index++, value);
+    napi_set_element(env, array, index++, lengths);
+  };
   for (auto& batch : batches) {
-    for (auto& e : batch) append_event(env, array, index, e, pools);
+    for (auto& e : batch) {
+      if (joins_run(e)) {
+        if (!run.accepts(e)) end_run();
+        run.add(e);
+      } else {
+        end_run();
+        append_event(env, array, index, e);
+      }
+    }
   }
+  end_run();
   batches.clear();
+  // Runs take fewer elements than their events: cut the holes off the end.
+  napi_set_named_property(env, array, "length", make_number(env, index));
   // The native side of the backlog is gone (converted to JS values above), so reading resumes
   // now, while the listeners run, not after them: the io thread refills while JavaScript works
   // instead of both waiting for each other.
