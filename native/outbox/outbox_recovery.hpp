@@ -22,10 +22,11 @@
 //   there fits — and, unless the damaged record's checksum held (so its length is the writer's),
 //   only if its seq is not the one the damaged header names and the data record after it
 //   (stepping over marks) is whole and fits too. Checksum searches share a budget of twice the
-//   segment's size. The bytes behind damage are never searched for something that looks like a record:
-//   a payload may hold any bytes, consecutive records with the next seqs included (found by
-//   fuzz_outbox_recovery). What is not taken stays in the quarantined copy; the next seq goes
-//   above every checksummed seq seen there, so no seq is given out twice by this process.
+//   segment's size. The bytes behind damage are never searched for something that looks like a
+//   record: a payload may hold any bytes, consecutive records with the next seqs included (found
+//   by fuzz_outbox_recovery). What is not taken stays in the quarantined copy; the next seq goes
+//   above every checksummed seq seen there, so no seq is given out twice by this process, nor
+//   by a later one (outbox_log::recover then starts a new segment that records that floor).
 // - Damage followed by nothing acceptable: a tail. It is truncated when it holds no checksummed
 //   record at all (zeros, garbage, a torn write) and counted as damage (quarantined, reported)
 //   when it does, so refused records stay available for inspection in the `.corrupt` copy.

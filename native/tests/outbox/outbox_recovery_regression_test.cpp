@@ -142,6 +142,40 @@ TEST_F(OutboxRecoveryRegression, LoneRecordAfterDamageStaysInTheQuarantinedCopy)
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()), segment);
 }
 
+// Seqs that stayed in a quarantined copy are never given out again — not by this process (the
+// next seq goes above them) and not by a later one, which no longer sees them: the segment was
+// rewritten with the kept records only, so recovery starts a new segment whose segment-start
+// carries the raised next seq.
+TEST_F(OutboxRecoveryRegression, SeqsLeftInTheQuarantinedCopyAreNotReusedByALaterProcess) {
+  std::string segment = record_bytes(record_type::segment_start, 1, {}, {});
+  segment += record_bytes(record_type::data, 1, "real-1", "hello");
+  const std::size_t damaged_at = segment.size();
+  segment += record_bytes(record_type::data, 2, "real-2", "payload");
+  segment += record_bytes(record_type::data, 3, "real-3", "last");
+  segment[damaged_at + outbox_record_header_size + 2] ^= 0x01;  // record 2's key: 2 and 3 stay behind
+  write_segment(segment);
+  {
+    outbox_recovery_report report;
+    auto log = open(report);
+    ASSERT_TRUE(log);
+    EXPECT_EQ(report.corrupt_segments_quarantined, 1u);
+    EXPECT_EQ(seqs(*log), (std::vector<std::uint64_t>{1}));
+    EXPECT_EQ(log->next_seq(), 4u);
+    EXPECT_FALSE(log->close());  // nothing appended before the process ends
+  }
+  outbox_recovery_report report;
+  auto log = open(report);
+  ASSERT_TRUE(log);
+  EXPECT_EQ(report.corrupt_segments_quarantined, 0u);  // the damage was reported once
+  EXPECT_EQ(seqs(*log), (std::vector<std::uint64_t>{1}));
+  EXPECT_EQ(log->next_seq(), 4u);
+  std::vector<outbox_entry> batch(1);
+  batch[0].key = "after";
+  batch[0].payload = "restart";
+  ASSERT_FALSE(log->append(batch));
+  EXPECT_EQ(batch[0].seq, 4u);
+}
+
 // Pins issue 8 item 10: this exact segment (found by fuzzing) must not produce a record that
 // lives inside another record's bytes, nor crash; whatever it is, nothing comes back from it.
 TEST_F(OutboxRecoveryRegression, FuzzFoundDamagedHeaderRecoversNoPhantom) {
