@@ -2,22 +2,9 @@
 
 #include <cstring>
 
-namespace rws::binding {
+#include "protocol/utf8.hpp"
 
-std::uint32_t utf16_length(std::string_view utf8, bool& ascii) {
-  // Written as two independent counts over the bytes so the compiler vectorizes the loop.
-  std::size_t leads = 0;       // bytes that start a code point (not 10xxxxxx)
-  std::size_t four_byte = 0;   // leads of 4-byte sequences: a surrogate pair in UTF-16
-  unsigned char any_high = 0;
-  for (const char c : utf8) {
-    const auto b = static_cast<unsigned char>(c);
-    leads += (b & 0xC0) != 0x80;
-    four_byte += b >= 0xF0;
-    any_high |= b;
-  }
-  ascii = (any_high & 0x80) == 0;
-  return static_cast<std::uint32_t>(leads + four_byte);
-}
+namespace rws::binding {
 
 void message_run::add(const session_event& e) {
   if (payloads_.empty()) binary_ = e.binary;

@@ -49,8 +49,4 @@ class message_run {
   std::string text_;  // text runs are concatenated here first (capacity reused between runs)
 };
 
-// UTF-16 code units of valid UTF-8 text (what String.prototype.slice counts): one per code
-// point, two for those above U+FFFF. Also reports whether the text is plain ASCII.
-std::uint32_t utf16_length(std::string_view utf8, bool& ascii);
-
 }  // namespace rws::binding

@@ -68,4 +68,19 @@ bool is_valid_utf8(std::string_view s) {
   return v.feed(s.data(), s.size()) && v.complete();
 }
 
+std::uint32_t utf16_length(std::string_view utf8, bool& ascii) {
+  // Two independent counts over the bytes, so the compiler vectorizes the loop.
+  std::size_t leads = 0;      // bytes that start a code point (not 10xxxxxx)
+  std::size_t four_byte = 0;  // leads of 4-byte sequences: a surrogate pair in UTF-16
+  unsigned char any_high = 0;
+  for (const char c : utf8) {
+    const auto b = static_cast<unsigned char>(c);
+    leads += (b & 0xC0) != 0x80;
+    four_byte += b >= 0xF0;
+    any_high |= b;
+  }
+  ascii = (any_high & 0x80) == 0;
+  return static_cast<std::uint32_t>(leads + four_byte);
+}
+
 }  // namespace rws

@@ -38,4 +38,8 @@ class utf8_validator {
 // Whole-buffer check (close reasons, single-frame text messages).
 bool is_valid_utf8(std::string_view s);
 
+// UTF-16 code units of valid UTF-8 text (what JavaScript's String length and slice() count): one
+// per code point, two for those above U+FFFF. Also reports whether the text is plain ASCII.
+std::uint32_t utf16_length(std::string_view utf8, bool& ascii);
+
 }  // namespace rws

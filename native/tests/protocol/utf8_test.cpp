@@ -245,5 +245,57 @@ TEST(Utf8, EveryCodePointEncodedIsValidExceptSurrogates) {
   }
 }
 
+// utf16_length counts what JavaScript's String length counts, so text runs slice exactly.
+TEST(Utf16Length, CountsUtf16UnitsAndSpotsAscii) {
+  struct sample {
+    const char* utf8;
+    std::uint32_t units;
+    bool ascii;
+  };
+  const sample samples[] = {
+      {"", 0, true},
+      {"hello", 5, true},
+      {"\x7f", 1, true},
+      {"\xc3\xa9", 1, false},                  // é: 2 bytes, 1 unit
+      {"\xe6\x97\xa5\xe6\x9c\xac", 2, false},  // 日本: 3 bytes each
+      {"\xf0\x9f\x98\x80", 2, false},          // 😀: 4 bytes, a surrogate pair
+      {"a\xf0\x9d\x84\x9e\xc3\xa9z", 5, false},  // a 𝄞 é z
+  };
+  for (const auto& s : samples) {
+    bool ascii = !s.ascii;
+    EXPECT_EQ(utf16_length(s.utf8, ascii), s.units) << s.utf8;
+    EXPECT_EQ(ascii, s.ascii) << s.utf8;
+  }
+}
+
+// Every code point, against the UTF-16 length of its own encoding.
+TEST(Utf16Length, MatchesUtf16ForEveryCodePoint) {
+  std::string text;
+  std::uint32_t expected = 0;
+  for (std::uint32_t cp = 1; cp <= 0x10ffff; ++cp) {
+    if (cp >= 0xd800 && cp <= 0xdfff) continue;
+    if (cp < 0x80) {
+      text += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      text += static_cast<char>(0xc0 | (cp >> 6));
+      text += static_cast<char>(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+      text += static_cast<char>(0xe0 | (cp >> 12));
+      text += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+      text += static_cast<char>(0x80 | (cp & 0x3f));
+    } else {
+      text += static_cast<char>(0xf0 | (cp >> 18));
+      text += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+      text += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+      text += static_cast<char>(0x80 | (cp & 0x3f));
+    }
+    expected += cp < 0x10000 ? 1 : 2;
+  }
+  ASSERT_TRUE(is_valid_utf8(text));
+  bool ascii = true;
+  EXPECT_EQ(utf16_length(text, ascii), expected);
+  EXPECT_FALSE(ascii);
+}
+
 }  // namespace
 }  // namespace rws
