@@ -22,8 +22,9 @@ const KIND = Object.freeze({
   SEND_FAILED: 14, // request, error
   RESUME_INFO: 15, // lastEventId
   MESSAGE_WITH_ID: 16, // data, id, replayed
-  TEXT_RUN: 17, // text, lengths: consecutive text messages, one string; lengths in UTF-16 units
-  BINARY_RUN: 18, // buffer, lengths: consecutive small binary messages, one Buffer
+  TEXT_RUN: 17, // text, count: consecutive text messages as one string, cut by the next `count`
+  //                of the batch's lengths (UTF-16 units)
+  BINARY_RUN: 18, // buffer, count: consecutive small binary messages as one Buffer, cut likewise
   DUPLICATES: 19, // count: replayed messages dropped as already delivered in one read
   RESUME_RESET: 20, // lastEventId: the server cannot replay from it (resume.resetMatch)
 });

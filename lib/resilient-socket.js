@@ -62,7 +62,7 @@ class ResilientSocket extends EventEmitter {
     if (t.rejectUnauthorized && !t.ca && (config.native.followRedirects > 0 || config.native.urls.some((u) => u.secure))) {
       ensureDefaultTrustStore(native);
     }
-    this._native = new NativeSocket(config.native, (batch) => this._onEvents(batch), config.autoConnect);
+    this._native = new NativeSocket(config.native, (batch, lengths) => this._onEvents(batch, lengths), config.autoConnect);
     // Like a net.Socket that was never connected, an idle socket must not hold the process;
     // it starts holding it (unless unref()'d) when connect() or reconnect() starts an attempt.
     this._refWanted = true;
@@ -312,28 +312,30 @@ class ResilientSocket extends EventEmitter {
    * Dispatches one batch from the io thread. A listener that throws does not lose the rest of
    * the batch: the first exception is rethrown afterwards, as an uncaught exception.
    * @param {Array} batch flat event array (lib/event-codes.js)
+   * @param {Uint32Array} [lengths] the message lengths of the batch's runs, in order
    */
-  _onEvents(batch) {
+  _onEvents(batch, lengths) {
     let thrown = null;
+    let next = 0; // the next run's first entry in lengths
     for (let i = 0; i < batch.length; ) {
       const kind = batch[i];
       const at = i + 1;
       i = at + FIELDS[kind];
       if (kind === KIND.TEXT_RUN || kind === KIND.BINARY_RUN) {
-        // One value and its lengths for a run of messages: each message gets its own try, so a
-        // listener that throws does not lose the rest of the run either.
+        // One value for a run of messages, cut by their lengths: each message gets its own try,
+        // so a listener that throws does not lose the rest of the run either.
         const whole = batch[at];
-        const lengths = batch[at + 1];
         const text = kind === KIND.TEXT_RUN;
+        const end = next + batch[at + 1];
         let start = 0;
-        for (let m = 0; m < lengths.length; m++) {
-          const end = start + lengths[m];
+        for (; next < end; next++) {
+          const stop = start + lengths[next];
           try {
-            this.emit('message', text ? whole.slice(start, end) : whole.subarray(start, end), PLAIN_INFO);
+            this.emit('message', text ? whole.slice(start, stop) : whole.subarray(start, stop), PLAIN_INFO);
           } catch (err) {
             if (thrown === null) thrown = err;
           }
-          start = end;
+          start = stop;
         }
         continue;
       }

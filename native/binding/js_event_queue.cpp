@@ -244,21 +244,26 @@ void js_event_queue::deliver(napi_env env, napi_value callback) {
   }
   std::string delivered_id = last_with_id ? last_with_id->id : std::string();
   bool delivered_id_is_string = last_with_id && last_with_id->id_is_string;
-  message_run run;
+  message_runs runs;
   auto end_run = [&] {
-    if (run.empty()) return;
-    const bool binary = run.binary();
-    napi_value value, lengths;
-    run.take(env, value, lengths);
+    if (runs.run_empty()) return;
+    const bool binary = runs.binary();
+    napi_value value;
+    const std::uint32_t count = runs.take(env, value);
+    if (count == 1) {
+      napi_set_element(env, array, index++, make_number(env, static_cast<double>(event_kind::message)));
+      napi_set_element(env, array, index++, value);
+      return;
+    }
     napi_set_element(env, array, index++, make_number(env, binary ? 18 : 17));  // KIND.BINARY_RUN / TEXT_RUN
     napi_set_element(env, array, index++, value);
-    napi_set_element(env, array, index++, lengths);
+    napi_set_element(env, array, index++, make_number(env, count));
   };
   for (auto& batch : batches) {
     for (auto& e : batch) {
       if (joins_run(e)) {
-        if (!run.accepts(e)) end_run();
-        run.add(e);
+        if (!runs.accepts(e)) end_run();
+        runs.add(e);
       } else {
         end_run();
         append_event(env, array, index, e);
@@ -266,6 +271,7 @@ void js_event_queue::deliver(napi_env env, napi_value callback) {
     }
   }
   end_run();
+  napi_value args[2] = {array, runs.lengths(env)};
   batches.clear();
   // Runs take fewer elements than their events: cut the holes off the end.
   napi_set_named_property(env, array, "length", make_number(env, index));
@@ -275,7 +281,7 @@ void js_event_queue::deliver(napi_env env, napi_value callback) {
   if (backlog_before >= max_js_backlog && on_backlog_drained_) on_backlog_drained_();
   napi_value global, result;
   napi_get_global(env, &global);
-  napi_status status = napi_call_function(env, global, callback, 1, &array, &result);
+  napi_status status = napi_call_function(env, global, callback, 2, args, &result);
   if (status == napi_pending_exception) {
     // lib/ catches listener exceptions itself; anything here is a bug in lib/: surface it.
     napi_value error;

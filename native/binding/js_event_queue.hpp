@@ -1,7 +1,8 @@
 #pragma once
 // The bridge from the io thread to JavaScript: the session pushes batches of event structs, and
 // one thread-safe-function call carries everything that is ready to the JS callback as a single
-// flat array (lib/event-codes.js documents the layout). Never one call per message.
+// flat array, plus the lengths of its runs of messages (lib/event-codes.js documents the layout).
+// Never one call per message.
 #include <napi.h>
 
 #include <atomic>

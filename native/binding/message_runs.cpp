@@ -6,19 +6,31 @@
 
 namespace rws::binding {
 
-void message_run::add(const session_event& e) {
+void message_runs::add(const session_event& e) {
   if (payloads_.empty()) binary_ = e.binary;
   payloads_.push_back(&e.data);
   bytes_ += e.data.size();
 }
 
-void message_run::take(napi_env env, napi_value& value, napi_value& lengths) {
-  void* length_memory;
-  napi_value length_buffer;
-  napi_create_arraybuffer(env, payloads_.size() * sizeof(std::uint32_t), &length_memory, &length_buffer);
-  napi_create_typedarray(env, napi_uint32_array, payloads_.size(), length_buffer, 0, &lengths);
-  auto* out = static_cast<std::uint32_t*>(length_memory);
-
+std::uint32_t message_runs::take(napi_env env, napi_value& value) {
+  if (payloads_.size() == 1) {
+    const std::string& only = *payloads_.front();
+    if (binary_) {
+      void* copy;
+      napi_create_buffer_copy(env, only.size(), only.data(), &copy, &value);
+    } else {
+      bool ascii;
+      utf16_length(only, ascii);
+      if (ascii) {
+        napi_create_string_latin1(env, only.data(), only.size(), &value);
+      } else {
+        napi_create_string_utf8(env, only.data(), only.size(), &value);
+      }
+    }
+    payloads_.clear();
+    bytes_ = 0;
+    return 1;
+  }
   if (binary_) {
     void* memory;
     napi_create_buffer(env, bytes_, &memory, &value);
@@ -26,7 +38,7 @@ void message_run::take(napi_env env, napi_value& value, napi_value& lengths) {
     for (const std::string* p : payloads_) {
       if (!p->empty()) std::memcpy(at, p->data(), p->size());
       at += p->size();
-      *out++ = static_cast<std::uint32_t>(p->size());
+      lengths_.push_back(static_cast<std::uint32_t>(p->size()));
     }
   } else {
     text_.clear();
@@ -34,7 +46,7 @@ void message_run::take(napi_env env, napi_value& value, napi_value& lengths) {
     bool all_ascii = true;
     for (const std::string* p : payloads_) {
       bool ascii;
-      *out++ = utf16_length(*p, ascii);
+      lengths_.push_back(utf16_length(*p, ascii));
       all_ascii = all_ascii && ascii;
       text_.append(*p);
     }
@@ -45,8 +57,24 @@ void message_run::take(napi_env env, napi_value& value, napi_value& lengths) {
       napi_create_string_utf8(env, text_.data(), text_.size(), &value);
     }
   }
+  const auto count = static_cast<std::uint32_t>(payloads_.size());
   payloads_.clear();
   bytes_ = 0;
+  return count;
+}
+
+napi_value message_runs::lengths(napi_env env) const {
+  napi_value array;
+  if (lengths_.empty()) {
+    napi_get_undefined(env, &array);
+    return array;
+  }
+  void* memory;
+  napi_value buffer;
+  napi_create_arraybuffer(env, lengths_.size() * sizeof(std::uint32_t), &memory, &buffer);
+  std::memcpy(memory, lengths_.data(), lengths_.size() * sizeof(std::uint32_t));
+  napi_create_typedarray(env, napi_uint32_array, lengths_.size(), buffer, 0, &array);
+  return array;
 }
 
 }  // namespace rws::binding
