@@ -641,6 +641,11 @@ declare namespace resilientWs {
     state: [event: StateEvent];
     connecting: [event: ConnectingEvent];
     open: [event: OpenEvent];
+    /**
+     * A binary message under 32 KiB is a view into a Buffer shared with the messages that arrived
+     * with it (at most 64 KiB, like Node's own Buffer pool): `data.buffer` is that shared memory,
+     * and keeping `data` keeps it alive. `Buffer.from(data)` copies just the message.
+     */
     message: [data: string | Buffer, info: MessageInfo];
     disconnect: [event: DisconnectEvent];
     reconnecting: [event: ReconnectingEvent];
