@@ -153,7 +153,7 @@ Napi::Value native_socket::send(const Napi::CallbackInfo& info) {
     batch.push_back(std::move(m));
   }
   staged_.clear();
-  stats_->sends_in_flight += batch.size();
+  stats_->outbox_size += batch.size();  // on its way: the session takes it over
   post([s = session_, batch = std::move(batch), first_request]() mutable { s->send(std::move(batch), first_request); });
   return env.Undefined();
 }
@@ -212,10 +212,7 @@ Napi::Value native_socket::stats(const Napi::CallbackInfo& info) {
   put("duplicatesDropped", static_cast<double>(s.duplicates_dropped.load()));
   put("idGaps", static_cast<double>(s.id_gaps.load()));
   put("idsMissing", static_cast<double>(s.ids_missing.load()));
-  // In-flight first: session::send updates outbox_size before un-counting its batch, so with
-  // this order (seq_cst) a batch is counted at least once — briefly twice, never zero times.
-  const std::uint64_t in_flight = s.sends_in_flight.load();
-  put("outboxSize", static_cast<double>(in_flight + s.outbox_size.load()));
+  put("outboxSize", static_cast<double>(s.outbox_size.load()));
   put("outboxBytes", static_cast<double>(s.outbox_bytes.load()));
   put("outboxDiskBytes", static_cast<double>(s.outbox_disk_bytes.load()));
   put("outboxDropped", static_cast<double>(s.outbox_dropped.load()));

@@ -111,10 +111,7 @@ void session::start(bool connect_now) {
     flush_events();
     return;
   }
-  stats_->outbox_size = outbox_.size();
-  stats_->outbox_bytes = outbox_.bytes();
-  stats_->outbox_disk_bytes = outbox_.disk_bytes();
-  stats_->outbox_dropped = outbox_.evicted();
+  publish_outbox_stats();
   // Records recovered from disk are a busy outbox too: a restarted process waits for 'drain'
   // to know that what the previous one left behind has been delivered.
   if (outbox_.size()) outbox_was_busy_ = true;
@@ -399,7 +396,7 @@ void session::release_resources() {
   outbox_.abandon(rejected);
   report_rejected(rejected);
   outbox_.close();
-  stats_->outbox_size = outbox_.size();
+  publish_outbox_stats();
   stats_->buffered_amount = 0;
 }
 

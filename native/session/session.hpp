@@ -94,6 +94,9 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void report_sent(std::vector<send_outcome>& outcomes, receipt_status status);
   void report_rejected(std::vector<send_outcome>& outcomes);
   void check_drain();
+  // Publishes the outbox counters to stats(); `taken_over` sends of a batch the binding counted
+  // as on their way are now in the outbox (or rejected) and leave the in-flight part.
+  void publish_outbox_stats(std::size_t taken_over = 0);
   void schedule_sync();
   void accept_pumping(std::vector<outgoing_message>& batch, std::uint64_t first_request,
                       std::vector<send_outcome>& accepted, std::vector<send_outcome>& rejected);
@@ -136,6 +139,7 @@ class session : public std::enable_shared_from_this<session>, public connection_
 
   outbox outbox_;
   bool outbox_was_busy_ = false;
+  std::size_t published_outbox_size_ = 0;  // the outbox's share of stats_->outbox_size
   bool sync_scheduled_ = false;  // a group-commit fsync is posted
   std::uint64_t closing_code_ = 1000;
   std::string closing_reason_;

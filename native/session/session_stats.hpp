@@ -20,11 +20,10 @@ struct session_stats {
   std::atomic<std::uint64_t> duplicates_dropped{0};
   std::atomic<std::uint64_t> id_gaps{0};        // numeric ids that jumped
   std::atomic<std::uint64_t> ids_missing{0};    // sum of the jumps
+  // Messages in the outbox plus send() batches on their way to it: one counter, so a reader never
+  // sees a batch counted twice or not at all. The binding adds a batch when JavaScript hands it
+  // over; the session then moves it by the outbox's change minus the batch (one fetch_add).
   std::atomic<std::uint64_t> outbox_size{0};
-  // send() batches handed to the io thread and not yet taken into the outbox (written by the
-  // JavaScript thread, un-counted by session::send after outbox_size is updated), so outboxSize
-  // never reads low while a batch is on its way.
-  std::atomic<std::uint64_t> sends_in_flight{0};
   std::atomic<std::uint64_t> outbox_bytes{0};
   std::atomic<std::uint64_t> outbox_disk_bytes{0};  // segment files of the file outbox
   std::atomic<std::uint64_t> outbox_dropped{0};     // evicted by onFull 'drop-oldest'

@@ -259,11 +259,18 @@ void session::report_rejected(std::vector<send_outcome>& outcomes) {
   outcomes.clear();
 }
 
-void session::check_drain() {
-  stats_->outbox_size = outbox_.size();
+void session::publish_outbox_stats(std::size_t taken_over) {
+  const std::size_t size = outbox_.size();
+  // Unsigned wrap-around makes this the signed change (size - published - taken_over).
+  stats_->outbox_size += static_cast<std::uint64_t>(size) - published_outbox_size_ - taken_over;
+  published_outbox_size_ = size;
   stats_->outbox_bytes = outbox_.bytes();
   stats_->outbox_disk_bytes = outbox_.disk_bytes();
   stats_->outbox_dropped = outbox_.evicted();
+}
+
+void session::check_drain() {
+  publish_outbox_stats();
   if (outbox_.size() == 0 && outbox_was_busy_) {
     outbox_was_busy_ = false;
     emit(session_event(event_kind::drain));
@@ -289,11 +296,7 @@ void session::send(std::vector<outgoing_message> batch, std::uint64_t first_requ
     }
   }
   report_rejected(rejected);
-  stats_->outbox_size = outbox_.size();
-  stats_->outbox_bytes = outbox_.bytes();
-  stats_->outbox_disk_bytes = outbox_.disk_bytes();
-  stats_->outbox_dropped = outbox_.evicted();
-  stats_->sends_in_flight -= handed_over;  // counted by the binding when JavaScript handed it over
+  publish_outbox_stats(handed_over);
   pump();
   flush_events();
 }

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "tests/transport/fake_transport.hpp"
 
 namespace rws {
@@ -142,6 +145,57 @@ TEST_F(SessionTest, MessagesInAndSendsOutWithReceipts) {
   EXPECT_EQ(sent->detail->first_request, 1u);
   EXPECT_EQ(sent->detail->count, 2u);
   EXPECT_TRUE(has(event_kind::drain));
+}
+
+// stats().outboxSize is one counter: the binding adds a batch when JavaScript hands it over, the
+// session moves it into the outbox's share. Counted exactly once from hand-over to receipt.
+TEST_F(SessionTest, OutboxSizeCountsABatchOnceFromHandOverToReceipt) {
+  make(false);
+  auto hand_over = [&](std::size_t n, std::uint64_t first_request) {
+    stats->outbox_size += n;  // what the binding does on the JavaScript thread
+    s->send(std::vector<outgoing_message>(n, outgoing_message{"x"}), first_request);
+    settle(io);
+  };
+  hand_over(3, 1);
+  EXPECT_EQ(stats->outbox_size, 3u);  // queued while idle
+  s->connect();
+  answer(1);
+  EXPECT_EQ(stats->outbox_size, 0u);  // written
+  EXPECT_TRUE(has(event_kind::drain));
+  s->close(1000, "");
+  settle(io);
+  hand_over(2, 4);
+  EXPECT_EQ(stats->outbox_size, 0u);  // rejected after close(): not left counted
+}
+
+// The race the single counter closes: a reader on another thread (stats() on the JavaScript
+// thread) never sees a batch counted twice or not at all while the session takes batches over.
+TEST_F(SessionTest, OutboxSizeReadFromAnotherThreadStaysBetweenTakenAndHandedOver) {
+  make(false);
+  constexpr std::uint64_t sends = 3000;
+  std::atomic<std::uint64_t> handed{0}, taken{0};
+  std::atomic<bool> done{false};
+  std::uint64_t low_reads = 0, high_reads = 0;
+  std::thread reader([&] {
+    while (!done) {
+      const std::uint64_t lower = taken.load();
+      const std::uint64_t seen = stats->outbox_size.load();
+      const std::uint64_t upper = handed.load();
+      if (seen < lower) ++low_reads;
+      if (seen > upper) ++high_reads;
+    }
+  });
+  for (std::uint64_t i = 0; i < sends; ++i) {
+    ++handed;
+    stats->outbox_size += 1;
+    s->send(std::vector<outgoing_message>(1, outgoing_message{"x"}), i + 1);
+    ++taken;
+  }
+  done = true;
+  reader.join();
+  EXPECT_EQ(low_reads, 0u);
+  EXPECT_EQ(high_reads, 0u);
+  EXPECT_EQ(stats->outbox_size, sends);
 }
 
 TEST_F(SessionTest, CloseWhileOpenRunsTheCloseHandshake) {
