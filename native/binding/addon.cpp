@@ -65,6 +65,11 @@ void addon::teardown() {
   runtime_.reset();
 }
 
+std::shared_ptr<js_dispatcher> addon::dispatcher(Napi::Env env) {
+  if (!dispatcher_) dispatcher_ = js_dispatcher::create(env);
+  return dispatcher_;
+}
+
 std::shared_ptr<io_runtime> addon::acquire_runtime(native_socket* socket) {
   if (!runtime_) runtime_ = std::make_shared<io_runtime>();
   live_.insert(socket);

@@ -9,6 +9,7 @@
 #include <memory>
 #include <unordered_set>
 
+#include "binding/js_dispatcher.hpp"
 #include "transport/io_runtime.hpp"
 
 namespace rws::binding {
@@ -24,6 +25,9 @@ class addon : public Napi::Addon<addon> {
   std::shared_ptr<io_runtime> acquire_runtime(native_socket* socket);
   // Stops the io thread when the last live socket lets go.
   void release_runtime(native_socket* socket);
+
+  // The one wake-up channel to JavaScript that every socket's events share, made with the first.
+  std::shared_ptr<js_dispatcher> dispatcher(Napi::Env env);
 
   Napi::FunctionReference socket_constructor;
   // Trusted by TLS contexts without tls.ca: Node's default CAs, handed over once per environment
@@ -41,6 +45,7 @@ class addon : public Napi::Addon<addon> {
 
   std::unordered_set<native_socket*> live_;  // sockets that hold the runtime
   std::shared_ptr<io_runtime> runtime_;      // destroyed after live_ is empty
+  std::shared_ptr<js_dispatcher> dispatcher_;
   bool torn_down_ = false;
   Napi::Env env_;
 };

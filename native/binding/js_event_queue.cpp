@@ -172,27 +172,26 @@ void append_event(napi_env env, napi_value array, uint32_t& index, session_event
 
 }  // namespace
 
-std::shared_ptr<js_event_queue> js_event_queue::create(Napi::Env env, Napi::Function callback,
+std::shared_ptr<js_event_queue> js_event_queue::create(Napi::Env env, std::shared_ptr<js_dispatcher> dispatcher,
+                                                       Napi::Function callback,
                                                        std::function<void()> on_backlog_drained,
                                                        id_callback on_id_delivered) {
   std::shared_ptr<js_event_queue> queue(new js_event_queue());
   queue->on_backlog_drained_ = std::move(on_backlog_drained);
   queue->on_id_delivered_ = std::move(on_id_delivered);
-  // The thread-safe function keeps the queue alive until its finalizer runs.
-  auto* keep = new std::shared_ptr<js_event_queue>(queue);
-  napi_value name = make_string(env, "resilient-ws events");
-  napi_status status = napi_create_threadsafe_function(env, callback, nullptr, name, 0, 1, keep, finalize, queue.get(),
-                                                       call_js, &queue->tsfn_);
-  if (status != napi_ok) {
-    delete keep;
+  queue->dispatcher_ = std::move(dispatcher);
+  queue->env_ = env;
+  if (napi_create_reference(env, callback, 1, &queue->callback_) != napi_ok) {
     throw Napi::Error::New(env, "resilient-ws: cannot create the event bridge");
   }
+  queue->ref();
   return queue;
 }
 
 void js_event_queue::push(std::vector<session_event>& batch) {
   if (batch.empty()) return;
   std::uint64_t cost = batch_cost(batch);
+  std::shared_ptr<js_event_queue> not_taken;  // released after the lock (never the last reference)
   std::lock_guard lock(mutex_);
   if (closed_) {
     batch.clear();
@@ -207,27 +206,41 @@ void js_event_queue::push(std::vector<session_event>& batch) {
   if (!scheduled_) {
     // One wake-up for everything that arrives until JavaScript runs.
     scheduled_ = true;
-    napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking);
+    scheduled_self_ = shared_from_this();
+    if (!dispatcher_->schedule(this)) {
+      // The environment is going away: nothing pushed from now on can be delivered.
+      not_taken = std::move(scheduled_self_);
+      closed_ = true;
+      pending_.clear();
+    }
   }
 }
 
-void js_event_queue::call_js(napi_env env, napi_value callback, void* context, void*) {
-  if (!env) return;  // environment going away: the events are dropped with the queue
-  static_cast<js_event_queue*>(context)->deliver(env, callback);
+void js_event_queue::run(napi_env env) {
+  if (env) {
+    deliver(env);
+    return;
+  }
+  // Environment going away: the events are dropped with the queue.
+  std::shared_ptr<js_event_queue> self;
+  std::lock_guard lock(mutex_);
+  self = std::move(scheduled_self_);
 }
 
-void js_event_queue::deliver(napi_env env, napi_value callback) {
+void js_event_queue::deliver(napi_env env) {
   std::vector<std::vector<session_event>> batches;
   std::uint64_t cost = 0;
+  std::shared_ptr<js_event_queue> self;  // this queue lives to the end of the call
   {
     std::lock_guard lock(mutex_);
+    self = std::move(scheduled_self_);
     batches.swap(pending_);
     cost = pending_cost_;
     pending_cost_ = 0;
     scheduled_ = false;
   }
   std::uint64_t backlog_before = backlog_.fetch_sub(cost, std::memory_order_relaxed);
-  if (batches.empty()) return;
+  if (batches.empty() || !callback_) return;
   std::size_t events = 0;
   for (const auto& batch : batches) events += batch.size();
 
@@ -279,8 +292,9 @@ void js_event_queue::deliver(napi_env env, napi_value callback) {
   // now, while the listeners run, not after them: the io thread refills while JavaScript works
   // instead of both waiting for each other.
   if (backlog_before >= max_js_backlog && on_backlog_drained_) on_backlog_drained_();
-  napi_value global, result;
+  napi_value global, result, callback;
   napi_get_global(env, &global);
+  napi_get_reference_value(env, callback_, &callback);
   napi_status status = napi_call_function(env, global, callback, 2, args, &result);
   if (status == napi_pending_exception) {
     // lib/ catches listener exceptions itself; anything here is a bug in lib/: surface it.
@@ -297,31 +311,27 @@ void js_event_queue::deliver(napi_env env, napi_value callback) {
   }
 }
 
-void js_event_queue::ref(Napi::Env env) {
-  std::lock_guard lock(mutex_);
-  if (!closed_) napi_ref_threadsafe_function(env, tsfn_);
+void js_event_queue::ref() {
+  if (holding_ || !callback_) return;
+  holding_ = true;
+  dispatcher_->hold();
 }
 
-void js_event_queue::unref(Napi::Env env) {
-  std::lock_guard lock(mutex_);
-  if (!closed_) napi_unref_threadsafe_function(env, tsfn_);
+void js_event_queue::unref() {
+  if (!holding_) return;
+  holding_ = false;
+  dispatcher_->let_go();
 }
 
 void js_event_queue::release() {
-  std::lock_guard lock(mutex_);
-  if (closed_) return;
-  closed_ = true;
-  pending_.clear();
-  napi_release_threadsafe_function(tsfn_, napi_tsfn_release);
-}
-
-void js_event_queue::finalize(napi_env, void* data, void*) {
-  auto* keep = static_cast<std::shared_ptr<js_event_queue>*>(data);
   {
-    std::lock_guard lock((*keep)->mutex_);
-    (*keep)->closed_ = true;  // node finalized it (environment teardown): never call it again
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    pending_.clear();
   }
-  delete keep;
+  unref();
+  if (callback_) napi_delete_reference(env_, callback_);
+  callback_ = nullptr;
 }
 
 }  // namespace rws::binding

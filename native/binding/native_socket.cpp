@@ -56,7 +56,7 @@ native_socket::native_socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
     if (runtime && s) boost::asio::post(runtime->context(), [s, fn = std::move(fn)] { fn(*s); });
   };
   events_ = js_event_queue::create(
-      env, callback, [on_io_thread] { on_io_thread([](session& s) { s.resume_reading(); }); },
+      env, addon_->dispatcher(env), callback, [on_io_thread] { on_io_thread([](session& s) { s.resume_reading(); }); },
       [on_io_thread](std::string id, bool is_string) {
         on_io_thread([id = std::move(id), is_string](session& s) { s.note_delivered_id(id, is_string); });
       });
@@ -179,12 +179,12 @@ Napi::Value native_socket::connect(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value native_socket::ref(const Napi::CallbackInfo& info) {
-  if (events_) events_->ref(info.Env());
+  if (events_) events_->ref();
   return info.Env().Undefined();
 }
 
 Napi::Value native_socket::unref(const Napi::CallbackInfo& info) {
-  if (events_) events_->unref(info.Env());
+  if (events_) events_->unref();
   return info.Env().Undefined();
 }
 

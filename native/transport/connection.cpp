@@ -1,7 +1,5 @@
 #include "transport/connection.hpp"
 
-#include <openssl/rand.h>
-
 #include <tuple>
 
 #include <boost/asio/ssl/error.hpp>
@@ -36,6 +34,7 @@ connection::connection(asio::io_context& io, connection_params params, connectio
       handler_(handler),
       transport_(std::move(stream)),
       timer_(io),
+      masks_(mask_source::of(io)),
       parser_(params_.max_message_size),
       read_buf_(read_buffer_min) {
   if (transport_) {
@@ -176,7 +175,7 @@ void connection::violation(parse_error error, std::string detail) {
 void connection::send(bool binary, std::string_view payload, std::uint64_t tag) {
   if (phase_ != phase::open) return;
   auto op = binary ? opcode::binary : opcode::text;
-  std::uint32_t mask = next_mask();
+  std::uint32_t mask = masks_.next();
   if (deflate_ && payload.size() >= deflate_threshold) {
     std::string compressed;
     if (!deflate_->deflate(payload, compressed)) {
@@ -200,18 +199,8 @@ void connection::ping(std::string_view payload) {
   flush();
 }
 
-std::uint32_t connection::next_mask() {
-  // RFC 6455 §10.3 wants masking keys an observer cannot predict: they come from OpenSSL's CSPRNG,
-  // fetched in blocks so a frame does not pay a call each.
-  if (mask_used_ == mask_pool_.size()) {
-    RAND_bytes(reinterpret_cast<unsigned char*>(mask_pool_.data()), sizeof mask_pool_);
-    mask_used_ = 0;
-  }
-  return mask_pool_[mask_used_++];
-}
-
 void connection::queue_frame(opcode op, std::string_view payload) {
-  std::uint32_t mask = next_mask();
+  std::uint32_t mask = masks_.next();
   encode_client_frame(out_.pending(), op, payload.data(), payload.size(), mask);
 }
 

@@ -22,7 +22,6 @@
 //      whether the next read is armed, so on_read arms it after that report (if the phase is
 //      still open). Arming it before would read one more buffer past the memory bound.
 #include <boost/asio/steady_timer.hpp>
-#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -36,6 +35,7 @@
 #include "protocol/permessage_deflate.hpp"
 #include "common/failure.hpp"
 #include "transport/endpoint_race.hpp"
+#include "transport/mask_source.hpp"
 #include "transport/proxy_tunnel.hpp"
 #include "transport/transport.hpp"
 #include "transport/write_queue.hpp"
@@ -150,7 +150,6 @@ class connection : public std::enable_shared_from_this<connection> {
   std::pair<parse_error, std::string> inflate_message(inbound_event& event);  // error + detail
   void violation(parse_error error, std::string detail);
   void queue_frame(opcode op, std::string_view payload);
-  std::uint32_t next_mask();
   void finish(close_info info);  // reports once and closes the socket
   void finish_later(close_info info);  // ends an attempt from a call: the report comes in a later step
   void fail_attempt(failure error);
@@ -164,6 +163,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::shared_ptr<endpoint_race> race_;   // the TCP connect (Happy Eyeballs) of this attempt
   std::shared_ptr<proxy_tunnel> tunnel_;  // the CONNECT exchange, with a proxy
   asio::steady_timer timer_;  // connect timeout, then close-handshake deadline
+  mask_source& masks_;        // this io thread's masking keys
   std::string key_;
   std::string handshake_buf_;  // the upgrade request until written, then the response as it arrives
   open_info open_;
@@ -178,8 +178,6 @@ class connection : public std::enable_shared_from_this<connection> {
   steady_clock::time_point last_inbound_;
 
   write_queue out_;  // one write in flight; frames queued meanwhile go out together next
-  std::array<std::uint32_t, 64> mask_pool_;
-  std::size_t mask_used_ = mask_pool_.size();
 
   bool close_sent_ = false;
   bool close_received_ = false;

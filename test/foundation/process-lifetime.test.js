@@ -34,8 +34,8 @@ afterEach(async () => {
  * @param {string} mode
  * @param {string} url
  */
-function runChild(mode, url) {
-  const child = spawn(process.execPath, [FIXTURE, mode, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+function runChild(mode, url, { ipc = false } = {}) {
+  const child = spawn(process.execPath, [FIXTURE, mode, url], { stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
@@ -101,6 +101,18 @@ test('the process does not exit while a socket is open or reconnecting; unref() 
   for (const run of held) run.child.kill('SIGTERM');
   const results = await withDeadline(Promise.all(held.map((r) => r.exited)), EXIT_MS, 'SIGTERM to end the children');
   expect(results.map((r) => r.signal)).toEqual(['SIGTERM', 'SIGTERM', 'SIGTERM']);
+});
+
+test('with one socket held and one unref()d, the process lives until the held one closes', async () => {
+  const server = t.add(await startWsServer());
+  const run = runChild('held-and-unrefd', server.url, { ipc: true });
+  await run.line(/^both open$/);
+  await quietPeriod(ALIVE_MS); // the negative assertion: the held socket keeps it alive
+  expect(run.alive()).toBe(true);
+  run.child.send('close-now');
+  await expectCleanExit(run, 'after the held socket closed');
+  expect(run.stdout()).toBe('both open\nheld closed\n');
+  await waitFor(() => server.clientCount() === 0, EXIT_MS, "the unref()'d socket to go with the process");
 });
 
 test('a socket that never connected (autoConnect: false) does not hold the process', async () => {

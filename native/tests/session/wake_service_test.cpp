@@ -74,6 +74,16 @@ TEST_F(WakeServiceTest, AListenerThatDiedWithoutUnsubscribingIsDroppedAndNeverCa
   EXPECT_EQ(s.listener_count(), 0u);
 }
 
+TEST_F(WakeServiceTest, ADeadListenerIsDroppedWithinPruneEveryTicksWithoutAWake) {
+  auto& s = service();
+  auto owner = std::make_shared<int>(0);
+  s.subscribe(owner, [] {});
+  owner.reset();
+  io.restart();
+  io.run();  // clocks in step: returns once a periodic look found no live listener
+  EXPECT_EQ(s.listener_count(), 0u);
+}
+
 TEST_F(WakeServiceTest, OneServicePerIoContext) {
   boost::asio::io_context other;
   EXPECT_EQ(&wake_service::of(io), &wake_service::of(io));
