@@ -11,9 +11,12 @@ namespace {
 
 // An idle connection holds a small read buffer; one that keeps filling it gets a bigger one (up
 // to read_buffer_max), so thousands of idle sockets cost little and a busy one still reads in
-// large chunks with few syscalls.
+// large chunks with few syscalls. After read_buffer_small_reads reads in a row that the small
+// buffer would have held, it goes back to that size: a socket that had one burst does not keep
+// 256 KiB for the rest of its life.
 constexpr std::size_t read_buffer_min = 1024;
 constexpr std::size_t read_buffer_max = 256 * 1024;
+constexpr unsigned read_buffer_small_reads = 4;
 constexpr auto close_handshake_deadline = std::chrono::seconds(3);
 constexpr auto fail_flush_deadline = std::chrono::milliseconds(500);
 // Messages smaller than this go out uncompressed even with permessage-deflate (as ws does):
@@ -105,13 +108,26 @@ void connection::on_read(const error_code& ec, std::size_t n) {
   }
   if (error != parse_error::none && !close_received_) violation(error, std::move(error_detail));
   flush();  // pongs and close frames queued above
-  if (n == read_buf_.size() && n < read_buffer_max) read_buf_.resize(n * 2);  // the peer sends fast
+  fit_read_buffer(n);
   // Reports, last (see connection.hpp): the data, then the end once the close exchange is over.
   if (!ready_.empty() && handler_ && !handler_->on_inbound(ready_)) read_paused_ = true;
   if (close_received_) {
     end_after_close_exchange();
   } else if (phase_ == phase::open) {
     read_more();  // rule 4: on_inbound's answer decides this, so it comes after that report
+  }
+}
+
+void connection::fit_read_buffer(std::size_t last_read) {
+  if (last_read == read_buf_.size() && last_read < read_buffer_max) {
+    read_buf_.resize(last_read * 2);  // the peer sends fast
+    small_reads_ = 0;
+  } else if (read_buf_.size() > read_buffer_min && last_read <= read_buffer_min) {
+    if (++small_reads_ < read_buffer_small_reads) return;
+    std::vector<char>(read_buffer_min).swap(read_buf_);  // gives the memory back
+    small_reads_ = 0;
+  } else {
+    small_reads_ = 0;
   }
 }
 

@@ -150,6 +150,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::pair<parse_error, std::string> inflate_message(inbound_event& event);  // error + detail
   void violation(parse_error error, std::string detail);
   void queue_frame(opcode op, std::string_view payload);
+  void fit_read_buffer(std::size_t last_read);  // grows or shrinks read_buf_ after a read
   void finish(close_info info);  // reports once and closes the socket
   void finish_later(close_info info);  // ends an attempt from a call: the report comes in a later step
   void fail_attempt(failure error);
@@ -175,6 +176,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::vector<inbound_event> ready_;    // its data messages, handed to the session
   bool reading_ = false;
   bool read_paused_ = false;
+  unsigned small_reads_ = 0;  // reads in a row that a minimal read buffer would have held
   steady_clock::time_point last_inbound_;
 
   write_queue out_;  // one write in flight; frames queued meanwhile go out together next

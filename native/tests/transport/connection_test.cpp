@@ -334,5 +334,22 @@ TEST_F(ConnectionTest, PausedReadingReadsNothingMoreUntilResumed) {
   EXPECT_EQ(handler.log, (std::vector<std::string>{"open", "in:1", "in:2"}));
 }
 
+TEST_F(ConnectionTest, TheReadBufferGrowsForABurstAndShrinksBackWhenReadsAreSmallAgain) {
+  open();
+  peer->send(server_frame(opcode::binary, std::string(600 * 1024, 'x')));
+  settle(io);
+  ASSERT_EQ(handler.log.size(), 2u);                 // open, the burst's one message
+  EXPECT_EQ(peer->read_buffer.value().size(), 256u * 1024);  // grew while reads filled it
+  for (int i = 0; i < 3; ++i) {
+    peer->send(server_frame(opcode::text, "small"));
+    settle(io);
+  }
+  EXPECT_EQ(peer->read_buffer.value().size(), 256u * 1024);  // a few small reads: kept
+  peer->send(server_frame(opcode::text, "small"));
+  settle(io);
+  EXPECT_EQ(peer->read_buffer.value().size(), 1024u);  // four in a row: back to the idle size
+  EXPECT_EQ(handler.log.size(), 6u);
+}
+
 }  // namespace
 }  // namespace rws
