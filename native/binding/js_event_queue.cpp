@@ -37,7 +37,7 @@ napi_value make_undefined(napi_env env) {
 }
 
 napi_value make_buffer(napi_env env, std::string& data) {
-  napi_value v;
+  napi_value v = nullptr;  // left null if V8 refuses the Buffer: every later N-API call rejects it
   if (data.size() >= external_buffer_min) {
     auto* owned = new std::string(std::move(data));
     napi_status status = napi_create_external_buffer(
@@ -286,6 +286,20 @@ void js_event_queue::deliver(napi_env env) {
   end_run();
   napi_value args[2] = {array, runs.lengths(env)};
   batches.clear();
+  if (runs.failed()) {
+    // V8 refused a Buffer. Most often the environment is being torn down (worker.terminate():
+    // Node may still run queued deliveries while JavaScript can no longer run), and the events
+    // go with it; an exception (allocation failure) is surfaced like any other.
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value error;
+      napi_get_and_clear_last_exception(env, &error);
+      napi_fatal_exception(env, error);
+    }
+    napi_close_handle_scope(env, scope);
+    return;
+  }
   // Runs take fewer elements than their events: cut the holes off the end.
   napi_set_named_property(env, array, "length", make_number(env, index));
   // The native side of the backlog is gone (converted to JS values above), so reading resumes

@@ -17,7 +17,10 @@ std::uint32_t message_runs::take(napi_env env, napi_value& value) {
     const std::string& only = *payloads_.front();
     if (binary_) {
       void* copy;
-      napi_create_buffer_copy(env, only.size(), only.data(), &copy, &value);
+      if (napi_create_buffer_copy(env, only.size(), only.data(), &copy, &value) != napi_ok) {
+        failed_ = true;
+        napi_get_undefined(env, &value);
+      }
     } else {
       bool ascii;
       utf16_length(only, ascii);
@@ -32,12 +35,16 @@ std::uint32_t message_runs::take(napi_env env, napi_value& value) {
     return 1;
   }
   if (binary_) {
-    void* memory;
-    napi_create_buffer(env, bytes_, &memory, &value);
+    void* memory = nullptr;
+    // Checked: a refused Buffer leaves `memory` unset, and copying into it would crash.
+    if (napi_create_buffer(env, bytes_, &memory, &value) != napi_ok) {
+      failed_ = true;
+      napi_get_undefined(env, &value);
+    }
     auto* at = static_cast<char*>(memory);
     for (const std::string* p : payloads_) {
-      if (!p->empty()) std::memcpy(at, p->data(), p->size());
-      at += p->size();
+      if (at && !p->empty()) std::memcpy(at, p->data(), p->size());
+      if (at) at += p->size();
       lengths_.push_back(static_cast<std::uint32_t>(p->size()));
     }
   } else {
@@ -63,17 +70,18 @@ std::uint32_t message_runs::take(napi_env env, napi_value& value) {
   return count;
 }
 
-napi_value message_runs::lengths(napi_env env) const {
+napi_value message_runs::lengths(napi_env env) {
   napi_value array;
-  if (lengths_.empty()) {
-    napi_get_undefined(env, &array);
+  napi_get_undefined(env, &array);
+  if (lengths_.empty()) return array;
+  void* memory = nullptr;
+  napi_value buffer;
+  if (napi_create_arraybuffer(env, lengths_.size() * sizeof(std::uint32_t), &memory, &buffer) != napi_ok ||
+      napi_create_typedarray(env, napi_uint32_array, lengths_.size(), buffer, 0, &array) != napi_ok) {
+    failed_ = true;
     return array;
   }
-  void* memory;
-  napi_value buffer;
-  napi_create_arraybuffer(env, lengths_.size() * sizeof(std::uint32_t), &memory, &buffer);
   std::memcpy(memory, lengths_.data(), lengths_.size() * sizeof(std::uint32_t));
-  napi_create_typedarray(env, napi_uint32_array, lengths_.size(), buffer, 0, &array);
   return array;
 }
 

@@ -53,7 +53,10 @@ class message_runs {
   // reply is, which then costs nothing more than before runs existed).
   std::uint32_t take(napi_env env, napi_value& value);
   // The lengths of every run taken, in order, as one Uint32Array (undefined when there was none).
-  napi_value lengths(napi_env env) const;
+  napi_value lengths(napi_env env);
+  // A value could not be created: the environment is going away (worker.terminate(), exit)
+  // and refuses new Buffers. The caller drops the delivery instead of calling JavaScript.
+  bool failed() const { return failed_; }
 
  private:
   bool binary_ = false;
@@ -61,6 +64,7 @@ class message_runs {
   std::vector<const std::string*> payloads_;
   std::vector<std::uint32_t> lengths_;
   std::string text_;  // text runs are concatenated here first (capacity reused between runs)
+  bool failed_ = false;
 };
 
 }  // namespace rws::binding

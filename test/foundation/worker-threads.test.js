@@ -5,6 +5,7 @@
 // main thread's sockets working.
 
 const path = require('path');
+const { spawn } = require('child_process');
 const { Worker } = require('worker_threads');
 const { startWsServer } = require('../helpers/servers');
 const { withDeadline, waitFor, onceWithin } = require('../helpers/deadline');
@@ -132,6 +133,19 @@ test('terminating busy workers at random moments never hangs or crashes the proc
   const sock = t.socket(server.url);
   await next(sock, 'open');
   await expect(withDeadline(sock.send('main still sends'), 5000, 'receipt')).resolves.toMatchObject({ status: 'written' });
+});
+
+test('terminating workers whose sockets are receiving never crashes the process', async () => {
+  // In a child process: a crash there is a failed assertion here, not a dead test runner.
+  const fixture = path.join(__dirname, 'fixtures', 'terminate-receiving.js');
+  const child = spawn(process.execPath, [fixture, '20'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
+  child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+  const [code, signal] = await withDeadline(new Promise((resolve) => child.once('exit', (c, s) => resolve([c, s]))),
+    60000, 'the terminate-receiving child to finish');
+  expect({ code, signal, stdout, stderr }).toEqual({ code: 0, signal: null, stdout: 'done 20\n', stderr: '' });
 });
 
 test('a worker that closes its socket ends by itself', async () => {
