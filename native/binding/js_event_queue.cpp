@@ -52,6 +52,17 @@ napi_value make_buffer(napi_env env, std::string& data) {
   return v;
 }
 
+// lib/ catches listener exceptions itself, so an exception pending here is a bug in lib/ or V8
+// refusing an allocation: surfaced as an uncaught exception, never swallowed.
+void surface_pending_exception(napi_env env) {
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (!pending) return;
+  napi_value error;
+  napi_get_and_clear_last_exception(env, &error);
+  napi_fatal_exception(env, error);
+}
+
 napi_value make_error(napi_env env, const failure& f) {
   if (!f) {
     napi_value v;
@@ -286,36 +297,25 @@ void js_event_queue::deliver(napi_env env) {
   end_run();
   napi_value args[2] = {array, runs.lengths(env)};
   batches.clear();
+  // The native side of the backlog is gone (converted to JS values above), so reading resumes
+  // now, while the listeners run, not after them: the io thread refills while JavaScript works
+  // instead of both waiting for each other.
+  if (backlog_before >= max_js_backlog && on_backlog_drained_) on_backlog_drained_();
   if (runs.failed()) {
     // V8 refused a Buffer. Most often the environment is being torn down (worker.terminate():
     // Node may still run queued deliveries while JavaScript can no longer run), and the events
     // go with it; an exception (allocation failure) is surfaced like any other.
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (pending) {
-      napi_value error;
-      napi_get_and_clear_last_exception(env, &error);
-      napi_fatal_exception(env, error);
-    }
+    surface_pending_exception(env);
     napi_close_handle_scope(env, scope);
     return;
   }
   // Runs take fewer elements than their events: cut the holes off the end.
   napi_set_named_property(env, array, "length", make_number(env, index));
-  // The native side of the backlog is gone (converted to JS values above), so reading resumes
-  // now, while the listeners run, not after them: the io thread refills while JavaScript works
-  // instead of both waiting for each other.
-  if (backlog_before >= max_js_backlog && on_backlog_drained_) on_backlog_drained_();
   napi_value global, result, callback;
   napi_get_global(env, &global);
   napi_get_reference_value(env, callback_, &callback);
   napi_status status = napi_call_function(env, global, callback, 2, args, &result);
-  if (status == napi_pending_exception) {
-    // lib/ catches listener exceptions itself; anything here is a bug in lib/: surface it.
-    napi_value error;
-    napi_get_and_clear_last_exception(env, &error);
-    napi_fatal_exception(env, error);
-  }
+  if (status == napi_pending_exception) surface_pending_exception(env);
   napi_close_handle_scope(env, scope);
   // Only a batch JavaScript ran to the end counts as received. lib/ catches listener exceptions
   // itself, so anything but napi_ok means the environment is going away (worker terminated)

@@ -291,7 +291,6 @@ std::error_code outbox_log::recover(outbox_recovery_report& report) {
   std::string buf;              // one segment at a time, capacity reused
   std::size_t buf_segment = SIZE_MAX;
   bool removed_any = false;
-  bool quarantined_any = false;
 
   for (const std::uint64_t index : indices) {
     const std::string name = segment_name(index);
@@ -320,7 +319,6 @@ std::error_code outbox_log::recover(outbox_recovery_report& report) {
       segment_recovery rescan = recover_segment(clean, seq_floor);
       if ((ec = write_file_atomic(fs_, dir_fd_.get(), name, clean, durable))) return ec;
       ++report.corrupt_segments_quarantined;
-      quarantined_any = true;
       if (!report.corrupt_detail.empty()) report.corrupt_detail += '\n';
       report.corrupt_detail += name + ": " + std::to_string(found.damaged_bytes) +
                                " damaged bytes from offset " + std::to_string(found.first_damage) +
@@ -408,7 +406,7 @@ std::error_code outbox_log::recover(outbox_recovery_report& report) {
   // stayed in the `.corrupt` copy): only a new segment's segment-start carries it to the next
   // process, which would otherwise give those seqs out again. (If that segment cannot be
   // created, the fallback below keeps appending and the next append's records carry it.)
-  if (last && segments_.back().size < options_.segment_bytes && !quarantined_any) {
+  if (last && segments_.back().size < options_.segment_bytes && report.corrupt_segments_quarantined == 0) {
     active_file_ = std::move(last);
     synced_size_ = segments_.back().size;
   } else {
