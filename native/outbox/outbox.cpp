@@ -239,7 +239,7 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
     std::vector<outbox_entry> entries;
     entries.reserve(items_.size() - first_new);
     for (std::size_t i = first_new; i < items_.size(); ++i) {
-      entries.push_back({items_[i].seq, items_[i].key, items_[i].payload, items_[i].binary});
+      entries.push_back({items_[i].seq, items_[i].key, std::string(items_[i].payload.plain()), items_[i].binary});
     }
     // Records [first_new, first_failed) are stored; the rest of the batch is not.
     std::size_t first_failed = items_.size();

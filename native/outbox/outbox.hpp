@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/failure.hpp"
+#include "common/shared_payload.hpp"
 #include "outbox/disk_worker.hpp"
 #include "outbox/file_io.hpp"
 #include "outbox/outbox_config.hpp"
@@ -33,7 +34,7 @@ struct outbox_item {
   std::uint64_t seq = 0;
   std::uint64_t request = 0;  // 0: recovered from disk, nobody waits on it in this process
   std::string key;
-  std::string payload;
+  shared_payload payload;  // shared with the write that sends it, when large
   bool binary = false;
   bool acked = false;
 };

@@ -47,6 +47,13 @@ void mask_in_place(char* p, std::size_t n, const unsigned char key[4]) {
   for (; i < n; ++i) p[i] = static_cast<char>(p[i] ^ key[i & 3]);
 }
 
+void key_bytes(std::uint32_t mask_key, unsigned char key[4]) {
+  key[0] = static_cast<unsigned char>(mask_key >> 24);
+  key[1] = static_cast<unsigned char>(mask_key >> 16);
+  key[2] = static_cast<unsigned char>(mask_key >> 8);
+  key[3] = static_cast<unsigned char>(mask_key);
+}
+
 }  // namespace
 
 std::size_t client_frame_size(std::size_t payload_size) {
@@ -54,8 +61,7 @@ std::size_t client_frame_size(std::size_t payload_size) {
   return 2 + ext + 4 + payload_size;
 }
 
-void encode_client_frame(std::string& out, opcode op, const char* data, std::size_t size,
-                         std::uint32_t mask_key, bool rsv1) {
+void encode_client_header(std::string& out, opcode op, std::size_t size, std::uint32_t mask_key, bool rsv1) {
   unsigned char header[14];
   std::size_t h = 0;
   header[h++] = static_cast<unsigned char>(fin_bit | (rsv1 ? rsv1_bit : 0) | static_cast<unsigned char>(op));
@@ -70,21 +76,30 @@ void encode_client_frame(std::string& out, opcode op, const char* data, std::siz
     const auto len = static_cast<std::uint64_t>(size);
     for (int shift = 56; shift >= 0; shift -= 8) header[h++] = static_cast<unsigned char>(len >> shift);
   }
-  const unsigned char key[4] = {static_cast<unsigned char>(mask_key >> 24), static_cast<unsigned char>(mask_key >> 16),
-                                static_cast<unsigned char>(mask_key >> 8), static_cast<unsigned char>(mask_key)};
-  std::memcpy(header + h, key, 4);
+  key_bytes(mask_key, header + h);
   h += 4;
+  out.append(reinterpret_cast<const char*>(header), h);
+}
 
+void encode_client_frame(std::string& out, opcode op, const char* data, std::size_t size,
+                         std::uint32_t mask_key, bool rsv1) {
   // One reservation per call at most, and geometric: a write batch built from thousands of small
   // frames reallocates O(log n) times, not once per frame.
-  const std::size_t needed = out.size() + h + size;
+  const std::size_t needed = out.size() + client_frame_size(size);
   if (out.capacity() < needed) out.reserve(std::max(needed, out.capacity() * 2));
-  out.append(reinterpret_cast<const char*>(header), h);
+  encode_client_header(out, op, size, mask_key, rsv1);
+  if (size == 0) return;
   const std::size_t start = out.size();
-  if (size != 0) {
-    out.append(data, size);
-    mask_in_place(out.data() + start, size, key);
-  }
+  out.append(data, size);
+  unsigned char key[4];
+  key_bytes(mask_key, key);
+  mask_in_place(out.data() + start, size, key);
+}
+
+void remask_in_place(char* data, std::size_t size, std::uint32_t from_key, std::uint32_t to_key) {
+  unsigned char key[4];
+  key_bytes(from_key ^ to_key, key);
+  mask_in_place(data, size, key);
 }
 
 std::string close_payload(std::uint16_t code, std::string_view reason) {

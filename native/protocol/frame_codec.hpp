@@ -28,6 +28,14 @@ enum class opcode : std::uint8_t { continuation = 0, text = 1, binary = 2, close
 void encode_client_frame(std::string& out, opcode op, const char* data, std::size_t size,
                          std::uint32_t mask_key, bool rsv1 = false);
 
+// The header of such a frame alone (up to 14 bytes), for a payload that goes out as a buffer of
+// its own: the caller masks it in place with the same key (remask_in_place from key 0).
+void encode_client_header(std::string& out, opcode op, std::size_t size, std::uint32_t mask_key, bool rsv1 = false);
+
+// Changes the mask `data` carries from `from_key` to `to_key` in one XOR pass (0 = plain). XOR
+// keys compose, so unmasking and masking again with a fresh key is one pass, not two.
+void remask_in_place(char* data, std::size_t size, std::uint32_t from_key, std::uint32_t to_key);
+
 // Size of the frame encode_client_frame would append (header + mask + payload).
 std::size_t client_frame_size(std::size_t payload_size);
 

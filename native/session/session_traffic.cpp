@@ -21,7 +21,7 @@ void session::pump() {
   while (conn_->buffered_bytes() < write_high_water) {
     const outbox_item* item = outbox_.next_to_send();
     if (!item) break;
-    conn_->send(item->binary, item->payload, item->seq);
+    conn_->send_shared(item->binary, item->payload, item->seq);
     queued += item->payload.size();
     stats_->messages_out++;
   }

@@ -209,6 +209,28 @@ void connection::send(bool binary, std::string_view payload, std::uint64_t tag) 
   out_.tag_last(tag);
 }
 
+void connection::send_shared(bool binary, const shared_payload& payload, std::uint64_t tag) {
+  const auto& block = payload.shared();
+  if (!block) return send(binary, payload.plain(), tag);
+  if (phase_ != phase::open) return;
+  if (block->masked) {
+    // Still masked for an earlier connection (this is a resend): plain again before anything
+    // reads it. That connection is closed, so its write no longer reads these bytes.
+    remask_in_place(block->bytes.data(), block->bytes.size(), block->mask, 0);
+    block->masked = false;
+  }
+  if (!transport_->gathers_writes() || (deflate_ && block->bytes.size() >= deflate_threshold)) {
+    return send(binary, std::string_view(block->bytes), tag);  // TLS or compression copies anyway
+  }
+  const std::uint32_t mask = masks_.next();
+  encode_client_header(out_.pending(), binary ? opcode::binary : opcode::text, block->bytes.size(), mask);
+  remask_in_place(block->bytes.data(), block->bytes.size(), 0, mask);
+  block->masked = true;
+  block->mask = mask;
+  out_.append_shared(block->bytes, block);
+  out_.tag_last(tag);
+}
+
 void connection::ping(std::string_view payload) {
   if (phase_ != phase::open) return;
   queue_frame(opcode::ping, payload);
@@ -222,8 +244,10 @@ void connection::queue_frame(opcode op, std::string_view payload) {
 
 void connection::flush() {
   if (out_.writing() || !out_.has_pending() || phase_ == phase::closed) return;
-  auto bytes = out_.begin_write();
-  transport_->async_write({asio::buffer(bytes.data(), bytes.size())},
+  const auto& pieces = out_.begin_write();
+  write_buffers_.clear();
+  for (auto piece : pieces) write_buffers_.push_back(asio::buffer(piece.data(), piece.size()));
+  transport_->async_write(write_buffers_,
                           [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_write(ec, n); });
 }
 

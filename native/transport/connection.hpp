@@ -34,6 +34,7 @@
 #include "protocol/handshake.hpp"
 #include "protocol/permessage_deflate.hpp"
 #include "common/failure.hpp"
+#include "common/shared_payload.hpp"
 #include "transport/endpoint_race.hpp"
 #include "transport/mask_source.hpp"
 #include "transport/proxy_tunnel.hpp"
@@ -100,6 +101,9 @@ class connection : public std::enable_shared_from_this<connection> {
   // until flush(), so a batch of sends becomes one write; frames queued while a write is in
   // flight go out together in the next one.
   void send(bool binary, std::string_view payload, std::uint64_t tag);
+  // The same for a message the outbox keeps: a large payload is masked in place and written from
+  // the outbox's own memory (common/shared_payload.hpp) unless TLS or compression needs a copy.
+  void send_shared(bool binary, const shared_payload& payload, std::uint64_t tag);
   void flush();
   void ping(std::string_view payload);
   // Starts the close handshake; on_closed() follows (bounded by a timer).
@@ -180,6 +184,7 @@ class connection : public std::enable_shared_from_this<connection> {
   steady_clock::time_point last_inbound_;
 
   write_queue out_;  // one write in flight; frames queued meanwhile go out together next
+  std::vector<asio::const_buffer> write_buffers_;  // the write in flight, as the transport takes it
 
   bool close_sent_ = false;
   bool close_received_ = false;

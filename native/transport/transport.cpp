@@ -114,6 +114,7 @@ class tls_transport final : public transport {
   void async_write(const std::vector<asio::const_buffer>& buffers, io_handler handler) override {
     asio::async_write(stream_, buffers, std::move(handler));
   }
+  bool gathers_writes() const override { return false; }
   void async_finish(done_handler handler) override { stream_.async_shutdown(std::move(handler)); }
   std::string verify_failure() const override {
     if (!setup_failure_.empty()) return setup_failure_;

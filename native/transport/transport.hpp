@@ -30,6 +30,10 @@ class transport {
   virtual void async_secure(done_handler handler) = 0;
   virtual void async_read_some(asio::mutable_buffer buffer, io_handler handler) = 0;
   virtual void async_write(const std::vector<asio::const_buffer>& buffers, io_handler handler) = 0;
+  // Whether a write of several buffers costs about what one contiguous buffer does (one
+  // sendmsg with an iovec each). Not for TLS: Asio's SSL stream encrypts one buffer per record
+  // and write, so a frame header on its own would become a record and a syscall of its own.
+  virtual bool gathers_writes() const { return true; }
   // Graceful end of the byte stream (TLS close_notify); the caller bounds it with a timer.
   virtual void async_finish(done_handler handler) = 0;
   // Why the TLS handshake failed verification, or empty when it did not.

@@ -3,22 +3,42 @@
 namespace rws {
 
 void write_queue::tag_last(std::uint64_t tag) {
-  if (tag) tags_.emplace_back(queued_total_ + pending_.size(), tag);
+  if (tag) tags_.emplace_back(queued_total_ + pending_.size() + pending_shared_bytes_, tag);
 }
 
-std::string_view write_queue::begin_write() {
+void write_queue::append_shared(std::string_view bytes, std::shared_ptr<const void> owner) {
+  if (bytes.empty()) return;
+  pending_shared_.push_back({pending_.size(), bytes, std::move(owner)});
+  pending_shared_bytes_ += bytes.size();
+}
+
+const std::vector<std::string_view>& write_queue::begin_write() {
   // Everything queued since the last write goes out in this one; the old in-flight buffer,
   // emptied but keeping its capacity, collects what comes next.
   std::swap(pending_, in_flight_);
   pending_.clear();
-  queued_total_ += in_flight_.size();
+  std::swap(pending_shared_, in_flight_shared_);
+  in_flight_bytes_ = in_flight_.size() + pending_shared_bytes_;
+  pending_shared_bytes_ = 0;
+  queued_total_ += in_flight_bytes_;
   writing_ = true;
-  return in_flight_;
+  // The frame bytes, cut where a shared payload goes in between.
+  write_buffers_.clear();
+  const std::string_view frames(in_flight_);
+  std::size_t at = 0;
+  for (const auto& piece : in_flight_shared_) {
+    if (piece.offset > at) write_buffers_.push_back(frames.substr(at, piece.offset - at));
+    write_buffers_.push_back(piece.bytes);
+    at = piece.offset;
+  }
+  if (at < frames.size()) write_buffers_.push_back(frames.substr(at));
+  return write_buffers_;
 }
 
 std::uint64_t write_queue::end_write(std::size_t n) {
   writing_ = false;
   in_flight_.clear();
+  in_flight_shared_.clear();
   written_total_ += n;
   std::uint64_t last_tag = 0;
   while (tags_head_ < tags_.size() && tags_[tags_head_].first <= written_total_) last_tag = tags_[tags_head_++].second;
@@ -32,6 +52,7 @@ std::uint64_t write_queue::end_write(std::size_t n) {
 void write_queue::fail_write() {
   writing_ = false;
   in_flight_.clear();
+  in_flight_shared_.clear();
 }
 
 }  // namespace rws

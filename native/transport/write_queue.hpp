@@ -6,9 +6,12 @@
 //
 // No allocation per message: frames are encoded straight into the pending buffer, and the two
 // buffers swap roles on every write, so their capacity is reused; tags live in a vector consumed
-// from a head index. Pure bookkeeping: the connection does the I/O. io thread only.
+// from a head index. A large payload is not copied in: it joins the write as a buffer of its own
+// (append_shared), kept alive by its owner until the write ends. Pure bookkeeping: the
+// connection does the I/O. io thread only.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,18 +23,23 @@ class write_queue {
  public:
   // Where the next frame is encoded (append only).
   std::string& pending() { return pending_; }
+  // Appends `bytes` without copying them: they go out as a buffer of their own, right after what
+  // pending() holds now. `owner` keeps them alive and unchanged until the write ends (or fails).
+  void append_shared(std::string_view bytes, std::shared_ptr<const void> owner);
   // The message whose frame was just appended ends here; a non-zero tag is reported by
   // end_write() once every byte up to it has been written.
   void tag_last(std::uint64_t tag);
 
   bool writing() const { return writing_; }
-  bool has_pending() const { return !pending_.empty(); }
+  bool has_pending() const { return !pending_.empty() || !pending_shared_.empty(); }
   // Bytes not yet handed to the kernel: pending plus the write in flight.
-  std::uint64_t buffered_bytes() const { return pending_.size() + (writing_ ? in_flight_.size() : 0); }
+  std::uint64_t buffered_bytes() const {
+    return pending_.size() + pending_shared_bytes_ + (writing_ ? in_flight_bytes_ : 0);
+  }
 
-  // Starts a write of everything pending. Requires !writing() && has_pending(). The returned
-  // view stays valid until end_write().
-  std::string_view begin_write();
+  // Starts a write of everything pending: the buffers to write, in order. Requires !writing() &&
+  // has_pending(). The buffers stay valid until end_write() or fail_write().
+  const std::vector<std::string_view>& begin_write();
   // The write completed with `n` bytes written (all of them: the transport writes in full or
   // fails). Returns the newest tag whose frame is now fully written, 0 when none.
   std::uint64_t end_write(std::size_t n);
@@ -39,8 +47,20 @@ class write_queue {
   void fail_write();
 
  private:
+  // A payload appended without a copy: it goes out after `offset` bytes of its write's buffer.
+  struct shared_piece {
+    std::size_t offset;
+    std::string_view bytes;
+    std::shared_ptr<const void> owner;
+  };
+
   std::string pending_;
   std::string in_flight_;
+  std::vector<shared_piece> pending_shared_;
+  std::vector<shared_piece> in_flight_shared_;
+  std::uint64_t pending_shared_bytes_ = 0;
+  std::uint64_t in_flight_bytes_ = 0;  // the whole write: in_flight_ and its shared pieces
+  std::vector<std::string_view> write_buffers_;
   bool writing_ = false;
   std::uint64_t queued_total_ = 0;   // bytes ever moved from pending_ into a write
   std::uint64_t written_total_ = 0;  // bytes ever written

@@ -82,7 +82,7 @@ TEST_F(OutboxLog, GroupCommitRunsOnTheWorkerAndLaterSendsShareTheNextOne) {
   EXPECT_TRUE(box.needs_sync());  // the later two wait for the next commit
   const outbox_item* item = box.next_to_send();
   ASSERT_NE(item, nullptr);
-  EXPECT_EQ(item->payload, "{\"n\":1}");
+  EXPECT_EQ(item->payload.plain(), "{\"n\":1}");
 
   persisted.clear();
   box.start_sync([&] { ++done_calls; });

@@ -176,6 +176,95 @@ TEST_F(ConnectionTest, WritesAreCoalescedWhileOneIsInFlightAndTagsReportTheNewes
   EXPECT_EQ(frames[3].payload, "d");
 }
 
+// A message the outbox keeps, large enough to be shared with the write (not copied into it).
+std::string large_payload() {
+  std::string bytes(shared_payload::share_min + 1000, '\0');
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 31 + 7);
+  return bytes;
+}
+
+bool wrote_from(const fake_peer& peer, const void* start) {
+  const auto& starts = peer.write_buffer_starts;
+  return std::find(starts.begin(), starts.end(), start) != starts.end();
+}
+
+TEST_F(ConnectionTest, ALargeOutboxPayloadIsWrittenFromItsOwnMemoryMaskedInPlace) {
+  open();
+  const std::string original = large_payload();
+  shared_payload payload(original);
+  const auto& block = payload.shared();
+  ASSERT_NE(block, nullptr);
+  peer->hold_writes = true;
+  conn->send(false, "before", 1);
+  conn->send_shared(true, payload, 2);
+  conn->send(false, "after", 3);
+  conn->flush();
+  // While the write is in flight the outbox's bytes are the wire's: masked, and not copied.
+  EXPECT_TRUE(block->masked);
+  EXPECT_NE(block->bytes, original);
+  EXPECT_TRUE(wrote_from(*peer, block->bytes.data()));
+  EXPECT_EQ(conn->buffered_bytes(), client_frame_size(6) + client_frame_size(original.size()) + client_frame_size(5));
+  peer->release_writes();
+  settle(io);
+  EXPECT_EQ(handler.written, std::vector<std::uint64_t>{3});
+  auto frames = server.frames();
+  ASSERT_EQ(frames.size(), 3u);
+  EXPECT_EQ(frames[0].payload, "before");
+  EXPECT_EQ(frames[1].op, opcode::binary);
+  EXPECT_TRUE(frames[1].payload == original);
+  EXPECT_EQ(frames[2].payload, "after");
+}
+
+TEST_F(ConnectionTest, AResendOnALaterConnectionUnmasksAndMasksAgainWithAFreshKey) {
+  open();
+  const std::string original = large_payload();
+  shared_payload payload(original);
+  conn->send_shared(true, payload, 1);
+  conn->flush();
+  settle(io);
+  const std::string first_wire = peer->from_client;
+  conn->abort();
+  settle(io);
+
+  // The connection failed before the message was confirmed: the outbox sends it again.
+  auto peer2 = std::make_shared<fake_peer>(io);
+  fake_server server2{peer2};
+  recorder handler2;
+  auto conn2 = std::make_shared<connection>(io, params(), &handler2, std::make_unique<fake_transport>(io, peer2));
+  conn2->start_connected();
+  settle(io);
+  server2.answer();
+  settle(io);
+  ASSERT_TRUE(conn2->is_open());
+  conn2->send_shared(true, payload, 1);
+  conn2->flush();
+  settle(io);
+  auto frames = server2.frames();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_TRUE(frames[0].payload == original);
+  EXPECT_EQ(handler2.written, std::vector<std::uint64_t>{1});
+  // A fresh key: the masked bytes differ from the first connection's.
+  EXPECT_EQ(first_wire.find(payload.shared()->bytes.substr(0, 64)), std::string::npos);
+  conn2->abort();
+  settle(io);
+}
+
+TEST_F(ConnectionTest, OverTlsALargePayloadIsCopiedIntoTheFrameAndLeftPlain) {
+  peer->gathers = false;  // Asio's SSL stream writes one buffer per record
+  open();
+  const std::string original = large_payload();
+  shared_payload payload(original);
+  conn->send_shared(true, payload, 1);
+  conn->flush();
+  settle(io);
+  EXPECT_FALSE(payload.shared()->masked);
+  EXPECT_TRUE(payload.shared()->bytes == original);
+  EXPECT_FALSE(wrote_from(*peer, payload.shared()->bytes.data()));
+  auto frames = server.frames();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_TRUE(frames[0].payload == original);
+}
+
 TEST_F(ConnectionTest, HandlerSendingFromOnWrittenDoesNotReenterTheWrite) {
   // The session pumps the outbox from on_written. The report is the last thing on_write does,
   // so the send lands in a consistent queue and goes out in the next write, in order.

@@ -33,6 +33,8 @@ struct fake_peer {
   error_code write_error;      // every write fails with this
   bool hold_writes = false;    // writes stay in flight until release_writes()
   bool closed = false;         // the client closed the transport
+  bool gathers = true;         // gathers_writes(): false plays a TLS stream
+  std::vector<const void*> write_buffer_starts;  // where each buffer of every write began
 
   // The pending read, if any.
   std::optional<asio::mutable_buffer> read_buffer;
@@ -84,6 +86,7 @@ class fake_transport : public transport {
   void async_write(const std::vector<asio::const_buffer>& buffers, io_handler handler) override {
     std::size_t n = 0;
     for (const auto& b : buffers) {
+      peer_->write_buffer_starts.push_back(b.data());
       peer_->from_client.append(static_cast<const char*>(b.data()), b.size());
       n += b.size();
     }
@@ -97,6 +100,7 @@ class fake_transport : public transport {
       asio::post(peer_->io, [handler = std::move(handler), n] { handler({}, n); });
     }
   }
+  bool gathers_writes() const override { return peer_->gathers; }
   void async_finish(done_handler handler) override {
     asio::post(peer_->io, [handler = std::move(handler)] { handler({}); });
   }

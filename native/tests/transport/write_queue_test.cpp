@@ -7,13 +7,19 @@
 namespace rws {
 namespace {
 
+// A write's buffers as the socket would see them, one after another.
+std::string joined(const std::vector<std::string_view>& buffers) {
+  std::string all;
+  for (auto b : buffers) all += b;
+  return all;
+}
+
 TEST(WriteQueue, NextWriteTakesEverythingQueuedAndReportsTheNewestCompletedTag) {
   write_queue q;
   EXPECT_FALSE(q.has_pending());
   q.pending() += "aaaa";
   q.tag_last(1);
-  auto first = q.begin_write();
-  EXPECT_EQ(first, "aaaa");
+  EXPECT_EQ(joined(q.begin_write()), "aaaa");
   EXPECT_TRUE(q.writing());
   q.pending() += "bb";
   q.tag_last(2);
@@ -24,7 +30,7 @@ TEST(WriteQueue, NextWriteTakesEverythingQueuedAndReportsTheNewestCompletedTag) 
   EXPECT_EQ(q.end_write(4), 1u);
   EXPECT_FALSE(q.writing());
   EXPECT_EQ(q.buffered_bytes(), 5u);
-  EXPECT_EQ(q.begin_write(), "bbcdd");
+  EXPECT_EQ(joined(q.begin_write()), "bbcdd");
   EXPECT_EQ(q.end_write(5), 3u);
   EXPECT_EQ(q.buffered_bytes(), 0u);
   EXPECT_FALSE(q.has_pending());
@@ -44,7 +50,7 @@ TEST(WriteQueue, BuffersSwapRolesSoTheirCapacityIsReused) {
   q.begin_write();
   q.end_write(4096);
   q.pending().append(4096, 'y');
-  const char* second = q.begin_write().data();
+  const char* second = q.begin_write().at(0).data();
   q.end_write(4096);
   q.pending().append(4096, 'z');
   q.begin_write();
@@ -63,6 +69,62 @@ TEST(WriteQueue, AFailedWriteDropsTheBytesInFlight) {
   q.fail_write();
   EXPECT_FALSE(q.writing());
   EXPECT_EQ(q.buffered_bytes(), 5u);
+}
+
+TEST(WriteQueue, SharedBytesGoOutInPlaceBetweenTheFramesAroundThem) {
+  write_queue q;
+  auto big = std::make_shared<std::string>(100, 'P');
+  q.pending() += "h1";
+  q.append_shared(*big, big);
+  q.tag_last(1);
+  q.pending() += "h2";
+  q.tag_last(2);
+  EXPECT_EQ(q.buffered_bytes(), 104u);
+  const auto& buffers = q.begin_write();
+  ASSERT_EQ(buffers.size(), 3u);
+  EXPECT_EQ(buffers[0], "h1");
+  EXPECT_EQ(buffers[1].data(), big->data());  // the owner's own bytes, not a copy
+  EXPECT_EQ(buffers[2], "h2");
+  EXPECT_EQ(q.buffered_bytes(), 104u);
+  // Only the first frame and its payload are written: tag 1, not yet tag 2.
+  EXPECT_EQ(q.end_write(102), 1u);
+}
+
+TEST(WriteQueue, SharedBytesStayAliveUntilTheirWriteEnds) {
+  write_queue q;
+  auto big = std::make_shared<std::string>(64, 'x');
+  std::weak_ptr<std::string> watch = big;
+  q.append_shared(*big, big);
+  big.reset();  // the outbox let go of the message meanwhile
+  const auto& buffers = q.begin_write();
+  ASSERT_FALSE(watch.expired());
+  EXPECT_EQ(joined(buffers), std::string(64, 'x'));
+  q.end_write(64);
+  EXPECT_TRUE(watch.expired());
+
+  auto other = std::make_shared<std::string>(8, 'y');
+  watch = other;
+  q.append_shared(*other, other);
+  other.reset();
+  q.begin_write();
+  q.fail_write();
+  EXPECT_TRUE(watch.expired());
+}
+
+TEST(WriteQueue, TagsCountSharedBytesQueuedWhileAWriteIsInFlight) {
+  write_queue q;
+  q.pending() += "one";
+  q.tag_last(1);
+  q.begin_write();
+  auto big = std::make_shared<std::string>(10, 'z');
+  q.pending() += "hd";
+  q.append_shared(*big, big);
+  q.tag_last(2);
+  EXPECT_TRUE(q.has_pending());
+  EXPECT_EQ(q.buffered_bytes(), 3u + 12u);
+  EXPECT_EQ(q.end_write(3), 1u);
+  EXPECT_EQ(joined(q.begin_write()), "hd" + std::string(10, 'z'));
+  EXPECT_EQ(q.end_write(11), 0u);  // one byte short of the payload's end
 }
 
 }  // namespace

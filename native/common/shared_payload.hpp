@@ -1,0 +1,57 @@
+#pragma once
+// The bytes of one outgoing message, as the outbox keeps them until the message is delivered.
+//
+// A large payload lives in a block shared with the write that sends it: the connection masks
+// the block in place for the wire (RFC 6455 §5.3) and hands the socket the outbox's own bytes,
+// so a binary message is copied once on its way to the kernel (out of the JavaScript Buffer),
+// not a second time into the frame. The block remembers the key it carries: a resend on a later
+// connection re-masks it with a fresh key (one XOR pass), and a write in flight keeps the block
+// alive even if the outbox lets go of the message meanwhile.
+//
+// Small payloads are copied into the frame buffer instead: many small frames then leave in one
+// contiguous write, where an iovec per message would cost more than the copy saves.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace rws {
+
+class shared_payload {
+ public:
+  // Payloads at least this large are shared with the write instead of copied into the frame.
+  static constexpr std::size_t share_min = 16 * 1024;
+
+  struct block {
+    std::string bytes;
+    bool masked = false;     // the last write left `bytes` XORed with `mask`
+    std::uint32_t mask = 0;  // as the frame header carries it, most significant byte first
+  };
+
+  shared_payload() = default;
+  // Implicit: a message's bytes become its payload.
+  shared_payload(std::string bytes) {  // NOLINT(google-explicit-constructor)
+    if (bytes.size() >= share_min) {
+      shared_ = std::make_shared<block>();
+      shared_->bytes = std::move(bytes);
+    } else {
+      small_ = std::move(bytes);
+    }
+  }
+
+  std::size_t size() const { return shared_ ? shared_->bytes.size() : small_.size(); }
+
+  // The plain bytes. Only the connection masks a block, and only after the outbox has stored
+  // the message, so the outbox always reads them plain.
+  std::string_view plain() const { return shared_ ? std::string_view(shared_->bytes) : std::string_view(small_); }
+
+  // The block of a large payload, for the connection to mask and keep alive; null when small.
+  const std::shared_ptr<block>& shared() const { return shared_; }
+
+ private:
+  std::string small_;
+  std::shared_ptr<block> shared_;
+};
+
+}  // namespace rws
