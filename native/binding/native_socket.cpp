@@ -4,6 +4,7 @@
 
 #include "binding/addon.hpp"
 #include "binding/config_reader.hpp"
+#include "common/buffer_recycler.hpp"
 
 namespace rws::binding {
 
@@ -85,23 +86,29 @@ void native_socket::require_live(const Napi::Env& env) const {
 
 namespace {
 
+// A large copy goes into recycled memory whose pages are already mapped (buffer_recycler.hpp).
+void copy_bytes(const void* data, std::size_t size, std::string& out) {
+  if (size >= buffer_recycler::min_size) out = buffer_recycler::instance().take(size);
+  out.assign(static_cast<const char*>(data), size);
+}
+
 // The bytes of a TypedArray (any kind), DataView or ArrayBuffer; false for anything else.
 bool binary_bytes(const Napi::Value& data, std::string& out) {
   if (data.IsTypedArray()) {
     auto view = data.As<Napi::TypedArray>();
     auto bytes = view.ArrayBuffer();
-    out.assign(static_cast<const char*>(bytes.Data()) + view.ByteOffset(), view.ByteLength());
+    copy_bytes(static_cast<const char*>(bytes.Data()) + view.ByteOffset(), view.ByteLength(), out);
     return true;
   }
   if (data.IsDataView()) {
     auto view = data.As<Napi::DataView>();
     auto bytes = view.ArrayBuffer();
-    out.assign(static_cast<const char*>(bytes.Data()) + view.ByteOffset(), view.ByteLength());
+    copy_bytes(static_cast<const char*>(bytes.Data()) + view.ByteOffset(), view.ByteLength(), out);
     return true;
   }
   if (data.IsArrayBuffer()) {
     auto bytes = data.As<Napi::ArrayBuffer>();
-    out.assign(static_cast<const char*>(bytes.Data()), bytes.ByteLength());
+    copy_bytes(bytes.Data(), bytes.ByteLength(), out);
     return true;
   }
   return false;

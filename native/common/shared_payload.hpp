@@ -16,14 +16,22 @@
 #include <string>
 #include <string_view>
 
+#include "common/buffer_recycler.hpp"
+
 namespace rws {
 
 class shared_payload {
  public:
   // Payloads at least this large are shared with the write instead of copied into the frame.
-  static constexpr std::size_t share_min = 16 * 1024;
+  static constexpr std::size_t share_min = buffer_recycler::min_size;
 
   struct block {
+    block() = default;
+    block(const block&) = delete;
+    block& operator=(const block&) = delete;
+    // The memory goes to the next large message (common/buffer_recycler.hpp).
+    ~block() { buffer_recycler::instance().give(std::move(bytes)); }
+
     std::string bytes;
     bool masked = false;     // the last write left `bytes` XORed with `mask`
     std::uint32_t mask = 0;  // as the frame header carries it, most significant byte first
