@@ -11,8 +11,8 @@
 // slices under 13 characters) and a subarray its Buffer. Text runs stay under 8 KiB (keeping
 // 10,000 small messages of different runs holds at most ~80 MiB, not the 2.5 GiB 256 KiB runs
 // would); binary runs under 64 KiB, the size of the read chunks `ws` slices its messages from.
-// Messages of at least run_message_max bytes never join a run: text gets its own string, binary
-// adopts its payload as an external Buffer (no copy).
+// Messages of at least run_message_max bytes never join a run: text gets its own string, binary a
+// Buffer of its own (js_event_queue.cpp make_buffer).
 #include <node_api.h>
 
 #include <cstdint>

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/buffer_recycler.hpp"
+
 namespace rws {
 namespace {
 
@@ -267,6 +269,9 @@ parse_error frame_parser::consume_payload(const char* p, std::size_t n, std::siz
     inbound_event& ev = out.emplace_back();
     ev.type = message_kind_;
     ev.compressed = message_compressed_;
+    // A large payload goes into recycled memory (common/buffer_recycler.hpp): JavaScript gets a
+    // copy, and this memory comes back for the next one.
+    if (take >= buffer_recycler::min_size) ev.payload = buffer_recycler::instance().take(take);
     ev.payload.assign(p, take);
     in_frame_ = false;
     frame_remaining_ = 0;
@@ -282,7 +287,12 @@ parse_error frame_parser::consume_payload(const char* p, std::size_t n, std::siz
     if (message_.capacity() - message_.size() < take) {
       const std::uint64_t frame_end = message_.size() + frame_remaining_;
       const std::uint64_t grown = std::max<std::uint64_t>(std::uint64_t{message_.capacity()} * 2, initial_reserve);
-      message_.reserve(static_cast<std::size_t>(std::max<std::uint64_t>(message_.size() + take, std::min(frame_end, grown))));
+      const auto want = static_cast<std::size_t>(std::max<std::uint64_t>(message_.size() + take, std::min(frame_end, grown)));
+      if (message_.empty() && want >= buffer_recycler::min_size) {
+        message_ = buffer_recycler::instance().take(want);  // memory whose pages are mapped already
+      } else {
+        message_.reserve(want);
+      }
     }
     message_.append(p, take);
   }

@@ -1,6 +1,6 @@
 'use strict';
 
-// Large outgoing messages against real `ws` servers. From 16 KiB on, a payload is not copied
+// Large messages against real `ws` servers. From 16 KiB on, an outgoing payload is not copied
 // into the frame: the io thread masks the outbox's own bytes in place and writes them as a buffer
 // of their own between the frame headers (plain TCP); over TLS it is copied into the frame as
 // before. Either way the server must receive every byte as sent, in order — including around the
@@ -55,11 +55,23 @@ async function sendAndCompare(server, sock, messages) {
   });
 }
 
-test('binary messages around and above 16 KiB reach a ws server intact and in order', async () => {
-  const server = t.add(await startWsServer({ echo: false }));
+test('binary messages around and above 16 KiB reach a ws server intact and in order, and come back so', async () => {
+  // The echoes test the inbound side: large payloads are parsed into recycled memory and copied
+  // into Buffers of their own, so no message may show another's bytes.
+  const server = t.add(await startWsServer({ echo: true }));
   const sock = t.socket(server.url, { heartbeat: false });
+  const echoed = [];
+  sock.on('message', (data) => echoed.push(data));
   await next(sock, 'open');
-  await sendAndCompare(server, sock, makeMessages(3));
+  const messages = makeMessages(3);
+  await sendAndCompare(server, sock, messages);
+  await waitFor(() => echoed.length >= messages.length, 20000, 'every echo');
+  expect(echoed.length).toBe(messages.length);
+  echoed.forEach((data, i) => {
+    const sent = messages[i];
+    if (typeof sent === 'string') expect(data).toBe(sent);
+    else expect({ i, binary: Buffer.isBuffer(data), sha: sha(data) }).toEqual({ i, binary: true, sha: sha(sent) });
+  });
   // The caller's Buffers are untouched: masking happens on the library's own copy.
   const mine = Buffer.alloc(SHARED_MIN * 2, 0x5a);
   await sock.send(mine);

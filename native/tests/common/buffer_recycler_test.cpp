@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "common/shared_payload.hpp"
+#include "protocol/frame_codec.hpp"
 
 namespace rws {
 namespace {
@@ -75,6 +76,33 @@ TEST_F(BufferRecyclerTest, ALargePayloadGivesItsMemoryBackWhenTheLastOwnerLetsGo
   in_flight.reset();
   EXPECT_GE(recycler.bytes_held(), buffer_recycler::min_size + 10);
   EXPECT_EQ(recycler.take(buffer_recycler::min_size).data(), memory);
+}
+
+// An unmasked server frame: FIN, binary, 64-bit length.
+std::string server_binary_frame(std::size_t size) {
+  std::string frame = {'\x82', '\x7f'};
+  for (int shift = 56; shift >= 0; shift -= 8) frame += static_cast<char>((static_cast<std::uint64_t>(size) >> shift) & 0xff);
+  frame.append(size, 'b');
+  return frame;
+}
+
+TEST_F(BufferRecyclerTest, ALargeInboundPayloadIsParsedIntoRecycledMemoryWholeOrSplit) {
+  const std::size_t size = buffer_recycler::min_size + 100;
+  const std::string frame = server_binary_frame(size);
+  for (std::size_t split : {frame.size(), std::size_t{2000}}) {  // in one read, then in two
+    std::string given;
+    given.reserve(size * 2);
+    const char* memory = given.data();
+    recycler.give(std::move(given));
+    frame_parser parser(1 << 20);
+    std::vector<inbound_event> events;
+    ASSERT_EQ(parser.feed(frame.data(), split, events), parse_error::none);
+    ASSERT_EQ(parser.feed(frame.data() + split, frame.size() - split, events), parse_error::none);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].payload, std::string(size, 'b'));
+    EXPECT_EQ(events[0].payload.data(), memory) << "split at " << split;
+    EXPECT_EQ(recycler.bytes_held(), 0u);
+  }
 }
 
 }  // namespace
