@@ -213,18 +213,18 @@ void connection::send_shared(bool binary, const shared_payload& payload, std::ui
   const auto& block = payload.shared();
   if (!block) return send(binary, payload.plain(), tag);
   if (phase_ != phase::open) return;
-  if (block->masked) {
-    // Still masked for an earlier connection (this is a resend): plain again before anything
-    // reads it. That connection is closed, so its write no longer reads these bytes.
-    remask_in_place(block->bytes.data(), block->bytes.size(), block->mask, 0);
-    block->masked = false;
-  }
+  // A block still masked for an earlier connection (this is a resend) is re-keyed in one pass.
+  // That connection is closed, so its write no longer reads these bytes.
+  const std::uint32_t old_mask = block->masked ? block->mask : 0;
   if (!transport_->gathers_writes() || (deflate_ && block->bytes.size() >= deflate_threshold)) {
-    return send(binary, std::string_view(block->bytes), tag);  // TLS or compression copies anyway
+    // TLS or compression copies anyway: plain bytes for them.
+    if (block->masked) remask_in_place(block->bytes.data(), block->bytes.size(), old_mask, 0);
+    block->masked = false;
+    return send(binary, std::string_view(block->bytes), tag);
   }
   const std::uint32_t mask = masks_.next();
   encode_client_header(out_.pending(), binary ? opcode::binary : opcode::text, block->bytes.size(), mask);
-  remask_in_place(block->bytes.data(), block->bytes.size(), 0, mask);
+  remask_in_place(block->bytes.data(), block->bytes.size(), old_mask, mask);
   block->masked = true;
   block->mask = mask;
   out_.append_shared(block->bytes, block);

@@ -249,6 +249,39 @@ TEST_F(ConnectionTest, AResendOnALaterConnectionUnmasksAndMasksAgainWithAFreshKe
   settle(io);
 }
 
+TEST_F(ConnectionTest, AResendOverTlsOfAPayloadMaskedForAnEarlierConnectionGoesOutPlainAndCopied) {
+  open();
+  const std::string original = large_payload();
+  shared_payload payload(original);
+  conn->send_shared(true, payload, 1);
+  conn->flush();
+  settle(io);
+  ASSERT_TRUE(payload.shared()->masked);
+  conn->abort();
+  settle(io);
+
+  auto peer2 = std::make_shared<fake_peer>(io);
+  peer2->gathers = false;  // the next URL is wss://
+  fake_server server2{peer2};
+  recorder handler2;
+  auto conn2 = std::make_shared<connection>(io, params(), &handler2, std::make_unique<fake_transport>(io, peer2));
+  conn2->start_connected();
+  settle(io);
+  server2.answer();
+  settle(io);
+  ASSERT_TRUE(conn2->is_open());
+  conn2->send_shared(true, payload, 1);
+  conn2->flush();
+  settle(io);
+  EXPECT_FALSE(payload.shared()->masked);
+  EXPECT_TRUE(payload.shared()->bytes == original);
+  auto frames = server2.frames();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_TRUE(frames[0].payload == original);
+  conn2->abort();
+  settle(io);
+}
+
 TEST_F(ConnectionTest, OverTlsALargePayloadIsCopiedIntoTheFrameAndLeftPlain) {
   peer->gathers = false;  // Asio's SSL stream writes one buffer per record
   open();
