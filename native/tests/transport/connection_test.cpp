@@ -215,6 +215,32 @@ TEST_F(ConnectionTest, ALargeOutboxPayloadIsWrittenFromItsOwnMemoryMaskedInPlace
   EXPECT_EQ(frames[2].payload, "after");
 }
 
+// The outbox sends a message again on the next connection (the first failed before confirming
+// it): opens that connection over a fake peer of its own and sends `payload` there.
+struct next_connection {
+  std::shared_ptr<fake_peer> peer;
+  fake_server server;
+  recorder handler;
+  std::shared_ptr<connection> conn;
+
+  next_connection(asio::io_context& io, connection_params params, bool gathers)
+      : peer(std::make_shared<fake_peer>(io)), server{peer} {
+    peer->gathers = gathers;
+    conn = std::make_shared<connection>(io, std::move(params), &handler, std::make_unique<fake_transport>(io, peer));
+    conn->start_connected();
+    settle(io);
+    server.answer();
+    settle(io);
+  }
+  void resend(asio::io_context& io, const shared_payload& payload) {
+    ASSERT_TRUE(conn->is_open());
+    conn->send_shared(true, payload, 1);
+    conn->flush();
+    settle(io);
+  }
+  ~next_connection() { conn->abort(); }
+};
+
 TEST_F(ConnectionTest, AResendOnALaterConnectionUnmasksAndMasksAgainWithAFreshKey) {
   open();
   const std::string original = large_payload();
@@ -226,27 +252,14 @@ TEST_F(ConnectionTest, AResendOnALaterConnectionUnmasksAndMasksAgainWithAFreshKe
   conn->abort();
   settle(io);
 
-  // The connection failed before the message was confirmed: the outbox sends it again.
-  auto peer2 = std::make_shared<fake_peer>(io);
-  fake_server server2{peer2};
-  recorder handler2;
-  auto conn2 = std::make_shared<connection>(io, params(), &handler2, std::make_unique<fake_transport>(io, peer2));
-  conn2->start_connected();
-  settle(io);
-  server2.answer();
-  settle(io);
-  ASSERT_TRUE(conn2->is_open());
-  conn2->send_shared(true, payload, 1);
-  conn2->flush();
-  settle(io);
-  auto frames = server2.frames();
+  next_connection next(io, params(), /*gathers=*/true);
+  next.resend(io, payload);
+  auto frames = next.server.frames();
   ASSERT_EQ(frames.size(), 1u);
   EXPECT_TRUE(frames[0].payload == original);
-  EXPECT_EQ(handler2.written, std::vector<std::uint64_t>{1});
+  EXPECT_EQ(next.handler.written, std::vector<std::uint64_t>{1});
   // A fresh key: the masked bytes differ from the first connection's.
   EXPECT_EQ(first_wire.find(payload.shared()->bytes.substr(0, 64)), std::string::npos);
-  conn2->abort();
-  settle(io);
 }
 
 TEST_F(ConnectionTest, AResendOverTlsOfAPayloadMaskedForAnEarlierConnectionGoesOutPlainAndCopied) {
@@ -260,26 +273,13 @@ TEST_F(ConnectionTest, AResendOverTlsOfAPayloadMaskedForAnEarlierConnectionGoesO
   conn->abort();
   settle(io);
 
-  auto peer2 = std::make_shared<fake_peer>(io);
-  peer2->gathers = false;  // the next URL is wss://
-  fake_server server2{peer2};
-  recorder handler2;
-  auto conn2 = std::make_shared<connection>(io, params(), &handler2, std::make_unique<fake_transport>(io, peer2));
-  conn2->start_connected();
-  settle(io);
-  server2.answer();
-  settle(io);
-  ASSERT_TRUE(conn2->is_open());
-  conn2->send_shared(true, payload, 1);
-  conn2->flush();
-  settle(io);
+  next_connection next(io, params(), /*gathers=*/false);  // the next URL is wss://
+  next.resend(io, payload);
   EXPECT_FALSE(payload.shared()->masked);
   EXPECT_TRUE(payload.shared()->bytes == original);
-  auto frames = server2.frames();
+  auto frames = next.server.frames();
   ASSERT_EQ(frames.size(), 1u);
   EXPECT_TRUE(frames[0].payload == original);
-  conn2->abort();
-  settle(io);
 }
 
 TEST_F(ConnectionTest, OverTlsALargePayloadIsCopiedIntoTheFrameAndLeftPlain) {
