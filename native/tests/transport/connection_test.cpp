@@ -80,6 +80,14 @@ class ConnectionTest : public ::testing::Test {
     if (conn) conn->abort();
     settle(io);
   }
+  // Writes `payload` on the open connection, which then fails before the outbox hears back.
+  void send_then_lose_connection(const shared_payload& payload) {
+    conn->send_shared(true, payload, 1);
+    conn->flush();
+    settle(io);
+    conn->abort();
+    settle(io);
+  }
 };
 
 TEST_F(ConnectionTest, UpgradeAnsweredOpens) {
@@ -245,12 +253,8 @@ TEST_F(ConnectionTest, AResendOnALaterConnectionUnmasksAndMasksAgainWithAFreshKe
   open();
   const std::string original = large_payload();
   shared_payload payload(original);
-  conn->send_shared(true, payload, 1);
-  conn->flush();
-  settle(io);
+  send_then_lose_connection(payload);
   const std::string first_wire = peer->from_client;
-  conn->abort();
-  settle(io);
 
   next_connection next(io, params(), /*gathers=*/true);
   next.resend(io, payload);
@@ -266,12 +270,8 @@ TEST_F(ConnectionTest, AResendOverTlsOfAPayloadMaskedForAnEarlierConnectionGoesO
   open();
   const std::string original = large_payload();
   shared_payload payload(original);
-  conn->send_shared(true, payload, 1);
-  conn->flush();
-  settle(io);
+  send_then_lose_connection(payload);
   ASSERT_TRUE(payload.shared()->masked);
-  conn->abort();
-  settle(io);
 
   next_connection next(io, params(), /*gathers=*/false);  // the next URL is wss://
   next.resend(io, payload);
