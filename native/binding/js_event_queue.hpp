@@ -24,11 +24,15 @@ class js_event_queue : public event_sink,
   // `on_backlog_drained` when the batch had reached max_js_backlog, `on_id_delivered` with the
   // id of the batch's last message that carried one (the resume position to store).
   using id_callback = std::function<void(std::string id, bool is_string)>;
+  // Takes the delivered batches to free them on the io thread (see deliver()).
+  using batch_list = std::vector<std::vector<session_event>>;
+  using batch_disposer = std::function<void(batch_list)>;
   // Starts holding the event loop, as a socket does until unref()'d.
   static std::shared_ptr<js_event_queue> create(Napi::Env env, std::shared_ptr<js_dispatcher> dispatcher,
                                                 Napi::Function callback,
                                                 std::function<void()> on_backlog_drained,
-                                                id_callback on_id_delivered);
+                                                id_callback on_id_delivered,
+                                                batch_disposer dispose_batches = nullptr);
 
   void push(std::vector<session_event>& batch) override;  // io thread
   std::uint64_t backlog_bytes() const override { return backlog_.load(std::memory_order_relaxed); }
@@ -48,7 +52,7 @@ class js_event_queue : public event_sink,
 
   std::mutex mutex_;  // guards pending_, pending_cost_, scheduled_, scheduled_self_, closed_
   // Each io step's batch as the session pushed it, in order (see push()).
-  std::vector<std::vector<session_event>> pending_;
+  batch_list pending_;
   std::uint64_t pending_cost_ = 0;  // batch_cost() of pending_, what deliver() takes off backlog_
   bool scheduled_ = false;
   // Keeps this queue alive while the dispatcher holds it as an item (run() lets go).
@@ -61,6 +65,7 @@ class js_event_queue : public event_sink,
   std::atomic<std::uint64_t> backlog_{0};
   std::function<void()> on_backlog_drained_;
   id_callback on_id_delivered_;
+  batch_disposer dispose_batches_;
 };
 
 }  // namespace rws::binding

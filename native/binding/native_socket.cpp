@@ -60,6 +60,12 @@ native_socket::native_socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
       env, addon_->dispatcher(env), callback, [on_io_thread] { on_io_thread([](session& s) { s.resume_reading(); }); },
       [on_io_thread](std::string id, bool is_string) {
         on_io_thread([id = std::move(id), is_string](session& s) { s.note_delivered_id(id, is_string); });
+      },
+      [weak_runtime](js_event_queue::batch_list batches) {
+        // Freed where they were allocated (js_event_queue::deliver); with the io thread gone, here.
+        if (auto runtime = weak_runtime->lock()) {
+          boost::asio::post(runtime->context(), [done = std::move(batches)] {});
+        }
       });
   // Acquired last: nothing below throws, so the addon never holds a half-built socket.
   runtime_ = addon_->acquire_runtime(this);
