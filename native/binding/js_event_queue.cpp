@@ -297,8 +297,9 @@ void js_event_queue::deliver(napi_env env) {
   end_run();
   napi_value args[2] = {array, runs.lengths(env)};
   // Every payload is a JS value now: large ones' memory goes to the io thread's next large message.
+  auto& recycler = buffer_recycler::instance();
   for (auto& batch : batches) {
-    for (auto& e : batch) buffer_recycler::instance().give(std::move(e.data));
+    for (auto& e : batch) recycler.give(std::move(e.data));  // small ones: a capacity check
   }
   // The events and their payloads were allocated by the io thread; freed here, every message's
   // blocks would go back to the io thread's malloc arena under its lock, one by one, from another

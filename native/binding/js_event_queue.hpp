@@ -32,7 +32,7 @@ class js_event_queue : public event_sink,
                                                 Napi::Function callback,
                                                 std::function<void()> on_backlog_drained,
                                                 id_callback on_id_delivered,
-                                                batch_disposer dispose_batches = nullptr);
+                                                batch_disposer dispose_batches);
 
   void push(std::vector<session_event>& batch) override;  // io thread
   std::uint64_t backlog_bytes() const override { return backlog_.load(std::memory_order_relaxed); }
