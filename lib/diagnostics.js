@@ -48,6 +48,32 @@ function wanted(which) {
   return channels[which].hasSubscribers;
 }
 
+/**
+ * Calls `onChange(hasSubscribers)` now and whenever somebody subscribes to or unsubscribes from
+ * `which`. diagnostics_channel has no such notification, so the channel object gets its own
+ * subscribe/unsubscribe that call the real ones (looked up at call time: Node's inactive
+ * channel's subscribe re-enters through `this.subscribe`) and then report. Both
+ * `dc.subscribe(name, fn)` and `channel.subscribe(fn)` go through them; this module holds the
+ * channel, so every `dc.channel(name)` returns this same object.
+ * @param {keyof typeof CHANNEL_NAMES} which
+ * @param {(hasSubscribers: boolean) => void} onChange
+ */
+function watchSubscribers(which, onChange) {
+  const channel = channels[which];
+  for (const method of ['subscribe', 'unsubscribe']) {
+    Object.defineProperty(channel, method, {
+      configurable: true,
+      writable: true,
+      value(...args) {
+        const result = Reflect.apply(Object.getPrototypeOf(this)[method], this, args);
+        onChange(channel.hasSubscribers);
+        return result;
+      },
+    });
+  }
+  onChange(channel.hasSubscribers);
+}
+
 // --- NODE_DEBUG=resilient-ws ------------------------------------------------------------------
 
 /** One value as the log shows it: strings quoted only when they need it, errors by code. */
@@ -76,4 +102,4 @@ function enableDebugLog() {
 
 enableDebugLog();
 
-module.exports = { CHANNEL_NAMES, publish, wanted, formatLine };
+module.exports = { CHANNEL_NAMES, publish, wanted, watchSubscribers, formatLine };

@@ -12,6 +12,11 @@ const diagnostics = require('./diagnostics');
 
 let lastSocketId = 0;
 
+// A `heartbeat` event costs JavaScript a wake-up per pong, and on an idle socket nothing else
+// wakes it, so the io thread reports pongs only while somebody would see them: a socket's own
+// 'heartbeat' listener (see addListener below) or the environment's heartbeat channel.
+diagnostics.watchSubscribers('heartbeat', (subscribed) => native.setHeartbeatSubscribed(subscribed));
+
 /**
  * Binary payloads at least this large are copied by the binding at the send() call (stage():
  * that copy is what keeps a reused buffer safe) instead of into a JS snapshot that the binding
@@ -70,7 +75,31 @@ class ResilientSocket extends EventEmitter {
     if (this._idle) this._native.unref();
     this._outboxChanged = false;
     this._duplicatesSeen = 0;
+    this._heartbeatListened = false;
     diagnostics.publish('create', this, { url: this._url });
+  }
+
+  // EventEmitter's once(), prependOnceListener() and events.on()/once() come through these.
+  addListener(name, listener) {
+    if (name === 'heartbeat') this._listenToHeartbeats();
+    return super.addListener(name, listener);
+  }
+
+  on(name, listener) {
+    if (name === 'heartbeat') this._listenToHeartbeats();
+    return super.on(name, listener);
+  }
+
+  prependListener(name, listener) {
+    if (name === 'heartbeat') this._listenToHeartbeats();
+    return super.prependListener(name, listener);
+  }
+
+  /** Pongs are reported from now on; the first one nobody listens to turns them off again. */
+  _listenToHeartbeats() {
+    if (this._heartbeatListened || !this._native) return;
+    this._heartbeatListened = true;
+    this._native.heartbeatEvents(true);
   }
 
   /**
@@ -400,6 +429,10 @@ class ResilientSocket extends EventEmitter {
         return;
       }
       case KIND.HEARTBEAT:
+        if (this._heartbeatListened && this._native && this.listenerCount('heartbeat') === 0) {
+          this._heartbeatListened = false;
+          this._native.heartbeatEvents(false);
+        }
         this._announce('heartbeat', { rtt: b[at] });
         return;
       case KIND.ACK:

@@ -11,7 +11,8 @@ addon::addon(Napi::Env env, Napi::Object exports) : env_(env) {
   auto ctor = native_socket::define(env);
   socket_constructor = Napi::Persistent(ctor);
   exports.Set("NativeSocket", ctor);
-  DefineAddon(exports, {InstanceMethod<&addon::set_default_ca>("setDefaultCa")});
+  DefineAddon(exports, {InstanceMethod<&addon::set_default_ca>("setDefaultCa"),
+                        InstanceMethod<&addon::set_heartbeat_subscribed>("setHeartbeatSubscribed")});
   // Exiting the process or terminating a worker runs this: every session syncs its outbox and the
   // io thread stops before the environment disappears.
   napi_add_env_cleanup_hook(env, on_env_teardown, this);
@@ -35,6 +36,11 @@ Napi::Value addon::set_default_ca(const Napi::CallbackInfo& info) {
   }
   default_trust_store = std::move(store);
   return env.Undefined();
+}
+
+Napi::Value addon::set_heartbeat_subscribed(const Napi::CallbackInfo& info) {
+  dispatcher(info.Env())->set_heartbeat_subscribed(info[0].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
 }
 
 void addon::on_env_teardown(void* self) { static_cast<addon*>(self)->teardown(); }

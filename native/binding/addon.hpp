@@ -40,6 +40,8 @@ class addon : public Napi::Addon<addon> {
  private:
   // setDefaultCa(pemBundle: string, opensslDefaultPaths: boolean): builds default_trust_store
   Napi::Value set_default_ca(const Napi::CallbackInfo& info);
+  // setHeartbeatSubscribed(subscribed: boolean): the heartbeat diagnostics channel's state
+  Napi::Value set_heartbeat_subscribed(const Napi::CallbackInfo& info);
   static void on_env_teardown(void* self);
   void teardown();
 

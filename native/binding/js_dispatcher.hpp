@@ -9,6 +9,7 @@
 // process.nextTick run between sockets, as before).
 #include <node_api.h>
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -38,6 +39,11 @@ class js_dispatcher {
   void hold();
   void let_go();
 
+  // Whether the environment's `resilient-ws:heartbeat` diagnostics channel has subscribers:
+  // set on the JS thread (lib/diagnostics.js watches the channel), read on the io thread.
+  void set_heartbeat_subscribed(bool subscribed) { heartbeat_subscribed_.store(subscribed, std::memory_order_relaxed); }
+  bool heartbeat_subscribed() const { return heartbeat_subscribed_.load(std::memory_order_relaxed); }
+
  private:
   js_dispatcher() = default;
   static void call_js(napi_env env, napi_value, void* context, void* data);
@@ -46,6 +52,7 @@ class js_dispatcher {
   std::mutex mutex_;  // guards closed_ and calls into tsfn_
   bool closed_ = false;
   napi_threadsafe_function tsfn_ = nullptr;
+  std::atomic<bool> heartbeat_subscribed_{false};
   std::size_t holders_ = 0;  // JS thread only
   napi_env env_ = nullptr;   // JS thread only
 };

@@ -36,10 +36,17 @@ class js_event_queue : public event_sink,
 
   void push(std::vector<session_event>& batch) override;  // io thread
   std::uint64_t backlog_bytes() const override { return backlog_.load(std::memory_order_relaxed); }
+  // io thread: true while the socket has a `heartbeat` listener or the environment's heartbeat
+  // channel has subscribers.
+  bool wants_heartbeat_events() const override {
+    return heartbeat_listened_.load(std::memory_order_relaxed) || dispatcher_->heartbeat_subscribed();
+  }
 
   // JS thread only.
   void ref();
   void unref();
+  // Whether the socket has (or may have) a `heartbeat` listener.
+  void set_heartbeat_listened(bool listened) { heartbeat_listened_.store(listened, std::memory_order_relaxed); }
   // Drops the callback and lets go of the event loop; events pushed afterwards are dropped.
   // Idempotent.
   void release();
@@ -63,6 +70,7 @@ class js_event_queue : public event_sink,
   napi_ref callback_ = nullptr;       // JS thread only; deleted by release()
   bool holding_ = false;              // JS thread only: counted as a holder of the dispatcher
   std::atomic<std::uint64_t> backlog_{0};
+  std::atomic<bool> heartbeat_listened_{false};
   std::function<void()> on_backlog_drained_;
   id_callback on_id_delivered_;
   batch_disposer dispose_batches_;

@@ -21,6 +21,7 @@ Napi::Function native_socket::define(Napi::Env env) {
                          InstanceMethod<&native_socket::stats>("stats"),
                          InstanceMethod<&native_socket::dispose>("dispose"),
                          InstanceMethod<&native_socket::simulate_suspend>("simulateSuspend"),
+                         InstanceMethod<&native_socket::heartbeat_events>("heartbeatEvents"),
                      });
 }
 
@@ -238,6 +239,13 @@ Napi::Value native_socket::stats(const Napi::CallbackInfo& info) {
 }
 
 // For tests: from now on the wake detector's boot clock runs `ms` ahead, as after a suspend.
+// heartbeatEvents(listened: boolean): whether the socket reports pongs as `heartbeat` events
+// (also reported while the heartbeat diagnostics channel has subscribers).
+Napi::Value native_socket::heartbeat_events(const Napi::CallbackInfo& info) {
+  if (events_) events_->set_heartbeat_listened(info[0].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
+
 Napi::Value native_socket::simulate_suspend(const Napi::CallbackInfo& info) {
   require_live(info.Env());
   auto ms = info[0].As<Napi::Number>().Int64Value();

@@ -37,6 +37,7 @@ class native_socket : public Napi::ObjectWrap<native_socket> {
   Napi::Value stats(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
   Napi::Value simulate_suspend(const Napi::CallbackInfo& info);
+  Napi::Value heartbeat_events(const Napi::CallbackInfo& info);
 
   void require_live(const Napi::Env& env) const;
   template <class Fn>

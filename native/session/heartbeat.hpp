@@ -84,6 +84,14 @@ class heartbeat {
     return std::chrono::duration<double, std::milli>(now - probe_sent_at_).count();
   }
 
+  // Our probe was just answered: when to look next (one interval of silence from now). The
+  // session re-arms with this at once instead of letting the probe's deadline fire only to learn
+  // the answer came, which also keeps the next probe `interval` after the pong when the timeout
+  // is longer than the interval.
+  std::chrono::milliseconds after_answer(clock_reading clocks) {
+    return schedule(std::chrono::milliseconds(config_.interval_ms), clocks);
+  }
+
  private:
   // Only the heartbeat's own deadlines: an idle socket's timer fires once per interval, not once
   // a second (wake detection is shared per io thread).

@@ -111,6 +111,10 @@ class event_sink {
   // stops reading when this reaches max_js_backlog, so a stalled event loop cannot make memory
   // grow without limit.
   virtual std::uint64_t backlog_bytes() const = 0;
+  // Whether anybody would see a `heartbeat` event. Each one costs JavaScript a wake-up, and on
+  // an idle socket it is the only thing that would wake it, so the session reports pongs only
+  // while this is true (any thread may change the answer; the session asks per pong).
+  virtual bool wants_heartbeat_events() const { return true; }
 };
 
 }  // namespace rws

@@ -128,6 +128,8 @@ void session::handle_pong() {
   auto rtt = heartbeat_.on_pong(steady_clock::now());
   if (!rtt) return;
   stats_->last_rtt_us = static_cast<std::int64_t>(*rtt * 1000);
+  arm_heartbeat(heartbeat_.after_answer(clock_()));
+  if (!sink_->wants_heartbeat_events()) return;
   auto e = session_event::with_detail(event_kind::heartbeat);
   e.detail->rtt_ms = *rtt;
   emit(std::move(e));

@@ -83,6 +83,20 @@ TEST_F(HeartbeatTest, PongGivesTheRoundTripOnlyForOurProbe) {
   EXPECT_FALSE(hb.on_pong(t(350ms)));
 }
 
+TEST_F(HeartbeatTest, AnAnsweredProbeLooksAgainOneIntervalAfterThePong) {
+  auto c = config();
+  c.interval_ms = 40;
+  c.timeout_ms = 2000;  // longer than the interval: the next probe must not wait for it
+  heartbeat hb(c);
+  hb.start(t(0ms), clocks(0ms));
+  ASSERT_EQ(hb.on_timer(t(40ms), t(0ms), clocks(40ms)).what, action::probe);
+  ASSERT_TRUE(hb.on_pong(t(41ms)));
+  EXPECT_EQ(hb.after_answer(clocks(41ms)), 40ms);
+  auto step = hb.on_timer(t(81ms), t(41ms), clocks(81ms));
+  EXPECT_FALSE(step.woke);  // the wake detector expected this timer at 81 ms
+  EXPECT_EQ(step.what, action::probe);
+}
+
 TEST_F(HeartbeatTest, LongIntervalsWakeOnlyAtTheirDeadlinesAndProbeAtOnceWhenToldOfAWake) {
   // The timer of an idle socket fires once per interval; noticing a suspend sooner is the
   // shared wake detector's job (wake_service), which then calls on_timer with woke_elsewhere.
