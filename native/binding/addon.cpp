@@ -39,7 +39,8 @@ Napi::Value addon::set_default_ca(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value addon::set_heartbeat_subscribed(const Napi::CallbackInfo& info) {
-  dispatcher(info.Env())->set_heartbeat_subscribed(info[0].As<Napi::Boolean>().Value());
+  heartbeat_subscribed_ = info[0].As<Napi::Boolean>().Value();
+  if (dispatcher_) dispatcher_->set_heartbeat_subscribed(heartbeat_subscribed_);  // else when made
   return info.Env().Undefined();
 }
 
@@ -72,7 +73,10 @@ void addon::teardown() {
 }
 
 std::shared_ptr<js_dispatcher> addon::dispatcher(Napi::Env env) {
-  if (!dispatcher_) dispatcher_ = js_dispatcher::create(env);
+  if (!dispatcher_) {
+    dispatcher_ = js_dispatcher::create(env);
+    dispatcher_->set_heartbeat_subscribed(heartbeat_subscribed_);
+  }
   return dispatcher_;
 }
 

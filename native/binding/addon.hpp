@@ -48,6 +48,7 @@ class addon : public Napi::Addon<addon> {
   std::unordered_set<native_socket*> live_;  // sockets that hold the runtime
   std::shared_ptr<io_runtime> runtime_;      // destroyed after live_ is empty
   std::shared_ptr<js_dispatcher> dispatcher_;
+  bool heartbeat_subscribed_ = false;  // for the dispatcher, which is made with the first socket
   bool torn_down_ = false;
   Napi::Env env_;
 };
