@@ -11,6 +11,7 @@
 
 #include "binding/js_dispatcher.hpp"
 #include "transport/io_runtime.hpp"
+#include "transport/mask_keys.hpp"
 
 namespace rws::binding {
 
@@ -33,6 +34,8 @@ class addon : public Napi::Addon<addon> {
   // Trusted by TLS contexts without tls.ca: Node's default CAs, handed over once per environment
   // by lib/trust-store.js (setDefaultCa). nullptr until then: OpenSSL's default paths.
   std::shared_ptr<X509_STORE> default_trust_store;
+  // The JS thread's masking keys (native_socket::stage masks large binaries as it copies them).
+  mask_keys js_mask_keys;
 
   // Longest wait for every session's outbox sync at environment teardown.
   static constexpr std::chrono::milliseconds shutdown_limit{2000};

@@ -51,6 +51,7 @@ class native_socket : public Napi::ObjectWrap<native_socket> {
   std::shared_ptr<js_event_queue> events_;
   // Large binary payloads copied by stage() during this tick, taken in order by the next send().
   std::vector<outgoing_message> staged_;
+  bool premask_staged_ = false;  // stage() masks what it copies (in-memory outbox)
 };
 
 }  // namespace rws::binding

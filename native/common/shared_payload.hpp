@@ -33,8 +33,9 @@ class shared_payload {
     ~block() { buffer_recycler::instance().give(std::move(bytes)); }
 
     std::string bytes;
-    bool masked = false;     // the last write left `bytes` XORed with `mask`
-    std::uint32_t mask = 0;  // as the frame header carries it, most significant byte first
+    bool masked = false;        // `bytes` are XORed with `mask`
+    std::uint32_t mask = 0;     // as the frame header carries it, most significant byte first
+    bool key_on_wire = false;   // a frame with `mask` was written: a resend needs a fresh key
   };
 
   shared_payload() = default;
@@ -47,11 +48,19 @@ class shared_payload {
       small_ = std::move(bytes);
     }
   }
+  // Bytes already masked with a fresh key (the binding masks large binaries as it copies them
+  // out of JavaScript, on a thread that waits for the io thread anyway): always a block, so the
+  // first write sends them as they are.
+  shared_payload(std::string masked_bytes, std::uint32_t mask) : shared_(std::make_shared<block>()) {
+    shared_->bytes = std::move(masked_bytes);
+    shared_->masked = true;
+    shared_->mask = mask;
+  }
 
   std::size_t size() const { return shared_ ? shared_->bytes.size() : small_.size(); }
 
-  // The plain bytes. Only the connection masks a block, and only after the outbox has stored
-  // the message, so the outbox always reads them plain.
+  // The plain bytes, for the file outbox's log: it stores every message before the connection
+  // masks it, and the binding hands it no masked bytes (see outgoing_message::masked_with).
   std::string_view plain() const { return shared_ ? std::string_view(shared_->bytes) : std::string_view(small_); }
 
   // The block of a large payload, for the connection to mask and keep alive; null when small.

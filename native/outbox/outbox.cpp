@@ -228,7 +228,8 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
       auto with_key = insert_json_string_field(message.data, config_.key_field, item.key);
       if (with_key) message.data = std::move(*with_key);
     }
-    item.payload = std::move(message.data);
+    item.payload = message.masked_with ? shared_payload(std::move(message.data), *message.masked_with)
+                                       : shared_payload(std::move(message.data));
     bytes_ += item.payload.size();
     if (config_.guarantee == delivery_guarantee::acked) key_to_seq_[item.key] = item.seq;
     items_.push_back(std::move(item));

@@ -28,6 +28,9 @@ struct outgoing_message {
   std::string data;
   std::string key;  // empty: generate
   bool binary = false;
+  // `data` is already masked with this fresh key (large binaries, in-memory outbox only: a file
+  // outbox logs plain bytes).
+  std::optional<std::uint32_t> masked_with;
 };
 
 struct outbox_item {

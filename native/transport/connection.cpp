@@ -213,8 +213,6 @@ void connection::send_shared(bool binary, const shared_payload& payload, std::ui
   const auto& block = payload.shared();
   if (!block) return send(binary, payload.plain(), tag);
   if (phase_ != phase::open) return;
-  // A block still masked for an earlier connection (this is a resend) is re-keyed in one pass.
-  // That connection is closed, so its write no longer reads these bytes.
   const std::uint32_t old_mask = block->masked ? block->mask : 0;
   if (!transport_->gathers_writes() || (deflate_ && block->bytes.size() >= deflate_threshold)) {
     // TLS or compression copies anyway: plain bytes for them.
@@ -222,11 +220,17 @@ void connection::send_shared(bool binary, const shared_payload& payload, std::ui
     block->masked = false;
     return send(binary, std::string_view(block->bytes), tag);
   }
-  const std::uint32_t mask = masks_.next();
-  encode_client_header(out_.pending(), binary ? opcode::binary : opcode::text, block->bytes.size(), mask);
-  remask_in_place(block->bytes.data(), block->bytes.size(), old_mask, mask);
-  block->masked = true;
-  block->mask = mask;
+  // Bytes the binding masked with a fresh key go out as they are. Plain bytes are masked here,
+  // and bytes masked for an earlier frame (this is a resend: that connection is closed and its
+  // write no longer reads them) are re-keyed, in one pass either way.
+  if (!block->masked || block->key_on_wire) {
+    const std::uint32_t mask = masks_.next();
+    remask_in_place(block->bytes.data(), block->bytes.size(), old_mask, mask);
+    block->masked = true;
+    block->mask = mask;
+  }
+  block->key_on_wire = true;
+  encode_client_header(out_.pending(), binary ? opcode::binary : opcode::text, block->bytes.size(), block->mask);
   out_.append_shared(block->bytes, block);
   out_.tag_last(tag);
 }

@@ -94,28 +94,24 @@ describe('over TLS', () => {
   });
 });
 
-test("large texts re-sent on new connections (guarantee 'acked') arrive exactly as first sent", async () => {
-  // Connections 1 and 2 receive everything and are dropped without acking; connection 3 acks.
-  // Every resend masks the outbox's bytes afresh for the new connection.
+/**
+ * A server whose connections 1 and 2 receive `n` messages each and are dropped without acking;
+ * connection 3 acks every message by the key `keyOf(data, isBinary)` finds in it (null: garbled,
+ * never acked, so the sender's receipts time out and the test says why).
+ */
+async function dropTwiceThenAck(n, keyOf) {
   const httpServer = http.createServer();
   const wss = new WebSocketServer({ server: httpServer });
-  const received = []; // { connection, text }
-  let connections = 0;
-  const N = 12;
+  const state = { connections: 0, received: [] }; // received: { connection, data, isBinary }
   wss.on('connection', (ws) => {
-    const connection = ++connections;
+    const connection = ++state.connections;
     ws.on('error', () => {});
-    ws.on('message', (data) => {
-      const text = data.toString('utf8');
-      received.push({ connection, text });
-      let key;
-      try {
-        ({ key } = JSON.parse(text));
-      } catch {
-        return; // garbled: never acked, so the receipts below time out and the test says why
-      }
+    ws.on('message', (data, isBinary) => {
+      state.received.push({ connection, data, isBinary });
+      const key = keyOf(data, isBinary);
+      if (key === null) return;
       if (connection >= 3) ws.send(JSON.stringify({ type: 'ack', key }));
-      else if (received.filter((m) => m.connection === connection).length === N) setTimeout(() => ws.terminate(), 20);
+      else if (state.received.filter((m) => m.connection === connection).length === n) setTimeout(() => ws.terminate(), 20);
     });
   });
   await new Promise((resolve) => httpServer.listen({ host: '127.0.0.1', port: 0 }, resolve));
@@ -127,28 +123,73 @@ test("large texts re-sent on new connections (guarantee 'acked') arrive exactly 
       await new Promise((resolve) => httpServer.close(resolve));
     },
   });
-  const sock = t.socket(`ws://127.0.0.1:${httpServer.address().port}/`, {
-    outbox: { guarantee: 'acked', keyField: 'key' },
+  state.url = `ws://127.0.0.1:${httpServer.address().port}/`;
+  return state;
+}
+
+/** Sends `messages` (guarantee 'acked'), awaits every ack, and returns the receipts. */
+async function sendUntilAcked(server, messages, keys, outbox) {
+  const sock = t.socket(server.url, {
+    outbox: { guarantee: 'acked', ...outbox },
     reconnect: { initialDelay: 20, maxDelay: 100 },
     heartbeat: false,
   });
   await next(sock, 'open');
+  const sends = messages.map((m, i) => sock.send(m, keys ? { key: keys[i] } : undefined));
+  const receipts = await withDeadline(Promise.all(sends), 20000, 'every receipt');
+  expect(receipts.every((r) => r.status === 'acked')).toBe(true);
+  expect(server.connections).toBe(3);
+  return receipts;
+}
+
+const N_RESENT = 12;
+
+test("large texts re-sent on new connections (guarantee 'acked') arrive exactly as first sent", async () => {
+  // Every resend masks the outbox's bytes afresh for the new connection.
+  const server = await dropTwiceThenAck(N_RESENT, (data) => {
+    try {
+      return JSON.parse(data.toString('utf8')).key;
+    } catch {
+      return null;
+    }
+  });
   const texts = [];
-  for (let i = 0; i < N; i++) {
+  for (let i = 0; i < N_RESENT; i++) {
     // Sizes on both sides of the hand-over; random text so a wrong mask cannot go unnoticed.
     const blob = crypto.randomBytes(SHARED_MIN / 2 + i * 2500).toString('base64');
     texts.push(JSON.stringify({ n: i, blob }));
   }
-  const receipts = await withDeadline(Promise.all(texts.map((m) => sock.send(m))), 20000, 'every receipt');
-  expect(receipts.every((r) => r.status === 'acked')).toBe(true);
-  expect(connections).toBe(3);
+  const receipts = await sendUntilAcked(server, texts, null, { keyField: 'key' });
   for (let c = 1; c <= 3; c++) {
-    const texts_c = received.filter((m) => m.connection === c).map((m) => JSON.parse(m.text));
+    const texts_c = server.received.filter((m) => m.connection === c).map((m) => JSON.parse(m.data.toString('utf8')));
     // (a garbled resend would have failed JSON.parse here, or the receipts above)
-    expect(texts_c.map((m) => m.n)).toEqual([...Array(N).keys()]);
+    expect(texts_c.map((m) => m.n)).toEqual([...Array(N_RESENT).keys()]);
     texts_c.forEach((m, i) => {
       expect(m.blob).toBe(JSON.parse(texts[i]).blob);
       expect(m.key).toBe(receipts[i].key);
     });
+  }
+});
+
+test("large binaries re-sent on new connections (guarantee 'acked') arrive exactly as first sent", async () => {
+  // From 16 KiB on, a binary is masked as it is copied out of its Buffer, with a key of the
+  // JavaScript thread's; the first connection sends those bytes as they are, every later one
+  // masks them afresh. Each payload starts with its key, which the server acks.
+  const server = await dropTwiceThenAck(N_RESENT, (data, isBinary) => {
+    const match = isBinary && /^(bin-\d+):/.exec(data.subarray(0, 16).toString('latin1'));
+    return match ? match[1] : null;
+  });
+  const keys = [];
+  const blobs = [];
+  for (let i = 0; i < N_RESENT; i++) {
+    keys.push(`bin-${i}`);
+    blobs.push(Buffer.concat([Buffer.from(`bin-${i}:`), crypto.randomBytes(SHARED_MIN / 2 + i * 5000)]));
+  }
+  await sendUntilAcked(server, blobs, keys, {});
+  for (let c = 1; c <= 3; c++) {
+    const got = server.received.filter((m) => m.connection === c);
+    expect(got.map((m, i) => ({ i, binary: m.isBinary, sha: sha(m.data) }))).toEqual(
+      blobs.map((b, i) => ({ i, binary: true, sha: sha(b) }))
+    );
   }
 });

@@ -223,6 +223,36 @@ TEST_F(ConnectionTest, ALargeOutboxPayloadIsWrittenFromItsOwnMemoryMaskedInPlace
   EXPECT_EQ(frames[2].payload, "after");
 }
 
+// What the binding hands over for an in-memory outbox: a large binary masked as it was copied.
+shared_payload masked_by_binding(const std::string& original, std::uint32_t key) {
+  std::string bytes = original;
+  remask_in_place(bytes.data(), bytes.size(), 0, key);
+  return shared_payload(std::move(bytes), key);
+}
+
+TEST_F(ConnectionTest, APayloadMaskedByTheBindingGoesOutWithItsOwnKeyUntouched) {
+  open();
+  const std::string original = large_payload();
+  const std::uint32_t key = 0x5a17c0de;
+  shared_payload payload = masked_by_binding(original, key);
+  const std::string as_handed_over = payload.shared()->bytes;
+  peer->hold_writes = true;
+  conn->send_shared(true, payload, 1);
+  conn->flush();
+  EXPECT_TRUE(wrote_from(*peer, payload.shared()->bytes.data()));
+  EXPECT_TRUE(payload.shared()->bytes == as_handed_over);  // no pass over the bytes here
+  peer->release_writes();
+  settle(io);
+  // The frame header carries the binding's key (after 2 + 2 length bytes: 126 B to 64 KiB).
+  ASSERT_LE(original.size(), 0xffffu);
+  std::uint32_t wire_key = 0;
+  for (int i = 0; i < 4; ++i) wire_key = (wire_key << 8) | static_cast<unsigned char>(peer->from_client[server.request_bytes + 4 + i]);
+  EXPECT_EQ(wire_key, key);
+  auto frames = server.frames();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_TRUE(frames[0].payload == original);
+}
+
 // The outbox sends a message again on the next connection (the first failed before confirming
 // it): opens that connection over a fake peer of its own and sends `payload` there.
 struct next_connection {
@@ -264,6 +294,21 @@ TEST_F(ConnectionTest, AResendOnALaterConnectionUnmasksAndMasksAgainWithAFreshKe
   EXPECT_EQ(next.handler.written, std::vector<std::uint64_t>{1});
   // A fresh key: the masked bytes differ from the first connection's.
   EXPECT_EQ(first_wire.find(payload.shared()->bytes.substr(0, 64)), std::string::npos);
+}
+
+TEST_F(ConnectionTest, AResendOfAPayloadMaskedByTheBindingGetsAFreshKey) {
+  open();
+  const std::string original = large_payload();
+  const std::uint32_t key = 0x5a17c0de;
+  shared_payload payload = masked_by_binding(original, key);
+  send_then_lose_connection(payload);
+
+  next_connection next(io, params(), /*gathers=*/true);
+  next.resend(io, payload);
+  EXPECT_NE(payload.shared()->mask, key);  // the binding's key was on the wire once already
+  auto frames = next.server.frames();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_TRUE(frames[0].payload == original);
 }
 
 TEST_F(ConnectionTest, AResendOverTlsOfAPayloadMaskedForAnEarlierConnectionGoesOutPlainAndCopied) {
