@@ -66,7 +66,15 @@ class tcp_transport final : public transport {
     socket_.async_read_some(buffer, std::move(handler));
   }
   void async_write(const std::vector<asio::const_buffer>& buffers, io_handler handler) override {
-    asio::async_write(socket_, buffers, std::move(handler));
+    // One buffer (every write without a shared payload in it) goes as a single buffer: a vector
+    // would be copied into the operation, and Asio's operation for a buffer sequence carries room
+    // for 64 buffers (over 1 KiB), too large for its per-thread recycling, so each write would
+    // cost two more mallocs.
+    if (buffers.size() == 1) {
+      asio::async_write(socket_, buffers.front(), std::move(handler));
+    } else {
+      asio::async_write(socket_, buffers, std::move(handler));
+    }
   }
   void async_finish(done_handler handler) override {
     error_code ec;
