@@ -5,6 +5,7 @@
 #include <boost/asio/ssl/error.hpp>
 
 #include "protocol/utf8.hpp"
+#include "transport/read_scratch.hpp"
 
 namespace rws {
 namespace {
@@ -54,9 +55,38 @@ connection::~connection() = default;
 void connection::read_more() {
   if (reading_ || read_paused_ || phase_ == phase::closed) return;
   reading_ = true;
-  transport_->async_read_some(asio::buffer(read_buf_), [self = shared_from_this()](const error_code& ec, std::size_t n) {
-    self->on_read(ec, n);
-  });
+  if (!reads_on_readiness_) {
+    transport_->async_read_some(asio::buffer(read_buf_), [self = shared_from_this()](const error_code& ec, std::size_t n) {
+      self->on_read(ec, n);
+    });
+  } else if (socket_drained_) {
+    // Waiting costs Asio an epoll_ctl, as async_read_some's first try would cost a recv that
+    // finds nothing: the same syscalls, without a buffer held while nothing comes.
+    transport_->async_wait_readable([self = shared_from_this()](const error_code& ec) { self->on_readable(ec); });
+  } else {
+    // The last read filled the buffer, so more is likely there: read again, in a step of its own
+    // so that the io thread's other sockets get their turn between two reads of a busy one.
+    asio::post(io_, [self = shared_from_this()] { self->on_readable({}); });
+  }
+}
+
+void connection::on_readable(const error_code& ec) {
+  if (ec || (phase_ != phase::open && phase_ != phase::closing)) {
+    on_bytes(ec, nullptr, 0);
+    return;
+  }
+  char* scratch = read_scratch::of(io_).data();
+  error_code read_error;
+  std::size_t n = transport_->read_now(asio::buffer(scratch, read_scratch::size), read_error);
+  if (read_error == asio::error::would_block || read_error == asio::error::try_again) {
+    // Nothing after all (a wake-up for bytes an earlier read already took, or a re-read of a
+    // buffer that was filled exactly): wait for the next ones.
+    socket_drained_ = true;
+    transport_->async_wait_readable([self = shared_from_this()](const error_code& ec) { self->on_readable(ec); });
+    return;
+  }
+  socket_drained_ = !read_error && n < read_scratch::size;
+  on_bytes(read_error, scratch, n);
 }
 
 void connection::resume_reading() {
@@ -66,7 +96,9 @@ void connection::resume_reading() {
   read_more();
 }
 
-void connection::on_read(const error_code& ec, std::size_t n) {
+void connection::on_read(const error_code& ec, std::size_t n) { on_bytes(ec, read_buf_.data(), n); }
+
+void connection::on_bytes(const error_code& ec, const char* data, std::size_t n) {
   reading_ = false;
   if (phase_ != phase::open && phase_ != phase::closing) return;
   if (ec) {
@@ -87,7 +119,7 @@ void connection::on_read(const error_code& ec, std::size_t n) {
   last_inbound_ = steady_clock::now();
   inbound_.clear();
   ready_.clear();
-  auto error = parser_.feed(read_buf_.data(), n, inbound_);
+  auto error = parser_.feed(data, n, inbound_);
   std::string error_detail = error == parse_error::none ? std::string() : std::string(parser_.error_detail());
   // Control frames are answered here, in arrival order; data messages are collected and reach
   // the session at the end of this step, before the end of the connection is reported, so
@@ -108,7 +140,7 @@ void connection::on_read(const error_code& ec, std::size_t n) {
   }
   if (error != parse_error::none && !close_received_) violation(error, std::move(error_detail));
   flush();  // pongs and close frames queued above
-  fit_read_buffer(n);
+  if (!reads_on_readiness_) fit_read_buffer(n);
   // Reports, last (see connection.hpp): the data, then the end once the close exchange is over.
   if (!ready_.empty() && handler_ && !handler_->on_inbound(ready_)) read_paused_ = true;
   if (close_received_) {

@@ -145,7 +145,9 @@ class connection : public std::enable_shared_from_this<connection> {
   void on_secure(const error_code& ec);
   void on_upgrade_written(const error_code& ec);
   void on_upgrade_read(const error_code& ec, std::size_t n);
-  void on_read(const error_code& ec, std::size_t n);
+  void on_read(const error_code& ec, std::size_t n);      // an async_read_some into read_buf_ ended
+  void on_readable(const error_code& ec);                 // reads_on_readiness: read what is there
+  void on_bytes(const error_code& ec, const char* data, std::size_t n);  // handles one read
   void on_write(const error_code& ec, std::size_t n);
   void on_connect_timeout();
 
@@ -175,7 +177,13 @@ class connection : public std::enable_shared_from_this<connection> {
 
   frame_parser parser_;
   std::optional<permessage_deflate> deflate_;
+  // The handshake's reads, and every read of a transport that cannot read on readiness (TLS);
+  // released at open otherwise (reads then go to the io thread's read_scratch).
   std::vector<char> read_buf_;
+  bool reads_on_readiness_ = false;
+  // The last read got less than it asked for, so the socket was empty then and any later bytes
+  // signal readability; otherwise the next read goes ahead without waiting.
+  bool socket_drained_ = false;
   std::vector<inbound_event> inbound_;  // everything parsed from one read
   std::vector<inbound_event> ready_;    // its data messages, handed to the session
   bool reading_ = false;

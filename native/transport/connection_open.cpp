@@ -198,12 +198,17 @@ void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
   last_inbound_ = steady_clock::now();
   std::string leftover = handshake_buf_.substr(response.header_bytes);
   std::string().swap(handshake_buf_);  // an idle connection keeps no buffer it does not need
+  reads_on_readiness_ = transport_->reads_on_readiness();
+  if (reads_on_readiness_) {
+    socket_drained_ = n < read_buf_.size();               // by the upgrade's last read
+    std::vector<char>().swap(read_buf_);                  // reads go to the io thread's buffer now
+  }
   if (!leftover.empty()) {
     // Frames that arrived in the same segment as the 101 response.
-    if (leftover.size() > read_buf_.size()) read_buf_.resize(leftover.size());
-    std::copy(leftover.begin(), leftover.end(), read_buf_.begin());
     reading_ = true;
-    asio::post(io_, [self = shared_from_this(), n = leftover.size()] { self->on_read({}, n); });
+    asio::post(io_, [self = shared_from_this(), bytes = std::move(leftover)] {
+      self->on_bytes({}, bytes.data(), bytes.size());
+    });
   } else {
     read_more();
   }

@@ -76,6 +76,16 @@ class tcp_transport final : public transport {
       asio::async_write(socket_, buffers, std::move(handler));
     }
   }
+  bool reads_on_readiness() const override { return true; }
+  void async_wait_readable(done_handler handler) override {
+    socket_.async_wait(tcp::socket::wait_read, std::move(handler));
+  }
+  std::size_t read_now(asio::mutable_buffer buffer, error_code& ec) override {
+    // Without the user-visible non-blocking mode, Asio's read_some would poll() until data came.
+    if (!socket_.non_blocking()) socket_.non_blocking(true, ec);
+    if (ec) return 0;
+    return socket_.read_some(buffer, ec);
+  }
   void async_finish(done_handler handler) override {
     error_code ec;
     socket_.shutdown(tcp::socket::shutdown_send, ec);

@@ -30,6 +30,20 @@ class transport {
   virtual void async_secure(done_handler handler) = 0;
   virtual void async_read_some(asio::mutable_buffer buffer, io_handler handler) = 0;
   virtual void async_write(const std::vector<asio::const_buffer>& buffers, io_handler handler) = 0;
+  // Whether an open connection may read by waiting for readability and then reading without
+  // blocking (async_wait_readable, read_now) into its io thread's shared buffer, instead of
+  // keeping a buffer of its own inside a pending async_read_some. Not for TLS: the SSL stream may
+  // hold decrypted bytes the socket no longer signals.
+  virtual bool reads_on_readiness() const { return false; }
+  virtual void async_wait_readable(done_handler handler) {
+    asio::post(socket().get_executor(), [h = std::move(handler)] { h(asio::error::operation_not_supported); });
+  }
+  // Reads what is there without blocking: would_block when nothing is.
+  virtual std::size_t read_now(asio::mutable_buffer buffer, error_code& ec) {
+    (void)buffer;
+    ec = asio::error::operation_not_supported;
+    return 0;
+  }
   // Whether a write of several buffers costs about what one contiguous buffer does (one
   // sendmsg with an iovec each). Not for TLS: Asio's SSL stream encrypts one buffer per record
   // and write, so a frame header on its own would become a record and a syscall of its own.

@@ -3,6 +3,7 @@
 // reporting rule of connection.hpp (a report is the last thing a step does; the handler may call
 // back in without re-entering a step).
 #include "transport/connection.hpp"
+#include "transport/read_scratch.hpp"
 
 #include <gtest/gtest.h>
 
@@ -516,6 +517,76 @@ TEST_F(ConnectionTest, TheReadBufferGrowsForABurstAndShrinksBackWhenReadsAreSmal
   settle(io);
   EXPECT_EQ(peer->read_buffer.value().size(), 1024u);  // four in a row: back to the idle size
   EXPECT_EQ(handler.log.size(), 6u);
+}
+
+// Plain TCP reads on readiness into the io thread's shared buffer (read_scratch.hpp).
+
+TEST_F(ConnectionTest, OnReadinessAnOpenConnectionKeepsNoReadOfItsOwnPending) {
+  peer->readiness = true;
+  open();
+  EXPECT_FALSE(peer->read_handler);  // no async_read_some holding a buffer
+  EXPECT_TRUE(peer->wait_handler);   // the upgrade's read emptied the socket: wait
+  peer->send(server_frame(opcode::text, "one") + server_frame(opcode::text, "two"));
+  settle(io);
+  EXPECT_EQ(handler.log, (std::vector<std::string>{"open", "in:one", "in:two"}));
+  EXPECT_TRUE(peer->wait_handler);
+}
+
+TEST_F(ConnectionTest, OnReadinessABurstLargerThanTheSharedBufferIsReadInStepsInOrder) {
+  peer->readiness = true;
+  open();
+  const std::string big(read_scratch::size + 1000, 'b');
+  ASSERT_EQ(peer->waits, 1u);
+  peer->send(server_frame(opcode::binary, big) + server_frame(opcode::text, "after"));
+  settle(io);
+  ASSERT_EQ(handler.inbound.size(), 2u);
+  EXPECT_TRUE(handler.inbound[0].payload == big);
+  EXPECT_EQ(handler.inbound[1].payload, "after");
+  // A full read is followed by another read without waiting; the short one ends the burst.
+  EXPECT_EQ(peer->reads_now, 2u);
+  EXPECT_EQ(peer->waits, 2u);
+  EXPECT_TRUE(peer->wait_handler);
+}
+
+TEST_F(ConnectionTest, OnReadinessAWakeUpWithNothingToReadWaitsAgain) {
+  peer->readiness = true;
+  open();
+  peer->wake_without_bytes();
+  settle(io);
+  EXPECT_TRUE(peer->wait_handler);
+  EXPECT_FALSE(handler.closed);
+  peer->send(server_frame(opcode::text, "late"));
+  settle(io);
+  EXPECT_EQ(handler.log, (std::vector<std::string>{"open", "in:late"}));
+}
+
+TEST_F(ConnectionTest, OnReadinessFramesWithThe101AndTheEndOfTheStreamAreHandled) {
+  peer->readiness = true;
+  start(params());
+  server.answer(101, {}, server_frame(opcode::text, "early"));
+  settle(io);
+  EXPECT_EQ(handler.log, (std::vector<std::string>{"open", "in:early"}));
+  peer->end();
+  settle(io);
+  ASSERT_TRUE(handler.closed);
+  EXPECT_EQ(handler.closed->code, 1006);
+  EXPECT_EQ(handler.closed->error.code, failure_code::connection_lost);
+}
+
+TEST_F(ConnectionTest, OnReadinessPausedReadingWaitsForNothingUntilResumed) {
+  peer->readiness = true;
+  open();
+  handler.keep_reading = false;
+  peer->send(server_frame(opcode::text, "1"));
+  settle(io);
+  peer->send(server_frame(opcode::text, "2"));
+  settle(io);
+  EXPECT_EQ(handler.log, (std::vector<std::string>{"open", "in:1"}));
+  EXPECT_FALSE(peer->wait_handler);
+  handler.keep_reading = true;
+  conn->resume_reading();
+  settle(io);
+  EXPECT_EQ(handler.log, (std::vector<std::string>{"open", "in:1", "in:2"}));
 }
 
 }  // namespace

@@ -34,11 +34,15 @@ struct fake_peer {
   bool hold_writes = false;    // writes stay in flight until release_writes()
   bool closed = false;         // the client closed the transport
   bool gathers = true;         // gathers_writes(): false plays a TLS stream
+  bool readiness = false;      // reads_on_readiness(): true plays plain TCP (wait, then read_now)
+  std::size_t reads_now = 0;   // read_now calls (readiness)
+  std::size_t waits = 0;       // async_wait_readable calls (readiness)
   std::vector<const void*> write_buffer_starts;  // where each buffer of every write began
 
   // The pending read, if any.
   std::optional<asio::mutable_buffer> read_buffer;
   io_handler read_handler;
+  done_handler wait_handler;  // the pending wait for readability (readiness), if any
   std::vector<std::pair<io_handler, std::size_t>> held;
 
   // The server sends bytes.
@@ -57,7 +61,18 @@ struct fake_peer {
     for (auto& [handler, n] : pending) asio::post(io, [h = std::move(handler), n = n] { h({}, n); });
   }
 
+  // Readability with nothing to read (a wake-up for bytes an earlier read already took).
+  void wake_without_bytes() {
+    if (!wait_handler) return;
+    asio::post(io, [h = std::move(wait_handler)] { h({}); });
+    wait_handler = nullptr;
+  }
+
   void complete_read() {
+    if (wait_handler && (!to_client.empty() || read_end)) {
+      asio::post(io, [h = std::move(wait_handler)] { h({}); });
+      wait_handler = nullptr;
+    }
     if (!read_handler || (to_client.empty() && !read_end)) return;
     auto handler = std::move(read_handler);
     read_handler = nullptr;
@@ -101,6 +116,25 @@ class fake_transport : public transport {
     }
   }
   bool gathers_writes() const override { return peer_->gathers; }
+  bool reads_on_readiness() const override { return peer_->readiness; }
+  void async_wait_readable(done_handler handler) override {
+    ++peer_->waits;
+    peer_->wait_handler = std::move(handler);
+    if (peer_->closed) return abort_pending();
+    peer_->complete_read();
+  }
+  std::size_t read_now(asio::mutable_buffer buffer, error_code& ec) override {
+    ++peer_->reads_now;
+    if (peer_->to_client.empty()) {
+      ec = peer_->read_end ? peer_->read_end : error_code(asio::error::would_block);
+      return 0;
+    }
+    std::size_t n = std::min(buffer.size(), peer_->to_client.size());
+    std::memcpy(buffer.data(), peer_->to_client.data(), n);
+    peer_->to_client.erase(0, n);
+    ec = {};
+    return n;
+  }
   void async_finish(done_handler handler) override {
     asio::post(peer_->io, [handler = std::move(handler)] { handler({}); });
   }
@@ -113,6 +147,10 @@ class fake_transport : public transport {
  private:
   // As a closed socket does: what was pending completes with operation_aborted.
   void abort_pending() {
+    if (peer_->wait_handler) {
+      asio::post(peer_->io, [h = std::move(peer_->wait_handler)] { h(asio::error::operation_aborted); });
+      peer_->wait_handler = nullptr;
+    }
     if (peer_->read_handler) {
       auto h = std::move(peer_->read_handler);
       peer_->read_handler = nullptr;
