@@ -17,6 +17,7 @@
 #include "common/failure.hpp"
 #include "common/shared_payload.hpp"
 #include "outbox/disk_worker.hpp"
+#include "common/lazy_deque.hpp"
 #include "outbox/file_io.hpp"
 #include "outbox/outbox_config.hpp"
 #include "outbox/outbox_log.hpp"
@@ -160,7 +161,7 @@ class outbox {
   std::shared_ptr<background_failure> background_failure_ = std::make_shared<background_failure>();
   std::vector<send_outcome> synced_;       // outcomes of finished syncs, not yet collected
   std::vector<send_outcome> sync_failed_;
-  std::deque<outbox_item> items_;
+  lazy_deque<outbox_item> items_;
   std::unordered_map<std::string, std::uint64_t> key_to_seq_;  // 'acked' mode only
   std::size_t send_index_ = 0;  // items_[send_index_] is the next to write in this connection
   std::uint64_t first_written_mark_ = 0;  // every seq up to this was reported by first_written_upto

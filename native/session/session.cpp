@@ -70,10 +70,7 @@ session::session(asio::io_context& io, session_config config, std::shared_ptr<ev
       heartbeat_(config_.heartbeat),
       outbox_(config_.outbox),
       resume_(config_.resume,
-              [this](const std::string& id_token) { outbox_.store_resume_position(id_token); }),
-      id_persist_timer_(io) {
-  urls_ = config_.urls;  // parsed by lib/ (WHATWG URL), assembled by the binding
-}
+              [this](const std::string& id_token) { outbox_.store_resume_position(id_token); }) {}
 
 session::~session() = default;
 
@@ -134,7 +131,8 @@ void session::connect() {
 }
 
 void session::begin_attempt() {
-  if (urls_.empty()) {  // the binding refuses unusable URLs; this only guards the modulo below
+  const auto& urls = config_.urls;  // parsed by lib/ (WHATWG URL), assembled by the binding
+  if (urls.empty()) {  // the binding refuses unusable URLs; this only guards the modulo below
     enter_failed(make_failure(failure_code::invalid_option, "no usable ws:// or wss:// URL"), 1006);
     return;
   }
@@ -143,19 +141,18 @@ void session::begin_attempt() {
   if (redirect_to_) {
     // Following a redirect continues the same attempt: same attempt number, same proxy.
     attempt_url_ = std::move(*redirect_to_);
-    redirect_to_.reset();
+    redirect_to_.reset();  // (the proxy stays that of attempt_turn_)
   } else {
     ++attempt_;
-    const std::size_t turn = url_turn_++ % urls_.size();
-    attempt_url_ = urls_[turn];
-    attempt_proxy_ = turn < config_.proxies.size() ? config_.proxies[turn] : std::nullopt;
+    attempt_turn_ = url_turn_++ % urls.size();
+    attempt_url_ = urls[attempt_turn_];
     redirects_followed_ = 0;
     redirect_left_origin_ = false;
   }
   stats_->attempt = attempt_;
   const ws_url& url = attempt_url_;
   params.url = url;
-  params.proxy = attempt_proxy_;
+  if (attempt_turn_ < config_.proxies.size()) params.proxy = config_.proxies[attempt_turn_];
   params.target = url.target;
   params.headers = config_.headers;
   if (redirect_left_origin_) {
@@ -226,7 +223,7 @@ bool session::follow_redirect(failure& cause) {
   }
   ++redirects_followed_;
   redirect_left_origin_ = redirect_left_origin_ || !target->same_origin;
-  redirect_to_ = std::move(target->url);
+  redirect_to_ = std::make_unique<ws_url>(std::move(target->url));
   begin_attempt();
   return true;
 }
@@ -384,7 +381,7 @@ void session::finish_closed(int code, const std::string& reason) {
 
 void session::release_resources() {
   retry_timer_.cancel();
-  id_persist_timer_.cancel();
+  if (id_persist_timer_) id_persist_timer_->cancel();
   drop_connection();
   // Every message parsed so far is queued for JavaScript ahead of the 'close' event this ends
   // with, so at a regular end the newest parsed id is the one to resume from. (Teardown, where
@@ -473,7 +470,7 @@ void session::reconnect() {
 void session::shutdown() {
   events_.clear();
   retry_timer_.cancel();
-  id_persist_timer_.cancel();
+  if (id_persist_timer_) id_persist_timer_->cancel();
   drop_connection();
   persist_event_id();
   outbox_.close();

@@ -109,18 +109,18 @@ class session : public std::enable_shared_from_this<session>, public connection_
   std::shared_ptr<event_sink> sink_;
   std::shared_ptr<session_stats> stats_;
   std::shared_ptr<asio::ssl::context> tls_context_;
-  std::vector<ws_url> urls_;
   std::vector<session_event> events_;  // emitted during the current io step, pushed at its end
 
   session_state state_ = session_state::idle;
   std::shared_ptr<connection> conn_;  // the current attempt, null between attempts
   std::uint64_t attempt_ = 0;         // attempts since the last stable connection
   std::uint64_t url_turn_ = 0;        // every attempt moves to the next URL
+  std::size_t attempt_turn_ = 0;      // the current attempt's index in config_.urls and .proxies
   // followRedirects: the URL a 3xx answer sent us to (the next attempt goes there at once), how
   // many redirects this chain followed, and whether it left the first origin (credentials off).
-  std::optional<ws_url> redirect_to_;
+  // Parts a session rarely needs are allocated when it does (5,000 idle sockets: memory).
+  std::unique_ptr<ws_url> redirect_to_;
   ws_url attempt_url_;  // the URL of the current attempt
-  std::optional<proxy_config> attempt_proxy_;
   std::uint32_t redirects_followed_ = 0;
   bool redirect_left_origin_ = false;
   bool ever_opened_ = false;
@@ -147,7 +147,7 @@ class session : public std::enable_shared_from_this<session>, public connection_
 
   resume_tracker resume_;  // position, dedupe, gaps, replay phase, when to store (resume_tracker.hpp)
   std::string resumed_from_;
-  asio::steady_timer id_persist_timer_;
+  std::unique_ptr<asio::steady_timer> id_persist_timer_;  // made by the first id to store
   bool reading_paused_ = false;
 };
 

@@ -1,0 +1,42 @@
+#include "common/lazy_deque.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+
+namespace rws {
+namespace {
+
+TEST(LazyDequeTest, NothingAddedIsAnEmptyRangeToSearchAndIterate) {
+  lazy_deque<int> q;
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.size(), 0u);
+  EXPECT_EQ(q.begin(), q.end());
+  EXPECT_EQ(std::lower_bound(q.begin(), q.end(), 3), q.end());
+  q.clear();
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(LazyDequeTest, BehavesAsADequeOnceSomethingWasAdded) {
+  lazy_deque<std::string> q;
+  for (const char* s : {"a", "b", "c", "d"}) q.push_back(s);
+  EXPECT_EQ(q.size(), 4u);
+  EXPECT_EQ(q.front(), "a");
+  EXPECT_EQ(q.back(), "d");
+  EXPECT_EQ(q[2], "c");
+  q.pop_front();
+  q.pop_back();
+  auto after = q.erase(q.begin());
+  EXPECT_EQ(after, q.begin());
+  ASSERT_EQ(q.size(), 1u);
+  EXPECT_EQ(q.front(), "c");
+  EXPECT_EQ(std::distance(q.begin(), q.end()), 1);
+  q.clear();
+  EXPECT_TRUE(q.empty());
+  q.push_back("again");
+  EXPECT_EQ(q.back(), "again");
+}
+
+}  // namespace
+}  // namespace rws
