@@ -198,6 +198,7 @@ void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
   last_inbound_ = steady_clock::now();
   std::string leftover = handshake_buf_.substr(response.header_bytes);
   std::string().swap(handshake_buf_);  // an idle connection keeps no buffer it does not need
+  race_.reset();  // the connect race (its timer, addresses and spent socket) is long over
   reads_on_readiness_ = transport_->reads_on_readiness();
   if (reads_on_readiness_) {
     socket_drained_ = n < read_buf_.size();               // by the upgrade's last read
