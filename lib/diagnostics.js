@@ -51,21 +51,25 @@ function wanted(which) {
 /**
  * Calls `onChange(hasSubscribers)` now and whenever somebody subscribes to or unsubscribes from
  * `which`. diagnostics_channel has no such notification, so the channel object gets its own
- * subscribe/unsubscribe that call the real ones (looked up at call time: Node's inactive
- * channel's subscribe re-enters through `this.subscribe`) and then report. Both
- * `dc.subscribe(name, fn)` and `channel.subscribe(fn)` go through them; this module holds the
- * channel, so every `dc.channel(name)` returns this same object.
+ * subscribe/unsubscribe that call the real ones and then report. Both `dc.subscribe(name, fn)`
+ * and `channel.subscribe(fn)` go through them; this module holds the channel, so every
+ * `dc.channel(name)` returns this same object. Another copy of this package in the process (a
+ * nested node_modules) wraps the same object: each wrapper calls the one it found, so both hear.
  * @param {keyof typeof CHANNEL_NAMES} which
  * @param {(hasSubscribers: boolean) => void} onChange
  */
 function watchSubscribers(which, onChange) {
   const channel = channels[which];
   for (const method of ['subscribe', 'unsubscribe']) {
+    const earlier = Object.getOwnPropertyDescriptor(channel, method);
     Object.defineProperty(channel, method, {
       configurable: true,
       writable: true,
       value(...args) {
-        const result = Reflect.apply(Object.getPrototypeOf(this)[method], this, args);
+        // The real one is looked up at call time: Node's inactive channel's subscribe re-enters
+        // through `this.subscribe` once it has made the channel active.
+        const real = earlier ? earlier.value : Object.getPrototypeOf(this)[method];
+        const result = Reflect.apply(real, this, args);
         onChange(channel.hasSubscribers);
         return result;
       },

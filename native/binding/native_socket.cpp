@@ -48,7 +48,10 @@ native_socket::native_socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   }
 
   addon_ = env.GetInstanceData<addon>();
-  premask_staged_ = config.outbox.path.empty();
+  // Only where the connection sends the bytes as they are: TLS (also reachable by a redirect)
+  // and permessage-deflate copy the payload into the frame plain, so they would unmask it again,
+  // and a file outbox logs the plain bytes.
+  premask_staged_ = config.outbox.path.empty() && !any_tls && !config.per_message_deflate;
   stats_ = std::make_shared<session_stats>();
   // These callbacks run on the JS thread after a batch was delivered; they may run after
   // dispose(), so they hold only weak references and only post to the io thread.
@@ -141,8 +144,7 @@ Napi::Value native_socket::stage(const Napi::CallbackInfo& info) {
   if (premask_staged_) {
     // Masked here, while the copy is still in this core's cache, with a key of this thread's
     // own: the io thread then writes the bytes as they are instead of making another pass over
-    // them (bench send-64k: that pass was ~14 % of the io thread). A file outbox logs the plain
-    // bytes, so its payloads are masked by the connection as before.
+    // them (bench send-64k: that pass was ~14 % of the io thread).
     const std::uint32_t key = addon_->js_mask_keys.next();
     remask_in_place(m.data.data(), m.data.size(), 0, key);
     m.masked_with = key;
@@ -249,7 +251,6 @@ Napi::Value native_socket::stats(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// For tests: from now on the wake detector's boot clock runs `ms` ahead, as after a suspend.
 // heartbeatEvents(listened: boolean): whether the socket reports pongs as `heartbeat` events
 // (also reported while the heartbeat diagnostics channel has subscribers).
 Napi::Value native_socket::heartbeat_events(const Napi::CallbackInfo& info) {
@@ -257,6 +258,7 @@ Napi::Value native_socket::heartbeat_events(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// For tests: from now on the wake detector's boot clock runs `ms` ahead, as after a suspend.
 Napi::Value native_socket::simulate_suspend(const Napi::CallbackInfo& info) {
   require_live(info.Env());
   auto ms = info[0].As<Napi::Number>().Int64Value();

@@ -89,6 +89,8 @@ class heartbeat {
   // the answer came, which also keeps the next probe `interval` after the pong when the timeout
   // is longer than the interval.
   std::chrono::milliseconds after_answer(clock_reading clocks) {
+    // A network change asked for a probe while this one was out: that probe goes now.
+    if (probe_asked_) return schedule(std::chrono::milliseconds(0), clocks);
     return schedule(std::chrono::milliseconds(config_.interval_ms), clocks);
   }
 

@@ -10,8 +10,9 @@
 namespace rws {
 namespace {
 
-// An idle connection holds a small read buffer; one that keeps filling it gets a bigger one (up
-// to read_buffer_max), so thousands of idle sockets cost little and a busy one still reads in
+// A connection that reads through its own buffer (TLS; plain TCP reads into the io thread's
+// read_scratch instead) holds a small one while idle; one that keeps filling it gets a bigger one
+// (up to read_buffer_max), so thousands of idle sockets cost little and a busy one still reads in
 // large chunks with few syscalls. After read_buffer_small_reads reads in a row that the small
 // buffer would have held, it goes back to that size: a socket that had one burst does not keep
 // 256 KiB for the rest of its life.
@@ -61,7 +62,10 @@ void connection::read_more() {
     });
   } else if (socket_drained_) {
     // Waiting costs Asio an epoll_ctl, as async_read_some's first try would cost a recv that
-    // finds nothing: the same syscalls, without a buffer held while nothing comes.
+    // finds nothing: the same syscalls, without a buffer held while nothing comes. That
+    // epoll_ctl (EPOLL_CTL_MOD, Asio's epoll reactor for a wait it does not try at once) is also
+    // what makes this safe with its edge-triggered registration: it reports bytes that are
+    // already there, so a wait never misses what arrived since the last read.
     transport_->async_wait_readable([self = shared_from_this()](const error_code& ec) { self->on_readable(ec); });
   } else {
     // The last read filled the buffer, so more is likely there: read again, in a step of its own
@@ -145,8 +149,10 @@ void connection::on_bytes(const error_code& ec, const char* data, std::size_t n)
   if (!ready_.empty() && handler_ && !handler_->on_inbound(ready_)) read_paused_ = true;
   if (close_received_) {
     end_after_close_exchange();
-  } else if (phase_ == phase::open) {
-    read_more();  // rule 4: on_inbound's answer decides this, so it comes after that report
+  } else if (phase_ == phase::open || phase_ == phase::closing) {
+    // Rule 4: on_inbound's answer decides this, so it comes after that report. While closing,
+    // reading goes on until the server's close frame (data may still come before it).
+    read_more();
   }
 }
 
@@ -203,7 +209,7 @@ bool connection::handle_control(inbound_event& event) {
       } else {
         closing_.was_clean = true;
       }
-      return true;  // on_read ends the exchange once the echo is written
+      return true;  // on_bytes ends the exchange once the echo is written
     default:
       return false;
   }

@@ -19,8 +19,8 @@
 //   3. The connection never reports from inside a call the handler made; a failure noticed
 //      there is reported from a later completion (close/fail end through the write or a timer).
 //   4. The one exception to 1: on_inbound answers "pause reading", and that answer decides
-//      whether the next read is armed, so on_read arms it after that report (if the phase is
-//      still open). Arming it before would read one more buffer past the memory bound.
+//      whether the next read is armed, so on_bytes arms it after that report (if the phase is
+//      still open or closing). Arming it before would read one more buffer past the memory bound.
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <random>
 
 namespace rws {
 
@@ -16,7 +17,12 @@ class mask_keys {
   // One thread only.
   std::uint32_t next() {
     if (used_ == pool_.size()) {
-      RAND_bytes(reinterpret_cast<unsigned char*>(pool_.data()), sizeof pool_);
+      if (RAND_bytes(reinterpret_cast<unsigned char*>(pool_.data()), sizeof pool_) != 1) {
+        // OpenSSL could not seed itself (it practically never fails on Linux): the kernel's
+        // generator instead, never a predictable (or all-zero) key.
+        std::random_device kernel;
+        for (auto& key : pool_) key = kernel();
+      }
       used_ = 0;
     }
     return pool_[used_++];

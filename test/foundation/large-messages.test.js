@@ -78,6 +78,13 @@ test('binary messages around and above 16 KiB reach a ws server intact and in or
   expect(mine.every((b) => b === 0x5a)).toBe(true);
 });
 
+test('with permessage-deflate the same messages arrive intact (compressed from the plain bytes)', async () => {
+  const server = t.add(await startWsServer({ echo: false, perMessageDeflate: true }));
+  const sock = t.socket(server.url, { perMessageDeflate: true, heartbeat: false });
+  await next(sock, 'open');
+  await sendAndCompare(server, sock, makeMessages(2));
+});
+
 describe('over TLS', () => {
   let certs = null;
   beforeAll(async () => {

@@ -67,6 +67,32 @@ test('close(): same promise every time, state closed, one close event, server se
   expect(log.filter(([name]) => name === 'reconnecting')).toHaveLength(0);
 });
 
+test('close() while the server is streaming completes the close handshake cleanly, without waiting out its deadline', async () => {
+  // Messages keep arriving after our close frame, in reads of their own, until the server's
+  // close frame: reading must go on through them (it once stopped after the first such read, and
+  // the close ended unclean at the 3 s deadline).
+  const server = t.add(
+    await startWsServer({
+      onConnection: (ws) => {
+        const timer = setInterval(() => ws.readyState === 1 && ws.send('x'.repeat(512)), 1);
+        ws.on('close', () => clearInterval(timer));
+      },
+    })
+  );
+  const sock = t.socket(server.url, { heartbeat: false });
+  const log = recordEvents(sock, ['message', 'disconnect']);
+  await next(sock, 'open');
+  await waitFor(() => log.filter(([name]) => name === 'message').length >= 20, 5000, 'the stream');
+  const started = Date.now();
+  await withDeadline(sock.close(1000, 'enough'), 5000, 'close()');
+  const took = Date.now() - started;
+  const [disconnect] = log.filter(([name]) => name === 'disconnect').map(([, p]) => p);
+  expect({ took: took < 1500, disconnect }).toEqual({
+    took: true,
+    disconnect: expect.objectContaining({ code: 1000, wasClean: true }),
+  });
+});
+
 test('send() after close() rejects with ERR_CLOSED', async () => {
   const server = t.add(await startWsServer());
   const sock = t.socket(server.url);

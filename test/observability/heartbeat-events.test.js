@@ -92,3 +92,26 @@ test.each([
   await pings(sock, 5);
   expect(deliveries.count).toBe(after);
 });
+
+test('with a second copy of the package watching the channel too, a late subscriber still reaches this copy\'s sockets', async () => {
+  let other;
+  jest.isolateModules(() => {
+    other = require('../../lib/diagnostics'); // as a nested node_modules copy would load it
+  });
+  const heard = [];
+  other.watchSubscribers('heartbeat', (subscribed) => heard.push(subscribed));
+  const { sock } = await openSocket();
+  const seen = [];
+  const fn = (message) => {
+    if (message.socket === sock) seen.push(message.rtt);
+  };
+  dc.subscribe(CHANNEL_NAMES.heartbeat, fn);
+  try {
+    await waitFor(() => seen.length >= 2, 5000, 'messages on the heartbeat channel');
+  } finally {
+    dc.unsubscribe(CHANNEL_NAMES.heartbeat, fn);
+  }
+  expect(heard[0]).toBe(false);
+  expect(heard).toContain(true);
+  expect(heard[heard.length - 1]).toBe(false);
+});

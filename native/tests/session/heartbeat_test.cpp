@@ -97,6 +97,16 @@ TEST_F(HeartbeatTest, AnAnsweredProbeLooksAgainOneIntervalAfterThePong) {
   EXPECT_EQ(step.what, action::probe);
 }
 
+TEST_F(HeartbeatTest, AProbeAskedForWhileOneWasOutGoesOutWhenThatOneIsAnswered) {
+  heartbeat hb(config());
+  hb.start(t(0ms), clocks(0ms));
+  ASSERT_EQ(hb.on_timer(t(300ms), t(0ms), clocks(300ms)).what, action::probe);
+  hb.ask_probe();  // the network changed; the probe out may have crossed the old path
+  ASSERT_TRUE(hb.on_pong(t(310ms)));
+  EXPECT_EQ(hb.after_answer(clocks(310ms)), 0ms);
+  EXPECT_EQ(hb.on_timer(t(310ms), t(310ms), clocks(310ms)).what, action::probe);
+}
+
 TEST_F(HeartbeatTest, LongIntervalsWakeOnlyAtTheirDeadlinesAndProbeAtOnceWhenToldOfAWake) {
   // The timer of an idle socket fires once per interval; noticing a suspend sooner is the
   // shared wake detector's job (wake_service), which then calls on_timer with woke_elsewhere.

@@ -386,6 +386,33 @@ TEST_F(ConnectionTest, ClientCloseHandshake) {
   EXPECT_TRUE(peer->closed);
 }
 
+TEST_F(ConnectionTest, AfterCloseDataStillArrivingIsReadUntilTheServersCloseFrame) {
+  // The server was streaming when we closed: its messages keep coming in reads of their own
+  // before its close frame, and reading must go on until that frame (not stop after the first
+  // read and wait out the close deadline).
+  for (bool readiness : {false, true}) {
+    SCOPED_TRACE(readiness ? "reading on readiness" : "async_read_some");
+    TearDown();
+    peer = std::make_shared<fake_peer>(io);
+    server = fake_server{peer};
+    handler = recorder{};
+    peer->readiness = readiness;
+    open();
+    conn->close(1000, "bye");
+    settle(io);
+    peer->send(server_frame(opcode::text, "still streaming"));
+    settle(io);
+    peer->send(server_frame(opcode::text, "one more"));
+    settle(io);
+    EXPECT_FALSE(handler.closed);
+    peer->send(server_close(1000));
+    settle(io);
+    ASSERT_TRUE(handler.closed);
+    EXPECT_TRUE(handler.closed->was_clean);
+    EXPECT_EQ(handler.log, (std::vector<std::string>{"open", "in:still streaming", "in:one more", "closed:1000"}));
+  }
+}
+
 TEST_F(ConnectionTest, ServerCloseIsEchoedAfterTheDataBeforeIt) {
   open();
   peer->send(server_frame(opcode::text, "last words") + server_close(1001, "going away") +
