@@ -81,6 +81,15 @@ class ConnectionTest : public ::testing::Test {
     if (conn) conn->abort();
     settle(io);
   }
+  // Starts over with a fresh peer and handler, for a test whose body runs once per read mode
+  // (async_read_some as over TLS, readiness as plain TCP).
+  void restart(bool readiness) {
+    TearDown();
+    peer = std::make_shared<fake_peer>(io);
+    server = fake_server{peer};
+    handler = recorder{};
+    peer->readiness = readiness;
+  }
   // Writes `payload` on the open connection, which then fails before the outbox hears back.
   void send_then_lose_connection(const shared_payload& payload) {
     conn->send_shared(true, payload, 1);
@@ -392,11 +401,7 @@ TEST_F(ConnectionTest, AfterCloseDataStillArrivingIsReadUntilTheServersCloseFram
   // read and wait out the close deadline).
   for (bool readiness : {false, true}) {
     SCOPED_TRACE(readiness ? "reading on readiness" : "async_read_some");
-    TearDown();
-    peer = std::make_shared<fake_peer>(io);
-    server = fake_server{peer};
-    handler = recorder{};
-    peer->readiness = readiness;
+    restart(readiness);
     open();
     conn->close(1000, "bye");
     settle(io);
@@ -515,18 +520,23 @@ TEST_F(ConnectionTest, AbortFromInsideAReportEndsEverythingQuietly) {
 TEST_F(ConnectionTest, PausedReadingReadsNothingMoreUntilResumed) {
   // Backpressure: once on_inbound answers false no read is armed, so nothing more is read (the
   // memory bound while JavaScript is slow depends on it).
-  open();
-  handler.keep_reading = false;
-  peer->send(server_frame(opcode::text, "1"));
-  settle(io);
-  peer->send(server_frame(opcode::text, "2"));
-  settle(io);
-  EXPECT_EQ(handler.log, (std::vector<std::string>{"open", "in:1"}));
-  EXPECT_FALSE(peer->read_handler);  // no read armed
-  handler.keep_reading = true;
-  conn->resume_reading();
-  settle(io);
-  EXPECT_EQ(handler.log, (std::vector<std::string>{"open", "in:1", "in:2"}));
+  for (bool readiness : {false, true}) {
+    SCOPED_TRACE(readiness ? "reading on readiness" : "async_read_some");
+    restart(readiness);
+    open();
+    handler.keep_reading = false;
+    peer->send(server_frame(opcode::text, "1"));
+    settle(io);
+    peer->send(server_frame(opcode::text, "2"));
+    settle(io);
+    EXPECT_EQ(handler.log, (std::vector<std::string>{"open", "in:1"}));
+    EXPECT_FALSE(peer->read_handler);  // no read armed
+    EXPECT_FALSE(peer->wait_handler);  // nor a wait for readability
+    handler.keep_reading = true;
+    conn->resume_reading();
+    settle(io);
+    EXPECT_EQ(handler.log, (std::vector<std::string>{"open", "in:1", "in:2"}));
+  }
 }
 
 TEST_F(ConnectionTest, TheReadBufferGrowsForABurstAndShrinksBackWhenReadsAreSmallAgain) {
@@ -598,22 +608,6 @@ TEST_F(ConnectionTest, OnReadinessFramesWithThe101AndTheEndOfTheStreamAreHandled
   ASSERT_TRUE(handler.closed);
   EXPECT_EQ(handler.closed->code, 1006);
   EXPECT_EQ(handler.closed->error.code, failure_code::connection_lost);
-}
-
-TEST_F(ConnectionTest, OnReadinessPausedReadingWaitsForNothingUntilResumed) {
-  peer->readiness = true;
-  open();
-  handler.keep_reading = false;
-  peer->send(server_frame(opcode::text, "1"));
-  settle(io);
-  peer->send(server_frame(opcode::text, "2"));
-  settle(io);
-  EXPECT_EQ(handler.log, (std::vector<std::string>{"open", "in:1"}));
-  EXPECT_FALSE(peer->wait_handler);
-  handler.keep_reading = true;
-  conn->resume_reading();
-  settle(io);
-  EXPECT_EQ(handler.log, (std::vector<std::string>{"open", "in:1", "in:2"}));
 }
 
 }  // namespace
