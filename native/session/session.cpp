@@ -236,7 +236,7 @@ void session::on_open(const open_info& info) {
   set_state(session_state::open);
   auto e = session_event::with_detail(event_kind::open);
   e.detail->attempt = attempt_;
-  e.detail->url = conn_->display_url();
+  e.detail->url = attempt_url_.display;
   e.detail->protocol = info.protocol;
   e.detail->reconnected = ever_opened_;
   e.detail->resumed_from = resumed_from_;

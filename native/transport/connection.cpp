@@ -35,17 +35,18 @@ bool is_eof(const error_code& ec) {
 connection::connection(asio::io_context& io, connection_params params, connection_handler* handler,
                        std::unique_ptr<transport> stream)
     : io_(io),
-      params_(std::move(params)),
+      params_(std::make_unique<connection_params>(std::move(params))),
+      max_message_size_(params_->max_message_size),
       handler_(handler),
       transport_(std::move(stream)),
       timer_(io),
       masks_(mask_source::of(io)),
-      parser_(params_.max_message_size),
+      parser_(max_message_size_),
       read_buf_(read_buffer_min) {
   if (transport_) {
     // Given by the caller (a test's fake transport): start_connected() skips resolve and connect.
-  } else if (params_.url.tls) {
-    transport_ = make_tls_transport(io, *params_.tls_context, params_.url.host, params_.tls);
+  } else if (params_->url.tls) {
+    transport_ = make_tls_transport(io, *params_->tls_context, params_->url.host, params_->tls);
   } else {
     transport_ = make_tcp_transport(io);
   }
@@ -172,7 +173,7 @@ void connection::fit_read_buffer(std::size_t last_read) {
 std::pair<parse_error, std::string> connection::inflate_message(inbound_event& event) {
   std::string out;
   bool too_big = false;
-  if (!deflate_->inflate(event.payload, params_.max_message_size, out, too_big)) {
+  if (!deflate_->inflate(event.payload, max_message_size_, out, too_big)) {
     if (too_big) return {parse_error::too_big, "a compressed message that inflates past maxMessageSize"};
     return {parse_error::protocol, "a message that does not inflate"};
   }

@@ -10,13 +10,13 @@ namespace rws {
 
 void connection::start() {
   // One deadline covers the whole attempt: DNS + TCP + TLS + upgrade.
-  timer_.expires_after(std::chrono::milliseconds(params_.connect_timeout_ms));
+  timer_.expires_after(std::chrono::milliseconds(params_->connect_timeout_ms));
   timer_.async_wait([self = shared_from_this()](const error_code& ec) {
     if (!ec) self->on_connect_timeout();
   });
   // With a proxy, the TCP connection goes to the proxy; the server is reached through its tunnel.
-  const std::string& host = params_.proxy ? params_.proxy->host : params_.url.host;
-  const std::string& port = params_.proxy ? params_.proxy->port : params_.url.port;
+  const std::string& host = params_->proxy ? params_->proxy->host : params_->url.host;
+  const std::string& port = params_->proxy ? params_->proxy->port : params_->url.port;
   // The lookup thread holds only a weak reference: it may outlive this connection and its io_context.
   async_lookup(io_, host, port,
                [weak = weak_from_this()](const error_code& ec, std::vector<tcp::endpoint> endpoints) {
@@ -25,7 +25,7 @@ void connection::start() {
 }
 
 void connection::start_connected() {
-  timer_.expires_after(std::chrono::milliseconds(params_.connect_timeout_ms));
+  timer_.expires_after(std::chrono::milliseconds(params_->connect_timeout_ms));
   timer_.async_wait([self = shared_from_this()](const error_code& ec) {
     if (!ec) self->on_connect_timeout();
   });
@@ -35,8 +35,8 @@ void connection::start_connected() {
 void connection::on_connect_timeout() {
   if (phase_ == phase::connecting || phase_ == phase::upgrading) {
     fail_attempt(make_failure(failure_code::connect_timeout,
-                              "no WebSocket connection to " + params_.url.display + " within connectTimeout (" +
-                                  std::to_string(params_.connect_timeout_ms) + " ms)"));
+                              "no WebSocket connection to " + params_->url.display + " within connectTimeout (" +
+                                  std::to_string(params_->connect_timeout_ms) + " ms)"));
   } else if (phase_ == phase::closing) {
     // The peer never finished the close handshake (or the close frame could not be flushed).
     closing_.was_clean = false;
@@ -47,11 +47,11 @@ void connection::on_connect_timeout() {
 void connection::on_resolve(const error_code& ec, const std::vector<tcp::endpoint>& results) {
   if (phase_ != phase::connecting) return;
   if (ec) {
-    if (params_.proxy) {
-      fail_attempt(make_failure(failure_code::proxy, "cannot resolve the proxy host '" + params_.proxy->host + "' of " +
-                                                         params_.proxy->display + ": " + ec.message()));
+    if (params_->proxy) {
+      fail_attempt(make_failure(failure_code::proxy, "cannot resolve the proxy host '" + params_->proxy->host + "' of " +
+                                                         params_->proxy->display + ": " + ec.message()));
     } else {
-      fail_attempt(make_failure(failure_code::dns, "cannot resolve host '" + params_.url.host + "': " + ec.message()));
+      fail_attempt(make_failure(failure_code::dns, "cannot resolve host '" + params_->url.host + "': " + ec.message()));
     }
     return;
   }
@@ -65,23 +65,23 @@ void connection::on_resolve(const error_code& ec, const std::vector<tcp::endpoin
 void connection::on_connect(const error_code& ec) {
   if (phase_ != phase::connecting) return;
   if (ec) {
-    if (params_.proxy) {
-      fail_attempt(make_failure(failure_code::proxy, "cannot connect to the proxy " + params_.proxy->display + ": " +
+    if (params_->proxy) {
+      fail_attempt(make_failure(failure_code::proxy, "cannot connect to the proxy " + params_->proxy->display + ": " +
                                                          ec.message()));
       return;
     }
     auto code = ec == asio::error::connection_refused ? failure_code::connection_refused
                                                       : failure_code::connection_lost;
-    fail_attempt(make_failure(code, "cannot connect to " + params_.url.display + ": " + ec.message()));
+    fail_attempt(make_failure(code, "cannot connect to " + params_->url.display + ": " + ec.message()));
     return;
   }
   error_code ignored;
   transport_->socket().set_option(tcp::no_delay(true), ignored);
-  if (params_.proxy) {
+  if (params_->proxy) {
     // The tunnel's far end: the server's host and port (an IPv6 host in brackets).
-    const bool ipv6 = params_.url.host.find(':') != std::string::npos;
-    std::string authority = (ipv6 ? "[" + params_.url.host + "]" : params_.url.host) + ":" + params_.url.port;
-    tunnel_ = std::make_shared<proxy_tunnel>(transport_->socket(), *params_.proxy, std::move(authority));
+    const bool ipv6 = params_->url.host.find(':') != std::string::npos;
+    std::string authority = (ipv6 ? "[" + params_->url.host + "]" : params_->url.host) + ":" + params_->url.port;
+    tunnel_ = std::make_shared<proxy_tunnel>(transport_->socket(), *params_->proxy, std::move(authority));
     tunnel_->start([self = shared_from_this()](failure error) { self->on_tunnel(std::move(error)); });
     return;
   }
@@ -105,25 +105,25 @@ void connection::on_secure(const error_code& ec) {
   if (ec) {
     auto reason = transport_->verify_failure();
     if (!reason.empty()) {
-      auto f = make_failure(failure_code::tls_verify, "TLS certificate of " + params_.url.host +
+      auto f = make_failure(failure_code::tls_verify, "TLS certificate of " + params_->url.host +
                                                              " was refused: " + reason +
                                                              " (check tls.ca / tls.servername; never disable "
                                                              "verification in production)");
       f.reason = reason;
       fail_attempt(std::move(f));
     } else {
-      fail_attempt(make_failure(failure_code::connection_lost, "TLS handshake with " + params_.url.display +
+      fail_attempt(make_failure(failure_code::connection_lost, "TLS handshake with " + params_->url.display +
                                                                       " failed: " + ec.message()));
     }
     return;
   }
   phase_ = phase::upgrading;
   std::string error;
-  auto request = make_upgrade_request(params_.url, params_.target, params_.headers, params_.protocols,
-                                      params_.per_message_deflate ? permessage_deflate_offer() : std::string(), error);
+  auto request = make_upgrade_request(params_->url, params_->target, params_->headers, params_->protocols,
+                                      params_->per_message_deflate ? permessage_deflate_offer() : std::string(), error);
   if (!request) {
     fail_attempt(make_failure(failure_code::invalid_option, "cannot send the upgrade request to " +
-                                                                params_.url.display + ": " + error));
+                                                                params_->url.display + ": " + error));
     return;
   }
   key_ = std::move(request->key);
@@ -176,13 +176,13 @@ void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
     fail_attempt(std::move(f));
     return;
   }
-  error = check_upgrade(response, key_, params_.protocols, params_.per_message_deflate);
+  error = check_upgrade(response, key_, params_->protocols, params_->per_message_deflate);
   if (error.empty()) {
     auto extensions = response.header("sec-websocket-extensions");
     if (!extensions.empty()) {
       auto negotiated = parse_deflate_response(extensions, error);
       if (negotiated) {
-        deflate_.emplace(*negotiated, params_.deflate_allocator);
+        deflate_.emplace(*negotiated, params_->deflate_allocator);
         parser_.allow_compression(true);
         open_.deflate = true;
       }
@@ -199,6 +199,7 @@ void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
   std::string leftover = handshake_buf_.substr(response.header_bytes);
   std::string().swap(handshake_buf_);  // an idle connection keeps no buffer it does not need
   race_.reset();  // the connect race (its timer, addresses and spent socket) is long over
+  params_.reset();  // as are the URL, headers, TLS and proxy settings it connected with
   reads_on_readiness_ = transport_->reads_on_readiness();
   if (reads_on_readiness_) {
     socket_drained_ = n < read_buf_.size();               // by the upgrade's last read
