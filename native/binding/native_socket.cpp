@@ -100,8 +100,7 @@ namespace {
 
 // A large copy goes into recycled memory whose pages are already mapped (buffer_recycler.hpp).
 void copy_bytes(const void* data, std::size_t size, std::string& out) {
-  if (size >= buffer_recycler::min_size) out = buffer_recycler::instance().take(size);
-  out.assign(static_cast<const char*>(data), size);
+  out = buffer_recycler::instance().copy(static_cast<const char*>(data), size);
 }
 
 // The bytes of a TypedArray (any kind), DataView or ArrayBuffer; false for anything else.

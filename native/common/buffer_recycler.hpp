@@ -52,6 +52,13 @@ class buffer_recycler {
     return out;
   }
 
+  // A copy of `size` bytes at `data`, in recycled memory when large.
+  std::string copy(const char* data, std::size_t size) {
+    std::string out = take(size);
+    out.assign(data, size);
+    return out;
+  }
+
   // Keeps `buffer`'s memory for a later take(), or frees it when it is small or the recycler
   // is full.
   void give(std::string&& buffer) {

@@ -271,8 +271,7 @@ parse_error frame_parser::consume_payload(const char* p, std::size_t n, std::siz
     ev.compressed = message_compressed_;
     // A large payload goes into recycled memory (common/buffer_recycler.hpp): JavaScript gets a
     // copy, and this memory comes back for the next one.
-    if (take >= buffer_recycler::min_size) ev.payload = buffer_recycler::instance().take(take);
-    ev.payload.assign(p, take);
+    ev.payload = buffer_recycler::instance().copy(p, take);
     in_frame_ = false;
     frame_remaining_ = 0;
     message_open_ = false;

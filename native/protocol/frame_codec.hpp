@@ -87,6 +87,8 @@ class frame_parser {
   // violation are valid and may be delivered.
   parse_error feed(const char* data, std::size_t n, std::vector<inbound_event>& out);
 
+  std::uint64_t max_message_size() const { return max_message_size_; }
+
   // Short human text for the last error, e.g. "server frame was masked"; empty when none.
   std::string_view error_detail() const { return detail_; }
 

@@ -36,12 +36,11 @@ connection::connection(asio::io_context& io, connection_params params, connectio
                        std::unique_ptr<transport> stream)
     : io_(io),
       params_(std::make_unique<connection_params>(std::move(params))),
-      max_message_size_(params_->max_message_size),
       handler_(handler),
       transport_(std::move(stream)),
       timer_(io),
       masks_(mask_source::of(io)),
-      parser_(max_message_size_),
+      parser_(params_->max_message_size),
       read_buf_(read_buffer_min) {
   if (transport_) {
     // Given by the caller (a test's fake transport): start_connected() skips resolve and connect.
@@ -67,12 +66,16 @@ void connection::read_more() {
     // epoll_ctl (EPOLL_CTL_MOD, Asio's epoll reactor for a wait it does not try at once) is also
     // what makes this safe with its edge-triggered registration: it reports bytes that are
     // already there, so a wait never misses what arrived since the last read.
-    transport_->async_wait_readable([self = shared_from_this()](const error_code& ec) { self->on_readable(ec); });
+    wait_readable();
   } else {
     // The last read filled the buffer, so more is likely there: read again, in a step of its own
     // so that the io thread's other sockets get their turn between two reads of a busy one.
     asio::post(io_, [self = shared_from_this()] { self->on_readable({}); });
   }
+}
+
+void connection::wait_readable() {
+  transport_->async_wait_readable([self = shared_from_this()](const error_code& ec) { self->on_readable(ec); });
 }
 
 void connection::on_readable(const error_code& ec) {
@@ -87,7 +90,7 @@ void connection::on_readable(const error_code& ec) {
     // Nothing after all (a wake-up for bytes an earlier read already took, or a re-read of a
     // buffer that was filled exactly): wait for the next ones.
     socket_drained_ = true;
-    transport_->async_wait_readable([self = shared_from_this()](const error_code& ec) { self->on_readable(ec); });
+    wait_readable();
     return;
   }
   socket_drained_ = !read_error && n < read_scratch::size;
@@ -173,7 +176,7 @@ void connection::fit_read_buffer(std::size_t last_read) {
 std::pair<parse_error, std::string> connection::inflate_message(inbound_event& event) {
   std::string out;
   bool too_big = false;
-  if (!deflate_->inflate(event.payload, max_message_size_, out, too_big)) {
+  if (!deflate_->inflate(event.payload, parser_.max_message_size(), out, too_big)) {
     if (too_big) return {parse_error::too_big, "a compressed message that inflates past maxMessageSize"};
     return {parse_error::protocol, "a message that does not inflate"};
   }

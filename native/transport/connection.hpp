@@ -145,6 +145,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void on_upgrade_written(const error_code& ec);
   void on_upgrade_read(const error_code& ec, std::size_t n);
   void on_read(const error_code& ec, std::size_t n);      // an async_read_some into read_buf_ ended
+  void wait_readable();                                    // reads_on_readiness: until bytes come
   void on_readable(const error_code& ec);                 // reads_on_readiness: read what is there
   void on_bytes(const error_code& ec, const char* data, std::size_t n);  // handles one read
   void on_write(const error_code& ec, std::size_t n);
@@ -163,9 +164,9 @@ class connection : public std::enable_shared_from_this<connection> {
 
   asio::io_context& io_;
   // Until open: only connecting and the upgrade need these (a copy of the URL, headers, TLS and
-  // proxy settings: ~0.7 KB an idle connection would otherwise keep).
+  // proxy settings: ~0.7 KB an idle connection would otherwise keep). The message size limit
+  // lives on in the parser.
   std::unique_ptr<connection_params> params_;
-  std::uint64_t max_message_size_;
   connection_handler* handler_;  // null after abort(): no callbacks after that
   phase phase_ = phase::connecting;
   std::unique_ptr<transport> transport_;
