@@ -221,15 +221,14 @@ Napi::Value native_socket::stats(const Napi::CallbackInfo& info) {
   const session_stats& s = *stats_;
   put("connects", static_cast<double>(s.connects.load()));
   put("reconnects", static_cast<double>(s.reconnects.load()));
-  put("attempt", static_cast<double>(s.attempt.load()));
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch()).count();
+  const auto stable_at = s.stable_at_ms.load();
+  put("attempt", stable_at >= 0 && now_ms >= stable_at ? 0.0 : static_cast<double>(s.attempt.load()));
   auto rtt = s.last_rtt_us.load();
   out.Set("lastRtt", rtt < 0 ? env.Null() : Napi::Number::New(env, static_cast<double>(rtt) / 1000.0));
   double disconnected = static_cast<double>(s.disconnected_ms.load());
-  if (auto since = s.disconnected_since_ms.load(); since >= 0) {
-    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::steady_clock::now().time_since_epoch()).count();
-    disconnected += static_cast<double>(now - since);
-  }
+  if (auto since = s.disconnected_since_ms.load(); since >= 0) disconnected += static_cast<double>(now_ms - since);
   put("disconnectedMs", disconnected);
   put("messagesIn", static_cast<double>(s.messages_in.load()));
   put("bytesIn", static_cast<double>(s.bytes_in.load()));

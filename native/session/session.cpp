@@ -65,7 +65,6 @@ session::session(asio::io_context& io, session_config config, std::shared_ptr<ev
       tls_context_(std::move(tls_context)),
       backoff_(config_.reconnect.curve, uniform01),
       retry_timer_(io),
-      stable_timer_(io),
       heartbeat_timer_(io),
       heartbeat_(config_.heartbeat),
       outbox_(config_.outbox),
@@ -76,6 +75,14 @@ session::~session() = default;
 
 void session::mark_disconnected() {
   disconnected_since_ = steady_clock::now();
+  if (std::exchange(stability_pending_, false)) {
+    stats_->stable_at_ms = -1;
+    if (disconnected_since_ >= stable_at_) {
+      attempt_ = 0;
+      stats_->attempt = 0;
+      backoff_.reset_after_stable();
+    }
+  }
   stats_->disconnected_since_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(disconnected_since_.time_since_epoch()).count();
 }
@@ -244,14 +251,11 @@ void session::on_open(const open_info& info) {
   ever_opened_ = true;
   resume_.on_open(!resumed_from_.empty(), steady_clock::now());
 
-  // The attempt counter resets only once the connection has proved itself.
-  stable_timer_.expires_after(std::chrono::milliseconds(config_.reconnect.stable_after_ms));
-  stable_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-    if (ec || self->state_ != session_state::open) return;
-    self->attempt_ = 0;
-    self->stats_->attempt = 0;
-    self->backoff_.reset_after_stable();
-  });
+  // The attempt counter resets only once the connection has proved itself: when it ends
+  // (mark_disconnected), and for stats() from the moment it is stable.
+  stable_at_ = steady_clock::now() + std::chrono::milliseconds(config_.reconnect.stable_after_ms);
+  stability_pending_ = true;
+  stats_->stable_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(stable_at_.time_since_epoch()).count();
 
   if (config_.heartbeat.enabled) {
     arm_heartbeat(heartbeat_.start(steady_clock::now(), clock_()));
@@ -346,7 +350,6 @@ void session::drop_connection(std::uint16_t close_code) {
     wake_service::of(io_).unsubscribe(wake_token_);
     wake_token_ = 0;
   }
-  stable_timer_.cancel();
   reading_paused_ = false;
   if (!conn_) return;
   if (close_code) {

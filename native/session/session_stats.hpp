@@ -10,6 +10,10 @@ struct session_stats {
   std::atomic<std::uint64_t> connects{0};      // successful opens
   std::atomic<std::uint64_t> reconnects{0};    // opens after the first
   std::atomic<std::uint64_t> attempt{0};       // current attempt number since the last stable connection
+  // steady_clock ms from which the open connection counts as stable, -1 while none is open:
+  // stats() reads `attempt` as 0 from then on (the session resets it only when the connection
+  // ends, without a timer per socket).
+  std::atomic<std::int64_t> stable_at_ms{-1};
   std::atomic<std::int64_t> last_rtt_us{-1};
   std::atomic<std::uint64_t> disconnected_ms{0};  // total time not open, up to the last open
   // steady_clock ms when the current time without a connection began, -1 while open; stats()

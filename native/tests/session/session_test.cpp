@@ -122,6 +122,51 @@ TEST_F(SessionTest, DroppedConnectionReconnectsAndOpensAgain) {
   EXPECT_EQ(stats->reconnects, 1u);
 }
 
+// reconnect.stableAfter: a connection that dropped before it had proved itself backs off from
+// where the count was; one that stayed open long enough starts over, first retry at once. Judged
+// when the connection ends (no timer per socket); stats() reads the count as 0 from the moment
+// the connection is stable.
+TEST_F(SessionTest, AConnectionThatDropsBeforeStableAfterKeepsCounting) {
+  config.reconnect.stable_after_ms = 60000;
+  config.reconnect.curve.initial_delay_ms = 20;
+  config.reconnect.curve.max_delay_ms = 20;
+  make();
+  answer(1);
+  EXPECT_EQ(stats->attempt, 1u);
+  EXPECT_GT(stats->stable_at_ms.load(), 0);
+  peers[0]->end();
+  settle(io);
+  EXPECT_EQ(stats->stable_at_ms, -1);
+  const auto* r = last(event_kind::reconnecting);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->detail->attempt, 2u);
+  EXPECT_EQ(r->detail->delay_ms, 20);
+}
+
+TEST_F(SessionTest, AConnectionOpenForStableAfterStartsTheCountOver) {
+  config.reconnect.stable_after_ms = 30;
+  config.reconnect.curve.initial_delay_ms = 20;
+  config.reconnect.curve.max_delay_ms = 20;
+  config.reconnect.curve.immediate = true;
+  make();
+  answer(1);
+  peers[0]->end();  // a first connection that did not last: attempt 2 after a delay
+  settle(io);
+  answer(2);
+  EXPECT_EQ(stats->attempt, 2u);
+  run_until(io, [] { return false; }, 60ms);  // past stableAfter
+  const auto stable_at = stats->stable_at_ms.load();
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now().time_since_epoch()).count();
+  EXPECT_LE(stable_at, now_ms);  // stats() reads attempt as 0 from here
+  peers[1]->end();
+  settle(io);
+  const auto* r = last(event_kind::reconnecting);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->detail->attempt, 1u);
+  EXPECT_EQ(r->detail->delay_ms, 0);  // the first retry after a stable connection goes at once
+  EXPECT_EQ(last(event_kind::connecting)->detail->attempt, 1u);
+}
+
 TEST_F(SessionTest, MessagesInAndSendsOutWithReceipts) {
   make();
   auto srv = answer(1);
