@@ -65,6 +65,7 @@ class ResilientSocket extends EventEmitter {
     this._resolveClose = null;
     this._finalClose = null;
     this._flushSends = null;
+    this._keyPrefix = undefined; // generated keys' prefix, asked for by the first direct send
     const t = config.native.tls;
     if (t.rejectUnauthorized && !t.ca && (config.native.followRedirects > 0 || config.native.urls.some((u) => u.secure))) {
       ensureDefaultTrustStore(native);
@@ -206,8 +207,20 @@ class ResilientSocket extends EventEmitter {
     const batch = this._batch;
     if (batch === null) return;
     this._batch = null;
-    if (this._native) this._native.send(batch.first, batch.items);
+    if (!this._native) return;
+    // A lone message may go straight to the socket from this thread (the native side decides):
+    // then its receipt is settled here, and nothing comes back for it from the io thread.
+    const seq = this._native.send(batch.first, batch.items);
+    if (seq > 0) this._settleDirect(batch.first, seq);
     this._publishOutboxSize();
+  }
+
+  /** A send() the binding wrote to the socket itself: 'written' now, as the io thread would say. */
+  _settleDirect(request, seq) {
+    this._settleSent(request, 1, seq, 'written', (this._keyPrefix ??= this._native.keyPrefix()));
+    // The outbox never held it, but a sender waiting for 'drain' after its sends still gets one,
+    // as when the io thread writes them.
+    if (this.listenerCount('drain') > 0) process.nextTick(() => this.emit('drain', {}));
   }
 
   /** Outbox depth for monitoring: once per batch of sends or of receipts, only if anybody listens. */

@@ -36,6 +36,7 @@ class addon : public Napi::Addon<addon> {
   std::shared_ptr<X509_STORE> default_trust_store;
   // The JS thread's masking keys (native_socket::stage masks large binaries as it copies them).
   mask_keys js_mask_keys;
+  std::string direct_frame;  // the frame native_socket::send_direct writes, reused
 
   // Longest wait for every session's outbox sync at environment teardown.
   static constexpr std::chrono::milliseconds shutdown_limit{2000};

@@ -23,6 +23,7 @@ Napi::Function native_socket::define(Napi::Env env) {
                          InstanceMethod<&native_socket::dispose>("dispose"),
                          InstanceMethod<&native_socket::simulate_suspend>("simulateSuspend"),
                          InstanceMethod<&native_socket::heartbeat_events>("heartbeatEvents"),
+                         InstanceMethod<&native_socket::key_prefix>("keyPrefix"),
                      });
 }
 
@@ -77,6 +78,7 @@ native_socket::native_socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   runtime_ = addon_->acquire_runtime(this);
   *weak_runtime = runtime_;
   session_ = std::make_shared<session>(runtime_->context(), std::move(config), events_, stats_, tls);
+  lane_ = session_->lane();
   *weak_session = session_;
   post([s = session_, auto_connect] { s->start(auto_connect); });
 }
@@ -97,6 +99,10 @@ void native_socket::require_live(const Napi::Env& env) const {
 }
 
 namespace {
+
+// Larger messages are staged (copied, masked) for the io thread anyway; writing them from the
+// JavaScript thread would also hold it in the kernel for longer.
+constexpr std::size_t max_direct_payload = 16 * 1024;
 
 // A large copy goes into recycled memory whose pages are already mapped (buffer_recycler.hpp).
 void copy_bytes(const void* data, std::size_t size, std::string& out) {
@@ -152,9 +158,11 @@ Napi::Value native_socket::stage(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// send(firstRequest, items): items alternate data (string → text, Buffer/TypedArray → binary,
-// true → the next payload stage() copied) and key (string, or undefined to generate). One post
-// carries the whole batch.
+// send(firstRequest, items) → seq or 0: items alternate data (string → text, Buffer/TypedArray →
+// binary, true → the next payload stage() copied) and key (string, or undefined to generate).
+// One post carries the whole batch. A batch of one small message may instead be written to the
+// socket from here (send_direct): the result is then its seq, and its receipt is JavaScript's
+// to settle ('written'); 0 means the receipt comes as an event.
 Napi::Value native_socket::send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   require_live(env);
@@ -179,9 +187,45 @@ Napi::Value native_socket::send(const Napi::CallbackInfo& info) {
     batch.push_back(std::move(m));
   }
   staged_.clear();
+  if (lane_ && batch.size() == 1 && staged_taken == 0 && batch.front().data.size() <= max_direct_payload &&
+      batch.front().data.size() <= lane_->max_payload()) {
+    // One message in this tick (an echo, a request): the socket may be free for this thread.
+    bool handed_to_io = false;
+    if (std::uint64_t seq = send_direct(batch.front(), first_request, handed_to_io)) {
+      return Napi::Number::New(env, static_cast<double>(seq));
+    }
+    if (handed_to_io) return Napi::Number::New(env, 0);
+  }
   stats_->outbox_size += batch.size();  // on its way: the session takes it over
+  if (lane_) lane_->handed_over();       // nothing written directly overtakes it
   post([s = session_, batch = std::move(batch), first_request]() mutable { s->send(std::move(batch), first_request); });
-  return env.Undefined();
+  return Napi::Number::New(env, 0);
+}
+
+std::uint64_t native_socket::send_direct(outgoing_message& message, std::uint64_t request, bool& handed_to_io) {
+  std::string& frame = addon_->direct_frame;
+  frame.clear();
+  encode_client_frame(frame, message.binary ? opcode::binary : opcode::text, message.data.data(),
+                      message.data.size(), addon_->js_mask_keys.next());
+  const auto r = lane_->try_write(frame.data(), frame.size());
+  using kind = direct_lane::write_result::kind;
+  if (r.what == kind::not_free) return 0;
+  if (r.what == kind::written) {
+    stats_->messages_out++;
+    stats_->bytes_out += message.data.size();
+    return r.seq;
+  }
+  // The kernel took part of the frame: the io thread writes the rest before anything else, and
+  // keeps the message for the next connection if this one ends first.
+  handed_to_io = true;
+  stats_->outbox_size += 1;
+  post([s = session_, m = std::move(message), request, seq = r.seq, tail = frame.substr(r.written),
+        generation = r.generation]() mutable { s->send_tail(std::move(m), request, seq, std::move(tail), generation); });
+  return 0;
+}
+
+Napi::Value native_socket::key_prefix(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), lane_ ? lane_->key_prefix() : std::string());
 }
 
 Napi::Value native_socket::close(const Napi::CallbackInfo& info) {

@@ -38,6 +38,12 @@ class native_socket : public Napi::ObjectWrap<native_socket> {
   Napi::Value dispose(const Napi::CallbackInfo& info);
   Napi::Value simulate_suspend(const Napi::CallbackInfo& info);
   Napi::Value heartbeat_events(const Napi::CallbackInfo& info);
+  Napi::Value key_prefix(const Napi::CallbackInfo& info);
+  // A one-message send() written to the socket from here (transport/direct_lane.hpp): its seq
+  // when the kernel took the whole frame; 0 when the io thread now has it (the rest of a frame
+  // the kernel took in part, or all of it when the lane was not free: then `handed_to_io` is
+  // false and the caller sends it the usual way).
+  std::uint64_t send_direct(outgoing_message& message, std::uint64_t request, bool& handed_to_io);
 
   void require_live(const Napi::Env& env) const;
   template <class Fn>
@@ -52,6 +58,7 @@ class native_socket : public Napi::ObjectWrap<native_socket> {
   // Large binary payloads copied by stage() during this tick, taken in order by the next send().
   std::vector<outgoing_message> staged_;
   bool premask_staged_ = false;  // stage() masks what it copies (in-memory outbox)
+  std::shared_ptr<direct_lane> lane_;  // the session's, when JavaScript may write directly
 };
 
 }  // namespace rws::binding

@@ -220,7 +220,7 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
       continue;
     }
     outbox_item item;
-    item.seq = next_seq_++;
+    item.seq = shared_seq_ && !log_ ? shared_seq_->fetch_add(1, std::memory_order_relaxed) : next_seq_++;
     item.request = this_request;
     item.key = message.key.empty() ? make_key(item.seq) : std::move(message.key);
     item.binary = message.binary;
@@ -279,6 +279,18 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
   }
   if (log_ && config_.fsync != fsync_policy::batch && !items_.empty()) durable_upto_ = items_.back().seq;
   for (std::size_t i = first_new; i < items_.size(); ++i) accepted.push_back({items_[i].request, items_[i].seq, {}});
+}
+
+void outbox::accept_on_wire(outgoing_message message, std::uint64_t request, std::uint64_t seq) {
+  outbox_item item;
+  item.seq = seq;
+  item.request = request;
+  item.key = message.key.empty() ? make_key(seq) : std::move(message.key);
+  item.binary = message.binary;
+  item.payload = shared_payload(std::move(message.data));
+  bytes_ += item.payload.size();
+  items_.push_back(std::move(item));
+  send_index_ = items_.size();
 }
 
 bool outbox::needs_sync() const { return log_ && !items_.empty() && items_.back().seq > durable_upto_; }

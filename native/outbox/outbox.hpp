@@ -4,6 +4,7 @@
 // numbers and idempotency keys, and remembers which messages still need to reach the server.
 // io thread only.
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -66,6 +67,14 @@ class outbox {
   // the same string for receipts, so keys never cross the thread boundary one by one.
   const std::string& key_prefix() const { return key_prefix_; }
   bool durable() const { return log_ != nullptr; }
+
+  // In memory: sequence numbers come from `counter`, which the JavaScript thread's direct writes
+  // share (transport/direct_lane.hpp). Set before the first accept().
+  void share_seq_counter(std::atomic<std::uint64_t>* counter) { shared_seq_ = counter; }
+  // A message JavaScript began writing itself (request, seq already its own) whose frame's rest
+  // the caller queues on the connection now: it counts as handed to this connection, and goes
+  // out whole again on the next one if this one ends first. Requires !has_unsent().
+  void accept_on_wire(outgoing_message message, std::uint64_t request, std::uint64_t seq);
 
   // Accepts a batch of send() requests numbered first_request... Rejections (full, I/O) and
   // messages evicted by drop-oldest are appended to `rejected`; accepted requests are the rest.
@@ -168,6 +177,7 @@ class outbox {
   std::size_t acked_count_ = 0;  // acked items not yet popped (an older one is still pending)
   std::uint64_t bytes_ = 0;
   std::uint64_t next_seq_ = 1;
+  std::atomic<std::uint64_t>* shared_seq_ = nullptr;  // in memory, with direct writes: the seqs
   std::uint64_t durable_upto_ = 0;  // file log: every record up to this seq is on disk
   std::uint64_t torn_bytes_ = 0;
   std::uint64_t evicted_ = 0;

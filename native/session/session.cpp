@@ -69,7 +69,15 @@ session::session(asio::io_context& io, session_config config, std::shared_ptr<ev
       heartbeat_(config_.heartbeat),
       outbox_(config_.outbox),
       resume_(config_.resume,
-              [this](const std::string& id_token) { outbox_.store_resume_position(id_token); }) {}
+              [this](const std::string& id_token) { outbox_.store_resume_position(id_token); }) {
+  // The JavaScript thread's direct writes skip what only the outbox can do: storing to disk,
+  // keeping a message until the server acks it, writing its key into the JSON.
+  const auto& o = config_.outbox;
+  if (o.path.empty() && o.guarantee == delivery_guarantee::written && o.key_field.empty()) {
+    lane_ = std::make_shared<direct_lane>(outbox_.key_prefix(), o.max_bytes);
+    outbox_.share_seq_counter(&lane_->next_seq);
+  }
+}
 
 session::~session() = default;
 
@@ -174,6 +182,7 @@ void session::begin_attempt() {
   params.connect_timeout_ms = config_.connect_timeout_ms;
   params.tls_context = tls_context_;
   params.tls = config_.tls;
+  params.lane = lane_;
   resumed_from_.clear();
   const std::string& last_id = resume_.last_id();
   if (config_.resume.enabled && !last_id.empty()) {

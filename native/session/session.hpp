@@ -41,6 +41,14 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void start(bool connect_now);
   void connect();
   void send(std::vector<outgoing_message> batch, std::uint64_t first_request);
+  // A one-message send() whose frame the JavaScript thread began writing itself
+  // (transport/direct_lane.hpp): `tail` is the rest of that frame, for the connection of
+  // `generation`; `message` goes out whole if that connection is gone.
+  void send_tail(outgoing_message message, std::uint64_t request, std::uint64_t seq, std::string tail,
+                 std::uint64_t generation);
+  // Shared with the binding (set when JavaScript may write to the socket itself: an in-memory
+  // outbox in 'written' mode without keyField), null otherwise. Made with the session.
+  const std::shared_ptr<direct_lane>& lane() const { return lane_; }
   void close(std::uint16_t code, std::string reason);
   void reconnect();
   void resume_reading();
@@ -64,6 +72,7 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void on_open(const open_info& info) override;
   bool on_inbound(std::vector<inbound_event>& events) override;
   void on_written(std::uint64_t tag) override;
+  void on_write_idle() override { offer_lane(); }
   void on_closed(close_info info) override;
 
   void begin_attempt();
@@ -96,6 +105,9 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void report_sent(std::vector<send_outcome>& outcomes, receipt_status status);
   void report_rejected(std::vector<send_outcome>& outcomes);
   void check_drain();
+  // The io thread has nothing to write on an open connection: JavaScript may write directly.
+  void offer_lane();
+  void accept_batch(std::vector<outgoing_message>& batch, std::uint64_t first_request);
   // Publishes the outbox counters to stats(); `taken_over` sends of a batch the binding counted
   // as on their way are now in the outbox (or rejected) and leave the in-flight part.
   void publish_outbox_stats(std::size_t taken_over = 0);
@@ -144,6 +156,7 @@ class session : public std::enable_shared_from_this<session>, public connection_
   transport_factory make_transport_;
 
   outbox outbox_;
+  std::shared_ptr<direct_lane> lane_;
   bool outbox_was_busy_ = false;
   std::size_t published_outbox_size_ = 0;  // the outbox's share of stats_->outbox_size
   bool sync_scheduled_ = false;  // a group-commit fsync is posted

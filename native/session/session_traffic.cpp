@@ -28,6 +28,14 @@ void session::pump() {
   if (queued) stats_->bytes_out += queued;
   conn_->flush();
   stats_->buffered_amount = conn_->buffered_bytes();
+  offer_lane();
+}
+
+void session::offer_lane() {
+  if (lane_ && state_ == session_state::open && conn_ && conn_->is_open() && conn_->write_idle() &&
+      !outbox_.has_unsent()) {
+    lane_->set_io_idle();
+  }
 }
 
 bool session::on_inbound(std::vector<inbound_event>& events) {
@@ -281,6 +289,36 @@ void session::check_drain() {
 }
 
 void session::send(std::vector<outgoing_message> batch, std::uint64_t first_request) {
+  if (lane_) lane_->taken_over();
+  accept_batch(batch, first_request);
+}
+
+void session::send_tail(outgoing_message message, std::uint64_t request, std::uint64_t seq, std::string tail,
+                        std::uint64_t generation) {
+  lane_->taken_over();
+  if (!conn_ || conn_->lane_generation() != generation || !conn_->still_writes()) {
+    // The connection it began on is gone (its partial frame with it): the message goes out
+    // whole, on this connection or the next, like any other.
+    std::vector<outgoing_message> batch;
+    batch.push_back(std::move(message));
+    accept_batch(batch, request);
+    return;
+  }
+  // Nothing of ours was written since JavaScript began the frame (the lane saw to that), and
+  // the outbox had nothing unsent: the rest of the frame goes first, then what queued meanwhile.
+  const std::size_t bytes = message.data.size();
+  outbox_.accept_on_wire(std::move(message), request, seq);
+  outbox_was_busy_ = true;
+  stats_->messages_out++;
+  stats_->bytes_out += bytes;
+  lane_->take_tail(generation);
+  conn_->send_tail_first(tail, seq);
+  publish_outbox_stats(1);
+  stats_->buffered_amount = conn_->buffered_bytes();
+  flush_events();
+}
+
+void session::accept_batch(std::vector<outgoing_message>& batch, std::uint64_t first_request) {
   const std::size_t handed_over = batch.size();
   std::vector<send_outcome> accepted, rejected;
   if (state_ == session_state::closing || state_ == session_state::closed || state_ == session_state::failed) {

@@ -38,6 +38,7 @@ connection::connection(asio::io_context& io, connection_params params, connectio
       params_(std::make_unique<connection_params>(std::move(params))),
       handler_(handler),
       transport_(std::move(stream)),
+      lane_(params_->lane),
       timer_(io),
       masks_(mask_source::of(io)),
       parser_(params_->max_message_size),
@@ -51,7 +52,11 @@ connection::connection(asio::io_context& io, connection_params params, connectio
   }
 }
 
-connection::~connection() = default;
+connection::~connection() { close_lane(); }
+
+void connection::close_lane() {
+  if (lane_generation_) lane_->close(lane_generation_);
+}
 
 void connection::read_more() {
   if (reading_ || read_paused_ || phase_ == phase::closed) return;
@@ -203,6 +208,7 @@ bool connection::handle_control(inbound_event& event) {
         closing_.reason = event.payload;
         closing_.opened = true;
         closing_.was_clean = true;
+        close_lane();
         queue_frame(opcode::close, event.close_code == 1005 ? std::string() : close_payload(event.close_code, {}));
         close_sent_ = true;
         phase_ = phase::closing;
@@ -277,6 +283,11 @@ void connection::send_shared(bool binary, const shared_payload& payload, std::ui
   out_.tag_last(tag);
 }
 
+void connection::send_tail_first(std::string_view tail, std::uint64_t tag) {
+  out_.prepend(tail, tag);
+  flush();
+}
+
 void connection::ping(std::string_view payload) {
   if (phase_ != phase::open) return;
   queue_frame(opcode::ping, payload);
@@ -290,6 +301,8 @@ void connection::queue_frame(opcode op, std::string_view payload) {
 
 void connection::flush() {
   if (out_.writing() || !out_.has_pending() || phase_ == phase::closed) return;
+  // Not while the rest of a frame JavaScript began is on its way here (send_tail_first).
+  if (lane_generation_ && !lane_->begin_io_write(lane_generation_)) return;
   const auto& pieces = out_.begin_write();
   write_buffers_.clear();
   for (auto piece : pieces) write_buffers_.push_back(asio::buffer(piece.data(), piece.size()));
@@ -314,7 +327,11 @@ void connection::on_write(const error_code& ec, std::size_t n) {
   std::uint64_t last_tag = out_.end_write(n);
   flush();  // what queued up meanwhile goes out now, in one write
   // Reports, last (see connection.hpp): what was written, then the end of a finished exchange.
-  if (last_tag && handler_) handler_->on_written(last_tag);
+  if (last_tag && handler_) {
+    handler_->on_written(last_tag);
+  } else if (handler_ && phase_ == phase::open && write_idle()) {
+    handler_->on_write_idle();
+  }
   if (phase_ == phase::closing) end_after_close_exchange();
 }
 
@@ -328,6 +345,7 @@ void connection::close(std::uint16_t code, std::string_view reason) {
     return;
   }
   if (phase_ != phase::open) return;
+  close_lane();
   phase_ = phase::closing;
   closing_ = {};
   closing_.code = code;
@@ -354,6 +372,7 @@ void connection::fail(std::uint16_t code, failure error) {
   closing_.code = code;
   closing_.opened = true;
   closing_.error = std::move(error);
+  close_lane();
   phase_ = phase::closing;
   if (!close_sent_) {
     queue_frame(opcode::close, close_payload(code, {}));
@@ -398,6 +417,7 @@ void connection::finish(close_info info) {
   phase_ = phase::closed;
   timer_.cancel();
   if (race_) race_->cancel();
+  close_lane();
   transport_->close();
   auto* handler = handler_;
   handler_ = nullptr;
@@ -415,6 +435,7 @@ void connection::abort() {
   phase_ = phase::closed;
   timer_.cancel();
   if (race_) race_->cancel();
+  close_lane();
   transport_->close();
 }
 

@@ -35,6 +35,7 @@
 #include "protocol/permessage_deflate.hpp"
 #include "common/failure.hpp"
 #include "common/shared_payload.hpp"
+#include "transport/direct_lane.hpp"
 #include "transport/endpoint_race.hpp"
 #include "transport/mask_source.hpp"
 #include "transport/proxy_tunnel.hpp"
@@ -57,6 +58,9 @@ struct connection_params {
   tls_config tls;
   std::optional<proxy_config> proxy;  // set: tunnel through this HTTP proxy with CONNECT
   zlib_allocator deflate_allocator;  // default: zlib's own; tests inject failures through it
+  // Set: while open over plain TCP without compression, the JavaScript thread may write to the
+  // socket itself when the io thread is idle (transport/direct_lane.hpp).
+  std::shared_ptr<direct_lane> lane;
 };
 
 struct open_info {
@@ -81,6 +85,8 @@ class connection_handler {
   virtual bool on_inbound(std::vector<inbound_event>& events) = 0;
   // Every message queued with a tag <= `tag` has been handed to the kernel in full.
   virtual void on_written(std::uint64_t tag) = 0;
+  // A write without a tagged message in it (a ping, a pong) ended and nothing else is queued.
+  virtual void on_write_idle() {}
   // Exactly once per connection, unless abort() was called first.
   virtual void on_closed(close_info info) = 0;
 };
@@ -105,6 +111,9 @@ class connection : public std::enable_shared_from_this<connection> {
   // the outbox's own memory (common/shared_payload.hpp) unless TLS or compression needs a copy.
   void send_shared(bool binary, const shared_payload& payload, std::uint64_t tag);
   void flush();
+  // The rest of a frame the JavaScript thread began on this connection's socket (direct_lane):
+  // written before anything else, `tag` reported as for send().
+  void send_tail_first(std::string_view tail, std::uint64_t tag);
   void ping(std::string_view payload);
   // Starts the close handshake; on_closed() follows (bounded by a timer).
   void close(std::uint16_t code, std::string_view reason);
@@ -118,6 +127,12 @@ class connection : public std::enable_shared_from_this<connection> {
   void resume_reading();
 
   bool is_open() const { return phase_ == phase::open; }
+  // Nothing queued and no write in flight.
+  bool write_idle() const { return !out_.writing() && !out_.has_pending(); }
+  // The direct_lane generation this connection opened (0: none), and whether it still writes
+  // (open, or closing: a frame JavaScript began must be finished before the close frame).
+  std::uint64_t lane_generation() const { return lane_generation_; }
+  bool still_writes() const { return phase_ == phase::open || phase_ == phase::closing; }
   // True while the kernel holds received bytes we have not read yet.
   bool has_pending_input() const {
     error_code ec;
@@ -161,6 +176,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void finish_later(close_info info);  // ends an attempt from a call: the report comes in a later step
   void fail_attempt(failure error);
   void end_after_close_exchange();
+  void close_lane();  // before leaving `open` and before the socket closes
 
   asio::io_context& io_;
   // Until open: only connecting and the upgrade need these (a copy of the URL, headers, TLS and
@@ -172,6 +188,8 @@ class connection : public std::enable_shared_from_this<connection> {
   std::unique_ptr<transport> transport_;
   std::shared_ptr<endpoint_race> race_;   // the TCP connect (Happy Eyeballs) of this attempt
   std::shared_ptr<proxy_tunnel> tunnel_;  // the CONNECT exchange, with a proxy
+  std::shared_ptr<direct_lane> lane_;  // see connection_params::lane
+  std::uint64_t lane_generation_ = 0;  // the lane's generation this connection opened
   asio::steady_timer timer_;  // connect timeout, then close-handshake deadline
   mask_source& masks_;        // this io thread's masking keys
   std::string key_;

@@ -194,6 +194,11 @@ void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
   }
   timer_.cancel();
   phase_ = phase::open;
+  if (lane_ && !deflate_) {
+    // Compression keeps a context the JavaScript thread must not touch; TLS has no descriptor
+    // to write to (direct_write_fd() is -1).
+    if (int fd = transport_->direct_write_fd(); fd >= 0) lane_generation_ = lane_->open(fd);
+  }
   open_.protocol = response.header("sec-websocket-protocol");
   last_inbound_ = steady_clock::now();
   std::string leftover = handshake_buf_.substr(response.header_bytes);

@@ -77,6 +77,7 @@ class tcp_transport final : public transport {
     }
   }
   bool reads_on_readiness() const override { return true; }
+  int direct_write_fd() override { return socket_.native_handle(); }
   void async_wait_readable(done_handler handler) override {
     socket_.async_wait(tcp::socket::wait_read, std::move(handler));
   }

@@ -35,6 +35,9 @@ class transport {
   // keeping a buffer of its own inside a pending async_read_some. Not for TLS: the SSL stream may
   // hold decrypted bytes the socket no longer signals.
   virtual bool reads_on_readiness() const { return false; }
+  // The socket's descriptor when whole frames written to it directly reach the peer as they are
+  // (plain TCP), for the JavaScript thread's direct writes (direct_lane.hpp); -1 otherwise.
+  virtual int direct_write_fd() { return -1; }
   virtual void async_wait_readable(done_handler handler) {
     asio::post(socket().get_executor(), [h = std::move(handler)] { h(asio::error::operation_not_supported); });
   }

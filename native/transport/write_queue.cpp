@@ -12,6 +12,17 @@ void write_queue::append_shared(std::string_view bytes, std::shared_ptr<const vo
   pending_shared_bytes_ += bytes.size();
 }
 
+void write_queue::prepend(std::string_view bytes, std::uint64_t tag) {
+  if (bytes.empty()) return;
+  pending_.insert(0, bytes);
+  for (auto& piece : pending_shared_) piece.offset += bytes.size();
+  // With no write in flight every tag not yet reported lies in what is pending: it moves back.
+  for (std::size_t i = tags_head_; i < tags_.size(); ++i) tags_[i].first += bytes.size();
+  if (tag) {
+    tags_.insert(tags_.begin() + static_cast<std::ptrdiff_t>(tags_head_), {queued_total_ + bytes.size(), tag});
+  }
+}
+
 const std::vector<std::string_view>& write_queue::begin_write() {
   // Everything queued since the last write goes out in this one; the old in-flight buffer,
   // emptied but keeping its capacity, collects what comes next.

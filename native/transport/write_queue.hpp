@@ -30,6 +30,10 @@ class write_queue {
   // end_write() once every byte up to it has been written.
   void tag_last(std::uint64_t tag);
 
+  // Puts `bytes` ahead of everything pending, as one piece ending the message tagged `tag` (the
+  // rest of a frame begun elsewhere: transport/direct_lane.hpp). Requires !writing().
+  void prepend(std::string_view bytes, std::uint64_t tag);
+
   bool writing() const { return writing_; }
   bool has_pending() const { return !pending_.empty() || !pending_shared_.empty(); }
   // Bytes not yet handed to the kernel: pending plus the write in flight.

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <thread>
 
@@ -165,6 +168,112 @@ TEST_F(SessionTest, AConnectionOpenForStableAfterStartsTheCountOver) {
   EXPECT_EQ(r->detail->attempt, 1u);
   EXPECT_EQ(r->detail->delay_ms, 0);  // the first retry after a stable connection goes at once
   EXPECT_EQ(last(event_kind::connecting)->detail->attempt, 1u);
+}
+
+// The JavaScript thread's direct writes (transport/direct_lane.hpp) seen from the session: the
+// rest of a frame the kernel took only in part. The direct writes go to a socketpair; the fake
+// transport records what the io thread writes.
+class SessionDirectWriteTest : public SessionTest {
+ protected:
+  int fds[2] = {-1, -1};
+  std::string payload = std::string(100000, 'm');
+  std::string frame;
+
+  void SetUp() override {
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+    prepare = [this](fake_peer& p) { p.direct_fd = fds[0]; };
+    encode_client_frame(frame, opcode::text, payload.data(), payload.size(), 0x01020304);
+  }
+  void TearDown() override {
+    SessionTest::TearDown();
+    for (int fd : fds) ::close(fd);
+  }
+  // A direct write the kernel takes only in part (the socketpair is nearly full).
+  direct_lane::write_result write_in_part() {
+    int small = 4096;
+    setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    const std::string chunk(1024, 'f');
+    while (::send(fds[0], chunk.data(), chunk.size(), MSG_DONTWAIT) > 0) {
+    }
+    std::string room(2048, '\0');
+    ::recv(fds[1], room.data(), room.size(), 0);
+    return s->lane()->try_write(frame.data(), frame.size());
+  }
+  const session_event* sent_for(std::uint64_t request) const {
+    for (const auto& e : sink->events) {
+      if (e.kind == event_kind::sent && e.detail->first_request == request) return &e;
+    }
+    return nullptr;
+  }
+};
+
+TEST_F(SessionDirectWriteTest, TheRestOfAFrameGoesOutBeforeAPongQueuedMeanwhile) {
+  make();
+  auto srv = answer(1);
+  ASSERT_TRUE(s->lane());
+  auto r = write_in_part();
+  ASSERT_EQ(r.what, direct_lane::write_result::kind::partial);
+  const std::string tail = frame.substr(r.written);
+  // A ping arrives while the rest of the frame is on its way: the pong must wait for it.
+  peers[0]->send(server_frame(opcode::ping, "hb"));
+  settle(io);
+  EXPECT_EQ(peers[0]->from_client.size(), srv.request_bytes);
+  s->send_tail(outgoing_message{payload}, 7, r.seq, tail, r.generation);
+  settle(io);
+  const std::string written = peers[0]->from_client.substr(srv.request_bytes);
+  ASSERT_GE(written.size(), tail.size());
+  EXPECT_TRUE(written.compare(0, tail.size(), tail) == 0);
+  auto after = parse_client_frames(std::string_view(written).substr(tail.size()));
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].op, opcode::pong);
+  const auto* sent = sent_for(7);
+  ASSERT_TRUE(sent);
+  EXPECT_EQ(sent->detail->first_seq, r.seq);
+  EXPECT_EQ(sent->detail->status, receipt_status::written);
+  // Written out: the lane is JavaScript's again (once the socketpair has room).
+  char drain[65536];
+  while (::recv(fds[1], drain, sizeof drain, MSG_DONTWAIT) > 0) {
+  }
+  EXPECT_EQ(s->lane()->try_write("x", 1).what, direct_lane::write_result::kind::written);
+}
+
+TEST_F(SessionDirectWriteTest, TheLaneIsJavaScriptsOnceOpenAndAgainAfterEveryWriteOfTheIoThread) {
+  using kind = direct_lane::write_result::kind;
+  make();
+  auto srv = answer(1);
+  EXPECT_EQ(s->lane()->try_write("a", 1).what, kind::written);  // nothing to write after the open
+  // The io thread writes a pong (no message in it): the lane is taken, then offered again.
+  peers[0]->hold_writes = true;
+  peers[0]->send(server_frame(opcode::ping, "p"));
+  settle(io);
+  EXPECT_EQ(s->lane()->try_write("b", 1).what, kind::not_free);
+  peers[0]->hold_writes = false;
+  peers[0]->release_writes();
+  settle(io);
+  EXPECT_EQ(s->lane()->try_write("c", 1).what, kind::written);
+  // The same after a batch of sends through the io thread.
+  s->lane()->handed_over();
+  s->send(std::vector<outgoing_message>(2, outgoing_message{"m"}), 1);
+  settle(io);
+  EXPECT_EQ(srv.frames().size(), 3u);  // pong, m, m
+  EXPECT_EQ(s->lane()->try_write("d", 1).what, kind::written);
+}
+
+TEST_F(SessionDirectWriteTest, AFrameBegunOnAConnectionThatEndedGoesOutWholeOnTheNext) {
+  make();
+  answer(1);
+  auto r = write_in_part();
+  ASSERT_EQ(r.what, direct_lane::write_result::kind::partial);
+  peers[0]->end();
+  settle(io);
+  s->send_tail(outgoing_message{payload}, 7, r.seq, frame.substr(r.written), r.generation);
+  settle(io);
+  EXPECT_FALSE(sent_for(7));
+  auto srv = answer(2);
+  auto frames = srv.frames();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_TRUE(frames[0].payload == payload);
+  ASSERT_TRUE(sent_for(7));
 }
 
 TEST_F(SessionTest, MessagesInAndSendsOutWithReceipts) {

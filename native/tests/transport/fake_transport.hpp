@@ -37,6 +37,7 @@ struct fake_peer {
   bool readiness = false;      // reads_on_readiness(): true plays plain TCP (wait, then read_now)
   std::size_t reads_now = 0;   // read_now calls (readiness)
   std::size_t waits = 0;       // async_wait_readable calls (readiness)
+  int direct_fd = -1;          // direct_write_fd(): a descriptor JavaScript's direct writes go to
   std::vector<const void*> write_buffer_starts;  // where each buffer of every write began
 
   // The pending read, if any.
@@ -117,6 +118,7 @@ class fake_transport : public transport {
   }
   bool gathers_writes() const override { return peer_->gathers; }
   bool reads_on_readiness() const override { return peer_->readiness; }
+  int direct_write_fd() override { return peer_->direct_fd; }
   void async_wait_readable(done_handler handler) override {
     ++peer_->waits;
     peer_->wait_handler = std::move(handler);

@@ -127,5 +127,25 @@ TEST(WriteQueue, TagsCountSharedBytesQueuedWhileAWriteIsInFlight) {
   EXPECT_EQ(q.end_write(11), 0u);  // one byte short of the payload's end
 }
 
+// The rest of a frame the JavaScript thread began goes ahead of what the io thread queued
+// meanwhile (a pong, a shared payload), and every tag still lands where its message ends.
+TEST(WriteQueue, APrependedPieceGoesFirstAndTheTagsMoveWithWhatFollows) {
+  write_queue q;
+  q.pending() += "aa";
+  q.tag_last(1);
+  EXPECT_EQ(joined(q.begin_write()), "aa");
+  EXPECT_EQ(q.end_write(2), 1u);
+  q.pending() += "pong";  // untagged control frame queued while the tail was on its way
+  const std::string big(100, 'B');
+  q.pending() += "h";
+  q.append_shared(big, nullptr);
+  q.tag_last(7);
+  q.prepend("tail", 5);
+  EXPECT_EQ(q.buffered_bytes(), 4u + 4u + 1u + 100u);
+  EXPECT_EQ(joined(q.begin_write()), "tailpongh" + big);
+  EXPECT_EQ(q.end_write(4), 5u);    // (counted in parts) the tail: its message is written
+  EXPECT_EQ(q.end_write(105), 7u);  // the rest: the shared payload's message too
+}
+
 }  // namespace
 }  // namespace rws

@@ -1,0 +1,153 @@
+'use strict';
+
+// A lone send() in a tick, on an open plain-TCP connection whose io thread has nothing to write,
+// is written to the socket by the JavaScript thread itself (native/transport/direct_lane.hpp):
+// one thread hand-off less per round trip. These tests hold it to what the io thread's way
+// guarantees — the order of send() calls, receipts, bufferedAmount, 'drain' — while pings, bursts
+// and a full socket force the two ways to take turns, against a real `ws` server.
+
+const { startWsServer } = require('../helpers/servers');
+const { waitFor, withDeadline } = require('../helpers/deadline');
+const { makeTracker, next } = require('./support');
+
+const t = makeTracker();
+afterEach(() => t.cleanup());
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Counts the sends the binding wrote itself (its send() returns their seq instead of 0). */
+function countDirect(sock) {
+  const native = sock._native;
+  const send = native.send.bind(native);
+  const counter = { direct: 0, viaIoThread: 0 };
+  // An own property: the binding's methods are read-only on its prototype.
+  Object.defineProperty(native, 'send', {
+    value: (first, items) => {
+      const seq = send(first, items);
+      if (seq > 0) counter.direct++;
+      else counter.viaIoThread++;
+      return seq;
+    },
+  });
+  return counter;
+}
+
+const keyOf = (prefixOf, receipt) => `${prefixOf}-${receipt.seq.toString(16).padStart(12, '0')}`;
+
+test('lone sends go out directly, in send() order with bursts and heartbeat pings, with their receipts', async () => {
+  const server = t.add(await startWsServer({ echo: false }));
+  // No inbound traffic and a 20 ms interval: the io thread pings all the time, between our writes.
+  const sock = t.socket(server.url, { heartbeat: { interval: 20, timeout: 5000 } });
+  await next(sock, 'open');
+  const conn = server.connections[0];
+  const counter = countDirect(sock);
+
+  const expected = [];
+  const receipts = [];
+  for (let i = 0; i < 3000; i++) {
+    if (i % 25 === 0) {
+      // A burst: one batch through the io thread, which a direct write must not overtake.
+      for (let j = 0; j < 20; j++) {
+        expected.push(`b${i}.${j}`);
+        receipts.push(sock.send(`b${i}.${j}`));
+      }
+    } else {
+      const data = i % 2 ? `s${i}` : Buffer.from(`s${i}`);
+      expected.push(`s${i}`);
+      receipts.push(sock.send(data));
+    }
+    // Now and then a pause long enough for the io thread's pings to come between.
+    if (i % 10 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    else await tick();
+  }
+  const settled = await withDeadline(Promise.all(receipts), 10000, 'every receipt');
+  await waitFor(() => conn.messages.length >= expected.length, 10000, 'every message at the server');
+
+  expect(conn.messages.map((m) => (m.isBinary ? m.data.toString() : m.data))).toEqual(expected);
+  for (let i = 0; i < settled.length; i++) {
+    expect(settled[i].status).toBe('written');
+    if (i > 0) expect(settled[i].seq).toBe(settled[i - 1].seq + 1);
+  }
+  // Generated keys have one format whichever thread wrote the message.
+  const prefix = settled[0].key.slice(0, settled[0].key.lastIndexOf('-'));
+  for (const r of settled) expect(r.key).toBe(keyOf(prefix, r));
+  expect(new Set(settled.map((r) => r.key)).size).toBe(settled.length);
+
+  console.log(`direct ${counter.direct}, via the io thread ${counter.viaIoThread}, pings ${sock.stats().heartbeatsSent}`);
+  expect(counter.direct).toBeGreaterThan(100);      // the direct way was taken...
+  expect(counter.viaIoThread).toBeGreaterThan(20);  // ...and so was the other, in between
+  expect(sock.stats().heartbeatsSent).toBeGreaterThan(5);
+  expect(sock.bufferedAmount).toBe(0);
+  expect(sock.stats().messagesOut).toBe(expected.length);
+});
+
+test('a direct send resolves written at once, keeps its explicit key, and still ends in drain', async () => {
+  const server = t.add(await startWsServer({ echo: false }));
+  const sock = t.socket(server.url);
+  await next(sock, 'open');
+  const counter = countDirect(sock);
+  let drains = 0;
+  sock.on('drain', () => drains++);
+
+  const receipt = sock.send('hello', { key: 'order-7' });
+  expect(sock.bufferedAmount).toBe(5);  // accepted, this tick's batch
+  await Promise.resolve();  // the tick's batch goes out in a microtask
+  expect(sock.bufferedAmount).toBe(0);  // the kernel has it
+  await expect(withDeadline(receipt, 5000, 'receipt')).resolves.toEqual({ key: 'order-7', seq: expect.any(Number), status: 'written' });
+  expect(counter.direct).toBe(1);
+  await waitFor(() => drains === 1, 5000, "'drain'");
+  await waitFor(() => server.connections[0].messages.length === 1, 5000, 'the message');
+});
+
+test('with the server not reading, direct writes meet a full socket: every message arrives whole and in order', async () => {
+  const server = t.add(await startWsServer({ echo: false, onConnection: (ws) => ws._socket.pause() }));
+  const sock = t.socket(server.url);
+  await next(sock, 'open');
+  const conn = server.connections[0];
+  const counter = countDirect(sock);
+
+  // ~9 MB, one message per tick: the kernel's buffers fill part way through and the rest waits in
+  // the outbox, the two ways taking turns as the socket fills and drains. (A direct write the
+  // kernel takes in part, finished by the io thread, is pinned down deterministically by
+  // SessionDirectWriteTest and DirectLaneTest in the C++ units.)
+  const N = 600;
+  const pad = 'x'.repeat(15000);
+  const receipts = [];
+  for (let i = 0; i < N; i++) {
+    receipts.push(sock.send(`${i}:${pad}`));
+    await tick();
+  }
+  expect(sock.bufferedAmount).toBeGreaterThan(0);  // the server is not reading
+  conn.ws._socket.resume();
+  const settled = await withDeadline(Promise.all(receipts), 20000, 'every receipt');
+  await waitFor(() => conn.messages.length === N, 20000, 'every message at the server');
+  conn.messages.forEach((m, i) => {
+    expect(m.isBinary).toBe(false);
+    expect(m.data.length).toBe(`${i}:`.length + pad.length);
+    expect(m.data.startsWith(`${i}:x`)).toBe(true);
+  });
+  for (let i = 1; i < N; i++) expect(settled[i].seq).toBe(settled[i - 1].seq + 1);
+  console.log(`full socket: direct ${counter.direct}, via the io thread ${counter.viaIoThread}`);
+  expect(counter.direct).toBeGreaterThan(0);
+  expect(counter.viaIoThread).toBeGreaterThan(0);
+});
+
+test('no direct writes over a file outbox: every send is stored by the io thread first', async () => {
+  const os = require('os');
+  const fs = require('fs');
+  const path = require('path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rws-direct-'));
+  try {
+    const server = t.add(await startWsServer({ echo: false }));
+    const sock = t.socket(server.url, { outbox: { path: dir } });
+    await next(sock, 'open');
+    const counter = countDirect(sock);
+    for (let i = 0; i < 20; i++) {
+      await withDeadline(sock.send(`p${i}`), 5000, 'receipt');
+    }
+    expect(counter.direct).toBe(0);
+    await sock.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
