@@ -194,6 +194,7 @@ void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
   }
   timer_.cancel();
   phase_ = phase::open;
+  transport_->opened();
   if (lane_ && !deflate_) {
     // Compression keeps a context the JavaScript thread must not touch; TLS has no descriptor
     // to write to (direct_write_fd() is -1).

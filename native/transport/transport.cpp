@@ -1,5 +1,7 @@
 #include "transport/transport.hpp"
 
+#include <unistd.h>
+
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -77,6 +79,20 @@ class tcp_transport final : public transport {
     }
   }
   bool reads_on_readiness() const override { return true; }
+  void opened() override {
+    // Connecting left the socket's epoll registration interested in writability for good, so
+    // every ACK, and every wait for readability Asio re-arms, also reported "writable": a
+    // wasted wake-up of the io thread, and for the peer that acks, a wake-up call in its send
+    // (bench echo: about one per round trip). Registered anew, with nothing pending now, it asks
+    // for readability only, until a write has to wait for room.
+    error_code ec;
+    const auto protocol = socket_.local_endpoint(ec).protocol();
+    if (ec) return;
+    const auto fd = socket_.release(ec);
+    if (ec) return;
+    socket_.assign(protocol, fd, ec);
+    if (ec) ::close(fd);  // the next read fails, and the connection with it
+  }
   int direct_write_fd() override { return socket_.native_handle(); }
   void async_wait_readable(done_handler handler) override {
     socket_.async_wait(tcp::socket::wait_read, std::move(handler));
