@@ -225,7 +225,7 @@ std::uint64_t native_socket::send_direct(outgoing_message& message, std::uint64_
 }
 
 Napi::Value native_socket::key_prefix(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), lane_ ? lane_->key_prefix() : std::string());
+  return Napi::String::New(info.Env(), session_ ? session_->key_prefix() : std::string());
 }
 
 Napi::Value native_socket::close(const Napi::CallbackInfo& info) {

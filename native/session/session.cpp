@@ -74,7 +74,7 @@ session::session(asio::io_context& io, session_config config, std::shared_ptr<ev
   // keeping a message until the server acks it, writing its key into the JSON.
   const auto& o = config_.outbox;
   if (o.path.empty() && o.guarantee == delivery_guarantee::written && o.key_field.empty()) {
-    lane_ = std::make_shared<direct_lane>(outbox_.key_prefix(), o.max_bytes);
+    lane_ = std::make_shared<direct_lane>(o.max_bytes);
     outbox_.share_seq_counter(&lane_->next_seq);
   }
 }

@@ -49,6 +49,9 @@ class session : public std::enable_shared_from_this<session>, public connection_
   // Shared with the binding (set when JavaScript may write to the socket itself: an in-memory
   // outbox in 'written' mode without keyField), null otherwise. Made with the session.
   const std::shared_ptr<direct_lane>& lane() const { return lane_; }
+  // Generated idempotency keys: key_prefix() + "-" + 12 hex digits of seq. Fixed at
+  // construction, so the binding may read it on the JavaScript thread.
+  const std::string& key_prefix() const { return outbox_.key_prefix(); }
   void close(std::uint16_t code, std::string reason);
   void reconnect();
   void resume_reading();

@@ -25,14 +25,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
-#include <string>
 
 namespace rws {
 
 class direct_lane {
  public:
-  direct_lane(std::string key_prefix, std::uint64_t max_payload)
-      : key_prefix_(std::move(key_prefix)), max_payload_(max_payload) {}
+  explicit direct_lane(std::uint64_t max_payload) : max_payload_(max_payload) {}
 
   // --- io thread ---
 
@@ -124,8 +122,6 @@ class direct_lane {
     return r;
   }
 
-  // Generated idempotency keys: key_prefix() + "-" + 12 hex digits of seq (as the outbox's).
-  const std::string& key_prefix() const { return key_prefix_; }
   // Larger payloads take the io thread's way (the outbox refuses what exceeds its maxBytes).
   std::uint64_t max_payload() const { return max_payload_; }
 
@@ -133,7 +129,6 @@ class direct_lane {
   std::atomic<std::uint64_t> next_seq{1};
 
  private:
-  const std::string key_prefix_;
   const std::uint64_t max_payload_;
   std::mutex mutex_;
   int fd_ = -1;

@@ -17,7 +17,7 @@ using kind = direct_lane::write_result::kind;
 class DirectLaneTest : public ::testing::Test {
  protected:
   int fds[2] = {-1, -1};
-  direct_lane lane{"prefix", 1u << 20};
+  direct_lane lane{1u << 20};
 
   void SetUp() override { ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0); }
   void TearDown() override {
