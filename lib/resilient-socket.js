@@ -66,6 +66,7 @@ class ResilientSocket extends EventEmitter {
     this._finalClose = null;
     this._flushSends = null;
     this._keyPrefix = undefined; // generated keys' prefix, asked for by the first direct send
+    this._writeHere = false; // open as this side has seen it, and no reconnect() since: direct sends allowed
     const t = config.native.tls;
     if (t.rejectUnauthorized && !t.ca && (config.native.followRedirects > 0 || config.native.urls.some((u) => u.secure))) {
       ensureDefaultTrustStore(native);
@@ -208,9 +209,11 @@ class ResilientSocket extends EventEmitter {
     if (batch === null) return;
     this._batch = null;
     if (!this._native) return;
-    // A lone message may go straight to the socket from this thread (the native side decides):
-    // then its receipt is settled here, and nothing comes back for it from the io thread.
-    const seq = this._native.send(batch.first, batch.items);
+    // A lone message may go straight to the socket from this thread (the native side decides,
+    // and only while _writeHere: no receipt before 'open', nothing after reconnect() on the
+    // connection it drops): then its receipt is settled here, and nothing comes back for it from
+    // the io thread.
+    const seq = this._native.send(batch.first, batch.items, this._writeHere);
     if (seq > 0) this._settleDirect(batch.first, seq);
     this._publishOutboxSize();
   }
@@ -270,6 +273,9 @@ class ResilientSocket extends EventEmitter {
   reconnect() {
     if (this._native && !this._closeCalled) {
       this._leaveIdle();
+      // What is sent from here on belongs to the next connection: not written directly to this
+      // one (the io thread may not have dropped it yet) until the next 'open'.
+      this._writeHere = false;
       this._native.reconnect();
     }
   }
@@ -411,6 +417,7 @@ class ResilientSocket extends EventEmitter {
         if (state === this._state) return;
         const previous = this._state;
         this._state = state;
+        this._writeHere = state === 'open';
         const payload = { state, previous };
         if (b[at + 2] !== undefined) payload.reason = b[at + 2];
         this._announce('state', payload);

@@ -158,11 +158,12 @@ Napi::Value native_socket::stage(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// send(firstRequest, items) → seq or 0: items alternate data (string → text, Buffer/TypedArray →
+// send(firstRequest, items, mayWriteHere) → seq or 0: items alternate data (string → text, Buffer/TypedArray →
 // binary, true → the next payload stage() copied) and key (string, or undefined to generate).
-// One post carries the whole batch. A batch of one small message may instead be written to the
-// socket from here (send_direct): the result is then its seq, and its receipt is JavaScript's
-// to settle ('written'); 0 means the receipt comes as an event.
+// One post carries the whole batch. With mayWriteHere (JavaScript has seen 'open'), a batch of
+// one small message may instead be written to the socket from here (send_direct): the result is
+// then its seq, and its receipt is JavaScript's to settle ('written'); 0 means the receipt comes
+// as an event.
 Napi::Value native_socket::send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   require_live(env);
@@ -187,7 +188,8 @@ Napi::Value native_socket::send(const Napi::CallbackInfo& info) {
     batch.push_back(std::move(m));
   }
   staged_.clear();
-  if (lane_ && batch.size() == 1 && staged_taken == 0 && batch.front().data.size() <= max_direct_payload &&
+  const bool may_write_here = info.Length() > 2 && info[2].ToBoolean().Value();  // JavaScript has seen 'open'
+  if (may_write_here && lane_ && batch.size() == 1 && staged_taken == 0 && batch.front().data.size() <= max_direct_payload &&
       batch.front().data.size() <= lane_->max_payload()) {
     // One message in this tick (an echo, a request): the socket may be free for this thread.
     bool handed_to_io = false;
@@ -204,10 +206,12 @@ Napi::Value native_socket::send(const Napi::CallbackInfo& info) {
 
 std::uint64_t native_socket::send_direct(outgoing_message& message, std::uint64_t request, bool& handed_to_io) {
   std::string& frame = addon_->direct_frame;
-  frame.clear();
-  encode_client_frame(frame, message.binary ? opcode::binary : opcode::text, message.data.data(),
-                      message.data.size(), addon_->js_mask_keys.next());
-  const auto r = lane_->try_write(frame.data(), frame.size());
+  const auto r = lane_->try_write([&] {
+    frame.clear();
+    encode_client_frame(frame, message.binary ? opcode::binary : opcode::text, message.data.data(),
+                        message.data.size(), addon_->js_mask_keys.next());
+    return std::string_view(frame);
+  });
   using kind = direct_lane::write_result::kind;
   if (r.what == kind::not_free) return 0;
   if (r.what == kind::written) {

@@ -84,12 +84,12 @@ session::~session() = default;
 void session::mark_disconnected() {
   disconnected_since_ = steady_clock::now();
   if (std::exchange(stability_pending_, false)) {
-    stats_->stable_at_ms = -1;
     if (disconnected_since_ >= stable_at_) {
       attempt_ = 0;
-      stats_->attempt = 0;
+      stats_->attempt = 0;  // before stable_at_ms goes: stats() never reads the old count
       backoff_.reset_after_stable();
     }
+    stats_->stable_at_ms = -1;
   }
   stats_->disconnected_since_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(disconnected_since_.time_since_epoch()).count();

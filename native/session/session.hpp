@@ -160,6 +160,7 @@ class session : public std::enable_shared_from_this<session>, public connection_
 
   outbox outbox_;
   std::shared_ptr<direct_lane> lane_;
+  bool accepting_batch_ = false;  // accept_batch() is running: the lane is not offered meanwhile
   bool outbox_was_busy_ = false;
   std::size_t published_outbox_size_ = 0;  // the outbox's share of stats_->outbox_size
   bool sync_scheduled_ = false;  // a group-commit fsync is posted

@@ -32,7 +32,9 @@ void session::pump() {
 }
 
 void session::offer_lane() {
-  if (lane_ && state_ == session_state::open && conn_ && conn_->is_open() && conn_->write_idle() &&
+  // Not in the middle of a batch (accept_pumping pumps between slices): the rest of it must go
+  // out before anything JavaScript writes later.
+  if (lane_ && !accepting_batch_ && state_ == session_state::open && conn_ && conn_->is_open() && conn_->write_idle() &&
       !outbox_.has_unsent()) {
     lane_->set_io_idle();
   }
@@ -319,6 +321,7 @@ void session::send_tail(outgoing_message message, std::uint64_t request, std::ui
 }
 
 void session::accept_batch(std::vector<outgoing_message>& batch, std::uint64_t first_request) {
+  accepting_batch_ = true;
   const std::size_t handed_over = batch.size();
   std::vector<send_outcome> accepted, rejected;
   if (state_ == session_state::closing || state_ == session_state::closed || state_ == session_state::failed) {
@@ -338,6 +341,7 @@ void session::accept_batch(std::vector<outgoing_message>& batch, std::uint64_t f
   }
   report_rejected(rejected);
   publish_outbox_stats(handed_over);
+  accepting_batch_ = false;
   pump();
   flush_events();
 }

@@ -55,7 +55,7 @@ connection::connection(asio::io_context& io, connection_params params, connectio
 connection::~connection() { close_lane(); }
 
 void connection::close_lane() {
-  if (lane_generation_) lane_->close(lane_generation_);
+  if (lane_generation_ && lane_->close(lane_generation_)) writes_held_ = true;
 }
 
 void connection::read_more() {
@@ -285,6 +285,7 @@ void connection::send_shared(bool binary, const shared_payload& payload, std::ui
 
 void connection::send_tail_first(std::string_view tail, std::uint64_t tag) {
   out_.prepend(tail, tag);
+  writes_held_ = false;
   flush();
 }
 
@@ -302,7 +303,7 @@ void connection::queue_frame(opcode op, std::string_view payload) {
 void connection::flush() {
   if (out_.writing() || !out_.has_pending() || phase_ == phase::closed) return;
   // Not while the rest of a frame JavaScript began is on its way here (send_tail_first).
-  if (lane_generation_ && !lane_->begin_io_write(lane_generation_)) return;
+  if (writes_held_ || (lane_generation_ && !lane_->begin_io_write(lane_generation_))) return;
   const auto& pieces = out_.begin_write();
   write_buffers_.clear();
   for (auto piece : pieces) write_buffers_.push_back(asio::buffer(piece.data(), piece.size()));

@@ -190,6 +190,9 @@ class connection : public std::enable_shared_from_this<connection> {
   std::shared_ptr<proxy_tunnel> tunnel_;  // the CONNECT exchange, with a proxy
   std::shared_ptr<direct_lane> lane_;  // see connection_params::lane
   std::uint64_t lane_generation_ = 0;  // the lane's generation this connection opened
+  // It left `open` while the rest of a frame JavaScript began was on its way: nothing may follow
+  // that half frame but its rest (send_tail_first), which a replaced connection never gets.
+  bool writes_held_ = false;
   asio::steady_timer timer_;  // connect timeout, then close-handshake deadline
   mask_source& masks_;        // this io thread's masking keys
   std::string key_;

@@ -192,9 +192,12 @@ void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
     fail_attempt(make_failure(failure_code::protocol, error));
     return;
   }
+  if (auto ec = transport_->opened()) {
+    fail_attempt(make_failure(failure_code::connection_lost, "the socket failed after the handshake: " + ec.message()));
+    return;
+  }
   timer_.cancel();
   phase_ = phase::open;
-  transport_->opened();
   if (lane_ && !deflate_) {
     // Compression keeps a context the JavaScript thread must not touch; TLS has no descriptor
     // to write to (direct_write_fd() is -1).

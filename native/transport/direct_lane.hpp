@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <string_view>
 
 namespace rws {
 
@@ -45,13 +46,15 @@ class direct_lane {
     return ++generation_;
   }
   // Before the connection leaves `open`, and before its socket closes: JavaScript writes no
-  // more. A tail on its way stays pending: a closing connection still writes it, before its
-  // close frame.
-  void close(std::uint64_t generation) {
+  // more. Returns true when the rest of a frame JavaScript began on it is still on its way: the
+  // connection must then write nothing more unless that rest reaches it (send_tail_first) — a
+  // close frame after half a data frame would be read as the rest of that frame.
+  bool close(std::uint64_t generation) {
     std::lock_guard lock(mutex_);
-    if (generation != generation_) return;
+    if (generation != generation_) return false;
     fd_ = -1;
     io_idle_ = false;
+    return tail_pending_;
   }
   // The io thread is about to write: JavaScript waits until set_io_idle(). False while the rest
   // of a frame JavaScript began is on its way to the io thread: nothing may go out before it.
@@ -95,22 +98,26 @@ class direct_lane {
     std::uint64_t seq = 0;          // written or partial: the message's sequence number
     std::uint64_t generation = 0;   // partial: the connection it began on
   };
-  // Writes one message's frame if the lane is free. partial: the caller must hand the rest to
-  // the io thread (counted as in transit here). not_free: nothing was written.
-  write_result try_write(const char* data, std::size_t size) {
+  // Writes one message's frame if the lane is free: `frame()` builds it (only then: a lane that
+  // is not free costs no framing or masking) and returns it as a string_view. partial: the
+  // caller must hand the rest to the io thread (counted as in transit here). not_free: nothing
+  // was written.
+  template <class Frame>
+  write_result try_write(Frame&& frame) {
     write_result r;
     std::lock_guard lock(mutex_);
     if (fd_ < 0 || !io_idle_ || in_transit_ != 0 || tail_pending_) return r;
+    const std::string_view bytes = frame();
     ssize_t n;
     do {
-      n = ::send(fd_, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+      n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     } while (n < 0 && errno == EINTR);
     // Full socket or a broken connection: the message takes the io thread's way (which learns
     // of the failure on its own and keeps the message for the next connection).
     if (n <= 0) return r;
     r.seq = next_seq.fetch_add(1, std::memory_order_relaxed);
     r.written = static_cast<std::size_t>(n);
-    if (r.written == size) {
+    if (r.written == bytes.size()) {
       r.what = write_result::kind::written;
       return r;
     }
@@ -120,6 +127,10 @@ class direct_lane {
     io_idle_ = false;
     ++in_transit_;
     return r;
+  }
+
+  write_result try_write(const char* data, std::size_t size) {
+    return try_write([&] { return std::string_view(data, size); });
   }
 
   // Larger payloads take the io thread's way (the outbox refuses what exceeds its maxBytes).

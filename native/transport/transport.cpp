@@ -79,7 +79,7 @@ class tcp_transport final : public transport {
     }
   }
   bool reads_on_readiness() const override { return true; }
-  void opened() override {
+  error_code opened() override {
     // Connecting left the socket's epoll registration interested in writability for good, so
     // every ACK, and every wait for readability Asio re-arms, also reported "writable": a
     // wasted wake-up of the io thread, and for the peer that acks, a wake-up call in its send
@@ -87,11 +87,12 @@ class tcp_transport final : public transport {
     // for readability only, until a write has to wait for room.
     error_code ec;
     const auto protocol = socket_.local_endpoint(ec).protocol();
-    if (ec) return;
+    if (ec) return ec;
     const auto fd = socket_.release(ec);
-    if (ec) return;
+    if (ec) return ec;
     socket_.assign(protocol, fd, ec);
-    if (ec) ::close(fd);  // the next read fails, and the connection with it
+    if (ec) ::close(fd);
+    return ec;
   }
   int direct_write_fd() override { return socket_.native_handle(); }
   void async_wait_readable(done_handler handler) override {

@@ -35,8 +35,9 @@ class transport {
   // keeping a buffer of its own inside a pending async_read_some. Not for TLS: the SSL stream may
   // hold decrypted bytes the socket no longer signals.
   virtual bool reads_on_readiness() const { return false; }
-  // The WebSocket handshake is done and no operation is pending on the socket.
-  virtual void opened() {}
+  // The WebSocket handshake is done and no operation is pending on the socket. An error means
+  // the socket is unusable.
+  virtual error_code opened() { return {}; }
   // The socket's descriptor when whole frames written to it directly reach the peer as they are
   // (plain TCP), for the JavaScript thread's direct writes (direct_lane.hpp); -1 otherwise.
   virtual int direct_write_fd() { return -1; }

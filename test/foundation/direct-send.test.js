@@ -6,7 +6,8 @@
 // guarantees — the order of send() calls, receipts, bufferedAmount, 'drain' — while pings, bursts
 // and a full socket force the two ways to take turns, against a real `ws` server.
 
-const { startWsServer } = require('../helpers/servers');
+const { startWsServer, startTlsWsServer } = require('../helpers/servers');
+const { makeCerts, opensslAvailable } = require('../helpers/certs');
 const { waitFor, withDeadline } = require('../helpers/deadline');
 const { makeTracker, next } = require('./support');
 
@@ -19,11 +20,12 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 function countDirect(sock) {
   const native = sock._native;
   const send = native.send.bind(native);
-  const counter = { direct: 0, viaIoThread: 0 };
+  const counter = { direct: 0, viaIoThread: 0, allowed: [] };
   // An own property: the binding's methods are read-only on its prototype.
   Object.defineProperty(native, 'send', {
-    value: (first, items) => {
-      const seq = send(first, items);
+    value: (...args) => {
+      counter.allowed.push(args[2] === true);  // whether lib/ let the binding write directly
+      const seq = send(...args);
       if (seq > 0) counter.direct++;
       else counter.viaIoThread++;
       return seq;
@@ -84,10 +86,17 @@ test('lone sends go out directly, in send() order with bursts and heartbeat ping
 test('a direct send resolves written at once, keeps its explicit key, and still ends in drain', async () => {
   const server = t.add(await startWsServer({ echo: false }));
   const sock = t.socket(server.url);
-  await next(sock, 'open');
   const counter = countDirect(sock);
   let drains = 0;
   sock.on('drain', () => drains++);
+  // Before this side has seen 'open' nothing is written directly: no receipt comes before it.
+  const early = sock.send('early');
+  const opened = next(sock, 'open');
+  await Promise.resolve();
+  expect(counter.allowed).toEqual([false]);
+  await opened;
+  await withDeadline(early, 5000, 'early receipt');
+  await waitFor(() => drains === 1, 5000, "the first 'drain'");
 
   const receipt = sock.send('hello', { key: 'order-7' });
   expect(sock.bufferedAmount).toBe(5);  // accepted, this tick's batch
@@ -95,8 +104,8 @@ test('a direct send resolves written at once, keeps its explicit key, and still 
   expect(sock.bufferedAmount).toBe(0);  // the kernel has it
   await expect(withDeadline(receipt, 5000, 'receipt')).resolves.toEqual({ key: 'order-7', seq: expect.any(Number), status: 'written' });
   expect(counter.direct).toBe(1);
-  await waitFor(() => drains === 1, 5000, "'drain'");
-  await waitFor(() => server.connections[0].messages.length === 1, 5000, 'the message');
+  await waitFor(() => drains === 2, 5000, "'drain' after the direct send");
+  await waitFor(() => server.connections[0].messages.length === 2, 5000, 'the messages');
 });
 
 test('with the server not reading, direct writes meet a full socket: every message arrives whole and in order', async () => {
@@ -150,4 +159,67 @@ test('no direct writes over a file outbox: every send is stored by the io thread
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// Over TLS the bytes on the socket are records only the io thread's SSL stream can make; with
+// permessage-deflate the compressor's context is the io thread's. Both always take its way.
+test('no direct writes over permessage-deflate', async () => {
+  const server = t.add(await startWsServer({ perMessageDeflate: true }));
+  const sock = t.socket(server.url, { perMessageDeflate: true });
+  await next(sock, 'open');
+  const counter = countDirect(sock);
+  for (let i = 0; i < 20; i++) {
+    const echoed = next(sock, 'message');
+    await withDeadline(sock.send(`z${i}`), 5000, 'receipt');
+    expect(await echoed).toBe(`z${i}`);
+  }
+  expect(counter.direct).toBe(0);
+  expect(counter.viaIoThread).toBe(20);
+});
+
+test('no direct writes over wss://', async () => {
+  if (!(await opensslAvailable())) {
+    console.log('SKIP: needs the openssl CLI (apt-get install openssl)');
+    return;
+  }
+  const certs = await makeCerts();
+  try {
+    const server = t.add(await startTlsWsServer({ cert: certs.valid.cert, key: certs.valid.key }));
+    const sock = t.socket(server.url, { tls: { ca: certs.ca.cert } });
+    await next(sock, 'open');
+    const counter = countDirect(sock);
+    for (let i = 0; i < 20; i++) {
+      const echoed = next(sock, 'message');
+      await withDeadline(sock.send(`t${i}`), 5000, 'receipt');
+      expect(await echoed).toBe(`t${i}`);
+    }
+    expect(counter.direct).toBe(0);
+    expect(counter.viaIoThread).toBe(20);
+  } finally {
+    certs.cleanup();
+  }
+}, 30000);
+
+// reconnect() is a line between connections: what is sent after it (in the same tick, before the
+// io thread has even seen the call) goes to the next connection, never the one being dropped.
+test('sends in the tick of reconnect() go to the next connection', async () => {
+  const server = t.add(await startWsServer({ echo: false }));
+  const sock = t.socket(server.url);
+  await next(sock, 'open');
+  const counter = countDirect(sock);
+  await withDeadline(sock.send('before'), 5000, 'receipt');
+  expect(counter.direct).toBe(1);
+  sock.reconnect();
+  const receipt = sock.send('after');
+  await next(sock, 'open');
+  await withDeadline(receipt, 5000, 'receipt');
+  // Not left to a race with the io thread: lib/ does not even offer the direct way after reconnect().
+  expect(counter.allowed).toEqual([true, false]);
+  await withDeadline(sock.send('again'), 5000, 'receipt');
+  expect(counter.allowed).toEqual([true, false, true]);  // the next 'open' allows it again
+  expect(counter.direct).toBe(2);
+  await waitFor(() => server.connections.length === 2 && server.connections[1].messages.length >= 1, 5000, "the second connection to get it");
+  expect(server.connections[0].messages.map((m) => m.data)).toEqual(['before']);
+  await waitFor(() => server.connections[1].messages.length === 2, 5000, "'again'");
+  expect(server.connections[1].messages.map((m) => m.data)).toEqual(['after', 'again']);
 });

@@ -259,6 +259,56 @@ TEST_F(SessionDirectWriteTest, TheLaneIsJavaScriptsOnceOpenAndAgainAfterEveryWri
   EXPECT_EQ(s->lane()->try_write("d", 1).what, kind::written);
 }
 
+// A batch accepted in slices (maxMessages) pumps between slices; the lane must not be offered
+// there, or a later send written directly would overtake the rest of the batch. Slices of
+// refused messages leave nothing to write, which is where the lane used to be offered: a thread
+// playing JavaScript tries to write all along.
+TEST_F(SessionDirectWriteTest, TheLaneIsNotOfferedInTheMiddleOfABatch) {
+  config.outbox.max_messages = 1;
+  config.outbox.max_bytes = 100;
+  make();
+  answer(1);
+  peers[0]->hold_writes = true;  // the batch's last message stays in flight
+  std::vector<outgoing_message> batch(20000, outgoing_message{std::string(300, 'o')});  // each too big
+  batch.push_back(outgoing_message{"c"});
+  std::atomic<bool> stop{false}, trying{false};
+  std::atomic<int> written{0};
+  s->lane()->handed_over();  // the batch is on its way: from here on nothing may be written directly
+  std::thread javascript([&] {
+    while (!stop) {
+      trying = true;
+      if (s->lane()->try_write("X", 1).what == direct_lane::write_result::kind::written) ++written;
+    }
+  });
+  while (!trying) std::this_thread::yield();
+  s->send(std::move(batch), 1);
+  stop = true;
+  javascript.join();
+  EXPECT_EQ(written, 0);
+}
+
+// reconnect() while the rest of a frame JavaScript began is on its way: the old connection is
+// abandoned with a close frame, but that must not follow half a data frame; the message goes out
+// whole on the next connection.
+TEST_F(SessionDirectWriteTest, AnAbandonedConnectionWritesNothingAfterAHalfFrame) {
+  make();
+  auto old_server = answer(1);
+  auto r = write_in_part();
+  ASSERT_EQ(r.what, direct_lane::write_result::kind::partial);
+  s->reconnect();
+  settle(io);
+  s->send_tail(outgoing_message{payload}, 7, r.seq, frame.substr(r.written), r.generation);
+  settle(io);
+  auto srv = answer(2);
+  // The old connection reads on (a ping comes) until its short deadline, and writes nothing.
+  peers[0]->send(server_frame(opcode::ping, "late"));
+  settle(io);
+  EXPECT_EQ(peers[0]->from_client.size(), old_server.request_bytes);
+  auto frames = srv.frames();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_TRUE(frames[0].payload == payload);
+}
+
 TEST_F(SessionDirectWriteTest, AFrameBegunOnAConnectionThatEndedGoesOutWholeOnTheNext) {
   make();
   answer(1);
