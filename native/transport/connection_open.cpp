@@ -192,8 +192,8 @@ void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
     fail_attempt(make_failure(failure_code::protocol, error));
     return;
   }
-  if (auto ec = transport_->opened()) {
-    fail_attempt(make_failure(failure_code::connection_lost, "the socket failed after the handshake: " + ec.message()));
+  if (auto failed = transport_->opened()) {
+    fail_attempt(make_failure(failure_code::connection_lost, "the socket failed after the handshake: " + failed.message()));
     return;
   }
   timer_.cancel();
