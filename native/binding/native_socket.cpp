@@ -1,5 +1,8 @@
 #include "binding/native_socket.hpp"
 
+#include <optional>
+#include <string_view>
+
 #include <boost/asio/post.hpp>
 
 #include "binding/addon.hpp"
@@ -14,6 +17,7 @@ Napi::Function native_socket::define(Napi::Env env) {
                      {
                          InstanceMethod<&native_socket::send>("send"),
                          InstanceMethod<&native_socket::stage>("stage"),
+                         InstanceMethod<&native_socket::write_now>("writeNow"),
                          InstanceMethod<&native_socket::close>("close"),
                          InstanceMethod<&native_socket::reconnect>("reconnect"),
                          InstanceMethod<&native_socket::connect>("connect"),
@@ -100,35 +104,41 @@ void native_socket::require_live(const Napi::Env& env) const {
 
 namespace {
 
-// Larger messages are staged (copied, masked) for the io thread anyway; writing them from the
-// JavaScript thread would also hold it in the kernel for longer.
+// A batch of one message goes to the socket from the JavaScript thread up to this size; larger
+// ones come through writeNow() instead, before they are staged.
 constexpr std::size_t max_direct_payload = 16 * 1024;
+// writeNow() frames into the environment's one frame buffer, which keeps its size: larger
+// messages are staged and written by the io thread.
+constexpr std::size_t max_write_now_payload = 256 * 1024;
 
 // A large copy goes into recycled memory whose pages are already mapped (buffer_recycler.hpp).
 void copy_bytes(const void* data, std::size_t size, std::string& out) {
   out = buffer_recycler::instance().copy(static_cast<const char*>(data), size);
 }
 
-// The bytes of a TypedArray (any kind), DataView or ArrayBuffer; false for anything else.
-bool binary_bytes(const Napi::Value& data, std::string& out) {
+// The bytes of a TypedArray (any kind), DataView or ArrayBuffer, where they are; nullopt for
+// anything else.
+std::optional<std::string_view> binary_view(const Napi::Value& data) {
   if (data.IsTypedArray()) {
     auto view = data.As<Napi::TypedArray>();
-    auto bytes = view.ArrayBuffer();
-    copy_bytes(static_cast<const char*>(bytes.Data()) + view.ByteOffset(), view.ByteLength(), out);
-    return true;
+    return std::string_view(static_cast<const char*>(view.ArrayBuffer().Data()) + view.ByteOffset(), view.ByteLength());
   }
   if (data.IsDataView()) {
     auto view = data.As<Napi::DataView>();
-    auto bytes = view.ArrayBuffer();
-    copy_bytes(static_cast<const char*>(bytes.Data()) + view.ByteOffset(), view.ByteLength(), out);
-    return true;
+    return std::string_view(static_cast<const char*>(view.ArrayBuffer().Data()) + view.ByteOffset(), view.ByteLength());
   }
   if (data.IsArrayBuffer()) {
     auto bytes = data.As<Napi::ArrayBuffer>();
-    copy_bytes(bytes.Data(), bytes.ByteLength(), out);
-    return true;
+    return std::string_view(static_cast<const char*>(bytes.Data()), bytes.ByteLength());
   }
-  return false;
+  return std::nullopt;
+}
+
+// A copy of the bytes of a TypedArray, DataView or ArrayBuffer; false for anything else.
+bool binary_bytes(const Napi::Value& data, std::string& out) {
+  const auto view = binary_view(data);
+  if (view) copy_bytes(view->data(), view->size(), out);
+  return view.has_value();
 }
 
 }  // namespace
@@ -193,7 +203,8 @@ Napi::Value native_socket::send(const Napi::CallbackInfo& info) {
       batch.front().data.size() <= lane_->max_payload()) {
     // One message in this tick (an echo, a request): the socket may be free for this thread.
     bool handed_to_io = false;
-    if (std::uint64_t seq = send_direct(batch.front(), first_request, handed_to_io)) {
+    outgoing_message& m = batch.front();
+    if (std::uint64_t seq = send_direct(m, m.data, first_request, handed_to_io)) {
       return Napi::Number::New(env, static_cast<double>(seq));
     }
     if (handed_to_io) return Napi::Number::New(env, 0);
@@ -204,25 +215,61 @@ Napi::Value native_socket::send(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, 0);
 }
 
-std::uint64_t native_socket::send_direct(outgoing_message& message, std::uint64_t request, bool& handed_to_io) {
+// writeNow(request, data, key) → seq, 0 or -1: a large send() with nothing queued before it in
+// this tick, written to the socket from here when the socket is free for it (as ws writes from
+// the JavaScript thread), and the io thread, with no part in it, leaves the cores to the
+// application and the peer. A binary payload is framed and masked from the caller's buffer in
+// one copy. seq: the kernel took it all (JavaScript settles the receipt, 'written'); 0: it took
+// part, and the io thread writes the rest and reports the receipt; -1: the socket was not free
+// or the message is too large for this way, nothing was taken (the caller queues it as usual).
+Napi::Value native_socket::write_now(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  require_live(env);
+  const Napi::Number not_taken = Napi::Number::New(env, -1);
+  if (!lane_ || !staged_.empty()) return not_taken;
+  outgoing_message m;  // a binary payload is copied into it only if the io thread takes it over
+  std::string_view payload;
+  if (info[1].IsString()) {
+    std::size_t length = 0;
+    napi_get_value_string_utf8(env, info[1], nullptr, 0, &length);
+    if (length > max_write_now_payload || length > lane_->max_payload()) return not_taken;
+    m.data = info[1].As<Napi::String>().Utf8Value();
+    payload = m.data;
+  } else {
+    const auto bytes = binary_view(info[1]);
+    if (!bytes || bytes->size() > max_write_now_payload || bytes->size() > lane_->max_payload()) return not_taken;
+    m.binary = true;
+    payload = *bytes;
+  }
+  if (info[2].IsString()) m.key = info[2].As<Napi::String>().Utf8Value();
+  const auto request = static_cast<std::uint64_t>(info[0].As<Napi::Number>().Int64Value());
+  bool handed_to_io = false;
+  const std::uint64_t seq = send_direct(m, payload, request, handed_to_io);
+  if (seq != 0) return Napi::Number::New(env, static_cast<double>(seq));
+  return handed_to_io ? Napi::Number::New(env, 0) : not_taken;
+}
+
+std::uint64_t native_socket::send_direct(outgoing_message& message, std::string_view payload, std::uint64_t request,
+                                         bool& handed_to_io) {
   std::string& frame = addon_->direct_frame;
   const auto r = lane_->try_write([&] {
     frame.clear();
-    encode_client_frame(frame, message.binary ? opcode::binary : opcode::text, message.data.data(),
-                        message.data.size(), addon_->js_mask_keys.next());
+    encode_client_frame(frame, message.binary ? opcode::binary : opcode::text, payload.data(), payload.size(),
+                        addon_->js_mask_keys.next());
     return std::string_view(frame);
   });
   using kind = direct_lane::write_result::kind;
   if (r.what == kind::not_free) return 0;
   if (r.what == kind::written) {
     stats_->messages_out++;
-    stats_->bytes_out += message.data.size();
+    stats_->bytes_out += payload.size();
     return r.seq;
   }
   // The kernel took part of the frame: the io thread writes the rest before anything else, and
   // keeps the message for the next connection if this one ends first.
   handed_to_io = true;
   stats_->outbox_size += 1;
+  if (message.data.data() != payload.data()) message.data.assign(payload);
   post([s = session_, m = std::move(message), request, seq = r.seq, tail = frame.substr(r.written),
         generation = r.generation]() mutable { s->send_tail(std::move(m), request, seq, std::move(tail), generation); });
   return 0;

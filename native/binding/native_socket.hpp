@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "binding/js_event_queue.hpp"
@@ -29,6 +30,7 @@ class native_socket : public Napi::ObjectWrap<native_socket> {
  private:
   Napi::Value send(const Napi::CallbackInfo& info);
   Napi::Value stage(const Napi::CallbackInfo& info);
+  Napi::Value write_now(const Napi::CallbackInfo& info);
   Napi::Value close(const Napi::CallbackInfo& info);
   Napi::Value reconnect(const Napi::CallbackInfo& info);
   Napi::Value connect(const Napi::CallbackInfo& info);
@@ -39,11 +41,13 @@ class native_socket : public Napi::ObjectWrap<native_socket> {
   Napi::Value simulate_suspend(const Napi::CallbackInfo& info);
   Napi::Value heartbeat_events(const Napi::CallbackInfo& info);
   Napi::Value key_prefix(const Napi::CallbackInfo& info);
-  // A one-message send() written to the socket from here (transport/direct_lane.hpp): its seq
-  // when the kernel took the whole frame; 0 when the io thread now has it (the rest of a frame
-  // the kernel took in part, or all of it when the lane was not free: then `handed_to_io` is
-  // false and the caller sends it the usual way).
-  std::uint64_t send_direct(outgoing_message& message, std::uint64_t request, bool& handed_to_io);
+  // One message written to the socket from here (transport/direct_lane.hpp), framed from
+  // `payload` (its bytes, wherever they are; `message` gives its kind and key): its seq when the
+  // kernel took the whole frame; 0 when the kernel took part of it (`handed_to_io`: the io thread
+  // now has the rest, and the message, copied from `payload` if it does not hold it) or when the
+  // lane was not free (nothing taken: the caller sends it the usual way).
+  std::uint64_t send_direct(outgoing_message& message, std::string_view payload, std::uint64_t request,
+                            bool& handed_to_io);
 
   void require_live(const Napi::Env& env) const;
   template <class Fn>

@@ -34,6 +34,33 @@ function countDirect(sock) {
   return counter;
 }
 
+/** Counts what the binding's writeNow() did with large sends: all written, part written, not taken. */
+function countWriteNow(sock) {
+  const native = sock._native;
+  const writeNow = native.writeNow.bind(native);
+  const counter = { whole: 0, part: 0, notTaken: 0 };
+  Object.defineProperty(native, 'writeNow', {
+    value: (...args) => {
+      const seq = writeNow(...args);
+      if (seq > 0) counter.whole++;
+      else if (seq === 0) counter.part++;
+      else counter.notTaken++;
+      return seq;
+    },
+  });
+  return counter;
+}
+
+/** A 20 KiB payload that says which message it is in every byte: a stale or torn copy shows. */
+const largeMark = (buf, i) => buf.fill(i % 251);
+const expectLarge = (m, i, size) => {
+  expect(m.isBinary).toBe(true);
+  expect(m.data.length).toBe(size);
+  expect(m.data[0]).toBe(i % 251);
+  expect(m.data[size - 1]).toBe(i % 251);
+  expect(m.data.equals(Buffer.alloc(size, i % 251))).toBe(true);
+};
+
 const keyOf = (prefixOf, receipt) => `${prefixOf}-${receipt.seq.toString(16).padStart(12, '0')}`;
 
 test('lone sends go out directly, in send() order with bursts and heartbeat pings, with their receipts', async () => {
@@ -139,6 +166,99 @@ test('with the server not reading, direct writes meet a full socket: every messa
   console.log(`full socket: direct ${counter.direct}, via the io thread ${counter.viaIoThread}`);
   expect(counter.direct).toBeGreaterThan(0);
   expect(counter.viaIoThread).toBeGreaterThan(0);
+});
+
+// A large send() (16 KiB or more) with nothing of its tick queued before it is written at the call
+// (writeNow): the bufferedAmount loop ws users write sends on while the kernel takes the bytes,
+// and the io thread stays out of it. Smaller sends of the same tick batch behind it as before.
+test('large sends (binary and text) are written at the call, in order with batched small ones, from a reused buffer', async () => {
+  const server = t.add(await startWsServer({ echo: false }));
+  const sock = t.socket(server.url);
+  await next(sock, 'open');
+  const conn = server.connections[0];
+  const now = countWriteNow(sock);
+  const size = 20 * 1024;
+  const buf = Buffer.alloc(size);
+  const expected = [];
+  const receipts = [];
+  for (let i = 0; i < 400; i++) {
+    if (i % 3 === 2) {
+      // Large text takes the same way.
+      const text = String.fromCharCode(97 + (i % 26)).repeat(size);
+      expected.push(text);
+      receipts.push(sock.send(text));
+    } else {
+      largeMark(buf, i);
+      expected.push(i);
+      receipts.push(sock.send(buf));
+    }
+    if (i % 4 === 0) {
+      // Small ones after it in the same tick, and a large one after them: that one is queued.
+      receipts.push(sock.send(`small${i}`));
+      expected.push(`small${i}`);
+      largeMark(buf, i + 1000);
+      expected.push(i + 1000);
+      receipts.push(sock.send(buf));
+    }
+    // The first large one went at the call; the small one and the second large one wait for the tick's end.
+    if (i === 0) expect(sock.bufferedAmount).toBe('small0'.length + size);
+    await tick();
+  }
+  const settled = await withDeadline(Promise.all(receipts), 10000, 'every receipt');
+  await waitFor(() => conn.messages.length === expected.length, 10000, 'every message at the server');
+  conn.messages.forEach((m, i) => {
+    if (typeof expected[i] === 'string') expect(m.data).toBe(expected[i]);
+    else expectLarge(m, expected[i], size);
+  });
+  for (let i = 1; i < settled.length; i++) expect(settled[i].seq).toBe(settled[i - 1].seq + 1);
+  for (const r of settled) expect(r.status).toBe('written');
+  console.log(`writeNow: whole ${now.whole}, part ${now.part}, not taken ${now.notTaken}`);
+  // Taken at the call when the io thread was done with the batch before; only those first in
+  // their tick were offered.
+  expect(now.whole).toBeGreaterThan(0);
+  expect(now.whole + now.part + now.notTaken).toBe(400);
+  expect(sock.bufferedAmount).toBe(0);
+});
+
+test('with the server not reading, a bufferedAmount loop of 64 KiB sends meets a full socket: every message whole and in order', async () => {
+  const server = t.add(await startWsServer({ echo: false, onConnection: (ws) => ws._socket.pause() }));
+  const sock = t.socket(server.url);
+  await next(sock, 'open');
+  const conn = server.connections[0];
+  const now = countWriteNow(sock);
+  let drains = 0;
+  sock.on('drain', () => drains++);
+
+  // ~13 MB: the kernel's buffers fill in the first few MB; from then on the loop waits on
+  // bufferedAmount while the io thread finishes what the kernel took in part.
+  const N = 200;
+  const size = 64 * 1024;
+  const buf = Buffer.alloc(size);
+  const receipts = [];
+  let resumed = false;
+  for (let i = 0; i < N; ) {
+    if (sock.bufferedAmount >= 1024 * 1024) {
+      if (!resumed && now.part + now.notTaken > 0) {
+        resumed = true;
+        conn.ws._socket.resume();
+      }
+      await tick();
+      continue;
+    }
+    largeMark(buf, i);
+    receipts.push(sock.send(buf));
+    i++;
+  }
+  if (!resumed) conn.ws._socket.resume();
+  const settled = await withDeadline(Promise.all(receipts), 20000, 'every receipt');
+  await waitFor(() => conn.messages.length === N, 20000, 'every message at the server');
+  conn.messages.forEach((m, i) => expectLarge(m, i, size));
+  for (let i = 1; i < N; i++) expect(settled[i].seq).toBe(settled[i - 1].seq + 1);
+  console.log(`full socket, 64 KiB: writeNow whole ${now.whole}, part ${now.part}, not taken ${now.notTaken}`);
+  expect(now.whole).toBeGreaterThan(0);
+  expect(now.part + now.notTaken).toBeGreaterThan(0);  // the socket filled: the io thread took over
+  await waitFor(() => drains > 0, 5000, "'drain'");
+  expect(sock.bufferedAmount).toBe(0);
 });
 
 test('no direct writes over a file outbox: every send is stored by the io thread first', async () => {
