@@ -34,6 +34,8 @@ const STAGE_BYTES = 16 * 1024;
  * send-64k-bin: 26.7k → 55k msgs/s, ws 46-55k). Smaller sends batch: one write for many.
  */
 const WRITE_NOW_BYTES = 16 * 1024;
+/** Larger ones are staged: the binding frames what it writes at the call in a buffer it keeps. */
+const WRITE_NOW_MAX_BYTES = 256 * 1024;
 /** In a send() batch, stands for the next payload the binding staged. */
 const STAGED = true;
 
@@ -64,6 +66,7 @@ class ResilientSocket extends EventEmitter {
     /** @type {Map<number, {resolve: Function, reject: Function, key: string|undefined}> | null} */
     this._pending = null;
     this._batch = null; // send() calls of the current tick, flushed in one native call
+    this._drainCheckQueued = false; // a direct write queued the check for its tick's 'drain'
     // Payload bytes accepted by send() and not yet handed to the kernel (this tick's batch, the
     // outbox, the write queue): += at send(), -= when the io thread reports them written.
     this._buffered = 0;
@@ -182,9 +185,14 @@ class ResilientSocket extends EventEmitter {
     }
     const request = this._nextRequest++;
     const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-    if (bytes >= WRITE_NOW_BYTES && this._batch === null && this._writeHere && this._native) {
+    if (bytes >= STAGE_BYTES && ArrayBuffer.isView(data) && !(data instanceof Uint8Array)) {
+      // The binding takes the bytes of a Uint8Array or an ArrayBuffer: other views (DataView,
+      // Float64Array, element types newer than the binding) go as the bytes they cover.
+      data = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    }
+    if (bytes >= WRITE_NOW_BYTES && bytes <= WRITE_NOW_MAX_BYTES && this._batch === null && this._writeHere && this._native) {
       // Nothing of this tick queued before it: the binding may write it to the socket now.
-      const seq = this._native.writeNow(request, data, key);
+      const seq = this._native.writeNow(request, data, key, bytes);
       if (seq >= 0) return this._sentNow(request, key, bytes, seq);
     }
     if (typeof data !== 'string') {
@@ -245,8 +253,15 @@ class ResilientSocket extends EventEmitter {
   _settleDirect(request, seq) {
     this._settleSent(request, 1, seq, 'written', (this._keyPrefix ??= this._native.keyPrefix()));
     // The outbox never held it, but a sender waiting for 'drain' after its sends still gets one,
-    // as when the io thread writes them.
-    if (this.listenerCount('drain') > 0) process.nextTick(() => this.emit('drain', {}));
+    // as when the io thread writes them: one for the tick, and only if nothing is waiting then
+    // (else the io thread reports 'drain' when that is written).
+    if (!this._drainCheckQueued && this.listenerCount('drain') > 0) {
+      this._drainCheckQueued = true;
+      process.nextTick(() => {
+        this._drainCheckQueued = false;
+        if (this._native && this._batch === null && this._buffered === 0) this.emit('drain', {});
+      });
+    }
   }
 
   /** Outbox depth for monitoring: once per batch of sends or of receipts, only if anybody listens. */

@@ -215,7 +215,7 @@ Napi::Value native_socket::send(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, 0);
 }
 
-// writeNow(request, data, key) → seq, 0 or -1: a large send() with nothing queued before it in
+// writeNow(request, data, key, bytes) → seq, 0 or -1: a large send() with nothing queued before it in
 // this tick, written to the socket from here when the socket is free for it (as ws writes from
 // the JavaScript thread), and the io thread, with no part in it, leaves the cores to the
 // application and the peer. A binary payload is framed and masked from the caller's buffer in
@@ -230,10 +230,11 @@ Napi::Value native_socket::write_now(const Napi::CallbackInfo& info) {
   outgoing_message m;  // a binary payload is copied into it only if the io thread takes it over
   std::string_view payload;
   if (info[1].IsString()) {
-    std::size_t length = 0;
-    napi_get_value_string_utf8(env, info[1], nullptr, 0, &length);
-    if (length > max_write_now_payload || length > lane_->max_payload()) return not_taken;
+    // `bytes`: its UTF-8 length, which JavaScript has already counted; checked before encoding.
+    const double length = info[3].As<Napi::Number>().DoubleValue();
+    if (length > max_write_now_payload || length > static_cast<double>(lane_->max_payload())) return not_taken;
     m.data = info[1].As<Napi::String>().Utf8Value();
+    if (m.data.size() > max_write_now_payload || m.data.size() > lane_->max_payload()) return not_taken;
     payload = m.data;
   } else {
     const auto bytes = binary_view(info[1]);
@@ -269,7 +270,7 @@ std::uint64_t native_socket::send_direct(outgoing_message& message, std::string_
   // keeps the message for the next connection if this one ends first.
   handed_to_io = true;
   stats_->outbox_size += 1;
-  if (message.data.data() != payload.data()) message.data.assign(payload);
+  if (message.data.data() != payload.data()) copy_bytes(payload.data(), payload.size(), message.data);
   post([s = session_, m = std::move(message), request, seq = r.seq, tail = frame.substr(r.written),
         generation = r.generation]() mutable { s->send_tail(std::move(m), request, seq, std::move(tail), generation); });
   return 0;

@@ -1,8 +1,14 @@
 #include "outbox/disk_worker.hpp"
 
+#include "common/thread_identity.hpp"
+
 namespace rws {
 
-disk_worker::disk_worker() : thread_([this] { run(); }) {}
+disk_worker::disk_worker()
+    : thread_([this] {
+        set_thread_identity("rws-disk", thread_policy::standard);
+        run();
+      }) {}
 
 disk_worker::~disk_worker() {
   {

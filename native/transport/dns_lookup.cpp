@@ -14,6 +14,8 @@
 #include <system_error>
 #include <thread>
 
+#include "common/thread_identity.hpp"
+
 namespace rws {
 namespace {
 
@@ -105,6 +107,7 @@ void async_lookup(asio::io_context& io, const std::string& host, const std::stri
   }
   auto gate = asio::use_service<lookup_gate_service>(io).get();
   auto job = [gate, host, port, handler]() mutable {
+    set_thread_identity("rws-dns", thread_policy::standard);
     error_code ec;
     std::vector<tcp::endpoint> endpoints;
     lookup(host, port, ec, endpoints);

@@ -52,7 +52,7 @@ function countWriteNow(sock) {
 }
 
 /** A 20 KiB payload that says which message it is in every byte: a stale or torn copy shows. */
-const largeMark = (buf, i) => buf.fill(i % 251);
+const largeMark = (buf, i) => buf.fill(i % 251);  // returns buf
 const expectLarge = (m, i, size) => {
   expect(m.isBinary).toBe(true);
   expect(m.data.length).toBe(size);
@@ -259,6 +259,55 @@ test('with the server not reading, a bufferedAmount loop of 64 KiB sends meets a
   expect(now.part + now.notTaken).toBeGreaterThan(0);  // the socket filled: the io thread took over
   await waitFor(() => drains > 0, 5000, "'drain'");
   expect(sock.bufferedAmount).toBe(0);
+});
+
+test("large sends written at the call end in one 'drain' for their tick, not one each", async () => {
+  const server = t.add(await startWsServer({ echo: false }));
+  const sock = t.socket(server.url);
+  await next(sock, 'open');
+  const conn = server.connections[0];
+  const now = countWriteNow(sock);
+  let drains = 0;
+  sock.on('drain', () => drains++);
+  const size = 20 * 1024;
+  const receipts = [];
+  for (let i = 0; i < 8; i++) receipts.push(sock.send(largeMark(Buffer.alloc(size), i)));
+  // An idle socket on the loopback usually takes all 160 KiB at once; if the kernel takes part of
+  // one, the rest goes through the io thread, which reports the one 'drain' instead.
+  expect(now.whole).toBeGreaterThan(0);
+  await withDeadline(Promise.all(receipts), 5000, 'receipts');
+  await waitFor(() => drains > 0, 5000, "'drain'");
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(drains).toBe(1);
+  await waitFor(() => conn.messages.length === 8, 5000, 'the messages');
+  conn.messages.forEach((m, i) => expectLarge(m, i, size));
+});
+
+test('large typed arrays other than Uint8Array, and DataViews, go out as the bytes they cover', async () => {
+  const server = t.add(await startWsServer({ echo: false }));
+  const sock = t.socket(server.url);
+  await next(sock, 'open');
+  const conn = server.connections[0];
+  const backing = new ArrayBuffer(64 * 1024);
+  new Uint8Array(backing).forEach((_, i, a) => { a[i] = i % 253; });
+  const views = [
+    new Float64Array(backing, 8, 4096),   // 32 KiB from byte 8
+    new Uint16Array(backing, 2, 10000),   // 20,000 bytes from byte 2
+    new DataView(backing, 100, 30000),
+  ];
+  if (typeof Float16Array === 'function') views.push(new Float16Array(backing, 6, 12000));
+  // Each first in its tick (written at the call when the socket is free), then all in one tick
+  // (the first at the call, the rest staged).
+  for (const v of views) {
+    await withDeadline(sock.send(v), 5000, 'receipt');
+  }
+  await withDeadline(Promise.all(views.map((v) => sock.send(v))), 5000, 'receipts');
+  await waitFor(() => conn.messages.length === 2 * views.length, 5000, 'the messages');
+  const expected = views.map((v) => Buffer.from(backing, v.byteOffset, v.byteLength));
+  conn.messages.forEach((m, i) => {
+    expect(m.isBinary).toBe(true);
+    expect(m.data.equals(expected[i % views.length])).toBe(true);
+  });
 });
 
 test('no direct writes over a file outbox: every send is stored by the io thread first', async () => {

@@ -12,16 +12,23 @@ const { makeTracker, next } = require('./support');
 const t = makeTracker();
 afterEach(() => t.cleanup());
 
+const SCHED_OTHER = 0;
 const SCHED_BATCH = 3;
 
 /** name and scheduling policy of every thread of this process (/proc/self/task/<tid>/stat). */
 function threads() {
-  return fs.readdirSync('/proc/self/task').map((tid) => {
-    const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    // After "pid (comm) ", field 3 (state) onwards; policy is field 41.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { tid, name: fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim(), policy: Number(fields[41 - 3]) };
-  });
+  const out = [];
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    try {
+      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      // After "pid (comm) ", field 3 (state) onwards; policy is field 41.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.push({ tid, name: fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim(), policy: Number(fields[41 - 3]) });
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
 }
 
 test('the io thread is named rws-io and runs SCHED_BATCH; the JavaScript thread keeps its policy', async () => {
@@ -39,4 +46,25 @@ test('the io thread is named rws-io and runs SCHED_BATCH; the JavaScript thread 
   const other = t.socket(server.url);
   await next(other, 'open');
   expect(threads().filter((th) => th.name === 'rws-io')).toHaveLength(1);
+});
+
+// Threads the io thread starts would inherit its name and policy: a file outbox's disk worker
+// sets its own, and keeps the standard policy (an fsync's completion should not wait for a core).
+test('a file outbox\'s disk worker is named rws-disk and keeps the standard policy', async () => {
+  const os = require('os');
+  const path = require('path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rws-threads-'));
+  try {
+    const server = t.add(await startWsServer({ echo: true }));
+    const sock = t.socket(server.url, { outbox: { path: dir } });
+    await next(sock, 'open');
+    const all = threads();
+    expect(all.filter((th) => th.name === 'rws-io')).toHaveLength(1);
+    const disk = all.filter((th) => th.name === 'rws-disk');
+    expect(disk).toHaveLength(1);
+    expect(disk[0].policy).toBe(SCHED_OTHER);
+    await sock.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
