@@ -16,6 +16,14 @@ afterEach(() => t.cleanup());
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
+/** A socket open to a `ws` server that records what it gets and sends nothing back. */
+async function openToRecorder(serverOptions = {}) {
+  const server = t.add(await startWsServer({ echo: false, ...serverOptions }));
+  const sock = t.socket(server.url);
+  await next(sock, 'open');
+  return { sock, conn: server.connections[0] };
+}
+
 /** Counts the sends the binding wrote itself (its send() returns their seq instead of 0). */
 function countDirect(sock) {
   const native = sock._native;
@@ -136,10 +144,7 @@ test('a direct send resolves written at once, keeps its explicit key, and still 
 });
 
 test('with the server not reading, direct writes meet a full socket: every message arrives whole and in order', async () => {
-  const server = t.add(await startWsServer({ echo: false, onConnection: (ws) => ws._socket.pause() }));
-  const sock = t.socket(server.url);
-  await next(sock, 'open');
-  const conn = server.connections[0];
+  const { sock, conn } = await openToRecorder({ onConnection: (ws) => ws._socket.pause() });
   const counter = countDirect(sock);
 
   // ~9 MB, one message per tick: the kernel's buffers fill part way through and the rest waits in
@@ -172,10 +177,7 @@ test('with the server not reading, direct writes meet a full socket: every messa
 // (writeNow): the bufferedAmount loop ws users write sends on while the kernel takes the bytes,
 // and the io thread stays out of it. Smaller sends of the same tick batch behind it as before.
 test('large sends (binary and text) are written at the call, in order with batched small ones, from a reused buffer', async () => {
-  const server = t.add(await startWsServer({ echo: false }));
-  const sock = t.socket(server.url);
-  await next(sock, 'open');
-  const conn = server.connections[0];
+  const { sock, conn } = await openToRecorder();
   const now = countWriteNow(sock);
   const size = 20 * 1024;
   const buf = Buffer.alloc(size);
@@ -221,10 +223,7 @@ test('large sends (binary and text) are written at the call, in order with batch
 });
 
 test('with the server not reading, a bufferedAmount loop of 64 KiB sends meets a full socket: every message whole and in order', async () => {
-  const server = t.add(await startWsServer({ echo: false, onConnection: (ws) => ws._socket.pause() }));
-  const sock = t.socket(server.url);
-  await next(sock, 'open');
-  const conn = server.connections[0];
+  const { sock, conn } = await openToRecorder({ onConnection: (ws) => ws._socket.pause() });
   const now = countWriteNow(sock);
   let drains = 0;
   sock.on('drain', () => drains++);
@@ -262,10 +261,7 @@ test('with the server not reading, a bufferedAmount loop of 64 KiB sends meets a
 });
 
 test("large sends written at the call end in one 'drain' for their tick, not one each", async () => {
-  const server = t.add(await startWsServer({ echo: false }));
-  const sock = t.socket(server.url);
-  await next(sock, 'open');
-  const conn = server.connections[0];
+  const { sock, conn } = await openToRecorder();
   const now = countWriteNow(sock);
   let drains = 0;
   sock.on('drain', () => drains++);
@@ -284,10 +280,7 @@ test("large sends written at the call end in one 'drain' for their tick, not one
 });
 
 test('large typed arrays other than Uint8Array, and DataViews, go out as the bytes they cover', async () => {
-  const server = t.add(await startWsServer({ echo: false }));
-  const sock = t.socket(server.url);
-  await next(sock, 'open');
-  const conn = server.connections[0];
+  const { sock, conn } = await openToRecorder();
   const backing = new ArrayBuffer(64 * 1024);
   new Uint8Array(backing).forEach((_, i, a) => { a[i] = i % 253; });
   const views = [
