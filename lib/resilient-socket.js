@@ -35,8 +35,6 @@ const STAGE_BYTES = 16 * 1024;
  * write for many.
  */
 const WRITE_NOW_BYTES = 16 * 1024;
-/** Larger ones are staged: the binding frames what it writes at the call in a buffer it keeps. */
-const WRITE_NOW_MAX_BYTES = 256 * 1024;
 /** In a send() batch, stands for the next payload the binding staged. */
 const STAGED = true;
 
@@ -191,8 +189,9 @@ class ResilientSocket extends EventEmitter {
       // Float64Array, element types newer than the binding) go as the bytes they cover.
       data = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     }
-    if (bytes >= WRITE_NOW_BYTES && bytes <= WRITE_NOW_MAX_BYTES && this._batch === null && this._writeHere && this._native) {
-      // Nothing of this tick queued before it: the binding may write it to the socket now.
+    if (bytes >= WRITE_NOW_BYTES && this._batch === null && this._writeHere && this._native) {
+      // Nothing of this tick queued before it: the binding may write it to the socket now (it
+      // declines, at once, what is over its limit or finds the socket busy).
       const seq = this._native.writeNow(request, data, key, bytes);
       if (seq >= 0) return this._sentNow(request, key, bytes, seq);
     }

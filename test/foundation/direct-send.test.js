@@ -304,23 +304,14 @@ test('large typed arrays other than Uint8Array, and DataViews, go out as the byt
 });
 
 test('no direct writes over a file outbox: every send is stored by the io thread first', async () => {
-  const os = require('os');
-  const fs = require('fs');
-  const path = require('path');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rws-direct-'));
-  try {
-    const server = t.add(await startWsServer({ echo: false }));
-    const sock = t.socket(server.url, { outbox: { path: dir } });
-    await next(sock, 'open');
-    const counter = countDirect(sock);
-    for (let i = 0; i < 20; i++) {
-      await withDeadline(sock.send(`p${i}`), 5000, 'receipt');
-    }
-    expect(counter.direct).toBe(0);
-    await sock.close();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+  const server = t.add(await startWsServer({ echo: false }));
+  const sock = t.socket(server.url, { outbox: { path: t.tempDir('direct') } });
+  await next(sock, 'open');
+  const counter = countDirect(sock);
+  for (let i = 0; i < 20; i++) {
+    await withDeadline(sock.send(`p${i}`), 5000, 'receipt');
   }
+  expect(counter.direct).toBe(0);
 });
 
 // Over TLS the bytes on the socket are records only the io thread's SSL stream can make; with

@@ -51,20 +51,12 @@ test('the io thread is named rws-io and runs SCHED_BATCH; the JavaScript thread 
 // Threads the io thread starts would inherit its name and policy: a file outbox's disk worker
 // sets its own, and keeps the standard policy (an fsync's completion should not wait for a core).
 test('a file outbox\'s disk worker is named rws-disk and keeps the standard policy', async () => {
-  const os = require('os');
-  const path = require('path');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rws-threads-'));
-  try {
-    const server = t.add(await startWsServer({ echo: true }));
-    const sock = t.socket(server.url, { outbox: { path: dir } });
-    await next(sock, 'open');
-    const all = threads();
-    expect(all.filter((th) => th.name === 'rws-io')).toHaveLength(1);
-    const disk = all.filter((th) => th.name === 'rws-disk');
-    expect(disk).toHaveLength(1);
-    expect(disk[0].policy).toBe(SCHED_OTHER);
-    await sock.close();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  const server = t.add(await startWsServer({ echo: true }));
+  const sock = t.socket(server.url, { outbox: { path: t.tempDir('threads') } });
+  await next(sock, 'open');
+  const all = threads();
+  expect(all.filter((th) => th.name === 'rws-io')).toHaveLength(1);
+  const disk = all.filter((th) => th.name === 'rws-disk');
+  expect(disk).toHaveLength(1);
+  expect(disk[0].policy).toBe(SCHED_OTHER);
 });
