@@ -4,11 +4,9 @@
 
 namespace rws {
 
-disk_worker::disk_worker()
-    : thread_([this] {
-        set_thread_identity("rws-disk", thread_policy::standard);
-        run();
-      }) {}
+disk_worker::disk_worker() : thread_([this] { run(); }) {
+  set_thread_identity(thread_.native_handle(), "rws-disk", thread_policy::standard);
+}
 
 disk_worker::~disk_worker() {
   {

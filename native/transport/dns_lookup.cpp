@@ -107,7 +107,6 @@ void async_lookup(asio::io_context& io, const std::string& host, const std::stri
   }
   auto gate = asio::use_service<lookup_gate_service>(io).get();
   auto job = [gate, host, port, handler]() mutable {
-    set_thread_identity("rws-dns", thread_policy::standard);
     error_code ec;
     std::vector<tcp::endpoint> endpoints;
     lookup(host, port, ec, endpoints);
@@ -117,7 +116,9 @@ void async_lookup(asio::io_context& io, const std::string& host, const std::stri
     }
   };
   try {
-    std::thread(std::move(job)).detach();
+    std::thread lookup_thread(std::move(job));
+    set_thread_identity(lookup_thread.native_handle(), "rws-dns", thread_policy::standard);
+    lookup_thread.detach();
   } catch (const std::system_error& e) {
     // No thread to be had (EAGAIN): report it as a failed lookup; the session backs off and retries.
     asio::post(io, [h = std::move(handler), ec = error_code(e.code().value(), boost::system::system_category())] {

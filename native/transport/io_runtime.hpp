@@ -24,7 +24,9 @@ class io_runtime {
         thread_([io = io_.get(), exited = std::move(exited_promise_)]() mutable {
           run(*io);
           exited.set_value();
-        }) {}
+        }) {
+    set_thread_identity(thread_.native_handle(), "rws-io", thread_policy::batch);
+  }
   ~io_runtime() {
     work_.reset();
     io_->stop();
@@ -66,15 +68,12 @@ class io_runtime {
   // because it steals the core the JS thread or the peer needs, and burns CPU quota in
   // containers. No knob: the default is the only configuration.
   //
-  // SCHED_BATCH, for the same reason: when the peer's reply wakes this thread while the peer or
+  // SCHED_BATCH (set by the constructor), for the same reason: when the peer's reply wakes this thread while the peer or
   // the application runs on that core, it waits until they block instead of switching away from
   // them and back. Measured with client and far end on one CPU (bench echo-64-text-pinned, the
   // policy flipped on the running thread, 4 alternating runs each): p50 27.2 → 25.7 µs; with
   // default scheduling p50 and p99 did not move.
-  static void run(boost::asio::io_context& io) {
-    set_thread_identity("rws-io", thread_policy::batch);
-    io.run();
-  }
+  static void run(boost::asio::io_context& io) { io.run(); }
 
   // Declaration order is construction order: the thread starts last, with everything it uses.
   std::unique_ptr<boost::asio::io_context> io_;  // leaked if the thread does not stop in time
