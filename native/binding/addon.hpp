@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "binding/js_dispatcher.hpp"
+#include "session/config_cache.hpp"
 #include "transport/io_runtime.hpp"
 #include "transport/mask_keys.hpp"
 
@@ -37,6 +38,7 @@ class addon : public Napi::Addon<addon> {
   // The JS thread's masking keys (native_socket::stage masks large binaries as it copies them).
   mask_keys js_mask_keys;
   std::string direct_frame;  // the frame native_socket::send_direct writes, reused
+  config_cache configs;      // sockets made with equal options share one session_config
 
   // Longest wait for every session's outbox sync at environment teardown.
   static constexpr std::chrono::milliseconds shutdown_limit{2000};

@@ -202,29 +202,32 @@ std::shared_ptr<js_event_queue> js_event_queue::create(Napi::Env env, std::share
 void js_event_queue::push(std::vector<session_event>& batch) {
   if (batch.empty()) return;
   std::uint64_t cost = batch_cost(batch);
-  std::shared_ptr<js_event_queue> not_taken;  // released after the lock (never the last reference)
-  std::lock_guard lock(mutex_);
-  if (closed_) {
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) {
+      batch.clear();
+      return;
+    }
+    pending_cost_ += cost;
+    backlog_.fetch_add(cost, std::memory_order_relaxed);
+    // The batch is kept whole: appending its events to one growing vector would copy them and
+    // double that vector's capacity now and then, memory batch_cost would not see.
+    pending_.push_back(std::move(batch));
     batch.clear();
-    return;
-  }
-  pending_cost_ += cost;
-  backlog_.fetch_add(cost, std::memory_order_relaxed);
-  // The batch is kept whole: appending its events to one growing vector would copy them and
-  // double that vector's capacity now and then, memory batch_cost would not see.
-  pending_.push_back(std::move(batch));
-  batch.clear();
-  if (!scheduled_) {
-    // One wake-up for everything that arrives until JavaScript runs.
+    if (scheduled_) return;  // one wake-up for everything that arrives until JavaScript runs
     scheduled_ = true;
     scheduled_self_ = shared_from_this();
-    if (!dispatcher_->schedule(this)) {
-      // The environment is going away: nothing pushed from now on can be delivered.
-      not_taken = std::move(scheduled_self_);
-      closed_ = true;
-      pending_.clear();
-    }
   }
+  // JavaScript is woken with the lock released: on a shared core it may run the moment it is
+  // woken, and deliver() would then wait for this lock (two more context switches per wake-up).
+  // Only this thread pushes, and nothing delivers this queue before it is scheduled.
+  if (dispatcher_->schedule(this)) return;
+  // The environment is going away: nothing pushed from now on can be delivered.
+  std::shared_ptr<js_event_queue> not_taken;  // released after the lock (never the last reference)
+  std::lock_guard lock(mutex_);
+  not_taken = std::move(scheduled_self_);
+  closed_ = true;
+  pending_.clear();
 }
 
 void js_event_queue::run(napi_env env) {

@@ -34,17 +34,18 @@ Napi::Function native_socket::define(Napi::Env env) {
 // new NativeSocket(config, onEvents, autoConnect)
 native_socket::native_socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<native_socket>(info) {
   Napi::Env env = info.Env();
-  auto config = read_session_config(info[0].As<Napi::Object>());
+  addon_ = env.GetInstanceData<addon>();
+  std::shared_ptr<const session_config> config = addon_->configs.share(read_session_config(info[0].As<Napi::Object>()));
   auto callback = info[1].As<Napi::Function>();
   bool auto_connect = info[2].As<Napi::Boolean>().Value();
 
   std::shared_ptr<asio::ssl::context> tls;
   // A redirect may lead from ws:// to wss://, so following redirects needs TLS ready too.
-  bool any_tls = config.follow_redirects > 0;
-  for (const auto& url : config.urls) any_tls = any_tls || url.tls;
+  bool any_tls = config->follow_redirects > 0;
+  for (const auto& url : config->urls) any_tls = any_tls || url.tls;
   if (any_tls) {
     std::string error;
-    tls = make_tls_context(config.tls, error, env.GetInstanceData<addon>()->default_trust_store);
+    tls = make_tls_context(config->tls, error, addon_->default_trust_store);
     if (!tls) {
       auto err = Napi::TypeError::New(env, "resilient-ws: " + error);
       err.Set("code", Napi::String::New(env, "ERR_INVALID_OPTION"));
@@ -52,11 +53,10 @@ native_socket::native_socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
     }
   }
 
-  addon_ = env.GetInstanceData<addon>();
   // Only where the connection sends the bytes as they are: TLS (also reachable by a redirect)
   // and permessage-deflate copy the payload into the frame plain, so they would unmask it again,
   // and a file outbox logs the plain bytes.
-  premask_staged_ = config.outbox.path.empty() && !any_tls && !config.per_message_deflate;
+  premask_staged_ = config->outbox.path.empty() && !any_tls && !config->per_message_deflate;
   stats_ = std::make_shared<session_stats>();
   // These callbacks run on the JS thread after a batch was delivered; they may run after
   // dispose(), so they hold only weak references and only post to the io thread.

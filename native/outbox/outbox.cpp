@@ -20,7 +20,7 @@ failure outbox_failure(failure_code code, std::string message) {
 
 }  // namespace
 
-outbox::outbox(const outbox_config& config) : config_(config) {
+outbox::outbox(std::shared_ptr<const outbox_config> config) : config_(std::move(config)) {
   key_prefix_ = idempotency_key_generator().next();
 }
 
@@ -37,15 +37,16 @@ struct outbox::sync_job {
 };
 
 failure outbox::open(failure& corrupt, poster post_to_io) {
-  if (config_.path.empty()) return {};
+  if (config_->path.empty()) return {};
   fs_ = std::make_unique<posix_file_system>();
   post_to_io_ = std::move(post_to_io);
   worker_ = std::make_unique<disk_worker>();
-  const bool durable = config_.fsync != fsync_policy::none;
+  background_failure_ = std::make_shared<background_failure>();
+  const bool durable = config_->fsync != fsync_policy::none;
   std::error_code ec;
   outbox_recovery_report report{};
   outbox_log_options options;
-  options.fsync = config_.fsync;
+  options.fsync = config_->fsync;
   options.keep_payloads = false;  // the queue below holds the messages
   // Each job gets its own duplicate of the directory descriptor (a rare event: a segment
   // created or deleted), so it never acts on a descriptor number the log closed and the kernel
@@ -65,7 +66,7 @@ failure outbox::open(failure& corrupt, poster post_to_io) {
   // 'always' syncs each record inline before reporting it persisted, so a new segment's file and
   // directory entry must be durable inline too (a background sync could still be queued when
   // the first record in it is reported). 'batch' orders them through the worker.
-  if (config_.fsync == fsync_policy::batch) options.sync_in_background = [this](int dir, int fd) {
+  if (config_->fsync == fsync_policy::batch) options.sync_in_background = [this](int dir, int fd) {
     std::error_code dup_error;
     const int dir_copy = fs_->duplicate(dir, dup_error);
     worker_->submit([fs = fs_.get(), dir_copy, fd, failed = background_failure_, dup_error] {
@@ -79,45 +80,45 @@ failure outbox::open(failure& corrupt, poster post_to_io) {
       }
     });
   };
-  log_ = outbox_log::open(*fs_, config_.path, ec, report, options);
+  log_ = outbox_log::open(*fs_, config_->path, ec, report, options);
   if (ec || !log_) {
     log_.reset();
     worker_.reset();
     if (ec == outbox_errc::locked) {
       return outbox_failure(failure_code::outbox_locked,
-                            "outbox directory " + config_.path +
+                            "outbox directory " + config_->path +
                                 " is in use by another socket or process; give each socket its own outbox.path");
     }
     if (ec == outbox_errc::directory_not_owned) {
       return outbox_failure(failure_code::outbox_io,
-                            "outbox directory " + config_.path +
+                            "outbox directory " + config_->path +
                                 " belongs to another user; another user could plant files in it. Use a directory this "
                                 "process's user owns (chown it, or choose another outbox.path)");
     }
     if (ec == outbox_errc::directory_open_to_others) {
       return outbox_failure(failure_code::outbox_io,
-                            "outbox directory " + config_.path +
+                            "outbox directory " + config_->path +
                                 " can be written by group or others, who could plant files or symlinks in it; run chmod "
-                                "700 " + config_.path + " (or choose another outbox.path)");
+                                "700 " + config_->path + " (or choose another outbox.path)");
     }
     if (ec == std::errc::not_a_directory) {
       return outbox_failure(failure_code::outbox_io,
-                            "outbox.path " + config_.path +
+                            "outbox.path " + config_->path +
                                 " is not a directory (or is a symbolic link, which is never followed); give the real "
                                 "directory's path");
     }
     if (ec == std::errc::too_many_symbolic_link_levels) {
       return outbox_failure(failure_code::outbox_io,
-                            "outbox directory " + config_.path +
+                            "outbox directory " + config_->path +
                                 " is, or holds, a symbolic link where the outbox expects its own file; outbox files are "
                                 "never followed through symlinks. Remove the link (or choose another outbox.path)");
     }
-    return outbox_failure(failure_code::outbox_io, "cannot open outbox directory " + config_.path + ": " + ec.message());
+    return outbox_failure(failure_code::outbox_io, "cannot open outbox directory " + config_->path + ": " + ec.message());
   }
   torn_bytes_ = report.torn_bytes_truncated;
   if (report.corrupt_segments_quarantined) {
     corrupt = outbox_failure(failure_code::outbox_corrupt,
-                             "outbox " + config_.path + " had corrupt records (" + report.corrupt_detail +
+                             "outbox " + config_->path + " had corrupt records (" + report.corrupt_detail +
                                  "); the damaged segment was kept as *.corrupt and every readable record recovered");
   }
   next_seq_ = log_->next_seq();
@@ -128,7 +129,7 @@ failure outbox::open(failure& corrupt, poster post_to_io) {
     item.payload = std::move(const_cast<std::string&>(entry.payload));
     item.binary = entry.binary;
     bytes_ += item.payload.size();
-    if (config_.guarantee == delivery_guarantee::acked) key_to_seq_.emplace(item.key, item.seq);
+    if (config_->guarantee == delivery_guarantee::acked) key_to_seq_.emplace(item.key, item.seq);
     items_.push_back(std::move(item));
   }
   log_->release_payloads();
@@ -164,12 +165,12 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
   // because they have no log record to drop yet and the log's numbering must stay in step with
   // ours (see below). The queue's older messages make room for the rest in the loop.
   std::size_t keep_from = 0;  // batch[keep_from..] can be kept
-  if (config_.drop_oldest) {
+  if (config_->drop_oldest) {
     std::uint64_t count = 0, bytes = 0;
     for (keep_from = batch.size(); keep_from > 0; --keep_from) {
       const std::uint64_t size = batch[keep_from - 1].data.size();
-      if (size > config_.max_bytes) continue;  // rejected on its own below; takes no room
-      if (count + 1 > config_.max_messages || bytes + size > config_.max_bytes) break;
+      if (size > config_->max_bytes) continue;  // rejected on its own below; takes no room
+      if (count + 1 > config_->max_messages || bytes + size > config_->max_bytes) break;
       ++count;
       bytes += size;
     }
@@ -178,13 +179,13 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
     auto& message = batch[index];
     std::uint64_t this_request = request++;
     std::uint64_t needed = message.data.size();
-    if (needed > config_.max_bytes) {
+    if (needed > config_->max_bytes) {
       // Nothing could ever make room: refuse it without evicting anything (drop-oldest would
       // otherwise empty the whole outbox for a message that still does not fit).
       rejected.push_back({this_request, 0,
                           outbox_failure(failure_code::outbox_full,
                                          "message of " + std::to_string(needed) + " bytes is larger than outbox.maxBytes (" +
-                                             std::to_string(config_.max_bytes) + "); it can never be queued")});
+                                             std::to_string(config_->max_bytes) + "); it can never be queued")});
       continue;
     }
     if (index < keep_from) {
@@ -198,7 +199,7 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
                                              " bytes is larger than the file outbox's 64 MiB record limit")});
       continue;
     }
-    if (config_.guarantee == delivery_guarantee::acked && !message.key.empty() && key_to_seq_.count(message.key)) {
+    if (config_->guarantee == delivery_guarantee::acked && !message.key.empty() && key_to_seq_.count(message.key)) {
       rejected.push_back({this_request, 0,
                           outbox_failure(failure_code::invalid_option,
                                          "send(data, { key }): key '" + message.key +
@@ -207,15 +208,15 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
     }
     // Evict the oldest messages not yet handed to the socket to make room; their senders learn
     // why. A message already on the wire is never reported as dropped.
-    while (waiting() >= config_.max_messages || bytes_ + needed > config_.max_bytes) {
-      if (!config_.drop_oldest || !evict_oldest_unsent(first_new, rejected, dropped())) break;
+    while (waiting() >= config_->max_messages || bytes_ + needed > config_->max_bytes) {
+      if (!config_->drop_oldest || !evict_oldest_unsent(first_new, rejected, dropped())) break;
     }
-    if (waiting() >= config_.max_messages || bytes_ + needed > config_.max_bytes) {
+    if (waiting() >= config_->max_messages || bytes_ + needed > config_->max_bytes) {
       rejected.push_back({this_request, 0,
                           outbox_failure(failure_code::outbox_full,
-                                         "outbox is full (maxMessages " + std::to_string(config_.max_messages) +
-                                             ", maxBytes " + std::to_string(config_.max_bytes) + ")" +
-                                             (config_.drop_oldest ? " and every queued message is already on the wire" : "") +
+                                         "outbox is full (maxMessages " + std::to_string(config_->max_messages) +
+                                             ", maxBytes " + std::to_string(config_->max_bytes) + ")" +
+                                             (config_->drop_oldest ? " and every queued message is already on the wire" : "") +
                                              "; wait for 'drain' or raise outbox limits")});
       continue;
     }
@@ -224,14 +225,14 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
     item.request = this_request;
     item.key = message.key.empty() ? make_key(item.seq) : std::move(message.key);
     item.binary = message.binary;
-    if (!config_.key_field.empty() && !item.binary) {
-      auto with_key = insert_json_string_field(message.data, config_.key_field, item.key);
+    if (!config_->key_field.empty() && !item.binary) {
+      auto with_key = insert_json_string_field(message.data, config_->key_field, item.key);
       if (with_key) message.data = std::move(*with_key);
     }
     item.payload = message.masked_with ? shared_payload(std::move(message.data), *message.masked_with)
                                        : shared_payload(std::move(message.data));
     bytes_ += item.payload.size();
-    if (config_.guarantee == delivery_guarantee::acked) key_to_seq_[item.key] = item.seq;
+    if (config_->guarantee == delivery_guarantee::acked) key_to_seq_[item.key] = item.seq;
     items_.push_back(std::move(item));
   }
   if (log_ && first_new < items_.size()) {
@@ -245,7 +246,7 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
     // Records [first_new, first_failed) are stored; the rest of the batch is not.
     std::size_t first_failed = items_.size();
     std::error_code ec;
-    if (config_.fsync == fsync_policy::always) {
+    if (config_->fsync == fsync_policy::always) {
       // One record, one fsync: the slow, strict setting. Its fdatasyncs stay on this thread
       // (each send waits for its own anyway); a failed background sync counts against them.
       absorb_background_failure();
@@ -277,7 +278,7 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
       next_seq_ = log_->next_seq();
     }
   }
-  if (log_ && config_.fsync != fsync_policy::batch && !items_.empty()) durable_upto_ = items_.back().seq;
+  if (log_ && config_->fsync != fsync_policy::batch && !items_.empty()) durable_upto_ = items_.back().seq;
   for (std::size_t i = first_new; i < items_.size(); ++i) accepted.push_back({items_[i].request, items_[i].seq, {}});
 }
 
@@ -367,6 +368,7 @@ void outbox::apply_sync_result(std::uint64_t upto, std::error_code ec) {
 }
 
 void outbox::absorb_background_failure() {
+  if (!background_failure_) return;  // in memory
   std::error_code ec;
   {
     std::lock_guard<std::mutex> lock(background_failure_->mutex);
@@ -413,7 +415,7 @@ void outbox::first_written_upto(std::uint64_t seq, std::vector<send_outcome>& wr
 }
 
 void outbox::written_upto(std::uint64_t seq, std::vector<send_outcome>& delivered) {
-  if (config_.guarantee != delivery_guarantee::written) return;
+  if (config_->guarantee != delivery_guarantee::written) return;
   while (!items_.empty() && items_.front().seq <= seq && send_index_ > 0) {
     remove_head(&delivered, {});
   }

@@ -53,7 +53,9 @@ struct send_outcome {
 
 class outbox {
  public:
-  explicit outbox(const outbox_config& config);
+  // The session passes a part of its (possibly shared) configuration: kept, not copied.
+  explicit outbox(std::shared_ptr<const outbox_config> config);
+  explicit outbox(const outbox_config& config) : outbox(std::make_shared<const outbox_config>(config)) {}
   ~outbox();
 
   // Hands a function to the io thread (the session's io_context): how the disk worker reports.
@@ -124,11 +126,11 @@ class outbox {
   // out; the bound is on the ones that wait. A ws-style sender that keeps bufferedAmount under
   // 1 MiB hands over 16,384 messages of 64 B in one tick (bench send-64-text).
   std::size_t waiting() const {
-    if (config_.guarantee != delivery_guarantee::written) return size();
+    if (config_->guarantee != delivery_guarantee::written) return size();
     return size() - std::min(send_index_, items_.size());
   }
   // How many more messages accept() takes now before maxMessages refuses (or evicts).
-  std::size_t room() const { return waiting() >= config_.max_messages ? 0 : config_.max_messages - waiting(); }
+  std::size_t room() const { return waiting() >= config_->max_messages ? 0 : config_->max_messages - waiting(); }
   std::uint64_t bytes() const { return bytes_; }
   std::uint64_t torn_bytes() const { return torn_bytes_; }
   // Bytes of the file log's segments on disk (0 in memory), and messages 'drop-oldest' evicted.
@@ -153,13 +155,14 @@ class outbox {
   void absorb_background_failure();
 
   // The first failure of a background sync (a new segment's), set by the worker, taken by the
-  // io thread before it decides a group commit. Shared with the jobs, so none dangles.
+  // io thread before it decides a group commit. Shared with the jobs, so none dangles. Made by
+  // open() with a file log; an in-memory outbox has none.
   struct background_failure {
     std::mutex mutex;
     std::error_code first;  // guarded by mutex
   };
 
-  outbox_config config_;
+  std::shared_ptr<const outbox_config> config_;
   std::unique_ptr<file_system> fs_;
   std::unique_ptr<outbox_log> log_;
   std::unique_ptr<resume_position_file> resume_file_;
@@ -167,7 +170,7 @@ class outbox {
   std::unique_ptr<disk_worker> worker_;
   poster post_to_io_;
   std::shared_ptr<sync_job> sync_job_;     // the group commit in flight, if any
-  std::shared_ptr<background_failure> background_failure_ = std::make_shared<background_failure>();
+  std::shared_ptr<background_failure> background_failure_;
   std::vector<send_outcome> synced_;       // outcomes of finished syncs, not yet collected
   std::vector<send_outcome> sync_failed_;
   lazy_deque<outbox_item> items_;

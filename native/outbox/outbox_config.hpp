@@ -21,6 +21,8 @@ struct outbox_config {
   std::vector<std::string> ack_key_path{"key"};
   std::vector<json_match_rule> ack_match;
   std::string key_field;  // empty: keys are not written into outgoing JSON
+
+  bool operator==(const outbox_config&) const = default;
 };
 
 }  // namespace rws

@@ -17,6 +17,8 @@ struct ws_url {
   std::string host_header;  // host[:port] as sent in the Host header ([v6] bracketed, default port left out)
   std::string basic_auth;   // base64(user:pass) when the URL carried credentials (computed by lib/)
   std::string display;      // the URL without credentials or query values (safe for events and logs)
+
+  bool operator==(const ws_url&) const = default;
 };
 
 // Assembles a ws_url from the parts of a parsed URL. `host` may carry IPv6 brackets (WHATWG

@@ -28,6 +28,8 @@ struct json_scalar {
   // number: the literal exactly as written ("-1.5e3");
   // boolean: "true" / "false";  null: "null".
   std::string text;
+
+  bool operator==(const json_scalar&) const = default;
 };
 
 // Semantic equality used by ack matching: same kind; numbers by numeric value (1 == 1.0 == 1e0,
@@ -50,6 +52,8 @@ std::vector<std::string> split_dotted_path(std::string_view dotted);
 struct json_match_rule {
   std::vector<std::string> path;
   json_scalar expected;
+
+  bool operator==(const json_match_rule&) const = default;
 };
 
 // True when every rule's path holds a scalar json_scalar_equal to its expected value. One scan

@@ -20,6 +20,8 @@ struct resume_config {
   // Recognises the server's "I cannot replay from your position" message (the companion's
   // {"type":"reset",…}); empty: none. It is still delivered; diagnostics learn of it.
   std::vector<json_match_rule> reset_match;
+
+  bool operator==(const resume_config&) const = default;
 };
 
 }  // namespace rws

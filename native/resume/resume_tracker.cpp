@@ -4,10 +4,10 @@
 
 namespace rws {
 
-resume_tracker::resume_tracker(const resume_config& config, store_fn store)
-    : config_(config),
+resume_tracker::resume_tracker(std::shared_ptr<const resume_config> config, store_fn store)
+    : config_(std::move(config)),
       store_(std::move(store)),
-      seen_(config.enabled ? std::make_unique<id_window>(config.window) : nullptr) {}
+      seen_(config_->enabled ? std::make_unique<id_window>(config_->window) : nullptr) {}
 
 bool resume_tracker::restore(std::string_view id_token) {
   if (id_token.empty()) return false;
@@ -23,8 +23,8 @@ bool resume_tracker::restore(std::string_view id_token) {
 std::string resume_tracker::last_id_token() const { return last_id_is_string_ ? json_quote(last_id_) : last_id_; }
 
 resume_tracker::verdict resume_tracker::on_text(std::string_view payload, std::string& id, bool& id_is_string) {
-  if (!config_.enabled) return verdict::no_id;
-  auto found = find_json_field(payload, config_.id_path);
+  if (!config_->enabled) return verdict::no_id;
+  auto found = find_json_field(payload, config_->id_path);
   if (!found) return verdict::no_id;
   if (seen_->contains(found->text)) return verdict::duplicate;
   if (auto gap = numeric_id_gap(last_id_, found->text)) {

@@ -30,9 +30,12 @@ class resume_tracker {
   // as replayed from a resumed open until a read drains the socket or the stream pauses this long.
   static constexpr auto replay_quiet_gap = std::chrono::milliseconds(100);
 
-  resume_tracker(const resume_config& config, store_fn store);
+  // The session passes a part of its (possibly shared) configuration: kept, not copied.
+  resume_tracker(std::shared_ptr<const resume_config> config, store_fn store);
+  resume_tracker(const resume_config& config, store_fn store)
+      : resume_tracker(std::make_shared<const resume_config>(config), std::move(store)) {}
 
-  bool enabled() const { return config_.enabled; }
+  bool enabled() const { return config_->enabled; }
 
   // Start-up: the position stored by an earlier process (a JSON token as store_fn wrote it).
   // Returns false (and changes nothing) when the token is not a usable id.
@@ -74,7 +77,7 @@ class resume_tracker {
   void adopt_parsed_as_delivered();
 
  private:
-  resume_config config_;
+  std::shared_ptr<const resume_config> config_;
   store_fn store_;
   std::unique_ptr<id_window> seen_;  // only when enabled: its deque costs memory up front
   std::string last_id_;

@@ -19,6 +19,8 @@ struct backoff_config {
   jitter_kind jitter = jitter_kind::full;
   double jitter_fraction = 0;  // for jitter_kind::fraction, 0..1 (d ± fraction·d)
   bool immediate = true;       // first retry after a stable connection goes at once
+
+  bool operator==(const backoff_config&) const = default;
 };
 
 // Upper bound of any delay this unit returns: 2^31-1 ms (~24.8 days), the largest timeout Node's

@@ -29,14 +29,15 @@ class heartbeat {
  public:
   using time_point = std::chrono::steady_clock::time_point;
 
-  explicit heartbeat(const heartbeat_config& config) : config_(config) {}
+  explicit heartbeat(const heartbeat_config& config)
+      : interval_(config.interval_ms), timeout_(config.timeout_ms) {}
 
   // A connection opened: returns when to look first.
   std::chrono::milliseconds start(time_point now, clock_reading clocks) {
     (void)now;
     awaiting_ = false;
     wake_.reset(clocks);
-    return schedule(std::chrono::milliseconds(config_.interval_ms), clocks);
+    return schedule(interval_, clocks);
   }
 
   // The timer fired, or (`woke_elsewhere`) the io thread's shared wake detector
@@ -47,7 +48,7 @@ class heartbeat {
     heartbeat_step step;
     step.woke = wake_.observe(clocks, due_monotonic_ms_) || woke_elsewhere;
     if (awaiting_ && last_inbound > probe_sent_at_) awaiting_ = false;  // any frame counts
-    const milliseconds timeout(config_.timeout_ms), interval(config_.interval_ms);
+    const milliseconds timeout = timeout_, interval = interval_;
     if (awaiting_ && !step.woke) {
       auto waited = std::chrono::duration_cast<milliseconds>(now - probe_sent_at_);
       if (waited >= timeout) {
@@ -91,7 +92,7 @@ class heartbeat {
   std::chrono::milliseconds after_answer(clock_reading clocks) {
     // A network change asked for a probe while this one was out: that probe goes now.
     if (probe_asked_) return schedule(std::chrono::milliseconds(0), clocks);
-    return schedule(std::chrono::milliseconds(config_.interval_ms), clocks);
+    return schedule(interval_, clocks);
   }
 
  private:
@@ -102,7 +103,9 @@ class heartbeat {
     return delay;
   }
 
-  heartbeat_config config_;
+  // Only the two durations, not the whole config (its ping and pong texts): one per socket.
+  std::chrono::milliseconds interval_;
+  std::chrono::milliseconds timeout_;
   wake_detector wake_;
   bool awaiting_ = false;  // a probe is out and nothing has arrived since
   bool probe_asked_ = false;

@@ -12,6 +12,8 @@ struct heartbeat_config {
   bool message_mode = false;  // false: ping frames; true: an application text message
   std::string message = "ping";
   std::string pong = "pong";
+
+  bool operator==(const heartbeat_config&) const = default;
 };
 
 }  // namespace rws

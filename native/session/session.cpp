@@ -56,23 +56,23 @@ const char* state_name(session_state state) {
   return "unknown";
 }
 
-session::session(asio::io_context& io, session_config config, std::shared_ptr<event_sink> sink,
+session::session(asio::io_context& io, std::shared_ptr<const session_config> config, std::shared_ptr<event_sink> sink,
                  std::shared_ptr<session_stats> stats, std::shared_ptr<asio::ssl::context> tls_context)
     : io_(io),
       config_(std::move(config)),
       sink_(std::move(sink)),
       stats_(std::move(stats)),
       tls_context_(std::move(tls_context)),
-      backoff_(config_.reconnect.curve, uniform01),
+      backoff_(config_->reconnect.curve, uniform01),
       retry_timer_(io),
       heartbeat_timer_(io),
-      heartbeat_(config_.heartbeat),
-      outbox_(config_.outbox),
-      resume_(config_.resume,
+      heartbeat_(config_->heartbeat),
+      outbox_(std::shared_ptr<const outbox_config>(config_, &config_->outbox)),
+      resume_(std::shared_ptr<const resume_config>(config_, &config_->resume),
               [this](const std::string& id_token) { outbox_.store_resume_position(id_token); }) {
   // The JavaScript thread's direct writes skip what only the outbox can do: storing to disk,
   // keeping a message until the server acks it, writing its key into the JSON.
-  const auto& o = config_.outbox;
+  const auto& o = config_->outbox;
   if (o.path.empty() && o.guarantee == delivery_guarantee::written && o.key_field.empty()) {
     lane_ = std::make_shared<direct_lane>(o.max_bytes);
     outbox_.share_seq_counter(&lane_->next_seq);
@@ -127,7 +127,7 @@ void session::start(bool connect_now) {
   // Records recovered from disk are a busy outbox too: a restarted process waits for 'drain'
   // to know that what the previous one left behind has been delivered.
   if (outbox_.size()) outbox_was_busy_ = true;
-  if (config_.resume.enabled && outbox_.durable()) {
+  if (config_->resume.enabled && outbox_.durable()) {
     // The file holds the id as a JSON token: a number as written, a string quoted.
     auto stored = outbox_.load_resume_position();
     if (stored && resume_.restore(*stored)) {
@@ -146,7 +146,7 @@ void session::connect() {
 }
 
 void session::begin_attempt() {
-  const auto& urls = config_.urls;  // parsed by lib/ (WHATWG URL), assembled by the binding
+  const auto& urls = config_->urls;  // parsed by lib/ (WHATWG URL), assembled by the binding
   if (urls.empty()) {  // the binding refuses unusable URLs; this only guards the modulo below
     enter_failed(make_failure(failure_code::invalid_option, "no usable ws:// or wss:// URL"), 1006);
     return;
@@ -155,46 +155,45 @@ void session::begin_attempt() {
   connection_params params;
   if (redirect_to_) {
     // Following a redirect continues the same attempt: same attempt number, same proxy.
-    attempt_url_ = std::move(*redirect_to_);
-    redirect_to_.reset();  // (the proxy stays that of attempt_turn_)
+    redirected_url_ = std::move(redirect_to_);  // (the proxy stays that of attempt_turn_)
   } else {
     ++attempt_;
     attempt_turn_ = url_turn_++ % urls.size();
-    attempt_url_ = urls[attempt_turn_];
+    redirected_url_.reset();
     redirects_followed_ = 0;
     redirect_left_origin_ = false;
   }
   stats_->attempt = attempt_;
-  const ws_url& url = attempt_url_;
+  const ws_url& url = attempt_url();
   params.url = url;
-  if (attempt_turn_ < config_.proxies.size()) params.proxy = config_.proxies[attempt_turn_];
+  if (attempt_turn_ < config_->proxies.size()) params.proxy = config_->proxies[attempt_turn_];
   params.target = url.target;
-  params.headers = config_.headers;
+  params.headers = config_->headers;
   if (redirect_left_origin_) {
     // A redirect to another origin takes none of the configured headers along: any of them may
     // be a credential (Authorization, Cookie, X-Api-Key, …). The URL's were dropped when the
     // redirect was resolved.
     params.headers.clear();
   }
-  params.protocols = config_.protocols;
-  params.per_message_deflate = config_.per_message_deflate;
-  params.max_message_size = config_.max_message_size;
-  params.connect_timeout_ms = config_.connect_timeout_ms;
+  params.protocols = config_->protocols;
+  params.per_message_deflate = config_->per_message_deflate;
+  params.max_message_size = config_->max_message_size;
+  params.connect_timeout_ms = config_->connect_timeout_ms;
   params.tls_context = tls_context_;
-  params.tls = config_.tls;
+  params.tls = config_->tls;
   params.lane = lane_;
   resumed_from_.clear();
   const std::string& last_id = resume_.last_id();
-  if (config_.resume.enabled && !last_id.empty()) {
+  if (config_->resume.enabled && !last_id.empty()) {
     resumed_from_ = last_id;
-    if (config_.resume.via == resume_via::query) {
-      params.target = with_query_param(url.target, config_.resume.param, last_id);
-    } else if (config_.resume.via == resume_via::header) {
+    if (config_->resume.via == resume_via::query) {
+      params.target = with_query_param(url.target, config_->resume.param, last_id);
+    } else if (config_->resume.via == resume_via::header) {
       // The id comes from the network: a CR or LF in it would end the header line and let event
       // data write request lines of its own. An id HTTP cannot carry is not sent (EventSource
       // never adopts such ids either); the server then sees a fresh client.
       if (fits_header_value(last_id)) {
-        params.headers.emplace_back(config_.resume.param, last_id);
+        params.headers.emplace_back(config_->resume.param, last_id);
       } else {
         resumed_from_.clear();
       }
@@ -216,10 +215,10 @@ void session::begin_attempt() {
 }
 
 bool session::follow_redirect(failure& cause) {
-  if (redirects_followed_ >= config_.follow_redirects) {
-    if (config_.follow_redirects > 0) {
+  if (redirects_followed_ >= config_->follow_redirects) {
+    if (config_->follow_redirects > 0) {
       cause.message += " — after " + std::to_string(redirects_followed_) + " redirects (followRedirects: " +
-                       std::to_string(config_.follow_redirects) + "); not following more";
+                       std::to_string(config_->follow_redirects) + "); not following more";
     }
     return false;
   }
@@ -228,7 +227,7 @@ bool session::follow_redirect(failure& cause) {
     if (iequals_ascii(name, "location")) location = value;
   }
   std::string error;
-  auto target = resolve_redirect(attempt_url_, location, error);
+  auto target = resolve_redirect(attempt_url(), location, error);
   if (!target) {
     cause.message += " — cannot follow it: " + error + " (not retrying)";
     return false;
@@ -252,7 +251,7 @@ void session::on_open(const open_info& info) {
   set_state(session_state::open);
   auto e = session_event::with_detail(event_kind::open);
   e.detail->attempt = attempt_;
-  e.detail->url = attempt_url_.display;
+  e.detail->url = attempt_url().display;
   e.detail->protocol = info.protocol;
   e.detail->reconnected = ever_opened_;
   e.detail->resumed_from = resumed_from_;
@@ -262,11 +261,11 @@ void session::on_open(const open_info& info) {
 
   // The attempt counter resets only once the connection has proved itself: when it ends
   // (mark_disconnected), and for stats() from the moment it is stable.
-  stable_at_ = steady_clock::now() + std::chrono::milliseconds(config_.reconnect.stable_after_ms);
+  stable_at_ = steady_clock::now() + std::chrono::milliseconds(config_->reconnect.stable_after_ms);
   stability_pending_ = true;
   stats_->stable_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(stable_at_.time_since_epoch()).count();
 
-  if (config_.heartbeat.enabled) {
+  if (config_->heartbeat.enabled) {
     arm_heartbeat(heartbeat_.start(steady_clock::now(), clock_()));
     watch_path();
     // Suspend/freeze detection is one timer per io thread, not one per socket (wake_service.hpp).
@@ -274,9 +273,9 @@ void session::on_open(const open_info& info) {
     wake_token_ = wake_service::of(io_).subscribe(weak_from_this(), [this] { on_wake(); });
   }
 
-  if (config_.resume.enabled && config_.resume.via == resume_via::message && !resumed_from_.empty()) {
+  if (config_->resume.enabled && config_->resume.via == resume_via::message && !resumed_from_.empty()) {
     // The resume handshake goes first; the outbox flushes after it.
-    std::string sync = config_.resume.param;
+    std::string sync = config_->resume.param;
     std::string id_json = resume_.last_id_token();
     for (auto pos = sync.find("{{id}}"); pos != std::string::npos; pos = sync.find("{{id}}", pos + id_json.size())) {
       sync.replace(pos, 6, id_json);
@@ -292,7 +291,7 @@ void session::on_closed(close_info info) {
   drop_connection();
   bool was_open = info.opened;
   if (was_open) mark_disconnected();
-  auto verdict = classify_end({info.error, info.opened, info.code, info.reason}, config_.reconnect.stop_on_close_codes);
+  auto verdict = classify_end({info.error, info.opened, info.code, info.reason}, config_->reconnect.stop_on_close_codes);
   failure& cause = verdict.error;
   if (verdict.redirect && state_ != session_state::closing && follow_redirect(cause)) {
     flush_events();
@@ -300,7 +299,7 @@ void session::on_closed(close_info info) {
   }
   bool terminal = verdict.terminal;
   bool closing = state_ == session_state::closing;
-  bool will_reconnect = !closing && !terminal && config_.reconnect.enabled;
+  bool will_reconnect = !closing && !terminal && config_->reconnect.enabled;
   if (was_open) {
     auto e = session_event::with_detail(event_kind::disconnect);
     e.detail->code = info.code;
@@ -314,7 +313,7 @@ void session::on_closed(close_info info) {
     finish_closed(closing_code_, info.reason);
   } else if (terminal) {
     enter_failed(cause, info.code);
-  } else if (!config_.reconnect.enabled) {
+  } else if (!config_->reconnect.enabled) {
     if (was_open) {
       finish_closed(info.code, info.reason);
     } else {
@@ -328,10 +327,10 @@ void session::on_closed(close_info info) {
 }
 
 void session::schedule_retry(const failure& cause, const std::string& reason, std::int64_t min_delay_ms) {
-  if (attempt_ > config_.reconnect.max_retries) {
+  if (attempt_ > config_->reconnect.max_retries) {
     auto f = make_failure(failure_code::retries_exhausted,
                           "gave up after " + std::to_string(attempt_) + " attempts (reconnect.maxRetries " +
-                              std::to_string(config_.reconnect.max_retries) + "); last error: " + reason);
+                              std::to_string(config_->reconnect.max_retries) + "); last error: " + reason);
     f.status = cause.status;
     enter_failed(f, 1006);
     return;

@@ -6,7 +6,6 @@
 // wiring; session_traffic.cpp the messages in and out of an open connection and the heartbeat.
 // The connection reports (connection_handler) and the session decides; see the reporting rule
 // at the top of transport/connection.hpp.
-#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -16,6 +15,7 @@
 #include "session/backoff.hpp"
 #include "session/failure_policy.hpp"
 #include "transport/connection.hpp"
+#include "transport/io_timer.hpp"
 #include "transport/network_watch.hpp"
 #include "session/heartbeat.hpp"
 #include "resume/resume_tracker.hpp"
@@ -33,7 +33,9 @@ const char* state_name(session_state state);
 
 class session : public std::enable_shared_from_this<session>, public connection_handler {
  public:
-  session(asio::io_context& io, session_config config, std::shared_ptr<event_sink> sink,
+  // `config` may be shared with other sessions (the binding gives sockets made with equal options
+  // one copy); it never changes.
+  session(asio::io_context& io, std::shared_ptr<const session_config> config, std::shared_ptr<event_sink> sink,
           std::shared_ptr<session_stats> stats, std::shared_ptr<asio::ssl::context> tls_context);
   ~session() override;
 
@@ -79,6 +81,8 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void on_closed(close_info info) override;
 
   void begin_attempt();
+  // The URL of the current attempt: configured (config_->urls[attempt_turn_]) or redirected.
+  const ws_url& attempt_url() const { return redirected_url_ ? *redirected_url_ : config_->urls[attempt_turn_]; }
   // A 3xx answer with followRedirects: true when the next attempt was started towards Location;
   // false with `cause` updated to say why it cannot be followed (the end is then terminal).
   bool follow_redirect(failure& cause);
@@ -122,7 +126,7 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void flush_events();
 
   asio::io_context& io_;
-  session_config config_;
+  std::shared_ptr<const session_config> config_;
   std::shared_ptr<event_sink> sink_;
   std::shared_ptr<session_stats> stats_;
   std::shared_ptr<asio::ssl::context> tls_context_;
@@ -132,25 +136,25 @@ class session : public std::enable_shared_from_this<session>, public connection_
   std::shared_ptr<connection> conn_;  // the current attempt, null between attempts
   std::uint64_t attempt_ = 0;         // attempts since the last stable connection
   std::uint64_t url_turn_ = 0;        // every attempt moves to the next URL
-  std::size_t attempt_turn_ = 0;      // the current attempt's index in config_.urls and .proxies
+  std::size_t attempt_turn_ = 0;      // the current attempt's index in config_->urls and .proxies
   // followRedirects: the URL a 3xx answer sent us to (the next attempt goes there at once), how
   // many redirects this chain followed, and whether it left the first origin (credentials off).
   // Parts a session rarely needs are allocated when it does (5,000 idle sockets: memory).
   std::unique_ptr<ws_url> redirect_to_;
-  ws_url attempt_url_;  // the URL of the current attempt
+  std::unique_ptr<ws_url> redirected_url_;  // the current attempt's URL when a redirect gave it
   std::uint32_t redirects_followed_ = 0;
   bool redirect_left_origin_ = false;
   bool ever_opened_ = false;
   steady_clock::time_point disconnected_since_ = steady_clock::now();
   backoff backoff_;
-  asio::steady_timer retry_timer_;  // the backoff delay; while closing, the drain deadline
+  io_timer retry_timer_;  // the backoff delay; while closing, the drain deadline
   // When the open connection counts as stable (reconnect.stableAfter). Looked at when it ends, not
   // by a timer: 5,000 sockets opened together meant 5,000 separate wake-ups of the io thread
   // 5 s later, more CPU than their heartbeats (bench idle-5000).
   steady_clock::time_point stable_at_{};
   bool stability_pending_ = false;  // opened, and mark_disconnected has not judged it yet
 
-  asio::steady_timer heartbeat_timer_;
+  io_timer heartbeat_timer_;
   std::unique_ptr<network_subscription> path_watch_;  // while open, with the heartbeat on
   int local_interface_ = 0;                           // of the open connection's local address
   heartbeat heartbeat_;  // decides; this class owns the timer and does what it says
@@ -170,7 +174,7 @@ class session : public std::enable_shared_from_this<session>, public connection_
 
   resume_tracker resume_;  // position, dedupe, gaps, replay phase, when to store (resume_tracker.hpp)
   std::string resumed_from_;
-  std::unique_ptr<asio::steady_timer> id_persist_timer_;  // made by the first id to store
+  std::unique_ptr<io_timer> id_persist_timer_;  // made by the first id to store
   bool reading_paused_ = false;
 };
 

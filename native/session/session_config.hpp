@@ -24,6 +24,8 @@ struct reconnect_config {
   std::uint32_t stable_after_ms = 5000;
   std::uint64_t max_retries = std::numeric_limits<std::uint64_t>::max();
   std::vector<std::uint16_t> stop_on_close_codes{1008, 4401, 4403};
+
+  bool operator==(const reconnect_config&) const = default;
 };
 
 struct session_config {
@@ -40,6 +42,8 @@ struct session_config {
   reconnect_config reconnect;
   resume_config resume;
   outbox_config outbox;
+
+  bool operator==(const session_config&) const = default;
 };
 
 }  // namespace rws

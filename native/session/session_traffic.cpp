@@ -62,7 +62,7 @@ bool session::on_inbound(std::vector<inbound_event>& events) {
         continue;
       }
       // A reset carries no event id; only such messages are checked, so the stream pays nothing.
-      if (id.empty() && !config_.resume.reset_match.empty() && json_matches(event.payload, config_.resume.reset_match)) {
+      if (id.empty() && !config_->resume.reset_match.empty() && json_matches(event.payload, config_->resume.reset_match)) {
         auto reset = session_event::with_detail(event_kind::resume_reset);
         reset.detail->resumed_from = resume_.last_id();
         emit(std::move(reset));
@@ -96,12 +96,12 @@ bool session::on_inbound(std::vector<inbound_event>& events) {
 }
 
 bool session::handle_text_control(inbound_event& event) {
-  const auto& hb = config_.heartbeat;
+  const auto& hb = config_->heartbeat;
   if (hb.enabled && hb.message_mode && event.payload == hb.pong) {
     handle_pong();
     return true;
   }
-  const auto& ob = config_.outbox;
+  const auto& ob = config_->outbox;
   if (ob.guarantee == delivery_guarantee::acked && json_matches(event.payload, ob.ack_match)) {
     // An acknowledgement: consumed here, never delivered as a message.
     if (auto key = find_json_field(event.payload, ob.ack_key_path)) {
@@ -123,7 +123,7 @@ void session::note_delivered_id(const std::string& id, bool is_string) {
   // Only ids JavaScript has received are stored: a process that dies with events still queued
   // for JavaScript resumes before them. The tracker groups them (resume_tracker::store_delay).
   if (!resume_.on_delivered(id, is_string) || !outbox_.durable()) return;
-  if (!id_persist_timer_) id_persist_timer_ = std::make_unique<asio::steady_timer>(io_);
+  if (!id_persist_timer_) id_persist_timer_ = std::make_unique<io_timer>(io_);
   id_persist_timer_->expires_after(resume_tracker::store_delay);
   id_persist_timer_->async_wait([self = shared_from_this()](const error_code& ec) {
     if (!ec) self->persist_event_id();
@@ -157,7 +157,7 @@ void session::arm_heartbeat(std::chrono::milliseconds delay) {
     // 1/20 of the shorter of interval and timeout, so detection stays within a few % of
     // interval + timeout.
     using std::chrono::nanoseconds;
-    const auto& hb = config_.heartbeat;
+    const auto& hb = config_->heartbeat;
     const std::int64_t shortest_ms = std::max<std::int64_t>(1, std::min<std::int64_t>(hb.interval_ms, hb.timeout_ms));
     const nanoseconds grid = std::chrono::milliseconds(std::clamp<std::int64_t>(shortest_ms / 20, 1, 250));
     const nanoseconds due = (steady_clock::now() + delay).time_since_epoch();
@@ -203,7 +203,7 @@ void session::on_heartbeat(bool woke_elsewhere) {
   if (step.woke) stats_->wakeups_detected++;
   if (step.what == heartbeat_step::action::dead) {
     conn_->fail(4000, make_failure(failure_code::heartbeat_timeout,
-                                   "no answer to the heartbeat within " + std::to_string(config_.heartbeat.timeout_ms) +
+                                   "no answer to the heartbeat within " + std::to_string(config_->heartbeat.timeout_ms) +
                                        " ms (silent for " + std::to_string(step.silent.count()) +
                                        " ms); the connection is dead"));
     flush_events();
@@ -211,8 +211,8 @@ void session::on_heartbeat(bool woke_elsewhere) {
   }
   if (step.what == heartbeat_step::action::probe) {
     stats_->heartbeats_sent++;
-    if (config_.heartbeat.message_mode) {
-      conn_->send(false, config_.heartbeat.message, 0);
+    if (config_->heartbeat.message_mode) {
+      conn_->send(false, config_->heartbeat.message, 0);
       conn_->flush();
     } else {
       conn_->ping("rws");
@@ -224,7 +224,7 @@ void session::on_heartbeat(bool woke_elsewhere) {
 
 void session::on_written(std::uint64_t tag) {
   std::vector<send_outcome> delivered;
-  if (outbox_.durable() || config_.outbox.guarantee != delivery_guarantee::written) {
+  if (outbox_.durable() || config_->outbox.guarantee != delivery_guarantee::written) {
     // In memory with 'written' the receipt below is this moment; otherwise say it separately.
     outbox_.first_written_upto(tag, delivered);
     report_sent(delivered, receipt_status::handed_to_kernel);
@@ -335,7 +335,7 @@ void session::accept_batch(std::vector<outgoing_message>& batch, std::uint64_t f
     // in 'acked' mode once the server acknowledges its key.
     if (outbox_.needs_sync()) {
       schedule_sync();
-    } else if (outbox_.durable() && config_.outbox.guarantee == delivery_guarantee::written) {
+    } else if (outbox_.durable() && config_->outbox.guarantee == delivery_guarantee::written) {
       report_sent(accepted, receipt_status::persisted);
     }
   }
@@ -399,7 +399,7 @@ void session::schedule_sync() {
 void session::sync_outbox(bool wait) {
   std::vector<send_outcome> persisted, rejected;
   outbox_.sync_appended(persisted, rejected, wait);
-  if (config_.outbox.guarantee == delivery_guarantee::written) report_sent(persisted, receipt_status::persisted);
+  if (config_->outbox.guarantee == delivery_guarantee::written) report_sent(persisted, receipt_status::persisted);
   report_rejected(rejected);
   check_drain();
 }

@@ -7,7 +7,6 @@
 // and tells every listener when it sees a wake; each session then probes its connection at once
 // (session/heartbeat.hpp). Everything here runs on the io thread.
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -16,6 +15,7 @@
 #include <vector>
 
 #include "session/wake_detector.hpp"
+#include "transport/io_timer.hpp"
 
 namespace rws {
 
@@ -104,7 +104,7 @@ class wake_service : public boost::asio::execution_context::service {
     listeners_.clear();
   }
 
-  boost::asio::steady_timer timer_;
+  io_timer timer_;
   wake_detector detector_;
   std::function<clock_reading()> clock_ = read_system_clocks;
   std::chrono::milliseconds period_ = default_period;

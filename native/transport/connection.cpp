@@ -116,8 +116,8 @@ void connection::on_bytes(const error_code& ec, const char* data, std::size_t n)
   if (phase_ != phase::open && phase_ != phase::closing) return;
   if (ec) {
     if (phase_ == phase::closing) {
-      closing_.was_clean = close_received_;
-      finish(closing_);
+      closing().was_clean = close_received_;
+      finish(closing());
     } else {
       close_info info;
       info.code = 1006;
@@ -204,10 +204,10 @@ bool connection::handle_control(inbound_event& event) {
       close_received_ = true;
       if (!close_sent_) {
         // Echo the server's code (RFC 6455 §5.5.1), then end once it is written.
-        closing_.code = event.close_code;
-        closing_.reason = event.payload;
-        closing_.opened = true;
-        closing_.was_clean = true;
+        closing().code = event.close_code;
+        closing().reason = event.payload;
+        closing().opened = true;
+        closing().was_clean = true;
         close_lane();
         queue_frame(opcode::close, event.close_code == 1005 ? std::string() : close_payload(event.close_code, {}));
         close_sent_ = true;
@@ -217,7 +217,7 @@ bool connection::handle_control(inbound_event& event) {
           if (!ec) self->on_connect_timeout();
         });
       } else {
-        closing_.was_clean = true;
+        closing().was_clean = true;
       }
       return true;  // on_bytes ends the exchange once the echo is written
     default:
@@ -316,7 +316,7 @@ void connection::on_write(const error_code& ec, std::size_t n) {
   if (ec) {
     out_.fail_write();
     if (phase_ == phase::closing) {
-      finish(closing_);
+      finish(closing());
     } else {
       close_info info;
       info.opened = true;
@@ -348,10 +348,10 @@ void connection::close(std::uint16_t code, std::string_view reason) {
   if (phase_ != phase::open) return;
   close_lane();
   phase_ = phase::closing;
-  closing_ = {};
-  closing_.code = code;
-  closing_.reason = std::string(reason);
-  closing_.opened = true;
+  closing() = {};
+  closing().code = code;
+  closing().reason = std::string(reason);
+  closing().opened = true;
   queue_frame(opcode::close, close_payload(code, reason));
   close_sent_ = true;
   timer_.expires_after(close_handshake_deadline);
@@ -369,10 +369,10 @@ void connection::fail(std::uint16_t code, failure error) {
     return;
   }
   if (phase_ == phase::closed) return;
-  closing_ = {};
-  closing_.code = code;
-  closing_.opened = true;
-  closing_.error = std::move(error);
+  closing() = {};
+  closing().code = code;
+  closing().opened = true;
+  closing().error = std::move(error);
   close_lane();
   phase_ = phase::closing;
   if (!close_sent_) {
@@ -401,7 +401,7 @@ void connection::finish_later(close_info info) {
 
 void connection::end_after_close_exchange() {
   if (phase_ == phase::closing && close_sent_ && close_received_ && !out_.writing() && !out_.has_pending()) {
-    finish(closing_);
+    finish(closing());
   }
 }
 

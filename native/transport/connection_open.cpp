@@ -39,8 +39,8 @@ void connection::on_connect_timeout() {
                                   std::to_string(params_->connect_timeout_ms) + " ms)"));
   } else if (phase_ == phase::closing) {
     // The peer never finished the close handshake (or the close frame could not be flushed).
-    closing_.was_clean = false;
-    finish(closing_);
+    closing().was_clean = false;
+    finish(closing());
   }
 }
 

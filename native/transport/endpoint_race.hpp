@@ -7,11 +7,12 @@
 // after 250 ms instead of after the whole connect timeout.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <vector>
+
+#include "transport/io_timer.hpp"
 
 namespace rws {
 
@@ -45,7 +46,7 @@ class endpoint_race : public std::enable_shared_from_this<endpoint_race> {
   std::size_t next_ = 0;
   std::size_t failed_ = 0;
   error_code last_error_;
-  boost::asio::steady_timer stagger_timer_;
+  io_timer stagger_timer_;
   std::chrono::milliseconds stagger_;
   handler on_done_;  // empty once finished or cancelled
 };

@@ -19,6 +19,8 @@ struct proxy_config {
   std::string port;
   std::string authorization;  // the whole Proxy-Authorization value ("Basic …"), or empty
   std::string display;        // the proxy URL without credentials, for messages
+
+  bool operator==(const proxy_config&) const = default;
 };
 
 class proxy_tunnel : public std::enable_shared_from_this<proxy_tunnel> {

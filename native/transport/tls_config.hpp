@@ -11,6 +11,8 @@ struct tls_config {
   std::string passphrase;
   std::string servername;  // SNI and verification name; empty = the URL's host
   bool reject_unauthorized = true;
+
+  bool operator==(const tls_config&) const = default;
 };
 
 }  // namespace rws

@@ -108,3 +108,28 @@ test('the chosen subprotocol, custom headers and the URL query reach the server'
   expect(conn.url).toBe('/feed/x?room=a%20b&n=1&n=2'); // the server gets the query as it was
   expect(sock.url).toBe(server.urlFor('/feed/x?room=***&n=***&n=***')); // events and url mask its values
 });
+
+test('sockets made with equal options keep their own state; one differing option keeps its own value', async () => {
+  // Sockets with equal options share one native copy of their configuration (memory per idle
+  // socket): nothing a socket changes may reach another, and equal must mean equal.
+  const server = t.add(await startWsServer());
+  const options = { headers: { 'X-Tenant': 'a' }, reconnect: { initialDelay: 10, maxDelay: 50 } };
+  const first = t.socket(server.url, { ...options, headers: { ...options.headers } });
+  const second = t.socket(server.url, { ...options, headers: { ...options.headers } });
+  const other = t.socket(server.url, { ...options, headers: { 'X-Tenant': 'b' } });
+  await Promise.all([next(first, 'open'), next(second, 'open'), next(other, 'open')]);
+  const tenants = server.connections.map((c) => c.headers['x-tenant']).sort();
+  expect(tenants).toEqual(['a', 'a', 'b']);
+
+  first.reconnect();
+  const reopened = await next(first, 'open');
+  expect(reopened.reconnected).toBe(true);
+  expect(first.stats().reconnects).toBe(1);
+  expect(second.stats().reconnects).toBe(0);
+  expect(second.state).toBe('open');
+  expect(server.connections.at(-1).headers['x-tenant']).toBe('a');
+
+  const echoed = next(second, 'message');
+  await second.send('still mine');
+  expect(await echoed).toBe('still mine');
+});

@@ -48,7 +48,7 @@ class SessionTest : public ::testing::Test {
   }
 
   void make(bool connect_now = true) {
-    s = std::make_shared<session>(io, config, sink, stats, nullptr);
+    s = std::make_shared<session>(io, std::make_shared<const session_config>(config), sink, stats, nullptr);
     s->set_transport_factory([this](const connection_params&) {
       peers.push_back(std::make_shared<fake_peer>(io));
       if (prepare) prepare(*peers.back());
