@@ -156,7 +156,7 @@ class outbox {
 
   // The first failure of a background sync (a new segment's), set by the worker, taken by the
   // io thread before it decides a group commit. Shared with the jobs, so none dangles. Made by
-  // open() with a file log; an in-memory outbox has none.
+  // open() for a file outbox; an in-memory outbox has none.
   struct background_failure {
     std::mutex mutex;
     std::error_code first;  // guarded by mutex

@@ -28,15 +28,24 @@ std::size_t config_cache::hash(const session_config& config) {
 
 std::shared_ptr<const session_config> config_cache::share(session_config config) {
   auto& bucket = buckets_[hash(config)];
-  for (const auto& entry : bucket) {
+  std::weak_ptr<const session_config>* free_slot = nullptr;
+  for (auto& entry : bucket) {
     auto existing = entry.lock();
+    if (!existing) free_slot = &entry;
     if (existing && *existing == config) return existing;
   }
-  auto made = std::make_shared<const session_config>(std::move(config));
+  // Not make_shared: a weak entry would keep a make_shared block (the whole config) allocated
+  // until swept; this way an expired entry holds only the control block.
+  std::shared_ptr<const session_config> made(new session_config(std::move(config)));
+  if (free_slot) {
+    *free_slot = made;
+    return made;
+  }
   bucket.push_back(made);
   ++size_;
-  // Sweeping after every size_/2 additions keeps the cost per share() constant on average, and
-  // the cache within about twice the configs in use, however many distinct ones come and go.
+  // Sweeping once more configs were added than were held at the last sweep keeps the cost per
+  // share() constant on average, and the entries under about twice the configs then in use,
+  // however many distinct ones come and go.
   if (++added_since_sweep_ > size_ / 2) sweep();
   return made;
 }

@@ -82,6 +82,7 @@ class session : public std::enable_shared_from_this<session>, public connection_
 
   void begin_attempt();
   // The URL of the current attempt: configured (config_->urls[attempt_turn_]) or redirected.
+  // Valid only once begin_attempt() has started one.
   const ws_url& attempt_url() const { return redirected_url_ ? *redirected_url_ : config_->urls[attempt_turn_]; }
   // A 3xx answer with followRedirects: true when the next attempt was started towards Location;
   // false with `cause` updated to say why it cannot be followed (the end is then terminal).

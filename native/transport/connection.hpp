@@ -193,8 +193,8 @@ class connection : public std::enable_shared_from_this<connection> {
   // It left `open` while the rest of a frame JavaScript began was on its way: nothing may follow
   // that half frame but its rest (send_tail_first), which a replaced connection never gets.
   bool writes_held_ = false;
-  io_timer timer_;  // connect timeout, then close-handshake deadline
-  mask_source& masks_;        // this io thread's masking keys
+  io_timer timer_;       // connect timeout, then close-handshake deadline
+  mask_source& masks_;   // this io thread's masking keys
   std::string key_;
   std::string handshake_buf_;  // the upgrade request until written, then the response as it arrives
   open_info open_;
@@ -220,8 +220,8 @@ class connection : public std::enable_shared_from_this<connection> {
 
   bool close_sent_ = false;
   bool close_received_ = false;
-  // What on_closed() reports once the close exchange ends; made when closing starts (an idle open
-  // connection does not carry it: bench idle-5000, RSS per connection).
+  // What on_closed() reports once the close exchange (or a failed attempt) ends; made when one of
+  // them begins, so an idle open connection does not carry it (bench idle-5000: RSS).
   std::unique_ptr<close_info> closing_;
   close_info& closing() {
     if (!closing_) closing_ = std::make_unique<close_info>();

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace rws {
@@ -47,14 +48,15 @@ TEST(ConfigCache, AnyDifferingFieldGetsItsOwnCopy) {
 
 TEST(ConfigCache, AConfigNoSessionUsesIsNotReturnedAndIsSweptAway) {
   config_cache cache;
-  const session_config* first = nullptr;
+  std::weak_ptr<const session_config> first;
   {
     auto a = cache.share(config_for("a.example"));
-    first = a.get();
+    first = a;
   }
+  EXPECT_TRUE(first.expired());  // the cache alone does not keep a config alive
   auto again = cache.share(config_for("a.example"));
   EXPECT_EQ(*again, config_for("a.example"));
-  (void)first;  // the old copy is gone; its address may be reused, so only the content is checked
+  EXPECT_EQ(cache.size(), 1u);  // the expired entry's slot was reused
 
   // Many distinct configs that come and go: the cache stays bounded by those in use.
   std::vector<std::shared_ptr<const session_config>> live;
