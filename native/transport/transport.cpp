@@ -11,6 +11,8 @@
 #include <boost/asio/write.hpp>
 #include <map>
 
+#include "transport/tls_engine.hpp"
+
 namespace rws {
 namespace {
 
@@ -57,6 +59,22 @@ int on_new_session(SSL* ssl, SSL_SESSION* session) {
   return 0;  // OpenSSL keeps (and frees) the original
 }
 
+// Connecting left the socket's epoll registration interested in writability for good, so every
+// ACK, and every wait for readability Asio re-arms, also reported "writable": a wasted wake-up of
+// the io thread, and for the peer that acks, a wake-up call in its send (bench echo: about one per
+// round trip). Registered anew, with nothing pending, it asks for readability only, until a write
+// has to wait for room.
+error_code register_for_reading(tcp::socket& socket) {
+  error_code ec;
+  const auto protocol = socket.local_endpoint(ec).protocol();
+  if (ec) return ec;
+  const auto fd = socket.release(ec);
+  if (ec) return ec;
+  socket.assign(protocol, fd, ec);
+  if (ec) ::close(fd);
+  return ec;
+}
+
 class tcp_transport final : public transport {
  public:
   explicit tcp_transport(asio::io_context& io) : socket_(io) {}
@@ -79,21 +97,7 @@ class tcp_transport final : public transport {
     }
   }
   bool reads_on_readiness() const override { return true; }
-  error_code opened() override {
-    // Connecting left the socket's epoll registration interested in writability for good, so
-    // every ACK, and every wait for readability Asio re-arms, also reported "writable": a
-    // wasted wake-up of the io thread, and for the peer that acks, a wake-up call in its send
-    // (bench echo: about one per round trip). Registered anew, with nothing pending now, it asks
-    // for readability only, until a write has to wait for room.
-    error_code ec;
-    const auto protocol = socket_.local_endpoint(ec).protocol();
-    if (ec) return ec;
-    const auto fd = socket_.release(ec);
-    if (ec) return ec;
-    socket_.assign(protocol, fd, ec);
-    if (ec) ::close(fd);
-    return ec;
-  }
+  error_code opened() override { return register_for_reading(socket_); }
   int direct_write_fd() override { return socket_.native_handle(); }
   void async_wait_readable(done_handler handler) override {
     socket_.async_wait(tcp::socket::wait_read, std::move(handler));
@@ -114,12 +118,18 @@ class tcp_transport final : public transport {
   tcp::socket socket_;
 };
 
+// TLS on our own engine (tls_engine.hpp: no buffers kept while idle), over the same socket the
+// connect race (and a proxy's CONNECT) used.
 class tls_transport final : public transport {
  public:
   tls_transport(asio::io_context& io, asio::ssl::context& context, const std::string& host, const tls_config& tls)
-      : stream_(io, context) {
+      : engine_(std::make_shared<tls_engine>(io, context.native_handle())) {
     peer_name_ = tls.servername.empty() ? host : tls.servername;
-    SSL* ssl = stream_.native_handle();
+    SSL* ssl = engine_->ssl();
+    if (!ssl) {
+      setup_failure_ = "cannot allocate a TLS connection";
+      return;
+    }
     setup_failure_ = configure_peer_name(ssl, peer_name_, tls.reject_unauthorized);
     // Offer the last session this server gave us, and collect the next one under the same name.
     SSL_set_ex_data(ssl, ssl_name_index(), &peer_name_);
@@ -134,33 +144,41 @@ class tls_transport final : public transport {
       }
     }
   }
-  tcp::socket& socket() override { return stream_.next_layer(); }
+  tcp::socket& socket() override { return engine_->socket(); }
   void async_secure(done_handler handler) override {
     if (!setup_failure_.empty()) {
       // Fail closed: without SNI or the name to verify, the handshake would "succeed" against
       // any certificate the CA signed. verify_failure() says why.
-      asio::post(stream_.get_executor(), [h = std::move(handler)] { h(asio::error::invalid_argument); });
+      asio::post(engine_->socket().get_executor(), [h = std::move(handler)] { h(asio::error::invalid_argument); });
       return;
     }
-    stream_.async_handshake(asio::ssl::stream_base::client, std::move(handler));
+    engine_->async_handshake(std::move(handler));
   }
   void async_read_some(asio::mutable_buffer buffer, io_handler handler) override {
-    stream_.async_read_some(buffer, std::move(handler));
+    engine_->async_read_some(buffer, std::move(handler));
   }
   void async_write(const std::vector<asio::const_buffer>& buffers, io_handler handler) override {
-    asio::async_write(stream_, buffers, std::move(handler));
+    engine_->async_write(buffers, std::move(handler));
   }
+  // The engine drains OpenSSL whenever it reads, so readability of the socket is all there is to
+  // wait for (it says so itself when OpenSSL still holds bytes).
+  bool reads_on_readiness() const override { return true; }
+  void async_wait_readable(done_handler handler) override { engine_->async_wait_readable(std::move(handler)); }
+  std::size_t read_now(asio::mutable_buffer buffer, error_code& ec) override { return engine_->read_now(buffer, ec); }
+  error_code opened() override { return engine_->writing() ? error_code() : register_for_reading(engine_->socket()); }
+  // Each buffer becomes a TLS record of its own: the connection joins a frame's parts first.
   bool gathers_writes() const override { return false; }
-  void async_finish(done_handler handler) override { stream_.async_shutdown(std::move(handler)); }
+  void async_finish(done_handler handler) override { engine_->async_shutdown(std::move(handler)); }
+  void close() override { engine_->close(); }
   std::string verify_failure() const override {
     if (!setup_failure_.empty()) return setup_failure_;
-    long result = SSL_get_verify_result(const_cast<asio::ssl::stream<tcp::socket>&>(stream_).native_handle());
+    long result = SSL_get_verify_result(engine_->ssl());
     if (result == X509_V_OK) return {};
     return X509_verify_cert_error_string(result);
   }
 
  private:
-  asio::ssl::stream<tcp::socket> stream_;
+  std::shared_ptr<tls_engine> engine_;  // shared with its own pending steps, which hold it weakly
   std::string peer_name_;      // SNI / verification name; also the session cache key
   std::string setup_failure_;  // why SNI or name verification could not be set up; empty when fine
 };

@@ -4,7 +4,7 @@
 // the virtual call costs nothing next to a syscall, and reads and writes are batched anyway.
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <functional>
 #include <memory>
 #include <string>
@@ -32,8 +32,8 @@ class transport {
   virtual void async_write(const std::vector<asio::const_buffer>& buffers, io_handler handler) = 0;
   // Whether an open connection may read by waiting for readability and then reading without
   // blocking (async_wait_readable, read_now) into its io thread's shared buffer, instead of
-  // keeping a buffer of its own inside a pending async_read_some. Not for TLS: the SSL stream may
-  // hold decrypted bytes the socket no longer signals.
+  // keeping a buffer of its own inside a pending async_read_some. A transport that can hold bytes
+  // the socket no longer signals (TLS) completes the wait at once while it does.
   virtual bool reads_on_readiness() const { return false; }
   // The WebSocket handshake is done and no operation is pending on the socket. An error means
   // the socket is unusable.
@@ -51,8 +51,8 @@ class transport {
     return 0;
   }
   // Whether a write of several buffers costs about what one contiguous buffer does (one
-  // sendmsg with an iovec each). Not for TLS: Asio's SSL stream encrypts one buffer per record
-  // and write, so a frame header on its own would become a record and a syscall of its own.
+  // sendmsg with an iovec each). Not for TLS: each buffer becomes a record of its own, so a frame
+  // header alone would cost a record's overhead.
   virtual bool gathers_writes() const { return true; }
   // Graceful end of the byte stream (TLS close_notify); the caller bounds it with a timer.
   virtual void async_finish(done_handler handler) = 0;
