@@ -223,7 +223,11 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
     outbox_item item;
     item.seq = shared_seq_ && !log_ ? shared_seq_->fetch_add(1, std::memory_order_relaxed) : next_seq_++;
     item.request = this_request;
-    item.key = message.key.empty() ? make_key(item.seq) : std::move(message.key);
+    if (!message.key.empty()) {
+      item.key = std::move(message.key);
+    } else if (keeps_keys()) {
+      item.key = make_key(item.seq);
+    }
     item.binary = message.binary;
     if (!config_->key_field.empty() && !item.binary) {
       auto with_key = insert_json_string_field(message.data, config_->key_field, item.key);
@@ -286,7 +290,7 @@ void outbox::accept_on_wire(outgoing_message message, std::uint64_t request, std
   outbox_item item;
   item.seq = seq;
   item.request = request;
-  item.key = message.key.empty() ? make_key(seq) : std::move(message.key);
+  item.key = std::move(message.key);  // direct writes: no generated key is ever read (keeps_keys)
   item.binary = message.binary;
   item.payload = shared_payload(std::move(message.data));
   bytes_ += item.payload.size();

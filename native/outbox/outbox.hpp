@@ -38,7 +38,7 @@ struct outgoing_message {
 struct outbox_item {
   std::uint64_t seq = 0;
   std::uint64_t request = 0;  // 0: recovered from disk, nobody waits on it in this process
-  std::string key;
+  std::string key;  // the sender's, or generated where keeps_keys(); otherwise empty
   shared_payload payload;  // shared with the write that sends it, when large
   bool binary = false;
   bool acked = false;
@@ -145,6 +145,13 @@ class outbox {
   void pop_delivered_head(std::vector<send_outcome>* delivered);
   void remove_head(std::vector<send_outcome>* delivered, failure error);
   std::string make_key(std::uint64_t seq) const;
+  // Whether a message's generated key is read here: written to the file log, matched against
+  // acks, or put into the JSON (keyField). Otherwise nobody needs it — receipts carry
+  // key_prefix() and the seq, and JavaScript builds the same string — and a message keeps only
+  // a key its sender gave (bench send-64-text: one snprintf and one allocation less per message).
+  bool keeps_keys() const {
+    return log_ || config_->guarantee == delivery_guarantee::acked || !config_->key_field.empty();
+  }
   void forget_key(const outbox_item& item);
   // 'drop-oldest': removes the oldest message of an earlier batch that is not on the wire yet.
   bool evict_oldest_unsent(std::size_t& first_new, std::vector<send_outcome>& rejected, failure error);
