@@ -68,9 +68,9 @@ class io_runtime {
   // because it steals the core the JS thread or the peer needs, and burns CPU quota in
   // containers. No knob: the default is the only configuration.
   //
-  // SCHED_BATCH (set by the constructor), for the same reason: when the peer's reply wakes this thread while the peer or
-  // the application runs on that core, it waits until they block instead of switching away from
-  // them and back. Measured with client and far end on one CPU (bench echo-64-text-pinned, the
+  // SCHED_BATCH (set by the constructor), for the same reason: when the peer's reply wakes this
+  // thread while the peer or the application runs on that core, it waits until they block
+  // instead of switching away from them and back. Measured with client and far end on one CPU (bench echo-64-text-pinned, the
   // policy flipped on the running thread, 4 alternating runs each): p50 27.2 → 25.7 µs; with
   // default scheduling p50 and p99 did not move.
   static void run(boost::asio::io_context& io) { io.run(); }

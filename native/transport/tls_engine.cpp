@@ -396,23 +396,6 @@ void tls_engine::async_write(const std::vector<asio::const_buffer>& buffers, io_
   write_until_ = out_queued_;
 }
 
-void tls_engine::async_shutdown(done_handler handler) {
-  if (!ssl_ || write_failed_) {
-    asio::post(socket_.get_executor(), [h = std::move(handler), ec = write_failed_] { h(ec); });
-    return;
-  }
-  ERR_clear_error();
-  SSL_shutdown(ssl_);  // queues close_notify; the server's answer is not waited for
-  ERR_clear_error();
-  flush();
-  if (write_failed_ || (!flushing_ && out_pending_.empty())) {
-    asio::post(socket_.get_executor(), [h = std::move(handler), ec = write_failed_] { h(ec); });
-    return;
-  }
-  shutdown_handler_ = std::move(handler);
-  shutdown_until_ = out_queued_;
-}
-
 void tls_engine::close() {
   error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_both, ignored);
@@ -423,9 +406,6 @@ void tls_engine::close() {
   write_failed_ = asio::error::operation_aborted;
   if (write_handler_) {
     asio::post(socket_.get_executor(), [h = std::exchange(write_handler_, nullptr)] { h(asio::error::operation_aborted, 0); });
-  }
-  if (shutdown_handler_) {
-    asio::post(socket_.get_executor(), [h = std::exchange(shutdown_handler_, nullptr)] { h(asio::error::operation_aborted); });
   }
   handshake_done(asio::error::operation_aborted);
 }
@@ -471,11 +451,6 @@ void tls_engine::on_flushed(const error_code& ec, std::size_t n) {
     auto handler = std::move(write_handler_);
     write_handler_ = nullptr;
     handler(failed, failed ? 0 : write_plain_);
-  }
-  if (shutdown_handler_ && (failed || out_sent_ >= shutdown_until_)) {
-    auto handler = std::move(shutdown_handler_);
-    shutdown_handler_ = nullptr;
-    handler(failed);
   }
   if ((handshake_flushing_ && !flushing_ && out_pending_.empty()) || (handshake_handler_ && failed)) {
     handshake_done(failed);

@@ -54,8 +54,6 @@ class tls_engine : public std::enable_shared_from_this<tls_engine> {
   // Encrypts every buffer (one record each) and writes the records in one go; `handler` gets
   // the plaintext size. One write at a time.
   void async_write(const std::vector<boost::asio::const_buffer>& buffers, io_handler handler);
-  // Sends close_notify; `handler` runs once it is written.
-  void async_shutdown(done_handler handler);
   // A write of ours is on its way to the socket.
   bool writing() const { return flushing_; }
   // Closes the socket; whatever waits completes as aborted.
@@ -94,8 +92,6 @@ class tls_engine : public std::enable_shared_from_this<tls_engine> {
   std::uint64_t write_until_ = 0;
   done_handler handshake_handler_;
   bool handshake_flushing_ = false;  // the handshake's last records are on their way
-  done_handler shutdown_handler_;
-  std::uint64_t shutdown_until_ = 0;
 };
 
 }  // namespace rws

@@ -108,11 +108,6 @@ class tcp_transport final : public transport {
     if (ec) return 0;
     return socket_.read_some(buffer, ec);
   }
-  void async_finish(done_handler handler) override {
-    error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_send, ec);
-    asio::post(socket_.get_executor(), [h = std::move(handler), ec] { h(ec); });
-  }
 
  private:
   tcp::socket socket_;
@@ -168,7 +163,6 @@ class tls_transport final : public transport {
   error_code opened() override { return engine_->writing() ? error_code() : register_for_reading(engine_->socket()); }
   // Each buffer becomes a TLS record of its own: the connection joins a frame's parts first.
   bool gathers_writes() const override { return false; }
-  void async_finish(done_handler handler) override { engine_->async_shutdown(std::move(handler)); }
   void close() override { engine_->close(); }
   std::string verify_failure() const override {
     if (!setup_failure_.empty()) return setup_failure_;

@@ -54,8 +54,6 @@ class transport {
   // sendmsg with an iovec each). Not for TLS: each buffer becomes a record of its own, so a frame
   // header alone would cost a record's overhead.
   virtual bool gathers_writes() const { return true; }
-  // Graceful end of the byte stream (TLS close_notify); the caller bounds it with a timer.
-  virtual void async_finish(done_handler handler) = 0;
   // Why the TLS handshake failed verification, or empty when it did not.
   virtual std::string verify_failure() const { return {}; }
   // Ends the stream now; pending operations complete with operation_aborted. Virtual so a

@@ -137,9 +137,6 @@ class fake_transport : public transport {
     ec = {};
     return n;
   }
-  void async_finish(done_handler handler) override {
-    asio::post(peer_->io, [handler = std::move(handler)] { handler({}); });
-  }
   std::string verify_failure() const override { return peer_->verify_failure; }
   void close() override {
     peer_->closed = true;
