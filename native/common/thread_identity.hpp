@@ -6,6 +6,12 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <cstdint>
+#ifdef __linux__
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace rws {
 
 enum class thread_policy {
@@ -37,6 +43,47 @@ inline void set_thread_identity(pthread_t thread, const char* name, thread_polic
   (void)thread;
   (void)name;
   (void)policy;
+#endif
+}
+
+// The shortest time slice Linux grants a SCHED_OTHER or SCHED_BATCH thread (EEVDF custom slices,
+// Linux 6.12 and later; an older kernel takes the call and ignores the value).
+constexpr std::uint64_t short_time_slice_ns = 100'000;
+
+// Sets the calling thread's time slice (0: the kernel's default), keeping its policy and nice
+// value; a thread under any other policy is left alone. Called on the thread itself, because the
+// kernel takes a thread id, not a pthread_t. A new thread inherits its starter's slice, whatever
+// policy set_thread_identity gives it, so the threads the io thread starts set 0 first thing.
+//
+// Why the io thread asks for a short one: its bursts of work are a few microseconds long. When
+// the application thread was preempted (by the peer it just wrote to, on the same core) and the
+// peer's reply then wakes the io thread, the kernel runs whichever of the two has the earliest
+// virtual deadline, a thread's start plus its slice. With the default slice (0.7-3 ms) that was
+// the application thread, which ran on into its event loop and slept there, only to be woken by
+// the io thread a moment later: two more context switches. With a short slice the io thread goes
+// first, so the reply is waiting when the application thread gets to its loop. Measured with
+// client and far end on one CPU (echo of 64 B): p50 25.9 -> 20.5-23.0 µs. The io thread's share
+// of CPU is unchanged (that is its weight, not its slice).
+inline void set_own_time_slice(std::uint64_t slice_ns) {
+#if defined(__linux__) && defined(SYS_sched_setattr) && defined(SYS_sched_getattr)
+  struct sched_attr_v1 {  // struct sched_attr of <linux/sched/types.h>, first version (48 bytes)
+    std::uint32_t size;
+    std::uint32_t sched_policy;
+    std::uint64_t sched_flags;
+    std::int32_t sched_nice;
+    std::uint32_t sched_priority;
+    std::uint64_t sched_runtime;
+    std::uint64_t sched_deadline;
+    std::uint64_t sched_period;
+  } attr{};
+  if (syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) != 0) return;
+  if (attr.sched_policy != SCHED_OTHER && attr.sched_policy != SCHED_BATCH) return;
+  attr.size = sizeof attr;
+  attr.sched_flags = 0;
+  attr.sched_runtime = slice_ns;
+  syscall(SYS_sched_setattr, 0, &attr, 0);  // best effort, as above
+#else
+  (void)slice_ns;
 #endif
 }
 

@@ -31,6 +31,7 @@ bool disk_worker::wait_idle(std::chrono::milliseconds limit) {
 }
 
 void disk_worker::run() {
+  set_own_time_slice(0);  // not the io thread's short one (common/thread_identity.hpp)
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });

@@ -107,6 +107,7 @@ void async_lookup(asio::io_context& io, const std::string& host, const std::stri
   }
   auto gate = asio::use_service<lookup_gate_service>(io).get();
   auto job = [gate, host, port, handler]() mutable {
+    set_own_time_slice(0);  // not the io thread's short one (common/thread_identity.hpp)
     error_code ec;
     std::vector<tcp::endpoint> endpoints;
     lookup(host, port, ec, endpoints);

@@ -26,6 +26,8 @@ class io_runtime {
           exited.set_value();
         }) {
     set_thread_identity(thread_.native_handle(), "rws-io", thread_policy::batch);
+    // Set by the thread itself (the kernel takes a thread id), as its first handler.
+    boost::asio::post(*io_, [] { set_own_time_slice(short_time_slice_ns); });
   }
   ~io_runtime() {
     work_.reset();
@@ -72,7 +74,9 @@ class io_runtime {
   // thread while the peer or the application runs on that core, it waits until they block
   // instead of switching away from them and back. Measured with client and far end on one CPU (bench echo-64-text-pinned, the
   // policy flipped on the running thread, 4 alternating runs each): p50 27.2 → 25.7 µs; with
-  // default scheduling p50 and p99 did not move.
+  // default scheduling p50 and p99 did not move. It also asks for the shortest time slice, so
+  // that it runs before a preempted application thread (common/thread_identity.hpp): pinned p50
+  // 1.22-1.25x ws -> 1.17x in bench/run.js.
   static void run(boost::asio::io_context& io) { io.run(); }
 
   // Declaration order is construction order: the thread starts last, with everything it uses.
