@@ -60,10 +60,10 @@ constexpr std::uint64_t short_time_slice_ns = 100'000;
 // peer's reply then wakes the io thread, the kernel runs whichever of the two has the earliest
 // virtual deadline, a thread's start plus its slice. With the default slice (0.7-3 ms) that was
 // the application thread, which ran on into its event loop and slept there, only to be woken by
-// the io thread a moment later: two more context switches. With a short slice the io thread goes
-// first, so the reply is waiting when the application thread gets to its loop. Measured with
-// client and far end on one CPU (echo of 64 B): p50 25.9 -> 20.5-23.0 µs. The io thread's share
-// of CPU is unchanged (that is its weight, not its slice).
+// the io thread a moment later: two more context switches. With a short slice the io thread
+// mostly goes first, so the reply is waiting when the application thread gets to its loop.
+// Measured with client and far end on one CPU (bench/run.js echo-64-text-pinned): p50 1.22-1.25x
+// ws -> 1.17-1.18x. The io thread's share of CPU is unchanged (that is its weight, not its slice).
 inline void set_own_time_slice(std::uint64_t slice_ns) {
 #if defined(__linux__) && defined(SYS_sched_setattr) && defined(SYS_sched_getattr)
   struct sched_attr_v1 {  // struct sched_attr of <linux/sched/types.h>, first version (48 bytes)

@@ -76,7 +76,7 @@ class io_runtime {
   // policy flipped on the running thread, 4 alternating runs each): p50 27.2 → 25.7 µs; with
   // default scheduling p50 and p99 did not move. It also asks for the shortest time slice, so
   // that it runs before a preempted application thread (common/thread_identity.hpp): pinned p50
-  // 1.22-1.25x ws -> 1.17x in bench/run.js.
+  // 1.22-1.25x ws -> 1.17-1.18x in bench/run.js.
   static void run(boost::asio::io_context& io) { io.run(); }
 
   // Declaration order is construction order: the thread starts last, with everything it uses.
