@@ -79,7 +79,10 @@ inline void set_own_time_slice(std::uint64_t slice_ns) {
   if (syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) != 0) return;
   if (attr.sched_policy != SCHED_OTHER && attr.sched_policy != SCHED_BATCH) return;
   attr.size = sizeof attr;
-  attr.sched_flags = 0;
+  // Keep reset-on-fork if the process chose it; the other flags (utilization clamps) would need
+  // fields this first version of the struct does not have.
+  constexpr std::uint64_t reset_on_fork = 0x01;  // SCHED_FLAG_RESET_ON_FORK
+  attr.sched_flags &= reset_on_fork;
   attr.sched_runtime = slice_ns;
   syscall(SYS_sched_setattr, 0, &attr, 0);  // best effort, as above
 #else
