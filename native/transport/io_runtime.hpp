@@ -22,12 +22,11 @@ class io_runtime {
       : io_(std::make_unique<boost::asio::io_context>()),
         work_(boost::asio::make_work_guard(*io_)),
         thread_([io = io_.get(), exited = std::move(exited_promise_)]() mutable {
+          set_own_time_slice(short_time_slice_ns);  // see run()
           run(*io);
           exited.set_value();
         }) {
     set_thread_identity(thread_.native_handle(), "rws-io", thread_policy::batch);
-    // Set by the thread itself (the kernel takes a thread id), as its first handler.
-    boost::asio::post(*io_, [] { set_own_time_slice(short_time_slice_ns); });
   }
   ~io_runtime() {
     work_.reset();
@@ -74,9 +73,9 @@ class io_runtime {
   // thread while the peer or the application runs on that core, it waits until they block
   // instead of switching away from them and back. Measured with client and far end on one CPU (bench echo-64-text-pinned, the
   // policy flipped on the running thread, 4 alternating runs each): p50 27.2 → 25.7 µs; with
-  // default scheduling p50 and p99 did not move. It also asks for the shortest time slice, so
-  // that it runs before a preempted application thread (common/thread_identity.hpp): pinned p50
-  // 1.22-1.25x ws -> 1.17-1.18x in bench/run.js.
+  // default scheduling p50 and p99 did not move. It also asks for the shortest time slice (as
+  // the thread starts), so that it runs before a preempted application thread
+  // (common/thread_identity.hpp; measured in README, Benchmarks).
   static void run(boost::asio::io_context& io) { io.run(); }
 
   // Declaration order is construction order: the thread starts last, with everything it uses.

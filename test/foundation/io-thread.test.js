@@ -4,8 +4,8 @@
 // wake-ups do not preempt the thread running on that core (the application, or a peer on the
 // same core), which measured ~1.5 µs off a round trip with client and far end on one CPU. On
 // Linux 6.12 and later it also asks for the shortest time slice, so that after such a wake-up it
-// runs before a preempted application thread (another ~3 µs). Read from the kernel's view of this
-// process's threads.
+// runs before a preempted application thread (README, Benchmarks). Read from the kernel's view of
+// this process's threads.
 
 const fs = require('fs');
 const os = require('os');
@@ -94,5 +94,7 @@ test('a file outbox\'s disk worker is named rws-disk and keeps the standard poli
     // The worker resets its slice as its first step, which under load may still be ahead of it.
     await eventually(() => sliceOf(disk[0].tid) === mainSlice);
     expect(sliceOf(disk[0].tid)).toBe(mainSlice);
+    // Setting its slice did not undo the policy it was given meanwhile.
+    expect(threads().find((th) => th.tid === disk[0].tid).policy).toBe(SCHED_OTHER);
   }
 });
