@@ -5,7 +5,7 @@
 namespace rws {
 
 disk_worker::disk_worker() : thread_([this] { run(); }) {
-  set_thread_identity(thread_.native_handle(), "rws-disk", thread_policy::standard);
+  set_thread_name(thread_.native_handle(), "rws-disk");
 }
 
 disk_worker::~disk_worker() {
@@ -31,7 +31,7 @@ bool disk_worker::wait_idle(std::chrono::milliseconds limit) {
 }
 
 void disk_worker::run() {
-  set_own_time_slice(0);  // not the io thread's short one (common/thread_identity.hpp)
+  set_own_scheduling(thread_policy::standard);  // not the io thread's (common/thread_identity.hpp)
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });

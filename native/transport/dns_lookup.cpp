@@ -107,7 +107,7 @@ void async_lookup(asio::io_context& io, const std::string& host, const std::stri
   }
   auto gate = asio::use_service<lookup_gate_service>(io).get();
   auto job = [gate, host, port, handler]() mutable {
-    set_own_time_slice(0);  // not the io thread's short one (common/thread_identity.hpp)
+    set_own_scheduling(thread_policy::standard);  // not the io thread's (common/thread_identity.hpp)
     error_code ec;
     std::vector<tcp::endpoint> endpoints;
     lookup(host, port, ec, endpoints);
@@ -118,7 +118,7 @@ void async_lookup(asio::io_context& io, const std::string& host, const std::stri
   };
   try {
     std::thread lookup_thread(std::move(job));
-    set_thread_identity(lookup_thread.native_handle(), "rws-dns", thread_policy::standard);
+    set_thread_name(lookup_thread.native_handle(), "rws-dns");
     lookup_thread.detach();
   } catch (const std::system_error& e) {
     // No thread to be had (EAGAIN): report it as a failed lookup; the session backs off and retries.

@@ -22,11 +22,11 @@ class io_runtime {
       : io_(std::make_unique<boost::asio::io_context>()),
         work_(boost::asio::make_work_guard(*io_)),
         thread_([io = io_.get(), exited = std::move(exited_promise_)]() mutable {
-          set_own_time_slice(short_time_slice_ns);  // see run()
+          set_own_scheduling(thread_policy::batch);  // see run()
           run(*io);
           exited.set_value();
         }) {
-    set_thread_identity(thread_.native_handle(), "rws-io", thread_policy::batch);
+    set_thread_name(thread_.native_handle(), "rws-io");
   }
   ~io_runtime() {
     work_.reset();
@@ -69,13 +69,13 @@ class io_runtime {
   // because it steals the core the JS thread or the peer needs, and burns CPU quota in
   // containers. No knob: the default is the only configuration.
   //
-  // SCHED_BATCH (set by the constructor), for the same reason: when the peer's reply wakes this
+  // SCHED_BATCH (set as the thread starts), for the same reason: when the peer's reply wakes this
   // thread while the peer or the application runs on that core, it waits until they block
   // instead of switching away from them and back. Measured with client and far end on one CPU (bench echo-64-text-pinned, the
   // policy flipped on the running thread, 4 alternating runs each): p50 27.2 → 25.7 µs; with
-  // default scheduling p50 and p99 did not move. It also asks for the shortest time slice (as
-  // the thread starts), so that it runs before a preempted application thread
-  // (common/thread_identity.hpp; measured in README, Benchmarks).
+  // default scheduling p50 and p99 did not move. It also asks for the shortest time slice, so
+  // that it runs before a preempted application thread (common/thread_identity.hpp; measured in
+  // README, Benchmarks).
   static void run(boost::asio::io_context& io) { io.run(); }
 
   // Declaration order is construction order: the thread starts last, with everything it uses.

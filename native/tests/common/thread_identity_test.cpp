@@ -1,7 +1,7 @@
-// set_own_time_slice: the calling thread's slice changes and nothing else does (its policy, the
-// other threads), and a thread started by a short-slice thread can go back to the default (what
-// the DNS and disk threads do). Read back from the kernel (/proc/thread-self/sched). Custom
-// slices came with Linux 6.12: elsewhere these skip.
+// set_own_scheduling: the calling thread gets the policy and time slice asked for and no other
+// thread changes, a thread started by a batch thread can go back to standard (what the DNS and
+// disk threads do), and a thread under another policy is left alone. Read back from the kernel
+// (/proc/thread-self/sched). Custom slices came with Linux 6.12: elsewhere these skip.
 #include "common/thread_identity.hpp"
 
 #include <gtest/gtest.h>
@@ -66,44 +66,48 @@ class ThreadIdentityTest : public ::testing::Test {
   std::uint64_t default_slice = 0;
 };
 
-TEST_F(ThreadIdentityTest, SetsTheCallingThreadsSliceOnly) {
+TEST_F(ThreadIdentityTest, BatchIsSchedBatchWithTheShortSliceForTheCallingThreadOnly) {
   sched_view inside, back;
   on_new_thread([&] {
-    set_own_time_slice(short_time_slice_ns);
+    set_own_scheduling(thread_policy::batch);
     inside = *own_sched();
-    set_own_time_slice(0);
+    set_own_scheduling(thread_policy::standard);
     back = *own_sched();
   });
+  EXPECT_EQ(inside.policy, SCHED_BATCH);
   EXPECT_EQ(inside.slice, short_time_slice_ns);
-  EXPECT_EQ(inside.policy, SCHED_OTHER);
+  EXPECT_EQ(back.policy, SCHED_OTHER);
   EXPECT_EQ(back.slice, default_slice);
-  EXPECT_EQ(own_sched()->slice, default_slice);  // this (the starting) thread kept its own
+  const auto here = *own_sched();  // the starting thread kept its own
+  EXPECT_EQ(here.policy, SCHED_OTHER);
+  EXPECT_EQ(here.slice, default_slice);
 }
 
-TEST_F(ThreadIdentityTest, AThreadStartedByAShortSliceThreadCanGoBackToTheDefault) {
+TEST_F(ThreadIdentityTest, AThreadStartedByABatchThreadCanGoBackToStandard) {
   sched_view inherited, reset;
   on_new_thread([&] {
-    set_own_time_slice(short_time_slice_ns);
+    set_own_scheduling(thread_policy::batch);
     on_new_thread([&] {
       inherited = *own_sched();
-      set_own_time_slice(0);
+      set_own_scheduling(thread_policy::standard);
       reset = *own_sched();
     });
   });
+  EXPECT_EQ(inherited.policy, SCHED_BATCH);
   EXPECT_EQ(inherited.slice, short_time_slice_ns);
+  EXPECT_EQ(reset.policy, SCHED_OTHER);
   EXPECT_EQ(reset.slice, default_slice);
 }
 
-TEST_F(ThreadIdentityTest, KeepsTheThreadsPolicy) {
-  sched_view batch;
+TEST_F(ThreadIdentityTest, LeavesAThreadUnderAnotherPolicyAlone) {
+  int policy_after = -1;
   on_new_thread([&] {
     sched_param param{};
-    ASSERT_EQ(pthread_setschedparam(pthread_self(), SCHED_BATCH, &param), 0);
-    set_own_time_slice(short_time_slice_ns);
-    batch = *own_sched();
+    ASSERT_EQ(pthread_setschedparam(pthread_self(), SCHED_IDLE, &param), 0);
+    set_own_scheduling(thread_policy::batch);
+    policy_after = sched_getscheduler(0);
   });
-  EXPECT_EQ(batch.policy, SCHED_BATCH);
-  EXPECT_EQ(batch.slice, short_time_slice_ns);
+  EXPECT_EQ(policy_after, SCHED_IDLE);
 }
 
 }  // namespace
