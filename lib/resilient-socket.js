@@ -39,6 +39,11 @@ const WRITE_NOW_BYTES = 16 * 1024;
 const STAGED = true;
 
 const PLAIN_INFO = Object.freeze({ replayed: false });
+/**
+ * The io thread sends state names as new strings with each event; a socket keeps these instead,
+ * so thousands of idle sockets share one copy of each (as they share their URL's, see _onControlEvent).
+ */
+const STATE_NAMES = new Map(['idle', 'connecting', 'open', 'reconnecting', 'closing', 'closed', 'failed'].map((s) => [s, s]));
 
 /**
  * A WebSocket client that reconnects, detects dead peers, resumes and keeps every message in
@@ -55,7 +60,6 @@ class ResilientSocket extends EventEmitter {
     const config = normalizeOptions(url, options);
     /** Unique within the process: names the socket in the debug log and in diagnostics messages. */
     this.id = ++lastSocketId;
-    this._displayUrls = config.displayUrls;
     this._url = config.displayUrls[0];
     this._state = config.autoConnect ? 'connecting' : 'idle';
     this._lastEventId = undefined;
@@ -82,7 +86,8 @@ class ResilientSocket extends EventEmitter {
     if (t.rejectUnauthorized && !t.ca && (config.native.followRedirects > 0 || config.native.urls.some((u) => u.secure))) {
       ensureDefaultTrustStore(native);
     }
-    this._native = new NativeSocket(config.native, (batch, lengths) => this._onEvents(batch, lengths), config.autoConnect);
+    // A bound method rather than an arrow function: no closure context kept per socket.
+    this._native = new NativeSocket(config.native, this._onEvents.bind(this), config.autoConnect);
     // Like a net.Socket that was never connected, an idle socket must not hold the process;
     // it starts holding it (unless unref()'d) when connect() or reconnect() starts an attempt.
     this._refWanted = true;
@@ -451,7 +456,7 @@ class ResilientSocket extends EventEmitter {
   _onControlEvent(kind, b, at) {
     switch (kind) {
       case KIND.STATE: {
-        const state = b[at];
+        const state = STATE_NAMES.get(b[at]) ?? b[at];
         if (state === this._state) return;
         const previous = this._state;
         this._state = state;
@@ -462,11 +467,12 @@ class ResilientSocket extends EventEmitter {
         return;
       }
       case KIND.CONNECTING:
-        this._url = b[at + 1];
-        this._announce('connecting', { attempt: b[at], url: b[at + 1] });
+        // The same URL again (every attempt to a single URL) keeps the string this socket holds.
+        if (b[at + 1] !== this._url) this._url = b[at + 1];
+        this._announce('connecting', { attempt: b[at], url: this._url });
         return;
       case KIND.OPEN: {
-        const payload = { attempt: b[at], url: b[at + 1], protocol: b[at + 2], reconnected: b[at + 3] };
+        const payload = { attempt: b[at], url: b[at + 1] === this._url ? this._url : b[at + 1], protocol: b[at + 2], reconnected: b[at + 3] };
         if (b[at + 4] !== undefined) payload.resumedFrom = b[at + 4];
         this._announce('open', payload);
         return;
