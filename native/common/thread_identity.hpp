@@ -2,8 +2,8 @@
 // How each thread of ours shows up (top -H, perf, /proc/<pid>/task/*/comm) and how the kernel
 // schedules it. A thread inherits its name, policy and time slice from the thread that starts
 // it: the io thread starts the DNS lookups and the disk workers, so each gets its own, or they
-// would all read "rws-io" and run as SCHED_BATCH with a short slice. Best effort: a refusal
-// leaves the thread as it was.
+// would all read "rws-io" and run with its short slice. Best effort: a refusal leaves the thread
+// as it was.
 #include <pthread.h>
 #include <sched.h>
 
@@ -18,11 +18,11 @@ namespace rws {
 enum class thread_policy {
   // SCHED_OTHER with the kernel's default time slice, as Node's own threads run.
   standard,
-  // SCHED_BATCH (Linux; no privilege needed, the same share of CPU): a wake-up of this thread
-  // does not preempt the thread running on that core, but waits until it blocks or its time
-  // slice ends; on an idle core it runs at once. With the shortest time slice the kernel grants
-  // (below).
-  batch,
+  // SCHED_OTHER with the shortest time slice the kernel grants (below; Linux 6.12 and later, no
+  // privilege needed, the same share of CPU). Where the kernel has no custom slices, SCHED_BATCH
+  // instead: a wake-up of the thread then does not preempt the one running on that core but waits
+  // until it blocks or its slice ends, which was the better of the two there (README, Benchmarks).
+  short_slice,
 };
 
 // Names `thread` (at most 15 characters). Called by the thread that started it, right after
@@ -41,14 +41,15 @@ inline void set_thread_name(pthread_t thread, const char* name) {
 // Linux 6.12 and later).
 constexpr std::uint64_t short_time_slice_ns = 100'000;
 
-// Gives the calling thread `policy` and its time slice (batch: short_time_slice_ns; standard:
-// the kernel's default), keeping its nice value, in one call made first thing on the thread
-// itself. The kernel takes a thread id, not a pthread_t; and another thread changing the policy
+// Gives the calling thread `policy` and its time slice (short_slice: short_time_slice_ns;
+// standard: the kernel's default), keeping its nice value, in one call made first thing on the
+// thread itself. The kernel takes a thread id, not a pthread_t; and another thread changing the policy
 // would carry along the slice it read before the change, which could undo the one set here.
 // Only from SCHED_OTHER or SCHED_BATCH: a process run under a realtime or idle policy keeps what
 // it chose. A new thread inherits both from its starter, so the threads the io thread starts
-// call this with `standard`. Where sched_setattr is missing or refused the policy is still set
-// (pthread_setschedparam) and the slice stays the default, as on kernels before 6.12.
+// call this with `standard`. Where sched_setattr is missing or refused, or the kernel has no
+// custom slices (before 6.12), the slice stays the default and short_slice falls back to
+// SCHED_BATCH (pthread_setschedparam).
 //
 // Why the io thread asks for a short slice: its bursts of work are a few microseconds long. When
 // the application thread was preempted (by the peer it just wrote to, on the same core) and the
@@ -58,10 +59,13 @@ constexpr std::uint64_t short_time_slice_ns = 100'000;
 // the io thread a moment later: two more context switches. With a short slice the io thread
 // mostly goes first, so the reply is waiting when the application thread gets to its loop
 // (measured: README, Benchmarks). The io thread's share of CPU is unchanged: that is its weight,
-// not its slice.
+// not its slice. Why SCHED_OTHER with it rather than SCHED_BATCH: the peer's reply then wakes the
+// io thread at once, preempting the peer before it goes back to waiting; by the time it does,
+// the next request is often there, and it skips a sleep and a wake-up (pinned echo p50 25.4 ->
+// 23.3 µs). Under SCHED_BATCH the io thread waited until the peer slept.
 inline void set_own_scheduling(thread_policy policy) {
 #ifdef __linux__
-  const int wanted = policy == thread_policy::batch ? SCHED_BATCH : SCHED_OTHER;
+  const int fallback = policy == thread_policy::short_slice ? SCHED_BATCH : SCHED_OTHER;
 #if defined(SYS_sched_setattr) && defined(SYS_sched_getattr)
   struct sched_attr_v1 {  // struct sched_attr of <linux/sched/types.h>, first version
     std::uint32_t size;
@@ -79,11 +83,15 @@ inline void set_own_scheduling(thread_policy policy) {
     // A thread that has reset-on-fork cannot drop it without privilege, so it is passed back.
     constexpr std::uint64_t reset_on_fork = 0x01;  // SCHED_FLAG_RESET_ON_FORK
     attr.size = sizeof attr;
-    attr.sched_policy = static_cast<std::uint32_t>(wanted);
+    attr.sched_policy = SCHED_OTHER;
     attr.sched_flags &= reset_on_fork;
     attr.sched_priority = 0;
-    attr.sched_runtime = policy == thread_policy::batch ? short_time_slice_ns : 0;
-    if (syscall(SYS_sched_setattr, 0, &attr, 0) == 0) return;
+    attr.sched_runtime = policy == thread_policy::short_slice ? short_time_slice_ns : 0;
+    if (syscall(SYS_sched_setattr, 0, &attr, 0) == 0) {
+      if (policy == thread_policy::standard) return;
+      // Kernels before 6.12 take the call and ignore the slice; they report 0 for it.
+      if (syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) == 0 && attr.sched_runtime == short_time_slice_ns) return;
+    }
   }
 #endif
   int current = 0;
@@ -91,7 +99,7 @@ inline void set_own_scheduling(thread_policy policy) {
   if (pthread_getschedparam(pthread_self(), &current, &param) != 0) return;
   if (current != SCHED_OTHER && current != SCHED_BATCH) return;
   param.sched_priority = 0;
-  if (current != wanted) pthread_setschedparam(pthread_self(), wanted, &param);
+  if (current != fallback) pthread_setschedparam(pthread_self(), fallback, &param);
 #else
   (void)policy;
 #endif

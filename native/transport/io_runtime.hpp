@@ -22,7 +22,7 @@ class io_runtime {
       : io_(std::make_unique<boost::asio::io_context>()),
         work_(boost::asio::make_work_guard(*io_)),
         thread_([io = io_.get(), exited = std::move(exited_promise_)]() mutable {
-          set_own_scheduling(thread_policy::batch);  // see run()
+          set_own_scheduling(thread_policy::short_slice);  // see run()
           run(*io);
           exited.set_value();
         }) {
@@ -69,13 +69,13 @@ class io_runtime {
   // because it steals the core the JS thread or the peer needs, and burns CPU quota in
   // containers. No knob: the default is the only configuration.
   //
-  // SCHED_BATCH (set as the thread starts), for the same reason: when the peer's reply wakes this
-  // thread while the peer or the application runs on that core, it waits until they block
-  // instead of switching away from them and back. Measured with client and far end on one CPU (bench echo-64-text-pinned, the
-  // policy flipped on the running thread, 4 alternating runs each): p50 27.2 → 25.7 µs; with
-  // default scheduling p50 and p99 did not move. It also asks for the shortest time slice, so
-  // that it runs before a preempted application thread (common/thread_identity.hpp; measured in
-  // README, Benchmarks).
+  // The shortest time slice the kernel grants, under SCHED_OTHER (set as the thread starts): after
+  // a wake-up it runs before an application thread the peer preempted, and the peer's reply wakes
+  // it at once (common/thread_identity.hpp). With client and far end on one CPU (bench
+  // echo-64-text-pinned): p50 1.17-1.22× ws with SCHED_BATCH and the short slice, 1.08-1.10×
+  // with SCHED_OTHER and it; the other rows did not move (README, Benchmarks). Kernels without
+  // custom slices (before 6.12) get SCHED_BATCH, which measured better there than SCHED_OTHER
+  // with the default slice (27.2 → 25.7 µs).
   static void run(boost::asio::io_context& io) { io.run(); }
 
   // Declaration order is construction order: the thread starts last, with everything it uses.

@@ -1,5 +1,5 @@
 // set_own_scheduling: the calling thread gets the policy and time slice asked for and no other
-// thread changes, a thread started by a batch thread can go back to standard (what the DNS and
+// thread changes, a thread started by a short-slice thread can go back to standard (what the DNS and
 // disk threads do), and a thread under another policy is left alone. Read back from the kernel
 // (/proc/thread-self/sched). Custom slices came with Linux 6.12: elsewhere these skip.
 #include "common/thread_identity.hpp"
@@ -66,15 +66,15 @@ class ThreadIdentityTest : public ::testing::Test {
   std::uint64_t default_slice = 0;
 };
 
-TEST_F(ThreadIdentityTest, BatchIsSchedBatchWithTheShortSliceForTheCallingThreadOnly) {
+TEST_F(ThreadIdentityTest, ShortSliceIsSchedOtherWithTheShortSliceForTheCallingThreadOnly) {
   sched_view inside, back;
   on_new_thread([&] {
-    set_own_scheduling(thread_policy::batch);
+    set_own_scheduling(thread_policy::short_slice);
     inside = *own_sched();
     set_own_scheduling(thread_policy::standard);
     back = *own_sched();
   });
-  EXPECT_EQ(inside.policy, SCHED_BATCH);
+  EXPECT_EQ(inside.policy, SCHED_OTHER);
   EXPECT_EQ(inside.slice, short_time_slice_ns);
   EXPECT_EQ(back.policy, SCHED_OTHER);
   EXPECT_EQ(back.slice, default_slice);
@@ -83,20 +83,32 @@ TEST_F(ThreadIdentityTest, BatchIsSchedBatchWithTheShortSliceForTheCallingThread
   EXPECT_EQ(here.slice, default_slice);
 }
 
-TEST_F(ThreadIdentityTest, AThreadStartedByABatchThreadCanGoBackToStandard) {
+TEST_F(ThreadIdentityTest, AThreadStartedByAShortSliceThreadCanGoBackToStandard) {
   sched_view inherited, reset;
   on_new_thread([&] {
-    set_own_scheduling(thread_policy::batch);
+    set_own_scheduling(thread_policy::short_slice);
     on_new_thread([&] {
       inherited = *own_sched();
       set_own_scheduling(thread_policy::standard);
       reset = *own_sched();
     });
   });
-  EXPECT_EQ(inherited.policy, SCHED_BATCH);
+  EXPECT_EQ(inherited.policy, SCHED_OTHER);
   EXPECT_EQ(inherited.slice, short_time_slice_ns);
   EXPECT_EQ(reset.policy, SCHED_OTHER);
   EXPECT_EQ(reset.slice, default_slice);
+}
+
+TEST_F(ThreadIdentityTest, ABatchThreadGetsTheShortSliceUnderSchedOther) {
+  sched_view after;
+  on_new_thread([&] {
+    sched_param param{};
+    ASSERT_EQ(pthread_setschedparam(pthread_self(), SCHED_BATCH, &param), 0);
+    set_own_scheduling(thread_policy::short_slice);
+    after = *own_sched();
+  });
+  EXPECT_EQ(after.policy, SCHED_OTHER);
+  EXPECT_EQ(after.slice, short_time_slice_ns);
 }
 
 TEST_F(ThreadIdentityTest, LeavesAThreadUnderAnotherPolicyAlone) {
@@ -104,7 +116,7 @@ TEST_F(ThreadIdentityTest, LeavesAThreadUnderAnotherPolicyAlone) {
   on_new_thread([&] {
     sched_param param{};
     ASSERT_EQ(pthread_setschedparam(pthread_self(), SCHED_IDLE, &param), 0);
-    set_own_scheduling(thread_policy::batch);
+    set_own_scheduling(thread_policy::short_slice);
     policy_after = sched_getscheduler(0);
   });
   EXPECT_EQ(policy_after, SCHED_IDLE);
