@@ -109,10 +109,10 @@ function jest(jestArgs) {
     const escape = (t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     nameFilter.push('--testNamePattern', `^(?!.*(?:${excludedTests.map(([n]) => escape(n)).join('|')}))`);
   }
-  // The caller's arguments come first: --testPathIgnorePatterns takes a list, and would take test
-  // paths given after it as more patterns to ignore.
-  const args = [require.resolve('jest/bin/jest', { paths: [root] }), '--ci', ...jestArgs,
-    ...(ignore.length ? ['--testPathIgnorePatterns', ...ignore] : []), ...nameFilter];
+  // --testPathIgnorePatterns takes a list: the flag after it ends the list, so that the
+  // caller's test paths (or anything after a `--`) are not taken as patterns to ignore.
+  const args = [require.resolve('jest/bin/jest', { paths: [root] }),
+    ...(ignore.length ? ['--testPathIgnorePatterns', ...ignore] : []), ...nameFilter, '--ci', ...jestArgs];
   console.log(`\n== Jest under ASan+UBSan: ${args.slice(1).join(' ')}`);
   const started = Date.now();
   const result = spawnSync(process.execPath, args, { cwd: root, env, stdio: ['inherit', 'inherit', 'pipe'], maxBuffer: 256 << 20 });

@@ -27,7 +27,8 @@ enum class thread_policy {
 
 // Names `thread` (at most 15 characters). Called by the thread that started it, right after
 // starting it, so that nothing can see the new thread under the inherited name before it has
-// been scheduled (a new thread of a SCHED_BATCH one may wait for a core).
+// been scheduled (a new thread of a SCHED_BATCH one may wait for a core: before Linux 6.12 the
+// io thread is one).
 inline void set_thread_name(pthread_t thread, const char* name) {
 #ifdef __linux__
   pthread_setname_np(thread, name);
@@ -42,14 +43,14 @@ inline void set_thread_name(pthread_t thread, const char* name) {
 constexpr std::uint64_t short_time_slice_ns = 100'000;
 
 // Gives the calling thread `policy` and its time slice (short_slice: short_time_slice_ns;
-// standard: the kernel's default), keeping its nice value, in one call made first thing on the
-// thread itself. The kernel takes a thread id, not a pthread_t; and another thread changing the policy
-// would carry along the slice it read before the change, which could undo the one set here.
+// standard: the kernel's default), keeping its nice value, made first thing on the thread itself.
+// The kernel takes a thread id, not a pthread_t; and another thread changing the policy would
+// carry along the slice it read before the change, which could undo the one set here.
 // Only from SCHED_OTHER or SCHED_BATCH: a process run under a realtime or idle policy keeps what
 // it chose. A new thread inherits both from its starter, so the threads the io thread starts
-// call this with `standard`. Where sched_setattr is missing or refused, or the kernel has no
-// custom slices (before 6.12), the slice stays the default and short_slice falls back to
-// SCHED_BATCH (pthread_setschedparam).
+// call this with `standard`. Where the kernel has no custom slices (before 6.12), short_slice
+// falls back to SCHED_BATCH with the default slice; where sched_setattr is missing or refused,
+// the policy alone is set (pthread_setschedparam).
 //
 // Why the io thread asks for a short slice: its bursts of work are a few microseconds long. When
 // the application thread was preempted (by the peer it just wrote to, on the same core) and the
@@ -65,7 +66,6 @@ constexpr std::uint64_t short_time_slice_ns = 100'000;
 // 23.3 µs). Under SCHED_BATCH the io thread waited until the peer slept.
 inline void set_own_scheduling(thread_policy policy) {
 #ifdef __linux__
-  const int fallback = policy == thread_policy::short_slice ? SCHED_BATCH : SCHED_OTHER;
 #if defined(SYS_sched_setattr) && defined(SYS_sched_getattr)
   struct sched_attr_v1 {  // struct sched_attr of <linux/sched/types.h>, first version
     std::uint32_t size;
@@ -80,26 +80,34 @@ inline void set_own_scheduling(thread_policy policy) {
   static_assert(sizeof(sched_attr_v1) == 48, "SCHED_ATTR_SIZE_VER0");
   if (syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) == 0) {
     if (attr.sched_policy != SCHED_OTHER && attr.sched_policy != SCHED_BATCH) return;
-    // A thread that has reset-on-fork cannot drop it without privilege, so it is passed back.
-    constexpr std::uint64_t reset_on_fork = 0x01;  // SCHED_FLAG_RESET_ON_FORK
-    attr.size = sizeof attr;
-    attr.sched_policy = SCHED_OTHER;
-    attr.sched_flags &= reset_on_fork;
-    attr.sched_priority = 0;
-    attr.sched_runtime = policy == thread_policy::short_slice ? short_time_slice_ns : 0;
-    if (syscall(SYS_sched_setattr, 0, &attr, 0) == 0) {
-      if (policy == thread_policy::standard) return;
-      // Kernels before 6.12 take the call and ignore the slice; they report 0 for it.
-      if (syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) == 0 && attr.sched_runtime == short_time_slice_ns) return;
+    // Keeps the nice value read above. A thread that has reset-on-fork cannot drop it without
+    // privilege, so it is passed back.
+    const auto set = [&attr](int sched_policy, std::uint64_t slice_ns) {
+      constexpr std::uint64_t reset_on_fork = 0x01;  // SCHED_FLAG_RESET_ON_FORK
+      attr.size = sizeof attr;
+      attr.sched_policy = static_cast<std::uint32_t>(sched_policy);
+      attr.sched_flags &= reset_on_fork;
+      attr.sched_priority = 0;
+      attr.sched_runtime = slice_ns;  // 0: the kernel's default
+      return syscall(SYS_sched_setattr, 0, &attr, 0) == 0;
+    };
+    if (policy == thread_policy::standard) {
+      if (set(SCHED_OTHER, 0)) return;
+    } else if (set(SCHED_OTHER, short_time_slice_ns)) {
+      // Kernels before 6.12 take the call and ignore the slice: they report 0 for it.
+      if (syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) == 0 && attr.sched_runtime != 0) return;
+      if (set(SCHED_BATCH, 0)) return;
     }
   }
 #endif
+  // Without sched_setattr, or where it was refused: the policy alone.
+  const int wanted = policy == thread_policy::short_slice ? SCHED_BATCH : SCHED_OTHER;
   int current = 0;
   sched_param param{};
   if (pthread_getschedparam(pthread_self(), &current, &param) != 0) return;
   if (current != SCHED_OTHER && current != SCHED_BATCH) return;
   param.sched_priority = 0;
-  if (current != fallback) pthread_setschedparam(pthread_self(), fallback, &param);
+  if (current != wanted) pthread_setschedparam(pthread_self(), wanted, &param);
 #else
   (void)policy;
 #endif

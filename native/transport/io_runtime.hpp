@@ -74,8 +74,9 @@ class io_runtime {
   // it at once (common/thread_identity.hpp). With client and far end on one CPU (bench
   // echo-64-text-pinned): p50 1.17-1.22× ws with SCHED_BATCH and the short slice, 1.08-1.10×
   // with SCHED_OTHER and it; the other rows did not move (README, Benchmarks). Kernels without
-  // custom slices (before 6.12) get SCHED_BATCH, which measured better there than SCHED_OTHER
-  // with the default slice (27.2 → 25.7 µs).
+  // custom slices (before 6.12) get SCHED_BATCH, which measured better than SCHED_OTHER with the
+  // default slice: p50 27.2 → 25.7 µs when it was introduced, 27.0-27.1 against 26.1-26.4 µs
+  // when measured again beside the short slice.
   static void run(boost::asio::io_context& io) { io.run(); }
 
   // Declaration order is construction order: the thread starts last, with everything it uses.

@@ -13,6 +13,7 @@ const { startWsServer } = require('../helpers/servers');
 const { makeTracker } = require('../helpers/tracker');
 const { waitFor, onceWithin } = require('../helpers/deadline');
 const { CHANNEL_NAMES } = require('../../lib/diagnostics');
+const { ResilientSocket } = require('../..');
 
 const t = makeTracker();
 afterEach(() => t.cleanup());
@@ -22,14 +23,22 @@ const HEARTBEAT = { interval: 40, timeout: 2000 };
 /** An open socket with a fast heartbeat, and a count of its deliveries from the io thread. */
 async function openSocket() {
   const server = t.add(await startWsServer());
-  const sock = t.socket(server.url, { heartbeat: HEARTBEAT });
-  await onceWithin(sock, 'open', 5000);
-  const deliveries = { count: 0 };
-  const deliver = sock._onEvents.bind(sock);
-  sock._onEvents = (batch, lengths) => {
-    deliveries.count++;
-    deliver(batch, lengths);
+  // The socket hands the io thread its _onEvents when it is made, so the count wraps it then;
+  // it counts from 'open' on.
+  const deliveries = { count: 0, counting: false };
+  const original = ResilientSocket.prototype._onEvents;
+  ResilientSocket.prototype._onEvents = function countedOnEvents(batch, lengths) {
+    if (deliveries.counting) deliveries.count++;
+    return original.call(this, batch, lengths);
   };
+  let sock;
+  try {
+    sock = t.socket(server.url, { heartbeat: HEARTBEAT });
+  } finally {
+    ResilientSocket.prototype._onEvents = original;
+  }
+  await onceWithin(sock, 'open', 5000);
+  deliveries.counting = true;
   return { sock, deliveries };
 }
 
@@ -56,6 +65,7 @@ test('a listener added later gets the pongs; once removed they stop; added again
   sock.on('heartbeat', listener);
   await waitFor(() => rtts.length >= 3, 5000, 'three heartbeat events');
   expect(rtts.every((rtt) => typeof rtt === 'number' && rtt >= 0)).toBe(true);
+  expect(deliveries.count).toBeGreaterThanOrEqual(3); // the count sees deliveries
 
   sock.off('heartbeat', listener);
   await pings(sock, 3); // the first pong nobody hears turns the reports off
@@ -88,6 +98,7 @@ test.each([
   } finally {
     unsubscribe(fn);
   }
+  expect(deliveries.count).toBeGreaterThanOrEqual(3); // the count sees deliveries
   const after = deliveries.count;
   await pings(sock, 5);
   expect(deliveries.count).toBe(after);

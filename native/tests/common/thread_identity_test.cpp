@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 #include <sched.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -111,6 +113,21 @@ TEST_F(ThreadIdentityTest, ABatchThreadGetsTheShortSliceUnderSchedOther) {
   EXPECT_EQ(after.slice, short_time_slice_ns);
 }
 
+TEST_F(ThreadIdentityTest, KeepsResetOnForkWhichItCannotDrop) {
+  int policy_after = -1;
+  std::optional<sched_view> after;
+  on_new_thread([&] {
+    sched_param param{};
+    ASSERT_EQ(sched_setscheduler(0, SCHED_BATCH | SCHED_RESET_ON_FORK, &param), 0);
+    set_own_scheduling(thread_policy::short_slice);
+    policy_after = sched_getscheduler(0);
+    after = own_sched();
+  });
+  EXPECT_EQ(policy_after, SCHED_OTHER | SCHED_RESET_ON_FORK);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->slice, short_time_slice_ns);
+}
+
 TEST_F(ThreadIdentityTest, LeavesAThreadUnderAnotherPolicyAlone) {
   int policy_after = -1;
   on_new_thread([&] {
@@ -120,6 +137,33 @@ TEST_F(ThreadIdentityTest, LeavesAThreadUnderAnotherPolicyAlone) {
     policy_after = sched_getscheduler(0);
   });
   EXPECT_EQ(policy_after, SCHED_IDLE);
+}
+
+// On every kernel, custom slices or not: the short slice under SCHED_OTHER, or SCHED_BATCH
+// (before Linux 6.12), as the kernel reports it (sched_getattr, which /proc may not show).
+TEST(ThreadIdentity, ShortSliceEndsWithItsSliceOrUnderSchedBatch) {
+  struct {
+    std::uint32_t size;
+    std::uint32_t sched_policy;
+    std::uint64_t sched_flags;
+    std::int32_t sched_nice;
+    std::uint32_t sched_priority;
+    std::uint64_t sched_runtime;
+    std::uint64_t sched_deadline;
+    std::uint64_t sched_period;
+  } attr{};
+  int got = -1;
+  on_new_thread([&] {
+    set_own_scheduling(thread_policy::short_slice);
+    got = static_cast<int>(syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0));
+  });
+  ASSERT_EQ(got, 0);
+  if (attr.sched_policy == SCHED_OTHER) {
+    EXPECT_EQ(attr.sched_runtime, short_time_slice_ns);
+  } else {
+    EXPECT_EQ(attr.sched_policy, static_cast<std::uint32_t>(SCHED_BATCH));
+  }
+  if (kernel_has_custom_slices()) EXPECT_EQ(attr.sched_policy, static_cast<std::uint32_t>(SCHED_OTHER));
 }
 
 }  // namespace
