@@ -95,7 +95,8 @@ inline void set_own_scheduling(thread_policy policy) {
       if (set(SCHED_OTHER, 0)) return;
     } else if (set(SCHED_OTHER, short_time_slice_ns)) {
       // Kernels before 6.12 take the call and ignore the slice: they report 0 for it.
-      if (syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) == 0 && attr.sched_runtime != 0) return;
+      const bool read = syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) == 0;
+      if (read && attr.sched_runtime != 0) return;
       if (set(SCHED_BATCH, 0)) return;
     }
   }

@@ -72,7 +72,7 @@ class io_runtime {
   // The shortest time slice the kernel grants, under SCHED_OTHER (set as the thread starts): after
   // a wake-up it runs before an application thread the peer preempted, and the peer's reply wakes
   // it at once (common/thread_identity.hpp). With client and far end on one CPU (bench
-  // echo-64-text-pinned): p50 1.17-1.22× ws with SCHED_BATCH and the short slice, 1.08-1.10×
+  // echo-64-text-pinned): p50 1.17-1.22× ws with SCHED_BATCH and the short slice, 1.07-1.10×
   // with SCHED_OTHER and it; the other rows did not move (README, Benchmarks). Kernels without
   // custom slices (before 6.12) get SCHED_BATCH, which measured better than SCHED_OTHER with the
   // default slice: p50 27.2 → 25.7 µs when it was introduced, 27.0-27.1 against 26.1-26.4 µs

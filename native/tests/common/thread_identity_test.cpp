@@ -1,7 +1,8 @@
 // set_own_scheduling: the calling thread gets the policy and time slice asked for and no other
-// thread changes, a thread started by a short-slice thread can go back to standard (what the DNS and
-// disk threads do), and a thread under another policy is left alone. Read back from the kernel
-// (/proc/thread-self/sched). Custom slices came with Linux 6.12: elsewhere these skip.
+// thread changes, a thread started by a short-slice thread can go back to standard (what the DNS
+// and disk threads do), and a thread under another policy is left alone. Read back from the
+// kernel (/proc/thread-self/sched). Custom slices came with Linux 6.12: elsewhere all but the
+// last test skip.
 #include "common/thread_identity.hpp"
 
 #include <gtest/gtest.h>
@@ -163,7 +164,9 @@ TEST(ThreadIdentity, ShortSliceEndsWithItsSliceOrUnderSchedBatch) {
   } else {
     EXPECT_EQ(attr.sched_policy, static_cast<std::uint32_t>(SCHED_BATCH));
   }
-  if (kernel_has_custom_slices()) EXPECT_EQ(attr.sched_policy, static_cast<std::uint32_t>(SCHED_OTHER));
+  if (kernel_has_custom_slices()) {
+    EXPECT_EQ(attr.sched_policy, static_cast<std::uint32_t>(SCHED_OTHER));
+  }
 }
 
 }  // namespace
