@@ -42,6 +42,20 @@ inline void set_thread_name(pthread_t thread, const char* name) {
 // Linux 6.12 and later).
 constexpr std::uint64_t short_time_slice_ns = 100'000;
 
+// struct sched_attr of <linux/sched/types.h>, first version (SCHED_ATTR_SIZE_VER0), for the
+// sched_getattr/sched_setattr syscalls, which glibc does not wrap.
+struct sched_attr_v1 {
+  std::uint32_t size;
+  std::uint32_t sched_policy;
+  std::uint64_t sched_flags;
+  std::int32_t sched_nice;
+  std::uint32_t sched_priority;
+  std::uint64_t sched_runtime;  // for SCHED_OTHER/SCHED_BATCH: the time slice, in ns (6.12+)
+  std::uint64_t sched_deadline;
+  std::uint64_t sched_period;
+};
+static_assert(sizeof(sched_attr_v1) == 48, "SCHED_ATTR_SIZE_VER0");
+
 // Gives the calling thread `policy` and its time slice (short_slice: short_time_slice_ns;
 // standard: the kernel's default), keeping its nice value, made first thing on the thread itself.
 // The kernel takes a thread id, not a pthread_t; and another thread changing the policy would
@@ -67,17 +81,7 @@ constexpr std::uint64_t short_time_slice_ns = 100'000;
 inline void set_own_scheduling(thread_policy policy) {
 #ifdef __linux__
 #if defined(SYS_sched_setattr) && defined(SYS_sched_getattr)
-  struct sched_attr_v1 {  // struct sched_attr of <linux/sched/types.h>, first version
-    std::uint32_t size;
-    std::uint32_t sched_policy;
-    std::uint64_t sched_flags;
-    std::int32_t sched_nice;
-    std::uint32_t sched_priority;
-    std::uint64_t sched_runtime;
-    std::uint64_t sched_deadline;
-    std::uint64_t sched_period;
-  } attr{};
-  static_assert(sizeof(sched_attr_v1) == 48, "SCHED_ATTR_SIZE_VER0");
+  sched_attr_v1 attr{};
   if (syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) == 0) {
     if (attr.sched_policy != SCHED_OTHER && attr.sched_policy != SCHED_BATCH) return;
     // Keeps the nice value read above. A thread that has reset-on-fork cannot drop it without

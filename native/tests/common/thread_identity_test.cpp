@@ -143,16 +143,7 @@ TEST_F(ThreadIdentityTest, LeavesAThreadUnderAnotherPolicyAlone) {
 // On every kernel, custom slices or not: the short slice under SCHED_OTHER, or SCHED_BATCH
 // (before Linux 6.12), as the kernel reports it (sched_getattr, which /proc may not show).
 TEST(ThreadIdentity, ShortSliceEndsWithItsSliceOrUnderSchedBatch) {
-  struct {
-    std::uint32_t size;
-    std::uint32_t sched_policy;
-    std::uint64_t sched_flags;
-    std::int32_t sched_nice;
-    std::uint32_t sched_priority;
-    std::uint64_t sched_runtime;
-    std::uint64_t sched_deadline;
-    std::uint64_t sched_period;
-  } attr{};
+  sched_attr_v1 attr{};
   int got = -1;
   on_new_thread([&] {
     set_own_scheduling(thread_policy::short_slice);
