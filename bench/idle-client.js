@@ -9,21 +9,39 @@
  * heartbeat, reconnect and the in-memory outbox all on), lets them sit idle for 2 s, and
  * prints one JSON line:
  *   - rssPerConnection: RSS growth per connection (bytes), after a full GC, from before the
- *     first connection to after the last;
+ *     first connection to 2 s after the last. This still holds V8's young generation as the
+ *     burst of opening left it: V8 doubles it while many objects survive, up to 32 MiB for `ws`
+ *     (6 KiB per connection at 5,000) and 16 MiB for resilient-ws;
+ *   - settledRssPerConnection: the same growth once V8's memory reducer has shrunk the young
+ *     generation back, which it does by itself some 10-30 s into idleness. This is what 5,000
+ *     connections cost a service that keeps them: what stays per connection, not the garbage
+ *     of opening them. `settledAfterMs` says how long that took (from the full GC), and
+ *     `youngShrunk` whether it happened before SETTLE_LIMIT_MS (if not, the number is the last
+ *     reading, and says so);
  *   - cpuPercentPer1000: CPU time of this whole process (every thread) over `cpuWindowMs` of
- *     idleness, as % of one core, per 1,000 open connections;
+ *     idleness, as % of one core, per 1,000 open connections (measured after the settling, so
+ *     the memory reducer's own collections are not counted as idle cost);
  *   - cpuTotalMs: CPU this process used in all, so the harness can tell its own load from
  *     other people's.
  * The process must run with a raised fd limit (`ulimit -n`); the harness does that.
  */
 
 const path = require('path');
+const v8 = require('v8');
 
 const [kind, url, countArg, windowArg] = process.argv.slice(2);
 const count = Number(countArg);
 const cpuWindowMs = Number(windowArg);
 const STEP = 200;
 const SETTLE_MS = 2000;
+// V8's memory reducer starts ~8 s after a full GC that leaves the allocation rate low, and may
+// take a few rounds; 60 s is several times what it took on any run here.
+const SETTLE_LIMIT_MS = 60000;
+const POLL_MS = 500;
+// RSS counts as settled once the young generation shrank and RSS then stayed within this
+// fraction for STABLE_POLLS readings in a row.
+const STABLE_FRACTION = 0.002;
+const STABLE_POLLS = 4;
 
 const sockets = [];
 
@@ -46,6 +64,26 @@ function open(WebSocket, ResilientSocket) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+const youngCommitted = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+
+/** Waits for V8's memory reducer to shrink the young generation, then for RSS to hold still. */
+async function settledRss() {
+  const start = performance.now();
+  const grown = youngCommitted();
+  let shrunk = false;
+  let last = process.memoryUsage().rss;
+  let stable = 0;
+  while (performance.now() - start < SETTLE_LIMIT_MS) {
+    await sleep(POLL_MS);
+    const rss = process.memoryUsage().rss;
+    if (!shrunk && youngCommitted() < grown) shrunk = true;
+    stable = Math.abs(rss - last) <= last * STABLE_FRACTION ? stable + 1 : 0;
+    last = rss;
+    if (shrunk && stable >= STABLE_POLLS) break;
+  }
+  return { rss: last, afterMs: Math.round(performance.now() - start), youngShrunk: shrunk };
+}
+
 async function main() {
   if (!['ws', 'rws'].includes(kind) || !url || !(count > 0) || !(cpuWindowMs > 0)) {
     throw new Error('usage: node --expose-gc bench/idle-client.js <ws|rws> <url> <connections> <cpuWindowMs>');
@@ -67,6 +105,7 @@ async function main() {
   global.gc();
   global.gc();
   const after = process.memoryUsage().rss;
+  const settled = await settledRss();
 
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
@@ -82,6 +121,10 @@ async function main() {
       rssBefore: before,
       rssAfter: after,
       rssPerConnection: (after - before) / count,
+      rssSettled: settled.rss,
+      settledRssPerConnection: (settled.rss - before) / count,
+      settledAfterMs: settled.afterMs,
+      youngShrunk: settled.youngShrunk,
       cpuWindowMs: Math.round(wallUs / 1000),
       cpuPercent,
       cpuPercentPer1000: (cpuPercent * 1000) / count,

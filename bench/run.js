@@ -750,7 +750,8 @@ async function measureEchoPinned(kind, ctx) {
 
 /**
  * Idle: one client process per measurement opens IDLE_CONNECTIONS connections (library
- * defaults), and reports its RSS growth per connection and its CPU while idle, per 1,000
+ * defaults), and reports its RSS growth per connection (2 s after opening, and settled: once
+ * V8 has shrunk the young generation the opening burst grew) and its CPU while idle, per 1,000
  * sockets (bench/idle-client.js). The far end is a frame server of its own that answers
  * pings.
  */
@@ -760,8 +761,10 @@ async function measureIdle(kind, ctx, p) {
     ['--expose-gc', path.join(__dirname, 'idle-client.js'), kind, `ws://127.0.0.1:${port}/idle`, String(p.connections), String(ctx.idleWindowMs)],
     { fdLimit: IDLE_FD_LIMIT }
   );
-  const r = await runJsonChild(file, args, 120000 + ctx.idleWindowMs, `${kind} idle client`);
-  return { ...r, rssKiB: r.rssPerConnection / 1024 };
+  // Opening takes well under a minute; settling up to one more (bench/idle-client.js).
+  const r = await runJsonChild(file, args, 180000 + ctx.idleWindowMs, `${kind} idle client`);
+  if (!r.youngShrunk) process.stderr.write(`bench: ${kind} idle client: V8 never shrank its young generation; "settled" RSS is the last reading\n`);
+  return { ...r, rssKiB: r.rssPerConnection / 1024, settledRssKiB: r.settledRssPerConnection / 1024 };
 }
 
 /**
@@ -883,7 +886,8 @@ const SCENARIOS = [
     params: { connections: IDLE_CONNECTIONS },
     measure: measureIdle,
     rows: [
-      { metric: 'rssKiB', label: 'client RSS per idle connection at 5,000 (client in its own process)', unit: 'KiB', better: 'lower', target: 0.5 },
+      { metric: 'settledRssKiB', label: 'client RSS per idle connection at 5,000, settled (client in its own process; after V8 shrank its young generation)', unit: 'KiB', better: 'lower', target: 0.5 },
+      { metric: 'rssKiB', label: 'client RSS per idle connection at 5,000, 2 s after opening (young generation still grown by the opening burst)', unit: 'KiB', better: 'lower', target: 0.5 },
       { metric: 'cpuPercentPer1000', label: 'client CPU while idle, per 1,000 open sockets', unit: '% of a core', better: 'lower', target: null, absolute: 0.2 },
     ],
   },

@@ -182,14 +182,9 @@ void append_event(napi_env env, napi_value array, uint32_t& index, session_event
 }  // namespace
 
 std::shared_ptr<js_event_queue> js_event_queue::create(Napi::Env env, std::shared_ptr<js_dispatcher> dispatcher,
-                                                       Napi::Function callback,
-                                                       std::function<void()> on_backlog_drained,
-                                                       id_callback on_id_delivered,
-                                                       batch_disposer dispose_batches) {
+                                                       Napi::Function callback, std::shared_ptr<owner> owner) {
   std::shared_ptr<js_event_queue> queue(new js_event_queue());
-  queue->on_backlog_drained_ = std::move(on_backlog_drained);
-  queue->on_id_delivered_ = std::move(on_id_delivered);
-  queue->dispose_batches_ = std::move(dispose_batches);
+  queue->owner_ = std::move(owner);
   queue->dispatcher_ = std::move(dispatcher);
   queue->env_ = env;
   if (napi_create_reference(env, callback, 1, &queue->callback_) != napi_ok) {
@@ -309,12 +304,12 @@ void js_event_queue::deliver(napi_env env) {
   // core (bench recv-64-text). A large delivery goes back for the io thread to free all at once;
   // a small one is freed here, where that costs less than waking the io thread for it (an echo:
   // one message per delivery; the extra wake-up measured +5 µs per round trip pinned).
-  if (dispose_batches_ && events >= dispose_on_io_thread_min) dispose_batches_(std::move(batches));
+  if (events >= dispose_on_io_thread_min) owner_->dispose(std::move(batches));
   batches.clear();
   // The native side of the backlog is gone (converted to JS values above), so reading resumes
   // now, while the listeners run, not after them: the io thread refills while JavaScript works
   // instead of both waiting for each other.
-  if (backlog_before >= max_js_backlog && on_backlog_drained_) on_backlog_drained_();
+  if (backlog_before >= max_js_backlog) owner_->backlog_drained();
   if (runs.failed()) {
     // V8 refused a Buffer. Most often the environment is being torn down (worker.terminate():
     // Node may still run queued deliveries while JavaScript can no longer run), and the events
@@ -334,9 +329,7 @@ void js_event_queue::deliver(napi_env env) {
   // Only a batch JavaScript ran to the end counts as received. lib/ catches listener exceptions
   // itself, so anything but napi_ok means the environment is going away (worker terminated)
   // and the batch may have been cut short.
-  if (status == napi_ok && !delivered_id.empty() && on_id_delivered_) {
-    on_id_delivered_(std::move(delivered_id), delivered_id_is_string);
-  }
+  if (status == napi_ok && !delivered_id.empty()) owner_->id_delivered(std::move(delivered_id), delivered_id_is_string);
 }
 
 void js_event_queue::ref() {

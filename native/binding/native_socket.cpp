@@ -31,6 +31,38 @@ Napi::Function native_socket::define(Napi::Env env) {
                      });
 }
 
+namespace {
+
+// The socket's side of its event queue. Its calls come on the JS thread after a batch was
+// delivered, possibly after dispose(), so it holds the session and the io thread only weakly and
+// only posts to the io thread.
+class io_link final : public js_event_queue::owner {
+ public:
+  std::weak_ptr<rws::session> weak_session;
+  std::weak_ptr<io_runtime> weak_runtime;
+
+  void backlog_drained() override {
+    on_io_thread([](rws::session& s) { s.resume_reading(); });
+  }
+  void id_delivered(std::string id, bool is_string) override {
+    on_io_thread([id = std::move(id), is_string](rws::session& s) { s.note_delivered_id(id, is_string); });
+  }
+  void dispose(js_event_queue::batch_list batches) override {
+    // Freed where they were allocated (js_event_queue::deliver); with the io thread gone, here.
+    if (auto r = weak_runtime.lock()) boost::asio::post(r->context(), [done = std::move(batches)] {});
+  }
+
+ private:
+  template <class Fn>
+  void on_io_thread(Fn fn) {
+    auto r = weak_runtime.lock();
+    auto s = weak_session.lock();
+    if (r && s) boost::asio::post(r->context(), [s, fn = std::move(fn)] { fn(*s); });
+  }
+};
+
+}  // namespace
+
 // new NativeSocket(config, onEvents, autoConnect)
 native_socket::native_socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<native_socket>(info) {
   Napi::Env env = info.Env();
@@ -58,32 +90,14 @@ native_socket::native_socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   // and a file outbox logs the plain bytes.
   premask_staged_ = config->outbox.path.empty() && !any_tls && !config->per_message_deflate;
   stats_ = std::make_shared<session_stats>();
-  // These callbacks run on the JS thread after a batch was delivered; they may run after
-  // dispose(), so they hold only weak references and only post to the io thread.
-  auto weak_session = std::make_shared<std::weak_ptr<session>>();
-  auto weak_runtime = std::make_shared<std::weak_ptr<io_runtime>>();
-  auto on_io_thread = [weak_session, weak_runtime](auto fn) {
-    auto runtime = weak_runtime->lock();
-    auto s = weak_session->lock();
-    if (runtime && s) boost::asio::post(runtime->context(), [s, fn = std::move(fn)] { fn(*s); });
-  };
-  events_ = js_event_queue::create(
-      env, addon_->dispatcher(env), callback, [on_io_thread] { on_io_thread([](session& s) { s.resume_reading(); }); },
-      [on_io_thread](std::string id, bool is_string) {
-        on_io_thread([id = std::move(id), is_string](session& s) { s.note_delivered_id(id, is_string); });
-      },
-      [weak_runtime](js_event_queue::batch_list batches) {
-        // Freed where they were allocated (js_event_queue::deliver); with the io thread gone, here.
-        if (auto runtime = weak_runtime->lock()) {
-          boost::asio::post(runtime->context(), [done = std::move(batches)] {});
-        }
-      });
+  auto link = std::make_shared<io_link>();
+  events_ = js_event_queue::create(env, addon_->dispatcher(env), callback, link);
   // Acquired last: nothing below throws, so the addon never holds a half-built socket.
   runtime_ = addon_->acquire_runtime(this);
-  *weak_runtime = runtime_;
+  link->weak_runtime = runtime_;
   session_ = std::make_shared<session>(runtime_->context(), std::move(config), events_, stats_, tls);
   lane_ = session_->lane();
-  *weak_session = session_;
+  link->weak_session = session_;
   post([s = session_, auto_connect] { s->start(auto_connect); });
 }
 

@@ -55,7 +55,7 @@ void connection::on_resolve(const error_code& ec, const std::vector<tcp::endpoin
     }
     return;
   }
-  race_ = std::make_shared<endpoint_race>(io_, results, [self = shared_from_this()](const error_code& ec, tcp::socket s) {
+  race_ = std::make_shared<endpoint_race>(io_, results, [self = shared_from_this()](const error_code& ec, io_socket s) {
     if (!ec && self->phase_ == phase::connecting) self->transport_->socket() = std::move(s);
     self->on_connect(ec);
   });

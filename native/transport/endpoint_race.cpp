@@ -36,7 +36,7 @@ void endpoint_race::start() {
 void endpoint_race::start_next() {
   if (!on_done_ || next_ >= endpoints_.size()) return;
   const std::size_t index = next_++;
-  attempts_.push_back(std::make_unique<tcp::socket>(io_));
+  attempts_.push_back(std::make_unique<io_socket>(io_));
   attempts_.back()->async_connect(endpoints_[index], [self = shared_from_this(), index](const error_code& ec) {
     self->on_attempt(index, ec);
   });
@@ -66,11 +66,11 @@ void endpoint_race::on_attempt(std::size_t index, const error_code& ec) {
   }
 }
 
-void endpoint_race::finish(const error_code& ec, tcp::socket* winner) {
+void endpoint_race::finish(const error_code& ec, io_socket* winner) {
   auto done = std::move(on_done_);
   on_done_ = nullptr;
   stagger_timer_.cancel();
-  tcp::socket result(io_);
+  io_socket result(io_);
   if (winner) result = std::move(*winner);
   cancel();
   if (done) done(ec, std::move(result));

@@ -12,6 +12,7 @@
 #include <memory>
 #include <vector>
 
+#include "transport/io_socket.hpp"
 #include "transport/io_timer.hpp"
 
 namespace rws {
@@ -21,7 +22,7 @@ class endpoint_race : public std::enable_shared_from_this<endpoint_race> {
   using tcp = boost::asio::ip::tcp;
   using error_code = boost::system::error_code;
   // Called once: with the connected socket, or with the last error when every address failed.
-  using handler = std::function<void(const error_code&, tcp::socket)>;
+  using handler = std::function<void(const error_code&, io_socket)>;
 
   static constexpr std::chrono::milliseconds default_stagger{250};
 
@@ -38,11 +39,11 @@ class endpoint_race : public std::enable_shared_from_this<endpoint_race> {
  private:
   void start_next();
   void on_attempt(std::size_t index, const error_code& ec);
-  void finish(const error_code& ec, tcp::socket* winner);
+  void finish(const error_code& ec, io_socket* winner);
 
   boost::asio::io_context& io_;
   std::vector<tcp::endpoint> endpoints_;
-  std::vector<std::unique_ptr<tcp::socket>> attempts_;  // one per started address
+  std::vector<std::unique_ptr<io_socket>> attempts_;  // one per started address
   std::size_t next_ = 0;
   std::size_t failed_ = 0;
   error_code last_error_;

@@ -11,7 +11,7 @@ constexpr std::size_t max_answer_bytes = 16 * 1024;
 
 }  // namespace
 
-proxy_tunnel::proxy_tunnel(boost::asio::ip::tcp::socket& socket, const proxy_config& proxy, std::string authority)
+proxy_tunnel::proxy_tunnel(io_socket& socket, const proxy_config& proxy, std::string authority)
     : socket_(socket), proxy_(proxy), authority_(std::move(authority)) {}
 
 void proxy_tunnel::start(handler on_done) {

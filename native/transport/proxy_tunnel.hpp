@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "transport/io_socket.hpp"
 #include "common/failure.hpp"
 
 namespace rws {
@@ -29,7 +30,7 @@ class proxy_tunnel : public std::enable_shared_from_this<proxy_tunnel> {
   // ERR_PROXY (any other answer, a broken answer, or the proxy hanging up).
   using handler = std::function<void(failure)>;
 
-  proxy_tunnel(boost::asio::ip::tcp::socket& socket, const proxy_config& proxy, std::string authority);
+  proxy_tunnel(io_socket& socket, const proxy_config& proxy, std::string authority);
   void start(handler on_done);
 
  private:
@@ -38,7 +39,7 @@ class proxy_tunnel : public std::enable_shared_from_this<proxy_tunnel> {
   void on_read(const boost::system::error_code& ec, std::size_t n);
   void done(failure f);
 
-  boost::asio::ip::tcp::socket& socket_;
+  io_socket& socket_;
   proxy_config proxy_;
   std::string authority_;  // host:port of the server, the tunnel's far end
   std::string buffer_;     // the request until written, then the answer as it arrives

@@ -199,7 +199,7 @@ void tls_engine::handshake_step() {
     handshake_done(write_failed_);
     return;
   }
-  socket_.async_wait(tcp::socket::wait_read, [weak = weak_from_this()](const error_code& ec) {
+  socket_.async_wait(io_socket::wait_read, [weak = weak_from_this()](const error_code& ec) {
     if (auto self = weak.lock()) self->on_handshake_readable(ec);
   });
 }
@@ -215,7 +215,7 @@ void tls_engine::on_handshake_readable(const error_code& ec) {
   if (!socket_.non_blocking()) socket_.non_blocking(true, read_error);
   std::size_t n = read_error ? 0 : socket_.read_some(asio::buffer(chunk), read_error);
   if (read_error == asio::error::would_block || read_error == asio::error::try_again) {
-    socket_.async_wait(tcp::socket::wait_read, [weak = weak_from_this()](const error_code& e) {
+    socket_.async_wait(io_socket::wait_read, [weak = weak_from_this()](const error_code& e) {
       if (auto self = weak.lock()) self->on_handshake_readable(e);
     });
     return;
@@ -358,7 +358,7 @@ void tls_engine::async_wait_readable(done_handler handler) {
     asio::post(socket_.get_executor(), [h = std::move(handler)] { h({}); });
     return;
   }
-  socket_.async_wait(tcp::socket::wait_read, std::move(handler));
+  socket_.async_wait(io_socket::wait_read, std::move(handler));
 }
 
 void tls_engine::async_write(const std::vector<asio::const_buffer>& buffers, io_handler handler) {
@@ -398,7 +398,7 @@ void tls_engine::async_write(const std::vector<asio::const_buffer>& buffers, io_
 
 void tls_engine::close() {
   error_code ignored;
-  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.shutdown(io_socket::shutdown_both, ignored);
   socket_.close(ignored);
   // Waiters complete as aborted now rather than when the aborted socket writes come back: a
   // waiter holds the connection that holds this engine, and an io thread that is stopping runs

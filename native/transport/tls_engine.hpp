@@ -24,6 +24,8 @@
 #include <string_view>
 #include <vector>
 
+#include "transport/io_socket.hpp"
+
 namespace rws {
 
 class tls_engine : public std::enable_shared_from_this<tls_engine> {
@@ -38,7 +40,7 @@ class tls_engine : public std::enable_shared_from_this<tls_engine> {
   tls_engine(const tls_engine&) = delete;
   tls_engine& operator=(const tls_engine&) = delete;
 
-  tcp::socket& socket() { return socket_; }
+  io_socket& socket() { return socket_; }
   // Null when OpenSSL could not allocate the connection (async_handshake then fails).
   SSL* ssl() { return ssl_; }
 
@@ -74,7 +76,7 @@ class tls_engine : public std::enable_shared_from_this<tls_engine> {
   void flush();
   void on_flushed(const error_code& ec, std::size_t n);
 
-  tcp::socket socket_;
+  io_socket socket_;
   SSL* ssl_ = nullptr;
   std::string_view in_view_;  // during an SSL call: the ciphertext OpenSSL may read
   std::string in_leftover_;   // ciphertext OpenSSL has not taken yet (usually empty)

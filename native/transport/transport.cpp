@@ -64,7 +64,7 @@ int on_new_session(SSL* ssl, SSL_SESSION* session) {
 // the io thread, and for the peer that acks, a wake-up call in its send (bench echo: about one per
 // round trip). Registered anew, with nothing pending, it asks for readability only, until a write
 // has to wait for room.
-error_code register_for_reading(tcp::socket& socket) {
+error_code register_for_reading(io_socket& socket) {
   error_code ec;
   const auto protocol = socket.local_endpoint(ec).protocol();
   if (ec) return ec;
@@ -78,7 +78,7 @@ error_code register_for_reading(tcp::socket& socket) {
 class tcp_transport final : public transport {
  public:
   explicit tcp_transport(asio::io_context& io) : socket_(io) {}
-  tcp::socket& socket() override { return socket_; }
+  io_socket& socket() override { return socket_; }
   void async_secure(done_handler handler) override {
     asio::post(socket_.get_executor(), [h = std::move(handler)] { h({}); });
   }
@@ -100,7 +100,7 @@ class tcp_transport final : public transport {
   error_code opened() override { return register_for_reading(socket_); }
   int direct_write_fd() override { return socket_.native_handle(); }
   void async_wait_readable(done_handler handler) override {
-    socket_.async_wait(tcp::socket::wait_read, std::move(handler));
+    socket_.async_wait(io_socket::wait_read, std::move(handler));
   }
   std::size_t read_now(asio::mutable_buffer buffer, error_code& ec) override {
     // Without the user-visible non-blocking mode, Asio's read_some would poll() until data came.
@@ -110,7 +110,7 @@ class tcp_transport final : public transport {
   }
 
  private:
-  tcp::socket socket_;
+  io_socket socket_;
 };
 
 // TLS on our own engine (tls_engine.hpp: no buffers kept while idle), over the same socket the
@@ -139,7 +139,7 @@ class tls_transport final : public transport {
       }
     }
   }
-  tcp::socket& socket() override { return engine_->socket(); }
+  io_socket& socket() override { return engine_->socket(); }
   void async_secure(done_handler handler) override {
     if (!setup_failure_.empty()) {
       // Fail closed: without SNI or the name to verify, the handshake would "succeed" against

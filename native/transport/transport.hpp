@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "transport/io_socket.hpp"
 #include "transport/tls_config.hpp"
 
 namespace rws {
@@ -25,7 +26,7 @@ using done_handler = std::function<void(const error_code&)>;
 class transport {
  public:
   virtual ~transport() = default;
-  virtual tcp::socket& socket() = 0;
+  virtual io_socket& socket() = 0;
   // TLS: the handshake with SNI and name verification. TCP: completes at once.
   virtual void async_secure(done_handler handler) = 0;
   virtual void async_read_some(asio::mutable_buffer buffer, io_handler handler) = 0;
@@ -60,7 +61,7 @@ class transport {
   // test's fake transport (native/tests/transport/fake_transport.hpp) can do the same.
   virtual void close() {
     error_code ignored;
-    socket().shutdown(tcp::socket::shutdown_both, ignored);
+    socket().shutdown(io_socket::shutdown_both, ignored);
     socket().close(ignored);
   }
 };

@@ -49,7 +49,7 @@ struct client_frame {
 TEST(ConnectionDeflate, ACompressionFailureFailsTheMessageInsteadOfReportingItWritten) {
   asio::io_context io;
   tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  tcp::socket server(io);
+  io_socket server(io);
   asio::streambuf request;
   std::string response;
   unsigned char header[2 + 8 + 4];

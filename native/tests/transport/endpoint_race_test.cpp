@@ -30,7 +30,7 @@ race_result run_race(asio::io_context& io, std::vector<tcp::endpoint> endpoints)
   race_result result;
   auto started = clock_type::now();
   auto race = std::make_shared<endpoint_race>(io, std::move(endpoints),
-                                              [&](const boost::system::error_code& ec, tcp::socket socket) {
+                                              [&](const boost::system::error_code& ec, io_socket socket) {
                                                 result.called = true;
                                                 result.ec = ec;
                                                 result.took = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -76,9 +76,9 @@ TEST(EndpointRace, BlackholedIpv6LosesToIpv4AfterTheStagger) {
   tcp::acceptor v6(io, tcp::endpoint(v6_loopback, 0));
   v6.listen(0);
   auto port = v6.local_endpoint().port();
-  std::vector<std::unique_ptr<tcp::socket>> fillers;
+  std::vector<std::unique_ptr<io_socket>> fillers;
   for (int i = 0; i < 4; ++i) {
-    fillers.push_back(std::make_unique<tcp::socket>(io));
+    fillers.push_back(std::make_unique<io_socket>(io));
     fillers.back()->async_connect(tcp::endpoint(v6_loopback, port), [](const boost::system::error_code&) {});
   }
   io.run_for(std::chrono::milliseconds(200));
@@ -112,7 +112,7 @@ TEST(EndpointRace, CancelledRaceNeverCalls) {
   tcp::acceptor v4(io, tcp::endpoint(v4_loopback, 0));
   bool called = false;
   auto race = std::make_shared<endpoint_race>(io, std::vector<tcp::endpoint>{v4.local_endpoint()},
-                                              [&](const boost::system::error_code&, tcp::socket) { called = true; });
+                                              [&](const boost::system::error_code&, io_socket) { called = true; });
   race->start();
   race->cancel();
   io.run_for(std::chrono::milliseconds(300));

@@ -89,7 +89,7 @@ class fake_transport : public transport {
  public:
   fake_transport(asio::io_context& io, std::shared_ptr<fake_peer> peer) : socket_(io), peer_(std::move(peer)) {}
 
-  tcp::socket& socket() override { return socket_; }  // never opened: available() reads 0
+  io_socket& socket() override { return socket_; }  // never opened: available() reads 0
   void async_secure(done_handler handler) override {
     asio::post(peer_->io, [handler = std::move(handler), ec = peer_->secure_error] { handler(ec); });
   }
@@ -161,7 +161,7 @@ class fake_transport : public transport {
     peer_->held.clear();
   }
 
-  tcp::socket socket_;
+  io_socket socket_;
   std::shared_ptr<fake_peer> peer_;
 };
 
