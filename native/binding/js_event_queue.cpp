@@ -4,6 +4,7 @@
 #include "common/buffer_recycler.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 
 namespace rws::binding {
@@ -182,9 +183,10 @@ void append_event(napi_env env, napi_value array, uint32_t& index, session_event
 }  // namespace
 
 std::shared_ptr<js_event_queue> js_event_queue::create(Napi::Env env, std::shared_ptr<js_dispatcher> dispatcher,
-                                                       Napi::Function callback, std::shared_ptr<owner> owner) {
+                                                       Napi::Function callback, std::shared_ptr<socket_hooks> hooks) {
   std::shared_ptr<js_event_queue> queue(new js_event_queue());
-  queue->owner_ = std::move(owner);
+  assert(hooks);
+  queue->hooks_ = std::move(hooks);
   queue->dispatcher_ = std::move(dispatcher);
   queue->env_ = env;
   if (napi_create_reference(env, callback, 1, &queue->callback_) != napi_ok) {
@@ -304,12 +306,12 @@ void js_event_queue::deliver(napi_env env) {
   // core (bench recv-64-text). A large delivery goes back for the io thread to free all at once;
   // a small one is freed here, where that costs less than waking the io thread for it (an echo:
   // one message per delivery; the extra wake-up measured +5 µs per round trip pinned).
-  if (events >= dispose_on_io_thread_min) owner_->dispose(std::move(batches));
+  if (events >= dispose_on_io_thread_min) hooks_->free_batches(std::move(batches));
   batches.clear();
   // The native side of the backlog is gone (converted to JS values above), so reading resumes
   // now, while the listeners run, not after them: the io thread refills while JavaScript works
   // instead of both waiting for each other.
-  if (backlog_before >= max_js_backlog) owner_->backlog_drained();
+  if (backlog_before >= max_js_backlog) hooks_->backlog_drained();
   if (runs.failed()) {
     // V8 refused a Buffer. Most often the environment is being torn down (worker.terminate():
     // Node may still run queued deliveries while JavaScript can no longer run), and the events
@@ -329,7 +331,7 @@ void js_event_queue::deliver(napi_env env) {
   // Only a batch JavaScript ran to the end counts as received. lib/ catches listener exceptions
   // itself, so anything but napi_ok means the environment is going away (worker terminated)
   // and the batch may have been cut short.
-  if (status == napi_ok && !delivered_id.empty()) owner_->id_delivered(std::move(delivered_id), delivered_id_is_string);
+  if (status == napi_ok && !delivered_id.empty()) hooks_->id_delivered(std::move(delivered_id), delivered_id_is_string);
 }
 
 void js_event_queue::ref() {

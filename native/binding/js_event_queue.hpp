@@ -6,9 +6,9 @@
 #include <napi.h>
 
 #include <atomic>
-#include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "binding/js_dispatcher.hpp"
@@ -24,19 +24,19 @@ class js_event_queue : public event_sink,
   // What the queue asks of its socket, on the JS thread, after a batch was handed to JavaScript.
   // One object per socket (native_socket.cpp) instead of a std::function for each: every idle
   // socket keeps its queue, and the three closures cost ~0.2 KB more per socket.
-  class owner {
+  class socket_hooks {
    public:
-    virtual ~owner() = default;
+    virtual ~socket_hooks() = default;
     // The batch had reached max_js_backlog: reading may resume.
     virtual void backlog_drained() = 0;
     // The id of the batch's last message that carried one (the resume position to store).
     virtual void id_delivered(std::string id, bool is_string) = 0;
     // Takes the delivered batches to free them on the io thread (see deliver()).
-    virtual void dispose(batch_list batches) = 0;
+    virtual void free_batches(batch_list batches) = 0;
   };
-  // Starts holding the event loop, as a socket does until unref()'d.
+  // Starts holding the event loop, as a socket does until unref()'d. `hooks` must not be null.
   static std::shared_ptr<js_event_queue> create(Napi::Env env, std::shared_ptr<js_dispatcher> dispatcher,
-                                                Napi::Function callback, std::shared_ptr<owner> owner);
+                                                Napi::Function callback, std::shared_ptr<socket_hooks> hooks);
 
   void push(std::vector<session_event>& batch) override;  // io thread
   std::uint64_t backlog_bytes() const override { return backlog_.load(std::memory_order_relaxed); }
@@ -75,7 +75,7 @@ class js_event_queue : public event_sink,
   bool holding_ = false;              // JS thread only: counted as a holder of the dispatcher
   std::atomic<std::uint64_t> backlog_{0};
   std::atomic<bool> heartbeat_listened_{false};
-  std::shared_ptr<owner> owner_;
+  std::shared_ptr<socket_hooks> hooks_;
 };
 
 }  // namespace rws::binding

@@ -34,9 +34,9 @@ Napi::Function native_socket::define(Napi::Env env) {
 namespace {
 
 // The socket's side of its event queue. Its calls come on the JS thread after a batch was
-// delivered, possibly after dispose(), so it holds the session and the io thread only weakly and
-// only posts to the io thread.
-class io_link final : public js_event_queue::owner {
+// delivered, possibly after the socket was disposed, so it holds the session and the io thread
+// only weakly and only posts to the io thread.
+class io_link final : public js_event_queue::socket_hooks {
  public:
   std::weak_ptr<rws::session> weak_session;
   std::weak_ptr<io_runtime> weak_runtime;
@@ -47,7 +47,7 @@ class io_link final : public js_event_queue::owner {
   void id_delivered(std::string id, bool is_string) override {
     on_io_thread([id = std::move(id), is_string](rws::session& s) { s.note_delivered_id(id, is_string); });
   }
-  void dispose(js_event_queue::batch_list batches) override {
+  void free_batches(js_event_queue::batch_list batches) override {
     // Freed where they were allocated (js_event_queue::deliver); with the io thread gone, here.
     if (auto r = weak_runtime.lock()) boost::asio::post(r->context(), [done = std::move(batches)] {});
   }

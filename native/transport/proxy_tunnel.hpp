@@ -9,8 +9,8 @@
 #include <optional>
 #include <string>
 
-#include "transport/io_socket.hpp"
 #include "common/failure.hpp"
+#include "transport/io_socket.hpp"
 
 namespace rws {
 
