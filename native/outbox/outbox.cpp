@@ -22,6 +22,9 @@ failure outbox_failure(failure_code code, std::string message) {
 
 outbox::outbox(std::shared_ptr<const outbox_config> config) : config_(std::move(config)) {
   key_prefix_ = idempotency_key_generator().next();
+  if (config_->guarantee == delivery_guarantee::acked) {
+    key_to_seq_ = std::make_unique<std::unordered_map<std::string, std::uint64_t>>();
+  }
 }
 
 outbox::~outbox() { close(); }
@@ -38,10 +41,11 @@ struct outbox::sync_job {
 
 failure outbox::open(failure& corrupt, poster post_to_io) {
   if (config_->path.empty()) return {};
-  fs_ = std::make_unique<posix_file_system>();
-  post_to_io_ = std::move(post_to_io);
-  worker_ = std::make_unique<disk_worker>();
-  background_failure_ = std::make_shared<background_failure>();
+  file_ = std::make_unique<file_state>();
+  file_->fs = std::make_unique<posix_file_system>();
+  file_->post_to_io = std::move(post_to_io);
+  file_->worker = std::make_unique<disk_worker>();
+  file_->sync_failure = std::make_shared<background_failure>();
   const bool durable = config_->fsync != fsync_policy::none;
   std::error_code ec;
   outbox_recovery_report report{};
@@ -53,12 +57,12 @@ failure outbox::open(failure& corrupt, poster post_to_io) {
   // handed to something else meanwhile (a log that fails to open is destroyed at once).
   options.remove_segment = [this, durable](int dir, std::string name) {
     std::error_code ec;
-    const int dir_copy = fs_->duplicate(dir, ec);
+    const int dir_copy = file_->fs->duplicate(dir, ec);
     if (dir_copy < 0) {
-      if (!fs_->remove(dir, name) && durable) fs_->sync_directory(dir);  // no descriptor to spare
+      if (!file_->fs->remove(dir, name) && durable) file_->fs->sync_directory(dir);  // no descriptor to spare
       return;
     }
-    worker_->submit([fs = fs_.get(), dir_copy, name = std::move(name), durable] {
+    file_->worker->submit([fs = file_->fs.get(), dir_copy, name = std::move(name), durable] {
       if (!fs->remove(dir_copy, name) && durable) fs->sync_directory(dir_copy);
       fs->close(dir_copy);
     });
@@ -68,8 +72,8 @@ failure outbox::open(failure& corrupt, poster post_to_io) {
   // the first record in it is reported). 'batch' orders them through the worker.
   if (config_->fsync == fsync_policy::batch) options.sync_in_background = [this](int dir, int fd) {
     std::error_code dup_error;
-    const int dir_copy = fs_->duplicate(dir, dup_error);
-    worker_->submit([fs = fs_.get(), dir_copy, fd, failed = background_failure_, dup_error] {
+    const int dir_copy = file_->fs->duplicate(dir, dup_error);
+    file_->worker->submit([fs = file_->fs.get(), dir_copy, fd, failed = file_->sync_failure, dup_error] {
       std::error_code ec = fs->sync(fd);
       fs->close(fd);
       if (!ec) ec = dir_copy >= 0 ? fs->sync_directory(dir_copy) : dup_error;
@@ -80,10 +84,10 @@ failure outbox::open(failure& corrupt, poster post_to_io) {
       }
     });
   };
-  log_ = outbox_log::open(*fs_, config_->path, ec, report, options);
+  log_ = outbox_log::open(*file_->fs, config_->path, ec, report, options);
   if (ec || !log_) {
     log_.reset();
-    worker_.reset();
+    file_->worker.reset();
     if (ec == outbox_errc::locked) {
       return outbox_failure(failure_code::outbox_locked,
                             "outbox directory " + config_->path +
@@ -129,21 +133,21 @@ failure outbox::open(failure& corrupt, poster post_to_io) {
     item.payload = std::move(const_cast<std::string&>(entry.payload));
     item.binary = entry.binary;
     bytes_ += item.payload.size();
-    if (config_->guarantee == delivery_guarantee::acked) key_to_seq_.emplace(item.key, item.seq);
+    if (config_->guarantee == delivery_guarantee::acked) key_to_seq_->emplace(item.key, item.seq);
     items_.push_back(std::move(item));
   }
   log_->release_payloads();
-  if (!items_.empty()) durable_upto_ = items_.back().seq;  // recovered from disk: durable
-  resume_file_ = std::make_unique<resume_position_file>(*fs_, log_->directory_fd(), *worker_, durable);
+  if (!items_.empty()) file_->durable_upto = items_.back().seq;  // recovered from disk: durable
+  file_->resume_file = std::make_unique<resume_position_file>(*file_->fs, log_->directory_fd(), *file_->worker, durable);
   return {};
 }
 
 std::optional<std::string> outbox::load_resume_position() {
-  return resume_file_ ? resume_file_->load() : std::nullopt;
+  return file_ && file_->resume_file ? file_->resume_file->load() : std::nullopt;
 }
 
 void outbox::store_resume_position(std::string position) {
-  if (resume_file_) resume_file_->store(std::move(position));
+  if (file_ && file_->resume_file) file_->resume_file->store(std::move(position));
 }
 
 std::string outbox::make_key(std::uint64_t seq) const {
@@ -199,7 +203,7 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
                                              " bytes is larger than the file outbox's 64 MiB record limit")});
       continue;
     }
-    if (config_->guarantee == delivery_guarantee::acked && !message.key.empty() && key_to_seq_.count(message.key)) {
+    if (config_->guarantee == delivery_guarantee::acked && !message.key.empty() && key_to_seq_->count(message.key)) {
       rejected.push_back({this_request, 0,
                           outbox_failure(failure_code::invalid_option,
                                          "send(data, { key }): key '" + message.key +
@@ -236,7 +240,7 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
     item.payload = message.masked_with ? shared_payload(std::move(message.data), *message.masked_with)
                                        : shared_payload(std::move(message.data));
     bytes_ += item.payload.size();
-    if (config_->guarantee == delivery_guarantee::acked) key_to_seq_[item.key] = item.seq;
+    if (config_->guarantee == delivery_guarantee::acked) (*key_to_seq_)[item.key] = item.seq;
     items_.push_back(std::move(item));
   }
   if (log_ && first_new < items_.size()) {
@@ -282,7 +286,7 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
       next_seq_ = log_->next_seq();
     }
   }
-  if (log_ && config_->fsync != fsync_policy::batch && !items_.empty()) durable_upto_ = items_.back().seq;
+  if (log_ && config_->fsync != fsync_policy::batch && !items_.empty()) file_->durable_upto = items_.back().seq;
   for (std::size_t i = first_new; i < items_.size(); ++i) accepted.push_back({items_[i].request, items_[i].seq, {}});
 }
 
@@ -298,13 +302,13 @@ void outbox::accept_on_wire(outgoing_message message, std::uint64_t request, std
   send_index_ = items_.size();
 }
 
-bool outbox::needs_sync() const { return log_ && !items_.empty() && items_.back().seq > durable_upto_; }
+bool outbox::needs_sync() const { return log_ && !items_.empty() && items_.back().seq > file_->durable_upto; }
 
 void outbox::start_sync(std::function<void()> done) {
-  if (sync_job_) {
+  if (sync_in_flight()) {
     // One at a time: this caller hears back when the one in flight is done, and starts the
     // next from there (needs_sync()).
-    sync_job_->also_done.push_back(std::move(done));
+    file_->running_sync->also_done.push_back(std::move(done));
     return;
   }
   if (!needs_sync()) {
@@ -320,11 +324,11 @@ void outbox::start_sync(std::function<void()> done) {
     done();
     return;
   }
-  sync_job_ = job;
+  file_->running_sync = job;
   // The worker only syncs a duplicate descriptor and reports; the log and the queue are touched
   // on the io thread alone. `done` moves on to the io thread with the completion, so the worker
   // never holds the last reference to the session that owns this outbox.
-  worker_->submit([fs = fs_.get(), job, post = post_to_io_, this, done = std::move(done)]() mutable {
+  file_->worker->submit([fs = file_->fs.get(), job, post = file_->post_to_io, this, done = std::move(done)]() mutable {
     job->result = fs->sync(job->ticket.fd);
     fs->close(job->ticket.fd);
     post([this, job, done = std::move(done)] {
@@ -338,7 +342,7 @@ void outbox::start_sync(std::function<void()> done) {
 void outbox::complete_sync(std::shared_ptr<sync_job> job) {
   if (job->completed) return;  // already applied by sync_appended(wait)
   job->completed = true;
-  if (sync_job_ == job) sync_job_.reset();
+  if (file_->running_sync == job) file_->running_sync.reset();
   if (!log_) return;  // closed meanwhile: close() synced what it could
   // A background sync that ran before this one (the worker keeps order) and failed: then this
   // commit does not count either.
@@ -349,11 +353,11 @@ void outbox::complete_sync(std::shared_ptr<sync_job> job) {
 void outbox::apply_sync_result(std::uint64_t upto, std::error_code ec) {
   if (ec) {
     // The log discarded everything appended since its last good sync: exactly the messages
-    // above durable_upto_, which are the newest, and none of which went on the wire yet.
+    // above file_->durable_upto, which are the newest, and none of which went on the wire yet.
     auto f = outbox_failure(failure_code::outbox_io, "syncing the outbox file failed (" + ec.message() +
                                                          "); the message was not stored, retry later");
     std::vector<send_outcome> failed;
-    while (!items_.empty() && items_.back().seq > durable_upto_) {
+    while (!items_.empty() && items_.back().seq > file_->durable_upto) {
       auto& item = items_.back();
       bytes_ -= item.payload.size();
       forget_key(item);
@@ -361,23 +365,23 @@ void outbox::apply_sync_result(std::uint64_t upto, std::error_code ec) {
       items_.pop_back();
     }
     send_index_ = std::min(send_index_, items_.size());
-    sync_failed_.insert(sync_failed_.end(), failed.rbegin(), failed.rend());
+    file_->sync_failed.insert(file_->sync_failed.end(), failed.rbegin(), failed.rend());
     next_seq_ = log_->next_seq();
     return;
   }
-  auto first = std::upper_bound(items_.begin(), items_.end(), durable_upto_,
+  auto first = std::upper_bound(items_.begin(), items_.end(), file_->durable_upto,
                                 [](std::uint64_t s, const outbox_item& item) { return s < item.seq; });
-  for (auto it = first; it != items_.end() && it->seq <= upto; ++it) synced_.push_back({it->request, it->seq, {}});
-  durable_upto_ = std::max(durable_upto_, upto);
+  for (auto it = first; it != items_.end() && it->seq <= upto; ++it) file_->synced.push_back({it->request, it->seq, {}});
+  file_->durable_upto = std::max(file_->durable_upto, upto);
 }
 
 void outbox::absorb_background_failure() {
-  if (!background_failure_) return;  // in memory
+  if (!file_) return;  // in memory
   std::error_code ec;
   {
-    std::lock_guard<std::mutex> lock(background_failure_->mutex);
-    ec = background_failure_->first;
-    background_failure_->first.clear();
+    std::lock_guard<std::mutex> lock(file_->sync_failure->mutex);
+    ec = file_->sync_failure->first;
+    file_->sync_failure->first.clear();
   }
   if (ec && log_) log_->report_background_sync_failure(ec);
 }
@@ -387,16 +391,17 @@ void outbox::sync_appended(std::vector<send_outcome>& persisted, std::vector<sen
     // Teardown and close(): the group commit in flight is decided first, in order, then the rest
     // is synced right here. The bound keeps a dead disk from holding the caller forever; its
     // sends then stay unresolved, as they would in a crash.
-    if (sync_job_ && worker_->wait_idle(std::chrono::seconds(10))) complete_sync(sync_job_);
-    if (!sync_job_ && needs_sync()) {
+    if (file_->running_sync && file_->worker->wait_idle(std::chrono::seconds(10))) complete_sync(file_->running_sync);
+    if (!file_->running_sync && needs_sync()) {
       absorb_background_failure();
       apply_sync_result(items_.back().seq, log_->sync());
     }
   }
-  persisted.insert(persisted.end(), synced_.begin(), synced_.end());
-  rejected.insert(rejected.end(), sync_failed_.begin(), sync_failed_.end());
-  synced_.clear();
-  sync_failed_.clear();
+  if (!file_) return;  // in memory: nothing is synced
+  persisted.insert(persisted.end(), file_->synced.begin(), file_->synced.end());
+  rejected.insert(rejected.end(), file_->sync_failed.begin(), file_->sync_failed.end());
+  file_->synced.clear();
+  file_->sync_failed.clear();
 }
 
 const outbox_item* outbox::next_to_send() {
@@ -404,7 +409,7 @@ const outbox_item* outbox::next_to_send() {
   if (send_index_ >= items_.size()) return nullptr;
   // A record goes on the wire only once it is durable: a failed fsync then never rejects a
   // message the server already has.
-  if (log_ && items_[send_index_].seq > durable_upto_) return nullptr;
+  if (log_ && items_[send_index_].seq > file_->durable_upto) return nullptr;
   return &items_[send_index_++];
 }
 
@@ -426,10 +431,11 @@ void outbox::written_upto(std::uint64_t seq, std::vector<send_outcome>& delivere
 }
 
 bool outbox::acknowledge(const std::string& key, std::vector<send_outcome>& delivered) {
-  auto found = key_to_seq_.find(key);
-  if (found == key_to_seq_.end()) return false;
+  if (!key_to_seq_) return false;  // not 'acked': nothing waits for an ack
+  auto found = key_to_seq_->find(key);
+  if (found == key_to_seq_->end()) return false;
   std::uint64_t seq = found->second;
-  key_to_seq_.erase(found);
+  key_to_seq_->erase(found);
   if (items_.empty() || seq < items_.front().seq) return false;
   // Seqs in the queue ascend, so a binary search finds the item even after out-of-order acks.
   auto it = std::lower_bound(items_.begin(), items_.end(), seq,
@@ -472,8 +478,9 @@ void outbox::remove_head(std::vector<send_outcome>* outcomes, failure error) {
 
 void outbox::forget_key(const outbox_item& item) {
   // Only this item's own mapping: after a rejected duplicate the key may belong to another.
-  auto found = key_to_seq_.find(item.key);
-  if (found != key_to_seq_.end() && found->second == item.seq) key_to_seq_.erase(found);
+  if (!key_to_seq_) return;
+  auto found = key_to_seq_->find(item.key);
+  if (found != key_to_seq_->end() && found->second == item.seq) key_to_seq_->erase(found);
 }
 
 bool outbox::evict_oldest_unsent(std::size_t& first_new, std::vector<send_outcome>& rejected, failure error) {
@@ -506,7 +513,7 @@ void outbox::abandon(std::vector<send_outcome>& rejected) {
     if (!item.acked) rejected.push_back({item.request, item.seq, f});
   }
   items_.clear();
-  key_to_seq_.clear();
+  if (key_to_seq_) key_to_seq_->clear();
   bytes_ = 0;
   acked_count_ = 0;
   send_index_ = 0;
@@ -516,10 +523,10 @@ void outbox::close() {
   if (!log_) return;
   // Queued disk work (a sync, the resume position, deletions) finishes before the final sync,
   // which close() of the log does on this thread; then the worker stops.
-  if (worker_->wait_idle(std::chrono::seconds(10)) && sync_job_) complete_sync(sync_job_);
+  if (file_->worker->wait_idle(std::chrono::seconds(10)) && file_->running_sync) complete_sync(file_->running_sync);
   log_->close();
-  worker_.reset();
-  resume_file_.reset();
+  file_->worker.reset();
+  file_->resume_file.reset();
   log_.reset();
 }
 

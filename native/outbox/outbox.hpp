@@ -91,7 +91,7 @@ class outbox {
   // Nothing unsynced goes on the wire (next_to_send), and a failed fdatasync is never reported
   // durable. One sync at a time: start_sync() while one runs only queues `done` behind it.
   bool needs_sync() const;
-  bool sync_in_flight() const { return sync_job_ != nullptr; }
+  bool sync_in_flight() const { return file_ && file_->running_sync != nullptr; }
   void start_sync(std::function<void()> done);
   // Outcomes of finished syncs: durable messages go to `persisted`; on failure the unsynced ones
   // are removed and go to `rejected`. wait = true (close, teardown): first waits for the sync in
@@ -169,26 +169,32 @@ class outbox {
     std::error_code first;  // guarded by mutex
   };
 
+  // What only a file outbox needs, made by open(): an in-memory outbox (the default, one per
+  // socket) does not carry it (bench idle-5000: RSS per connection).
+  struct file_state {
+    std::unique_ptr<file_system> fs;
+    std::unique_ptr<resume_position_file> resume_file;
+    // Destroyed first (declared after what its jobs use): its destructor runs the queued jobs.
+    std::unique_ptr<disk_worker> worker;
+    poster post_to_io;
+    std::shared_ptr<sync_job> running_sync;  // the group commit in flight, if any
+    std::shared_ptr<background_failure> sync_failure;  // a background sync's, shared with the worker
+    std::vector<send_outcome> synced;  // outcomes of finished syncs, not yet collected
+    std::vector<send_outcome> sync_failed;
+    std::uint64_t durable_upto = 0;  // every record up to this seq is on disk
+  };
+
   std::shared_ptr<const outbox_config> config_;
-  std::unique_ptr<file_system> fs_;
-  std::unique_ptr<outbox_log> log_;
-  std::unique_ptr<resume_position_file> resume_file_;
-  // Destroyed first (declared after what its jobs use): its destructor runs the queued jobs.
-  std::unique_ptr<disk_worker> worker_;
-  poster post_to_io_;
-  std::shared_ptr<sync_job> sync_job_;     // the group commit in flight, if any
-  std::shared_ptr<background_failure> background_failure_;
-  std::vector<send_outcome> synced_;       // outcomes of finished syncs, not yet collected
-  std::vector<send_outcome> sync_failed_;
+  std::unique_ptr<file_state> file_;
+  std::unique_ptr<outbox_log> log_;  // after file_: destroyed first, its callbacks use file_
   lazy_deque<outbox_item> items_;
-  std::unordered_map<std::string, std::uint64_t> key_to_seq_;  // 'acked' mode only
+  std::unique_ptr<std::unordered_map<std::string, std::uint64_t>> key_to_seq_;  // 'acked' mode only: made by open()
   std::size_t send_index_ = 0;  // items_[send_index_] is the next to write in this connection
   std::uint64_t first_written_mark_ = 0;  // every seq up to this was reported by first_written_upto
   std::size_t acked_count_ = 0;  // acked items not yet popped (an older one is still pending)
   std::uint64_t bytes_ = 0;
   std::uint64_t next_seq_ = 1;
   std::atomic<std::uint64_t>* shared_seq_ = nullptr;  // in memory, with direct writes: the seqs
-  std::uint64_t durable_upto_ = 0;  // file log: every record up to this seq is on disk
   std::uint64_t torn_bytes_ = 0;
   std::uint64_t evicted_ = 0;
   std::string key_prefix_;

@@ -42,8 +42,9 @@ class resume_tracker {
   bool restore(std::string_view id_token);
 
   // --- position ---
-  const std::string& last_id() const { return last_id_; }  // newest parsed: where to resume from
-  bool last_id_is_string() const { return last_id_is_string_; }
+  // Newest parsed: where to resume from (empty while resume is disabled).
+  const std::string& last_id() const { return on_ ? on_->last_id : no_id_; }
+  bool last_id_is_string() const { return on_ && on_->last_id_is_string; }
   // The newest id as a JSON token, for the resume message template.
   std::string last_id_token() const;
 
@@ -53,8 +54,8 @@ class resume_tracker {
   // the position; duplicate: the id is in the window (drop the message); no_id: deliver as is.
   verdict on_text(std::string_view payload, std::string& id, bool& id_is_string);
   // Numeric ids that jumped since construction, and the ids skipped by those jumps.
-  std::uint64_t id_gaps() const { return id_gaps_; }
-  std::uint64_t ids_missing() const { return ids_missing_; }
+  std::uint64_t id_gaps() const { return on_ ? on_->id_gaps : 0; }
+  std::uint64_t ids_missing() const { return on_ ? on_->ids_missing : 0; }
 
   // --- replay phase ---
   // A connection opened; `resumed` when it was opened with a position (the server may replay).
@@ -62,8 +63,10 @@ class resume_tracker {
   // A read with data arrived: ends the replay phase after a pause. Returns replaying().
   bool on_data(time_point now);
   // The read left nothing in the kernel buffer: the replay burst is over.
-  void on_drained() { replaying_ = false; }
-  bool replaying() const { return replaying_; }
+  void on_drained() {
+    if (on_) on_->replaying = false;
+  }
+  bool replaying() const { return on_ && on_->replaying; }
 
   // --- persistence policy ---
   // JavaScript received the message with this id. Returns true when a store should be scheduled
@@ -77,17 +80,26 @@ class resume_tracker {
   void adopt_parsed_as_delivered();
 
  private:
+  // Everything a tracker keeps once resume is enabled; a disabled one (the default, and every
+  // socket has a tracker) keeps only its configuration (bench idle-5000: RSS per connection).
+  struct enabled_state {
+    explicit enabled_state(const resume_config& config, store_fn store)
+        : store(std::move(store)), seen(config.window) {}
+    store_fn store;
+    id_window seen;  // the dedupe window
+    std::string last_id;
+    bool last_id_is_string = false;
+    std::string delivered_id;
+    bool delivered_id_is_string = false;
+    bool changed = false;  // delivered_id differs from what was last stored
+    std::uint64_t id_gaps = 0, ids_missing = 0;
+    bool replaying = false;
+    time_point last_data_at{};
+  };
+
+  static inline const std::string no_id_;
   std::shared_ptr<const resume_config> config_;
-  store_fn store_;
-  std::unique_ptr<id_window> seen_;  // only when enabled: its deque costs memory up front
-  std::string last_id_;
-  bool last_id_is_string_ = false;
-  std::string delivered_id_;
-  bool delivered_id_is_string_ = false;
-  bool changed_ = false;  // delivered_id_ differs from what was last stored
-  std::uint64_t id_gaps_ = 0, ids_missing_ = 0;
-  bool replaying_ = false;
-  time_point last_data_at_{};
+  std::unique_ptr<enabled_state> on_;  // null while resume is disabled
 };
 
 }  // namespace rws

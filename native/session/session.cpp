@@ -64,8 +64,6 @@ session::session(asio::io_context& io, std::shared_ptr<const session_config> con
       stats_(std::move(stats)),
       tls_context_(std::move(tls_context)),
       backoff_(config_->reconnect.curve, uniform01),
-      retry_timer_(io),
-      heartbeat_timer_(io),
       heartbeat_(config_->heartbeat),
       outbox_(std::shared_ptr<const outbox_config>(config_, &config_->outbox)),
       resume_(std::shared_ptr<const resume_config>(config_, &config_->resume),
@@ -204,8 +202,8 @@ void session::begin_attempt() {
   e.detail->attempt = attempt_;
   e.detail->url = url.display;
   emit(std::move(e));
-  if (make_transport_) {
-    auto stream = make_transport_(params);
+  if (overrides_ && overrides_->make_transport) {
+    auto stream = overrides_->make_transport(params);
     conn_ = std::make_shared<connection>(io_, std::move(params), this, std::move(stream));
     conn_->start_connected();
     return;
@@ -266,11 +264,12 @@ void session::on_open(const open_info& info) {
   stats_->stable_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(stable_at_.time_since_epoch()).count();
 
   if (config_->heartbeat.enabled) {
-    arm_heartbeat(heartbeat_.start(steady_clock::now(), clock_()));
+    arm_heartbeat(heartbeat_.start(steady_clock::now(), read_clocks()));
     watch_path();
     // Suspend/freeze detection is one timer per io thread, not one per socket (wake_service.hpp).
     if (wake_token_) wake_service::of(io_).unsubscribe(wake_token_);
-    wake_token_ = wake_service::of(io_).subscribe(weak_from_this(), [this] { on_wake(); });
+    wake_token_ = wake_service::of(io_).subscribe(
+        std::shared_ptr<wake_listener>(shared_from_this(), static_cast<wake_listener*>(this)));
   }
 
   if (config_->resume.enabled && config_->resume.via == resume_via::message && !resumed_from_.empty()) {
@@ -343,8 +342,8 @@ void session::schedule_retry(const failure& cause, const std::string& reason, st
   e.detail->reason = reason;
   e.detail->error = cause;
   emit(std::move(e));
-  retry_timer_.expires_after(std::chrono::milliseconds(delay));
-  retry_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+  retry_timer().expires_after(std::chrono::milliseconds(delay));
+  retry_timer_->async_wait([self = shared_from_this()](const error_code& ec) {
     if (ec || self->state_ != session_state::reconnecting) return;
     self->begin_attempt();
     self->flush_events();
@@ -352,8 +351,8 @@ void session::schedule_retry(const failure& cause, const std::string& reason, st
 }
 
 void session::drop_connection(std::uint16_t close_code) {
-  heartbeat_timer_.cancel();
-  path_watch_.reset();
+  heartbeat_due_.cancel();
+  if (path_token_) unwatch_network(io_, std::exchange(path_token_, 0));
   if (wake_token_) {
     wake_service::of(io_).unsubscribe(wake_token_);
     wake_token_ = 0;
@@ -391,7 +390,7 @@ void session::finish_closed(int code, const std::string& reason) {
 }
 
 void session::release_resources() {
-  retry_timer_.cancel();
+  cancel_retry_timer();
   if (id_persist_timer_) id_persist_timer_->cancel();
   drop_connection();
   // Every message parsed so far is queued for JavaScript ahead of the 'close' event this ends
@@ -417,8 +416,8 @@ void session::close(std::uint16_t code, std::string reason) {
       if (outbox_.needs_sync()) schedule_sync();  // on the disk worker; its completion pumps
       // What is queued goes out before the close frame (on_written keeps pumping), but a
       // connection that stopped draining does not hold close() for longer than this.
-      retry_timer_.expires_after(close_drain_limit);
-      retry_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+      retry_timer().expires_after(close_drain_limit);
+      retry_timer_->async_wait([self = shared_from_this()](const error_code& ec) {
         if (ec || self->state_ != session_state::closing) return;
         self->send_close_frame();
         self->flush_events();
@@ -446,7 +445,7 @@ void session::continue_closing() {
 void session::send_close_frame() {
   if (close_frame_sent_ || !conn_) return;
   close_frame_sent_ = true;
-  retry_timer_.cancel();
+  cancel_retry_timer();
   conn_->close(static_cast<std::uint16_t>(closing_code_), closing_reason_);
 }
 
@@ -469,7 +468,7 @@ void session::reconnect() {
       break;
     case session_state::reconnecting:
     case session_state::idle:
-      retry_timer_.cancel();
+      cancel_retry_timer();
       begin_attempt();
       break;
     default:
@@ -480,7 +479,7 @@ void session::reconnect() {
 
 void session::shutdown() {
   events_.clear();
-  retry_timer_.cancel();
+  cancel_retry_timer();
   if (id_persist_timer_) id_persist_timer_->cancel();
   drop_connection();
   persist_event_id();

@@ -17,6 +17,7 @@
 #include "transport/connection.hpp"
 #include "transport/io_timer.hpp"
 #include "transport/network_watch.hpp"
+#include "transport/timer_wheel.hpp"
 #include "session/heartbeat.hpp"
 #include "resume/resume_tracker.hpp"
 #include "outbox/outbox.hpp"
@@ -31,7 +32,10 @@ namespace rws {
 enum class session_state : std::uint8_t { idle, connecting, open, reconnecting, closing, closed, failed };
 const char* state_name(session_state state);
 
-class session : public std::enable_shared_from_this<session>, public connection_handler {
+class session : public std::enable_shared_from_this<session>,
+                public connection_handler,
+                private wake_listener,
+                private network_listener {
  public:
   // `config` may be shared with other sessions (the binding gives sockets made with equal options
   // one copy); it never changes.
@@ -66,12 +70,12 @@ class session : public std::enable_shared_from_this<session>, public connection_
   // shared detector (wake_service) reads it too, so this reaches every session of the thread.
   void set_clock(std::function<clock_reading()> clock) {
     wake_service::of(io_).set_clock(clock);
-    clock_ = std::move(clock);
+    overrides().clock = std::move(clock);
   }
   // Tests: every attempt runs over the transport this makes (already connected, no resolve or
   // connect) instead of a real socket. Unset in production.
   using transport_factory = std::function<std::unique_ptr<transport>(const connection_params&)>;
-  void set_transport_factory(transport_factory make) { make_transport_ = std::move(make); }
+  void set_transport_factory(transport_factory make) { overrides().make_transport = std::move(make); }
 
  private:
   void on_open(const open_info& info) override;
@@ -103,10 +107,10 @@ class session : public std::enable_shared_from_this<session>, public connection_
   void arm_heartbeat(std::chrono::milliseconds delay);
   void on_heartbeat(bool woke_elsewhere = false);
   // The io thread's wake detector saw a suspend or a frozen process: probe at once.
-  void on_wake();
+  void on_wake() override;
   // rtnetlink: a change that may concern the open connection's path probes it at once.
   void watch_path();
-  void on_network_change(const network_change& change);
+  void on_network_change(const network_change& change) override;
   void continue_closing();
   void send_close_frame();
   void persist_event_id();
@@ -148,20 +152,47 @@ class session : public std::enable_shared_from_this<session>, public connection_
   bool ever_opened_ = false;
   steady_clock::time_point disconnected_since_ = steady_clock::now();
   backoff backoff_;
-  io_timer retry_timer_;  // the backoff delay; while closing, the drain deadline
+  // The backoff delay; while closing, the drain deadline. Made when first needed: a socket whose
+  // first attempt opened never waits on it.
+  std::unique_ptr<io_timer> retry_timer_;
+  io_timer& retry_timer() {
+    if (!retry_timer_) retry_timer_ = std::make_unique<io_timer>(io_);
+    return *retry_timer_;
+  }
+  void cancel_retry_timer() {
+    if (retry_timer_) retry_timer_->cancel();
+  }
   // When the open connection counts as stable (reconnect.stableAfter). Looked at when it ends, not
   // by a timer: 5,000 sockets opened together meant 5,000 separate wake-ups of the io thread
   // 5 s later, more CPU than their heartbeats (bench idle-5000).
   steady_clock::time_point stable_at_{};
   bool stability_pending_ = false;  // opened, and mark_disconnected has not judged it yet
 
-  io_timer heartbeat_timer_;
-  std::unique_ptr<network_subscription> path_watch_;  // while open, with the heartbeat on
+  // The heartbeat's next look, on the io thread's shared timer_wheel (no Asio timer per socket).
+  struct heartbeat_deadline final : timer_wheel::entry {
+    explicit heartbeat_deadline(session& owner) : owner(owner) {}
+    void on_due() override;
+    session& owner;
+  };
+  heartbeat_deadline heartbeat_due_{*this};
+  std::uint64_t path_token_ = 0;  // watch_network()'s, while open with the heartbeat on
   int local_interface_ = 0;                           // of the open connection's local address
   heartbeat heartbeat_;  // decides; this class owns the timer and does what it says
-  std::function<clock_reading()> clock_ = read_system_clocks;
   std::uint64_t wake_token_ = 0;  // subscribed to wake_service while open with a heartbeat
-  transport_factory make_transport_;
+  // What set_clock() and set_transport_factory() replace: made by the first of them, so a
+  // production socket does not carry two empty std::functions.
+  struct test_overrides {
+    std::function<clock_reading()> clock;
+    transport_factory make_transport;
+  };
+  std::unique_ptr<test_overrides> overrides_;
+  test_overrides& overrides() {
+    if (!overrides_) overrides_ = std::make_unique<test_overrides>();
+    return *overrides_;
+  }
+  clock_reading read_clocks() const {
+    return overrides_ && overrides_->clock ? overrides_->clock() : read_system_clocks();
+  }
 
   outbox outbox_;
   std::shared_ptr<direct_lane> lane_;

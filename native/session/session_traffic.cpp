@@ -139,7 +139,7 @@ void session::handle_pong() {
   auto rtt = heartbeat_.on_pong(steady_clock::now());
   if (!rtt) return;
   stats_->last_rtt_us = static_cast<std::int64_t>(*rtt * 1000);
-  arm_heartbeat(heartbeat_.after_answer(clock_()));
+  arm_heartbeat(heartbeat_.after_answer(read_clocks()));
   if (!sink_->wants_heartbeat_events()) return;
   auto e = session_event::with_detail(event_kind::heartbeat);
   e.detail->rtt_ms = *rtt;
@@ -148,32 +148,33 @@ void session::handle_pong() {
 
 void session::arm_heartbeat(std::chrono::milliseconds delay) {
   if (delay.count() <= 0) {
-    heartbeat_timer_.expires_after(delay);  // "probe at once" stays at once
-  } else {
-    // Idle sockets' heartbeats fire together: the deadline is rounded up to a grid that every
-    // session of the process shares, so one timer expiry (one wake-up of the io thread) sends
-    // the pings of all sockets due in that slot and their pongs come back together, instead of
-    // one wake-up per socket spread over the interval (bench idle-5000). The grid is at most
-    // 1/20 of the shorter of interval and timeout, so detection stays within a few % of
-    // interval + timeout.
-    using std::chrono::nanoseconds;
-    const auto& hb = config_->heartbeat;
-    const std::int64_t shortest_ms = std::max<std::int64_t>(1, std::min<std::int64_t>(hb.interval_ms, hb.timeout_ms));
-    const nanoseconds grid = std::chrono::milliseconds(std::clamp<std::int64_t>(shortest_ms / 20, 1, 250));
-    const nanoseconds due = (steady_clock::now() + delay).time_since_epoch();
-    const nanoseconds rounded = ((due + grid - nanoseconds(1)) / grid) * grid;
-    heartbeat_timer_.expires_at(steady_clock::time_point(std::chrono::duration_cast<steady_clock::duration>(rounded)));
+    timer_wheel::of(io_).arm(heartbeat_due_, timer_wheel::at_once);  // "probe at once" stays at once
+    return;
   }
-  heartbeat_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-    if (!ec) self->on_heartbeat();
-  });
+  // Idle sockets' heartbeats fire together: the deadline is rounded up to a grid that every
+  // session of the process shares, so one expiry (one wake-up of the io thread) sends the pings
+  // of all sockets due in that slot and their pongs come back together, instead of one wake-up
+  // per socket spread over the interval (bench idle-5000). The grid is at most 1/20 of the
+  // shorter of interval and timeout, so detection stays within a few % of interval + timeout.
+  using std::chrono::nanoseconds;
+  const auto& hb = config_->heartbeat;
+  const std::int64_t shortest_ms = std::max<std::int64_t>(1, std::min<std::int64_t>(hb.interval_ms, hb.timeout_ms));
+  const nanoseconds grid = std::chrono::milliseconds(std::clamp<std::int64_t>(shortest_ms / 20, 1, 250));
+  const nanoseconds due = (steady_clock::now() + delay).time_since_epoch();
+  const nanoseconds rounded = ((due + grid - nanoseconds(1)) / grid) * grid;
+  timer_wheel::of(io_).arm(heartbeat_due_,
+                           steady_clock::time_point(std::chrono::duration_cast<steady_clock::duration>(rounded)));
+}
+
+void session::heartbeat_deadline::on_due() {
+  auto keep = owner.shared_from_this();  // on_heartbeat may end what holds the session
+  owner.on_heartbeat();
 }
 
 void session::watch_path() {
   local_interface_ = interface_of(conn_->local_endpoint().address());
-  path_watch_ = watch_network(io_, [weak = weak_from_this()](const network_change& change) {
-    if (auto self = weak.lock()) self->on_network_change(change);
-  });
+  if (path_token_) unwatch_network(io_, path_token_);
+  path_token_ = watch_network(io_, std::shared_ptr<network_listener>(shared_from_this(), static_cast<network_listener*>(this)));
 }
 
 void session::on_network_change(const network_change& change) {
@@ -187,7 +188,7 @@ void session::on_network_change(const network_change& change) {
 
 void session::on_wake() {
   if (state_ != session_state::open || !conn_ || !conn_->is_open()) return;
-  heartbeat_timer_.cancel();
+  heartbeat_due_.cancel();
   on_heartbeat(/*woke_elsewhere=*/true);
 }
 
@@ -196,10 +197,10 @@ void session::on_heartbeat(bool woke_elsewhere) {
   if (reading_paused_) {
     // JavaScript has not taken the backlog yet, so nothing is being read: silence proves
     // nothing. The heartbeat starts over once reading resumes.
-    arm_heartbeat(heartbeat_.start(steady_clock::now(), clock_()));
+    arm_heartbeat(heartbeat_.start(steady_clock::now(), read_clocks()));
     return;
   }
-  auto step = heartbeat_.on_timer(steady_clock::now(), conn_->last_inbound(), clock_(), woke_elsewhere);
+  auto step = heartbeat_.on_timer(steady_clock::now(), conn_->last_inbound(), read_clocks(), woke_elsewhere);
   if (step.woke) stats_->wakeups_detected++;
   if (step.what == heartbeat_step::action::dead) {
     conn_->fail(4000, make_failure(failure_code::heartbeat_timeout,

@@ -39,7 +39,6 @@ connection::connection(asio::io_context& io, connection_params params, connectio
       handler_(handler),
       transport_(std::move(stream)),
       lane_(params_->lane),
-      timer_(io),
       masks_(mask_source::of(io)),
       parser_(params_->max_message_size),
       read_buf_(read_buffer_min) {
@@ -212,10 +211,7 @@ bool connection::handle_control(inbound_event& event) {
         queue_frame(opcode::close, event.close_code == 1005 ? std::string() : close_payload(event.close_code, {}));
         close_sent_ = true;
         phase_ = phase::closing;
-        timer_.expires_after(close_handshake_deadline);
-        timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-          if (!ec) self->on_connect_timeout();
-        });
+        arm_deadline(close_handshake_deadline);
       } else {
         closing().was_clean = true;
       }
@@ -354,10 +350,7 @@ void connection::close(std::uint16_t code, std::string_view reason) {
   closing().opened = true;
   queue_frame(opcode::close, close_payload(code, reason));
   close_sent_ = true;
-  timer_.expires_after(close_handshake_deadline);
-  timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-    if (!ec) self->on_connect_timeout();
-  });
+  arm_deadline(close_handshake_deadline);
   flush();
 }
 
@@ -382,10 +375,7 @@ void connection::fail(std::uint16_t code, failure error) {
   // We do not wait for the peer's answer: it is broken or dead. The close frame gets a short
   // chance to leave, then the socket goes.
   close_received_ = true;
-  timer_.expires_after(fail_flush_deadline);
-  timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-    if (!ec) self->on_connect_timeout();
-  });
+  arm_deadline(fail_flush_deadline);
   flush();
   // Usually the close frame is being written and on_write ends the exchange; if nothing was left
   // to write, end it from a step of its own, not inside the caller's call (rule 3).
@@ -395,7 +385,7 @@ void connection::fail(std::uint16_t code, failure error) {
 void connection::finish_later(close_info info) {
   // The pending resolve/connect/handshake steps see a phase that is not theirs and stop.
   phase_ = phase::closing;
-  timer_.cancel();
+  cancel_deadline();
   asio::post(io_, [self = shared_from_this(), info = std::move(info)]() mutable { self->finish(std::move(info)); });
 }
 
@@ -416,7 +406,7 @@ void connection::fail_attempt(failure error) {
 void connection::finish(close_info info) {
   if (phase_ == phase::closed) return;
   phase_ = phase::closed;
-  timer_.cancel();
+  cancel_deadline();
   if (race_) race_->cancel();
   close_lane();
   transport_->close();
@@ -434,7 +424,7 @@ void connection::abort() {
   handler_ = nullptr;
   if (phase_ == phase::closed) return;
   phase_ = phase::closed;
-  timer_.cancel();
+  cancel_deadline();
   if (race_) race_->cancel();
   close_lane();
   transport_->close();

@@ -165,6 +165,12 @@ class connection : public std::enable_shared_from_this<connection> {
   void on_bytes(const error_code& ec, const char* data, std::size_t n);  // handles one read
   void on_write(const error_code& ec, std::size_t n);
   void on_connect_timeout();
+  // The one deadline of each phase (connectTimeout, then the close exchange's): made when first
+  // armed and dropped at open, so an idle open connection keeps no timer.
+  void arm_deadline(steady_clock::duration after);
+  void cancel_deadline() {
+    if (timer_) timer_->cancel();
+  }
 
   void read_more();
   bool handle_control(inbound_event& event);
@@ -193,14 +199,17 @@ class connection : public std::enable_shared_from_this<connection> {
   // It left `open` while the rest of a frame JavaScript began was on its way: nothing may follow
   // that half frame but its rest (send_tail_first), which a replaced connection never gets.
   bool writes_held_ = false;
-  io_timer timer_;       // connect timeout, then close-handshake deadline
-  mask_source& masks_;   // this io thread's masking keys
-  std::string key_;
-  std::string handshake_buf_;  // the upgrade request until written, then the response as it arrives
-  open_info open_;
+  std::unique_ptr<io_timer> timer_;  // see arm_deadline()
+  mask_source& masks_;                // this io thread's masking keys
+  // The upgrade's own state, dropped at open like params_.
+  struct upgrade_exchange {
+    std::string key;     // Sec-WebSocket-Key, to check the answer's Sec-WebSocket-Accept
+    std::string buffer;  // the request until written, then the response as it arrives
+  };
+  std::unique_ptr<upgrade_exchange> upgrade_;
 
   frame_parser parser_;
-  std::optional<permessage_deflate> deflate_;
+  std::unique_ptr<permessage_deflate> deflate_;  // negotiated: most connections have none
   // The handshake's reads, and every read of a transport that cannot read on readiness (TLS);
   // released at open otherwise (reads then go to the io thread's read_scratch).
   std::vector<char> read_buf_;

@@ -10,10 +10,7 @@ namespace rws {
 
 void connection::start() {
   // One deadline covers the whole attempt: DNS + TCP + TLS + upgrade.
-  timer_.expires_after(std::chrono::milliseconds(params_->connect_timeout_ms));
-  timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-    if (!ec) self->on_connect_timeout();
-  });
+  arm_deadline(std::chrono::milliseconds(params_->connect_timeout_ms));
   // With a proxy, the TCP connection goes to the proxy; the server is reached through its tunnel.
   const std::string& host = params_->proxy ? params_->proxy->host : params_->url.host;
   const std::string& port = params_->proxy ? params_->proxy->port : params_->url.port;
@@ -25,11 +22,16 @@ void connection::start() {
 }
 
 void connection::start_connected() {
-  timer_.expires_after(std::chrono::milliseconds(params_->connect_timeout_ms));
-  timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+  arm_deadline(std::chrono::milliseconds(params_->connect_timeout_ms));
+  on_connect({});
+}
+
+void connection::arm_deadline(steady_clock::duration after) {
+  if (!timer_) timer_ = std::make_unique<io_timer>(io_);
+  timer_->expires_after(after);
+  timer_->async_wait([self = shared_from_this()](const error_code& ec) {
     if (!ec) self->on_connect_timeout();
   });
-  on_connect({});
 }
 
 void connection::on_connect_timeout() {
@@ -126,16 +128,15 @@ void connection::on_secure(const error_code& ec) {
                                                                 params_->url.display + ": " + error));
     return;
   }
-  key_ = std::move(request->key);
-  // The request waits in handshake_buf_ until written; the response is read into it after.
-  handshake_buf_ = std::move(request->text);
-  transport_->async_write({asio::buffer(handshake_buf_)}, [self = shared_from_this()](const error_code& ec, std::size_t) {
+  // The request waits in upgrade_->buffer until written; the response is read into it after.
+  upgrade_ = std::make_unique<upgrade_exchange>(upgrade_exchange{std::move(request->key), std::move(request->text)});
+  transport_->async_write({asio::buffer(upgrade_->buffer)}, [self = shared_from_this()](const error_code& ec, std::size_t) {
     self->on_upgrade_written(ec);
   });
 }
 
 void connection::on_upgrade_written(const error_code& ec) {
-  handshake_buf_.clear();
+  upgrade_->buffer.clear();
   if (phase_ != phase::upgrading) return;
   if (ec) {
     fail_attempt(make_failure(failure_code::connection_lost, "sending the upgrade request failed: " + ec.message()));
@@ -153,10 +154,10 @@ void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
                               "the server closed the connection during the upgrade: " + ec.message()));
     return;
   }
-  handshake_buf_.append(read_buf_.data(), n);
+  upgrade_->buffer.append(read_buf_.data(), n);
   upgrade_response response;
   std::string error;
-  auto status = parse_upgrade_response(handshake_buf_, response, error);
+  auto status = parse_upgrade_response(upgrade_->buffer, response, error);
   if (status == parse_status::incomplete) {
     transport_->async_read_some(asio::buffer(read_buf_), [self = shared_from_this()](const error_code& ec, std::size_t n) {
       self->on_upgrade_read(ec, n);
@@ -176,15 +177,16 @@ void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
     fail_attempt(std::move(f));
     return;
   }
-  error = check_upgrade(response, key_, params_->protocols, params_->per_message_deflate);
+  error = check_upgrade(response, upgrade_->key, params_->protocols, params_->per_message_deflate);
+  open_info opened;
   if (error.empty()) {
     auto extensions = response.header("sec-websocket-extensions");
     if (!extensions.empty()) {
       auto negotiated = parse_deflate_response(extensions, error);
       if (negotiated) {
-        deflate_.emplace(*negotiated, params_->deflate_allocator);
+        deflate_ = std::make_unique<permessage_deflate>(*negotiated, params_->deflate_allocator);
         parser_.allow_compression(true);
-        open_.deflate = true;
+        opened.deflate = true;
       }
     }
   }
@@ -196,17 +198,17 @@ void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
     fail_attempt(make_failure(failure_code::connection_lost, "the socket failed after the handshake: " + failed.message()));
     return;
   }
-  timer_.cancel();
+  timer_.reset();  // cancels the connect deadline: an open connection keeps no timer
   phase_ = phase::open;
   if (lane_ && !deflate_) {
     // Compression keeps a context the JavaScript thread must not touch; TLS has no descriptor
     // to write to (direct_write_fd() is -1).
     if (int fd = transport_->direct_write_fd(); fd >= 0) lane_generation_ = lane_->open(fd);
   }
-  open_.protocol = response.header("sec-websocket-protocol");
+  opened.protocol = response.header("sec-websocket-protocol");
   last_inbound_ = steady_clock::now();
-  std::string leftover = handshake_buf_.substr(response.header_bytes);
-  std::string().swap(handshake_buf_);  // an idle connection keeps no buffer it does not need
+  std::string leftover = upgrade_->buffer.substr(response.header_bytes);
+  upgrade_.reset();  // an idle connection keeps no buffer it does not need
   race_.reset();  // the connect race (its timer, addresses and spent socket) is long over
   params_.reset();  // as are the URL, headers, TLS and proxy settings it connected with
   reads_on_readiness_ = transport_->reads_on_readiness();
@@ -223,7 +225,7 @@ void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
   } else {
     read_more();
   }
-  handler_->on_open(open_);  // last: see "Reports" in connection.hpp
+  handler_->on_open(opened);  // last: see "Reports" in connection.hpp
 }
 
 }  // namespace rws

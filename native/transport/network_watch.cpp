@@ -11,7 +11,8 @@
 #include <array>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <cstring>
-#include <map>
+#include <algorithm>
+#include <vector>
 
 namespace rws {
 namespace {
@@ -52,13 +53,24 @@ class watch_service : public asio::execution_context::service {
   using key_type = watch_service;
   static asio::execution_context::id id;
 
+  struct subscriber {
+    std::uint64_t token;
+    std::weak_ptr<network_listener> listener;
+  };
   struct state {
-    std::map<std::uint64_t, std::function<void(const network_change&)>> subscribers;
-    std::uint64_t next_id = 1;
+    std::vector<subscriber> subscribers;  // in token order: appended, erased in place
+    std::uint64_t next_token = 1;
+    bool subscribed(std::uint64_t token) const {
+      auto at = std::lower_bound(subscribers.begin(), subscribers.end(), token,
+                                 [](const subscriber& s, std::uint64_t t) { return s.token < t; });
+      return at != subscribers.end() && at->token == token;
+    }
   };
 
   explicit watch_service(asio::execution_context& owner)
       : service(owner), io_(static_cast<asio::io_context&>(owner)), state_(std::make_shared<state>()) {}
+
+  std::vector<subscriber>& subscribers() { return state_->subscribers; }
 
   std::shared_ptr<state> start() {
     if (failed_) return nullptr;
@@ -111,10 +123,13 @@ class watch_service : public asio::execution_context::service {
     // A copy: a callback may unsubscribe (its connection ends) while we iterate.
     auto subscribers = state_->subscribers;
     for (const auto& change : changes) {
-      for (auto& [id, fn] : subscribers) {
-        if (state_->subscribers.count(id)) fn(change);
+      for (const auto& s : subscribers) {
+        if (!state_->subscribed(s.token)) continue;
+        if (auto listener = s.listener.lock()) listener->on_network_change(change);
       }
     }
+    // Listeners that died without unwatching (none should) go now.
+    std::erase_if(state_->subscribers, [](const subscriber& s) { return s.listener.expired(); });
   }
 
   asio::io_context& io_;
@@ -124,18 +139,6 @@ class watch_service : public asio::execution_context::service {
 };
 
 asio::execution_context::id watch_service::id;
-
-class subscription final : public network_subscription {
- public:
-  subscription(std::weak_ptr<watch_service::state> state, std::uint64_t id) : state_(std::move(state)), id_(id) {}
-  ~subscription() override {
-    if (auto s = state_.lock()) s->subscribers.erase(id_);
-  }
-
- private:
-  std::weak_ptr<watch_service::state> state_;
-  std::uint64_t id_;
-};
 
 }  // namespace
 
@@ -226,13 +229,17 @@ int interface_of(const boost::asio::ip::address& a) {
   return index;
 }
 
-std::unique_ptr<network_subscription> watch_network(asio::io_context& io,
-                                                    std::function<void(const network_change&)> on_change) {
+std::uint64_t watch_network(asio::io_context& io, std::weak_ptr<network_listener> listener) {
   auto state = asio::use_service<watch_service>(io).start();
-  if (!state) return nullptr;
-  auto id = state->next_id++;
-  state->subscribers.emplace(id, std::move(on_change));
-  return std::make_unique<subscription>(state, id);
+  if (!state) return 0;
+  const std::uint64_t token = state->next_token++;
+  state->subscribers.push_back({token, std::move(listener)});
+  return token;
+}
+
+void unwatch_network(asio::io_context& io, std::uint64_t token) {
+  auto& subscribers = asio::use_service<watch_service>(io).subscribers();
+  std::erase_if(subscribers, [token](const watch_service::subscriber& s) { return s.token == token; });
 }
 
 }  // namespace rws

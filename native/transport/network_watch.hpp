@@ -36,15 +36,20 @@ std::vector<network_change> parse_rtnetlink(std::span<const std::byte> datagram)
 // The interface index that holds `address`, or 0 (getifaddrs).
 int interface_of(const boost::asio::ip::address& address);
 
-// A subscription; the callback stops when it is destroyed. io thread only.
-class network_subscription {
+// What a change is told to (a session: does it concern my connection?). Held weakly, and as a
+// pointer rather than a std::function: every open socket has one entry (bench idle-5000: RSS).
+class network_listener {
  public:
-  virtual ~network_subscription() = default;
+  virtual void on_network_change(const network_change& change) = 0;
+
+ protected:
+  ~network_listener() = default;
 };
 
-// Calls `on_change` on the io thread for every change from now on. Returns null where changes
-// cannot be watched (not Linux, netlink refused): callers then rely on the heartbeat alone.
-std::unique_ptr<network_subscription> watch_network(boost::asio::io_context& io,
-                                                    std::function<void(const network_change&)> on_change);
+// Tells `listener`, on the io thread, of every change from now on while it lives, until
+// unwatch_network(). Returns the subscription's token, or 0 where changes cannot be watched (not
+// Linux, netlink refused): callers then rely on the heartbeat alone.
+std::uint64_t watch_network(boost::asio::io_context& io, std::weak_ptr<network_listener> listener);
+void unwatch_network(boost::asio::io_context& io, std::uint64_t token);
 
 }  // namespace rws

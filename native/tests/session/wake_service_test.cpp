@@ -21,6 +21,13 @@ struct fake_clocks {
   }
 };
 
+// Counts the wakes it is told of into an int that outlives it.
+struct counting_listener final : wake_listener {
+  explicit counting_listener(int& calls) : calls(calls) {}
+  void on_wake() override { ++calls; }
+  int& calls;
+};
+
 class WakeServiceTest : public ::testing::Test {
  protected:
   boost::asio::io_context io;
@@ -35,22 +42,24 @@ class WakeServiceTest : public ::testing::Test {
 
 TEST_F(WakeServiceTest, OneSharedTimerTellsEveryListenerAboutASuspendOnce) {
   auto& s = service();
-  auto a = std::make_shared<int>(0), b = std::make_shared<int>(0);
-  s.subscribe(a, [a] { ++*a; });
-  s.subscribe(b, [b] { ++*b; });
+  int a_calls = 0, b_calls = 0;
+  auto a = std::make_shared<counting_listener>(a_calls), b = std::make_shared<counting_listener>(b_calls);
+  s.subscribe(a);
+  s.subscribe(b);
   io.run_for(50ms);  // several ticks, clocks in step: nothing to report
-  EXPECT_EQ(*a, 0);
-  EXPECT_EQ(*b, 0);
+  EXPECT_EQ(a_calls, 0);
+  EXPECT_EQ(b_calls, 0);
   clocks.boot_ahead_ms = 30000;  // the machine slept 30 s
   io.run_for(50ms);
-  EXPECT_EQ(*a, 1);
-  EXPECT_EQ(*b, 1);
+  EXPECT_EQ(a_calls, 1);
+  EXPECT_EQ(b_calls, 1);
 }
 
 TEST_F(WakeServiceTest, TheTimerStopsWhenNobodyListensSoAnIdleThreadSleeps) {
   auto& s = service();
-  auto owner = std::make_shared<int>(0);
-  auto token = s.subscribe(owner, [] {});
+  int calls = 0;
+  auto owner = std::make_shared<counting_listener>(calls);
+  auto token = s.subscribe(owner);
   io.run_for(30ms);
   s.unsubscribe(token);
   // With the timer not re-armed, run() runs out of work and returns on its own.
@@ -64,8 +73,8 @@ TEST_F(WakeServiceTest, TheTimerStopsWhenNobodyListensSoAnIdleThreadSleeps) {
 TEST_F(WakeServiceTest, AListenerThatDiedWithoutUnsubscribingIsDroppedAndNeverCalled) {
   auto& s = service();
   int calls = 0;
-  auto owner = std::make_shared<int>(0);
-  s.subscribe(owner, [&calls] { ++calls; });
+  auto owner = std::make_shared<counting_listener>(calls);
+  s.subscribe(owner);
   owner.reset();
   clocks.boot_ahead_ms = 30000;
   io.restart();
@@ -76,8 +85,9 @@ TEST_F(WakeServiceTest, AListenerThatDiedWithoutUnsubscribingIsDroppedAndNeverCa
 
 TEST_F(WakeServiceTest, ADeadListenerIsDroppedWithinPruneEveryTicksWithoutAWake) {
   auto& s = service();
-  auto owner = std::make_shared<int>(0);
-  s.subscribe(owner, [] {});
+  int calls = 0;
+  auto owner = std::make_shared<counting_listener>(calls);
+  s.subscribe(owner);
   owner.reset();
   io.restart();
   io.run_for(2s);  // clocks in step: stops early once a periodic look found no live listener
