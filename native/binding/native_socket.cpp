@@ -211,7 +211,12 @@ Napi::Value native_socket::send(const Napi::CallbackInfo& info) {
     if (key.IsString()) m.key = key.As<Napi::String>().Utf8Value();
     batch.push_back(std::move(m));
   }
-  staged_.clear();
+  // Emptied every tick; a tick that staged many large payloads does not leave its capacity here.
+  if (staged_.capacity() > 16) {
+    std::vector<outgoing_message>().swap(staged_);
+  } else {
+    staged_.clear();
+  }
   const bool may_write_here = info.Length() > 2 && info[2].ToBoolean().Value();  // JavaScript has seen 'open'
   if (may_write_here && lane_ && batch.size() == 1 && staged_taken == 0 && batch.front().data.size() <= max_direct_payload &&
       batch.front().data.size() <= lane_->max_payload()) {

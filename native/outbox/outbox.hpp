@@ -118,6 +118,8 @@ class outbox {
   // close(): in-memory messages that were never delivered are rejected with ERR_CLOSED.
   void abandon(std::vector<send_outcome>& rejected);
   void close();
+  // Nothing waits: frees the queue's memory (a burst grew it). Called while idle, not per message.
+  void release_idle_memory() { items_.release_if_empty(); }
 
   std::size_t size() const { return items_.size() - acked_count_; }
   // The messages maxMessages bounds: all of them, except — in 'written' mode — those already

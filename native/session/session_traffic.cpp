@@ -200,6 +200,10 @@ void session::on_heartbeat(bool woke_elsewhere) {
     arm_heartbeat(heartbeat_.start(steady_clock::now(), read_clocks()));
     return;
   }
+  // Once an interval: what a burst of sends grew goes back if nothing is on its way now (no
+  // churn on a busy socket, and no timer of its own).
+  conn_->release_idle_buffers();
+  if (outbox_.size() == 0) outbox_.release_idle_memory();
   auto step = heartbeat_.on_timer(steady_clock::now(), conn_->last_inbound(), read_clocks(), woke_elsewhere);
   if (step.woke) stats_->wakeups_detected++;
   if (step.what == heartbeat_step::action::dead) {

@@ -108,6 +108,12 @@ void connection::resume_reading() {
   read_more();
 }
 
+void connection::release_idle_buffers() {
+  if (!write_idle()) return;
+  out_.release_idle_capacity();
+  if (write_buffers_.capacity() > 16) std::vector<asio::const_buffer>().swap(write_buffers_);
+}
+
 void connection::on_read(const error_code& ec, std::size_t n) { on_bytes(ec, read_buf_.data(), n); }
 
 void connection::on_bytes(const error_code& ec, const char* data, std::size_t n) {
@@ -129,14 +135,16 @@ void connection::on_bytes(const error_code& ec, const char* data, std::size_t n)
     return;
   }
   last_inbound_ = steady_clock::now();
-  inbound_.clear();
-  ready_.clear();
-  auto error = parser_.feed(data, n, inbound_);
+  auto& inbound = read_scratch::of(io_).parsed();
+  auto& ready = read_scratch::of(io_).ready();
+  inbound.clear();
+  ready.clear();
+  auto error = parser_.feed(data, n, inbound);
   std::string error_detail = error == parse_error::none ? std::string() : std::string(parser_.error_detail());
   // Control frames are answered here, in arrival order; data messages are collected and reach
   // the session at the end of this step, before the end of the connection is reported, so
   // nothing the server sent before its close frame (or before a bad message) is lost.
-  for (auto& event : inbound_) {
+  for (auto& event : inbound) {
     if (handle_control(event)) {
       if (close_received_) break;  // nothing may follow a close frame
       continue;
@@ -148,13 +156,13 @@ void connection::on_bytes(const error_code& ec, const char* data, std::size_t n)
         break;
       }
     }
-    ready_.push_back(std::move(event));
+    ready.push_back(std::move(event));
   }
   if (error != parse_error::none && !close_received_) violation(error, std::move(error_detail));
   flush();  // pongs and close frames queued above
   if (!reads_on_readiness_) fit_read_buffer(n);
   // Reports, last (see connection.hpp): the data, then the end once the close exchange is over.
-  if (!ready_.empty() && handler_ && !handler_->on_inbound(ready_)) read_paused_ = true;
+  if (!ready.empty() && handler_ && !handler_->on_inbound(ready)) read_paused_ = true;
   if (close_received_) {
     end_after_close_exchange();
   } else if (phase_ == phase::open || phase_ == phase::closing) {

@@ -125,6 +125,9 @@ class connection : public std::enable_shared_from_this<connection> {
   // closes (bounded by a short timer; the connection keeps itself alive until then).
   void abandon(std::uint16_t code);
   void resume_reading();
+  // Gives back what a burst of writes grew, if nothing is being written now (the session calls it
+  // from the heartbeat: a connection idle for an interval keeps only small buffers).
+  void release_idle_buffers();
 
   bool is_open() const { return phase_ == phase::open; }
   // Nothing queued and no write in flight.
@@ -217,8 +220,6 @@ class connection : public std::enable_shared_from_this<connection> {
   // The last read got less than it asked for, so the socket was empty then and any later bytes
   // signal readability; otherwise the next read goes ahead without waiting.
   bool socket_drained_ = false;
-  std::vector<inbound_event> inbound_;  // everything parsed from one read
-  std::vector<inbound_event> ready_;    // its data messages, handed to the session
   bool reading_ = false;
   bool read_paused_ = false;
   unsigned small_reads_ = 0;  // reads in a row that a minimal read buffer would have held

@@ -49,6 +49,10 @@ class write_queue {
   std::uint64_t end_write(std::size_t n);
   // The write failed: nothing more will be written; the in-flight bytes are dropped.
   void fail_write();
+  // Nothing queued and no write in flight: gives back the buffers a burst grew (each keeps the
+  // size of the largest write it held), so a connection that once sent a burst does not keep
+  // megabytes for the rest of its life. A busy queue is left alone: it would only grow them again.
+  void release_idle_capacity();
 
  private:
   // A payload appended without a copy: it goes out after `offset` bytes of its write's buffer.

@@ -38,5 +38,18 @@ TEST(LazyDequeTest, BehavesAsADequeOnceSomethingWasAdded) {
   EXPECT_EQ(q.back(), "again");
 }
 
+TEST(LazyDequeTest, ReleaseIfEmptyFreesAnEmptiedDequeAndKeepsAFullOne) {
+  lazy_deque<int> q;
+  q.release_if_empty();  // never made: nothing to do
+  for (int i = 0; i < 20000; ++i) q.push_back(int{i});
+  q.release_if_empty();  // not empty: kept
+  EXPECT_EQ(q.size(), 20000u);
+  while (!q.empty()) q.pop_front();
+  q.release_if_empty();
+  EXPECT_EQ(q.begin(), q.end());  // the shared empty range again: nothing allocated
+  q.push_back(7);
+  EXPECT_EQ(q.front(), 7);
+}
+
 }  // namespace
 }  // namespace rws
