@@ -57,7 +57,8 @@ class io_link final : public js_event_queue::socket_hooks {
   void on_io_thread(Fn fn) {
     auto r = weak_runtime.lock();
     auto s = weak_session.lock();
-    if (r && s) boost::asio::post(r->context(), [s, fn = std::move(fn)] { fn(*s); });
+    // Moved, not copied: the io thread must drop the session's last reference, never this one.
+    if (r && s) boost::asio::post(r->context(), [s = std::move(s), fn = std::move(fn)] { fn(*s); });
   }
 };
 

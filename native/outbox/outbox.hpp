@@ -159,7 +159,7 @@ class outbox {
   bool evict_oldest_unsent(std::size_t& first_new, std::vector<send_outcome>& rejected, failure error);
 
   struct sync_job;  // one group commit handed to the disk worker
-  void complete_sync(std::shared_ptr<sync_job> job);  // by value: it resets sync_job_
+  void complete_sync(std::shared_ptr<sync_job> job);  // by value: it resets file_->running_sync
   void apply_sync_result(std::uint64_t upto, std::error_code ec);
   void absorb_background_failure();
 
@@ -190,7 +190,7 @@ class outbox {
   std::unique_ptr<file_state> file_;
   std::unique_ptr<outbox_log> log_;  // after file_: destroyed first, its callbacks use file_
   lazy_deque<outbox_item> items_;
-  std::unique_ptr<std::unordered_map<std::string, std::uint64_t>> key_to_seq_;  // 'acked' mode only: made by open()
+  std::unique_ptr<std::unordered_map<std::string, std::uint64_t>> key_to_seq_;  // 'acked' mode only (made with the outbox)
   std::size_t send_index_ = 0;  // items_[send_index_] is the next to write in this connection
   std::uint64_t first_written_mark_ = 0;  // every seq up to this was reported by first_written_upto
   std::size_t acked_count_ = 0;  // acked items not yet popped (an older one is still pending)

@@ -163,6 +163,10 @@ void connection::on_bytes(const error_code& ec, const char* data, std::size_t n)
   if (!reads_on_readiness_) fit_read_buffer(n);
   // Reports, last (see connection.hpp): the data, then the end once the close exchange is over.
   if (!ready.empty() && handler_ && !handler_->on_inbound(ready)) read_paused_ = true;
+  // What the session did not take (pongs, duplicates, whatever followed a close frame) goes now,
+  // not when some other socket of this thread reads next; the vectors keep their capacity.
+  inbound.clear();
+  ready.clear();
   if (close_received_) {
     end_after_close_exchange();
   } else if (phase_ == phase::open || phase_ == phase::closing) {

@@ -238,8 +238,11 @@ std::uint64_t watch_network(asio::io_context& io, std::weak_ptr<network_listener
 }
 
 void unwatch_network(asio::io_context& io, std::uint64_t token) {
+  // In token order: thousands of sockets dropping together (an outage) stay O(n log n) to find.
   auto& subscribers = asio::use_service<watch_service>(io).subscribers();
-  std::erase_if(subscribers, [token](const watch_service::subscriber& s) { return s.token == token; });
+  auto at = std::lower_bound(subscribers.begin(), subscribers.end(), token,
+                             [](const watch_service::subscriber& s, std::uint64_t t) { return s.token < t; });
+  if (at != subscribers.end() && at->token == token) subscribers.erase(at);
 }
 
 }  // namespace rws

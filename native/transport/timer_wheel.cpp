@@ -18,7 +18,10 @@ void timer_wheel::link_before(node& head, node& n) {
 void timer_wheel::arm(entry& e, time_point due) {
   e.cancel();
   link_before(slots_.try_emplace(due).first->second, e);
-  if (!waiting_ || due < waiting_for_) wait_for_earliest();
+  // Also when moving `e` emptied the slot waited for: a heartbeat's answered probe leaves its
+  // timeout slot empty every round, and the thread should not wake up for it.
+  const node& first = slots_.begin()->second;
+  if (!waiting_ || due < waiting_for_ || first.next_ == &first) wait_for_earliest();
 }
 
 void timer_wheel::wait_for_earliest() {

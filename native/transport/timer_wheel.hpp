@@ -6,8 +6,8 @@
 // allocates nothing per socket and leaves no Asio operation pending per socket (with an Asio
 // timer each idle socket kept a 72-byte timer, a 96-byte wait and a heap entry: bench
 // idle-5000, RSS per connection). An entry does not know its slot: a slot emptied by
-// cancellations is dropped when it comes first (at the latest its instant costs one idle
-// wake-up). io thread only.
+// cancellations is dropped when it comes first (arm() then waits for the next one; an entry
+// cancelled for good can leave one idle wake-up). io thread only.
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <map>

@@ -85,6 +85,7 @@ TEST_F(TimerWheelTest, ArmingAgainMovesTheDeadlineEarlierOrLater) {
   wheel().arm(a, now + 5ms);
   wheel().arm(b, now + 10ms);
   wheel().arm(a, now + 20ms);  // later: b goes first
+  EXPECT_EQ(wheel().slot_count(), 2u);  // the slot a left was the one waited for: dropped at once
   wheel().arm(b, now + 1h);
   wheel().arm(b, now + 15ms);  // back again: the wheel must not wait an hour
   const auto started = clock::now();
