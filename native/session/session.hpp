@@ -176,7 +176,7 @@ class session : public std::enable_shared_from_this<session>,
   };
   heartbeat_deadline heartbeat_due_{*this};
   std::uint64_t path_token_ = 0;  // watch_network()'s, while open with the heartbeat on
-  int local_interface_ = 0;                           // of the open connection's local address
+  int local_interface_ = 0;       // of the open connection's local address
   heartbeat heartbeat_;  // decides; this class owns the deadline (heartbeat_due_) and does what it says
   std::uint64_t wake_token_ = 0;  // subscribed to wake_service while open with a heartbeat
   // What set_clock() and set_transport_factory() replace: made by the first of them, so a
