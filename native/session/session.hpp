@@ -106,6 +106,8 @@ class session : public std::enable_shared_from_this<session>,
   void handle_pong();
   void arm_heartbeat(std::chrono::milliseconds delay);
   void on_heartbeat(bool woke_elsewhere = false);
+  // Write buffers and an emptied outbox queue that a burst grew go back if nothing is on its way.
+  void release_idle_memory();
   // The io thread's wake detector saw a suspend or a frozen process: probe at once.
   void on_wake() override;
   // rtnetlink: a change that may concern the open connection's path probes it at once.
@@ -169,6 +171,8 @@ class session : public std::enable_shared_from_this<session>,
   bool stability_pending_ = false;  // opened, and mark_disconnected has not judged it yet
 
   // The heartbeat's next look, on the io thread's shared timer_wheel (no Asio timer per socket).
+  // With the heartbeat off, the same entry is when an idle socket gives back what a burst of
+  // sends grew (release_idle_memory), which the heartbeat does otherwise.
   struct heartbeat_deadline final : timer_wheel::entry {
     explicit heartbeat_deadline(session& owner) : owner(owner) {}
     void on_due() override;

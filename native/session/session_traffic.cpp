@@ -13,6 +13,10 @@ namespace {
 // backlog is written in steady slices instead of being copied into one huge buffer.
 constexpr std::uint64_t write_high_water = 1u << 20;
 
+// With the heartbeat off, how long a socket's sends must have been quiet before it gives back
+// the buffers a burst grew (with the heartbeat on, once an interval: 15 s by default).
+constexpr std::chrono::seconds idle_release_after{15};
+
 }  // namespace
 
 void session::pump() {
@@ -168,7 +172,16 @@ void session::arm_heartbeat(std::chrono::milliseconds delay) {
 
 void session::heartbeat_deadline::on_due() {
   auto keep = owner.shared_from_this();  // on_heartbeat may end what holds the session
-  owner.on_heartbeat();
+  if (owner.config_->heartbeat.enabled) {
+    owner.on_heartbeat();
+  } else {
+    owner.release_idle_memory();
+  }
+}
+
+void session::release_idle_memory() {
+  if (conn_) conn_->release_idle_buffers();
+  if (outbox_.size() == 0) outbox_.release_idle_memory();
 }
 
 void session::watch_path() {
@@ -202,8 +215,7 @@ void session::on_heartbeat(bool woke_elsewhere) {
   }
   // Once an interval: what a burst of sends grew goes back if nothing is on its way now (no
   // churn on a busy socket, and no timer of its own).
-  conn_->release_idle_buffers();
-  if (outbox_.size() == 0) outbox_.release_idle_memory();
+  release_idle_memory();
   auto step = heartbeat_.on_timer(steady_clock::now(), conn_->last_inbound(), read_clocks(), woke_elsewhere);
   if (step.woke) stats_->wakeups_detected++;
   if (step.what == heartbeat_step::action::dead) {
@@ -241,6 +253,12 @@ void session::on_written(std::uint64_t tag) {
     continue_closing();
   } else {
     pump();
+  }
+  if (!config_->heartbeat.enabled && state_ == session_state::open && !heartbeat_due_.armed()) {
+    // No heartbeat looks back at this socket: give back what this burst grew once it has been
+    // quiet for a while (whole seconds, so sockets that wrote together share a slot).
+    const auto due = std::chrono::ceil<std::chrono::seconds>(steady_clock::now() + idle_release_after);
+    timer_wheel::of(io_).arm(heartbeat_due_, steady_clock::time_point(due));
   }
   flush_events();
 }
