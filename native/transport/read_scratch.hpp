@@ -33,7 +33,8 @@ class read_scratch : public boost::asio::execution_context::service {
     return bytes_.get();
   }
   // Everything parsed from one read, and of that the data messages handed to the session. The
-  // io thread only; a read clears them first (handling a read never starts another).
+  // io thread only; a read clears them before parsing and after its report (handling a read never
+  // starts another).
   std::vector<inbound_event>& parsed() { return parsed_; }
   std::vector<inbound_event>& ready() { return ready_; }
 
