@@ -18,6 +18,9 @@ class lazy_deque {
   using const_iterator = typename std::deque<T>::const_iterator;
 
   bool empty() const { return !items_ || items_->empty(); }
+  // Whether the deque (its map and blocks) exists: made by the first push_back, gone after
+  // release_if_empty().
+  bool holds_memory() const { return items_ != nullptr; }
   std::size_t size() const { return items_ ? items_->size() : 0; }
   void push_back(T&& value) {
     if (!items_) items_ = std::make_unique<std::deque<T>>();

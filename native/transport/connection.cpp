@@ -135,8 +135,9 @@ void connection::on_bytes(const error_code& ec, const char* data, std::size_t n)
     return;
   }
   last_inbound_ = steady_clock::now();
-  auto& inbound = read_scratch::of(io_).parsed();
-  auto& ready = read_scratch::of(io_).ready();
+  auto& scratch = read_scratch::of(io_);  // one service lookup per read
+  auto& inbound = scratch.parsed();
+  auto& ready = scratch.ready();
   inbound.clear();
   ready.clear();
   auto error = parser_.feed(data, n, inbound);

@@ -60,17 +60,19 @@ class watch_service : public asio::execution_context::service {
   struct state {
     std::vector<subscriber> subscribers;  // in token order: appended, erased in place
     std::uint64_t next_token = 1;
-    bool subscribed(std::uint64_t token) const {
+    // The subscriber with `token`, or end(): binary search, not a scan per socket when
+    // thousands drop together (an outage).
+    std::vector<subscriber>::iterator find(std::uint64_t token) {
       auto at = std::lower_bound(subscribers.begin(), subscribers.end(), token,
                                  [](const subscriber& s, std::uint64_t t) { return s.token < t; });
-      return at != subscribers.end() && at->token == token;
+      return at != subscribers.end() && at->token == token ? at : subscribers.end();
     }
   };
 
   explicit watch_service(asio::execution_context& owner)
       : service(owner), io_(static_cast<asio::io_context&>(owner)), state_(std::make_shared<state>()) {}
 
-  std::vector<subscriber>& subscribers() { return state_->subscribers; }
+  state& subscriptions() { return *state_; }
 
   std::shared_ptr<state> start() {
     if (failed_) return nullptr;
@@ -124,7 +126,7 @@ class watch_service : public asio::execution_context::service {
     auto subscribers = state_->subscribers;
     for (const auto& change : changes) {
       for (const auto& s : subscribers) {
-        if (!state_->subscribed(s.token)) continue;
+        if (state_->find(s.token) == state_->subscribers.end()) continue;
         if (auto listener = s.listener.lock()) listener->on_network_change(change);
       }
     }
@@ -238,11 +240,8 @@ std::uint64_t watch_network(asio::io_context& io, std::weak_ptr<network_listener
 }
 
 void unwatch_network(asio::io_context& io, std::uint64_t token) {
-  // In token order: found by binary search, not a scan per socket when thousands drop together.
-  auto& subscribers = asio::use_service<watch_service>(io).subscribers();
-  auto at = std::lower_bound(subscribers.begin(), subscribers.end(), token,
-                             [](const watch_service::subscriber& s, std::uint64_t t) { return s.token < t; });
-  if (at != subscribers.end() && at->token == token) subscribers.erase(at);
+  auto& subscriptions = asio::use_service<watch_service>(io).subscriptions();
+  if (auto at = subscriptions.find(token); at != subscriptions.subscribers.end()) subscriptions.subscribers.erase(at);
 }
 
 }  // namespace rws

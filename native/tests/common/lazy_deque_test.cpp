@@ -41,11 +41,15 @@ TEST(LazyDequeTest, BehavesAsADequeOnceSomethingWasAdded) {
 TEST(LazyDequeTest, ReleaseIfEmptyFreesAnEmptiedDequeAndKeepsAFullOne) {
   lazy_deque<int> q;
   q.release_if_empty();  // never made: nothing to do
+  EXPECT_FALSE(q.holds_memory());
   for (int i = 0; i < 20000; ++i) q.push_back(int{i});
   q.release_if_empty();  // not empty: kept
   EXPECT_EQ(q.size(), 20000u);
+  EXPECT_TRUE(q.holds_memory());
   while (!q.empty()) q.pop_front();
+  EXPECT_TRUE(q.holds_memory());  // emptied, still allocated until asked
   q.release_if_empty();
+  EXPECT_FALSE(q.holds_memory());
   EXPECT_EQ(q.begin(), q.end());  // the shared empty range again: nothing allocated
   q.push_back(7);
   EXPECT_EQ(q.front(), 7);
