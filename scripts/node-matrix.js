@@ -32,6 +32,10 @@ function arm64Runner() {
   if (!fs.existsSync(path.join(sysroot, 'lib', 'ld-linux-aarch64.so.1'))) {
     return { missing: `${sysroot}/lib/ld-linux-aarch64.so.1 not found (apt-get install libc6-arm64-cross)` };
   }
+  // The official arm64 Node binaries link libstdc++ dynamically.
+  if (!fs.existsSync(path.join(sysroot, 'lib', 'libstdc++.so.6'))) {
+    return { missing: `${sysroot}/lib/libstdc++.so.6 not found (apt-get install libstdc++6-arm64-cross)` };
+  }
   return { qemu, sysroot };
 }
 
