@@ -154,6 +154,24 @@ function nativeUrl(href) {
  * @returns {string}
  */
 function displayUrl(href) {
+  let shown = shownUrls.get(href);
+  if (shown === undefined) {
+    if (shownUrls.size >= SHOWN_URLS_MAX) shownUrls.clear();
+    shown = redactUrl(href);
+    shownUrls.set(href, shown);
+  }
+  return shown;
+}
+
+/**
+ * Display URLs already made, by href: sockets made for the same URL share one string (`sock.url`,
+ * kept for the socket's life: 32+ bytes each in a fleet of thousands). Bounded; a service with
+ * more distinct URLs than this only makes some strings twice.
+ */
+const shownUrls = new Map();
+const SHOWN_URLS_MAX = 256;
+
+function redactUrl(href) {
   const parsed = new URL(href);
   parsed.username = '';
   parsed.password = '';

@@ -183,13 +183,14 @@ void append_event(napi_env env, napi_value array, uint32_t& index, session_event
 }  // namespace
 
 std::shared_ptr<js_event_queue> js_event_queue::create(Napi::Env env, std::shared_ptr<js_dispatcher> dispatcher,
-                                                       Napi::Function callback, std::shared_ptr<socket_hooks> hooks) {
-  std::shared_ptr<js_event_queue> queue(new js_event_queue());
+                                                       Napi::Object target, std::shared_ptr<socket_hooks> hooks) {
+  // One allocation for the queue and its count: one queue per socket.
+  auto queue = std::make_shared<js_event_queue>(made_by_create{});
   assert(hooks);
   queue->hooks_ = std::move(hooks);
   queue->dispatcher_ = std::move(dispatcher);
   queue->env_ = env;
-  if (napi_create_reference(env, callback, 1, &queue->callback_) != napi_ok) {
+  if (napi_create_reference(env, target, 1, &queue->target_) != napi_ok) {
     throw Napi::Error::New(env, "resilient-ws: cannot create the event bridge");
   }
   queue->ref();
@@ -251,7 +252,7 @@ void js_event_queue::deliver(napi_env env) {
     scheduled_ = false;
   }
   std::uint64_t backlog_before = backlog_.fetch_sub(cost, std::memory_order_relaxed);
-  if (batches.empty() || !callback_) return;
+  if (batches.empty() || !target_) return;
   std::size_t events = 0;
   for (const auto& batch : batches) events += batch.size();
 
@@ -322,10 +323,10 @@ void js_event_queue::deliver(napi_env env) {
   }
   // Runs take fewer elements than their events: cut the holes off the end.
   napi_set_named_property(env, array, "length", make_number(env, index));
-  napi_value global, result, callback;
-  napi_get_global(env, &global);
-  napi_get_reference_value(env, callback_, &callback);
-  napi_status status = napi_call_function(env, global, callback, 2, args, &result);
+  napi_value target, method, result;
+  napi_get_reference_value(env, target_, &target);
+  napi_status status = napi_get_named_property(env, target, "_onEvents", &method);
+  if (status == napi_ok) status = napi_call_function(env, target, method, 2, args, &result);
   if (status == napi_pending_exception) surface_pending_exception(env);
   napi_close_handle_scope(env, scope);
   // Only a batch JavaScript ran to the end counts as received. lib/ catches listener exceptions
@@ -335,7 +336,7 @@ void js_event_queue::deliver(napi_env env) {
 }
 
 void js_event_queue::ref() {
-  if (holding_ || !callback_) return;
+  if (holding_ || !target_) return;
   holding_ = true;
   dispatcher_->hold();
 }
@@ -353,8 +354,8 @@ void js_event_queue::release() {
     pending_.clear();
   }
   unref();
-  if (callback_) napi_delete_reference(env_, callback_);
-  callback_ = nullptr;
+  if (target_) napi_delete_reference(env_, target_);
+  target_ = nullptr;
 }
 
 }  // namespace rws::binding

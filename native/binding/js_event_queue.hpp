@@ -1,8 +1,8 @@
 #pragma once
 // The bridge from the io thread to JavaScript: the session pushes batches of event structs, and
 // one wake-up (an item of the environment's js_dispatcher) carries everything that is ready to
-// the JS callback as a single flat array, plus the lengths of its runs of messages
-// (lib/event-codes.js documents the layout). Never one call per message.
+// the JS socket's `_onEvents(batch, lengths)` as a single flat array, plus the lengths of its
+// runs of messages (lib/event-codes.js documents the layout). Never one call per message.
 #include <napi.h>
 
 #include <atomic>
@@ -36,7 +36,7 @@ class js_event_queue : public event_sink,
   };
   // Starts holding the event loop, as a socket does until unref()'d. `hooks` must not be null.
   static std::shared_ptr<js_event_queue> create(Napi::Env env, std::shared_ptr<js_dispatcher> dispatcher,
-                                                Napi::Function callback, std::shared_ptr<socket_hooks> hooks);
+                                                Napi::Object target, std::shared_ptr<socket_hooks> hooks);
 
   void push(std::vector<session_event>& batch) override;  // io thread
   std::uint64_t backlog_bytes() const override { return backlog_.load(std::memory_order_relaxed); }
@@ -51,14 +51,19 @@ class js_event_queue : public event_sink,
   void unref();
   // Whether the socket has (or may have) a `heartbeat` listener.
   void set_heartbeat_listened(bool listened) { heartbeat_listened_.store(listened, std::memory_order_relaxed); }
-  // Drops the callback and lets go of the event loop; events pushed afterwards are dropped.
+  // Drops the target and lets go of the event loop; events pushed afterwards are dropped.
   // Idempotent.
   void release();
 
   void run(napi_env env) override;  // js_dispatch_item: JS thread
 
  private:
-  js_event_queue() = default;
+  struct made_by_create {};  // the constructor is public for make_shared only
+
+ public:
+  explicit js_event_queue(made_by_create) {}
+
+ private:
   void deliver(napi_env env);
 
   std::mutex mutex_;  // guards pending_, pending_cost_, scheduled_, scheduled_self_, closed_
@@ -71,7 +76,11 @@ class js_event_queue : public event_sink,
   bool closed_ = false;
   std::shared_ptr<js_dispatcher> dispatcher_;
   napi_env env_ = nullptr;            // JS thread only
-  napi_ref callback_ = nullptr;       // JS thread only; deleted by release()
+  // The JS socket the events go to (its `_onEvents` method): a strong reference, so the socket
+  // lives while its connection can still deliver, however the application lets go of it. Its
+  // method rather than a bound function: nothing more per socket. JS thread only; deleted by
+  // release().
+  napi_ref target_ = nullptr;
   bool holding_ = false;              // JS thread only: counted as a holder of the dispatcher
   std::atomic<std::uint64_t> backlog_{0};
   std::atomic<bool> heartbeat_listened_{false};

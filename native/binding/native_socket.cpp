@@ -64,12 +64,12 @@ class io_link final : public js_event_queue::socket_hooks {
 
 }  // namespace
 
-// new NativeSocket(config, onEvents, autoConnect)
+// new NativeSocket(config, socket, autoConnect): events go to socket._onEvents(batch, lengths)
 native_socket::native_socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<native_socket>(info) {
   Napi::Env env = info.Env();
   addon_ = env.GetInstanceData<addon>();
   std::shared_ptr<const session_config> config = addon_->configs.share(read_session_config(info[0].As<Napi::Object>()));
-  auto callback = info[1].As<Napi::Function>();
+  auto target = info[1].As<Napi::Object>();
   bool auto_connect = info[2].As<Napi::Boolean>().Value();
 
   std::shared_ptr<asio::ssl::context> tls;
@@ -92,7 +92,7 @@ native_socket::native_socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   premask_staged_ = config->outbox.path.empty() && !any_tls && !config->per_message_deflate;
   stats_ = std::make_shared<session_stats>();
   auto link = std::make_shared<io_link>();
-  events_ = js_event_queue::create(env, addon_->dispatcher(env), callback, link);
+  events_ = js_event_queue::create(env, addon_->dispatcher(env), target, link);
   // Acquired last: nothing below throws, so the addon never holds a half-built socket.
   runtime_ = addon_->acquire_runtime(this);
   link->weak_runtime = runtime_;

@@ -28,9 +28,9 @@ double sanitize_unit(double value) {
   return std::min(value, 1.0);
 }
 
-// splitmix64: tiny, good enough for jitter, and needs no allocation. Only used when the caller
-// does not inject a random source.
-std::function<double()> make_default_uniform01(const void* salt) {
+// A seed of its own for each backoff: the clock, the instance's address and, where it works,
+// random_device.
+std::uint64_t random_seed(const void* salt) {
   std::uint64_t seed = static_cast<std::uint64_t>(
       std::chrono::steady_clock::now().time_since_epoch().count());
   seed ^= reinterpret_cast<std::uintptr_t>(salt);
@@ -41,14 +41,7 @@ std::function<double()> make_default_uniform01(const void* salt) {
     seed ^= (static_cast<std::uint64_t>(device()) << 32) | device();
   } catch (...) {
   }
-  return [state = seed]() mutable {
-    state += 0x9E3779B97F4A7C15ULL;
-    std::uint64_t z = state;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    z ^= z >> 31;
-    return static_cast<double>(z >> 11) * 0x1.0p-53;  // 53 random bits -> [0,1)
-  };
+  return seed;
 }
 
 }  // namespace
@@ -92,9 +85,24 @@ double backoff_delay_ms(const backoff_config& config, std::uint64_t attempt, dou
   return std::clamp(jittered, 0.0, max_backoff_delay_ms);
 }
 
-backoff::backoff(backoff_config config, std::function<double()> uniform01)
-    : config_(config), uniform01_(std::move(uniform01)) {
-  if (!uniform01_) uniform01_ = make_default_uniform01(this);
+backoff::backoff(const backoff_config& config, uniform_source uniform01, void* context)
+    : config_(&config), uniform01_(uniform01) {
+  if (uniform01_) {
+    context_ = context;
+  } else {
+    random_state_ = random_seed(this);
+  }
+}
+
+double backoff::uniform01() {
+  if (uniform01_) return uniform01_(context_);
+  // splitmix64: tiny, good enough for jitter, and needs no allocation.
+  random_state_ += 0x9E3779B97F4A7C15ULL;
+  std::uint64_t z = random_state_;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  z ^= z >> 31;
+  return static_cast<double>(z >> 11) * 0x1.0p-53;  // 53 random bits -> [0,1)
 }
 
 std::uint64_t backoff::next_delay_ms() {
@@ -104,14 +112,14 @@ std::uint64_t backoff::next_delay_ms() {
   }
   // Saturate rather than wrap: wrapping to 0 would restart the curve at the initial delay.
   if (attempt_ != UINT64_MAX) ++attempt_;
-  const double delay = backoff_delay_ms(config_, attempt_, uniform01_());
+  const double delay = backoff_delay_ms(*config_, attempt_, uniform01());
   // delay is in [0, 2^31-1], so the conversion is always defined.
   return static_cast<std::uint64_t>(std::llround(delay));
 }
 
 void backoff::reset_after_stable() {
   attempt_ = 0;
-  immediate_armed_ = config_.immediate;
+  immediate_armed_ = config_->immediate;
 }
 
 }  // namespace rws

@@ -3,7 +3,6 @@
 // cap so a fleet of clients that all hit the ceiling keeps spreading out instead of retrying in
 // lockstep. Pure: no clock, no Asio; the random source is injected so tests can seed it.
 #include <cstdint>
-#include <functional>
 
 namespace rws {
 
@@ -37,9 +36,14 @@ double backoff_delay_ms(const backoff_config& config, std::uint64_t attempt, dou
 // The stateful side of the curve, owned by the session (one per socket, io thread only).
 class backoff {
  public:
-  // uniform01 must return values in [0,1); an empty function selects an internal generator
-  // seeded per instance (so two sockets created together do not share a sequence).
-  backoff(backoff_config config, std::function<double()> uniform01);
+  // A source of uniform random numbers in [0,1), called with the context given with it.
+  using uniform_source = double (*)(void* context);
+
+  // The configuration is referenced, not copied (sockets made with equal options share one):
+  // it must outlive the backoff. A null uniform01 selects an internal generator seeded per
+  // instance (so two sockets created together do not share a sequence).
+  backoff(const backoff_config& config, uniform_source uniform01, void* context = nullptr);
+  backoff(const backoff_config&& config, uniform_source uniform01, void* context = nullptr) = delete;
 
   // Delay in whole ms before the next attempt. Right after reset_after_stable() with
   // config.immediate it returns 0 once without advancing the curve (a stable connection that
@@ -53,11 +57,18 @@ class backoff {
   // Failed attempts since construction or the last reset (the n of the curve).
   std::uint64_t attempt() const { return attempt_; }
 
-  const backoff_config& config() const { return config_; }
+  const backoff_config& config() const { return *config_; }
 
  private:
-  backoff_config config_;
-  std::function<double()> uniform01_;
+  double uniform01();
+
+  // 40 bytes in all: one per socket, and an idle fleet has thousands.
+  const backoff_config* config_;
+  uniform_source uniform01_;
+  union {
+    void* context_;               // uniform01_'s, when there is one
+    std::uint64_t random_state_;  // else the internal generator's
+  };
   std::uint64_t attempt_ = 0;
   // Not armed at construction: a socket that has never been open must back off from its first
   // failure, or a fleet started against a dead server would hammer it.

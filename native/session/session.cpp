@@ -63,7 +63,7 @@ session::session(asio::io_context& io, std::shared_ptr<const session_config> con
       sink_(std::move(sink)),
       stats_(std::move(stats)),
       tls_context_(std::move(tls_context)),
-      backoff_(config_->reconnect.curve, uniform01),
+      backoff_(config_->reconnect.curve, [](void*) { return uniform01(); }),
       heartbeat_(config_->heartbeat),
       outbox_(std::shared_ptr<const outbox_config>(config_, &config_->outbox)),
       resume_(std::shared_ptr<const resume_config>(config_, &config_->resume),
@@ -180,10 +180,10 @@ void session::begin_attempt() {
   params.tls_context = tls_context_;
   params.tls = config_->tls;
   params.lane = lane_;
-  resumed_from_.clear();
+  resume_requested_ = false;
   const std::string& last_id = resume_.last_id();
   if (config_->resume.enabled && !last_id.empty()) {
-    resumed_from_ = last_id;
+    resume_requested_ = true;
     if (config_->resume.via == resume_via::query) {
       params.target = with_query_param(url.target, config_->resume.param, last_id);
     } else if (config_->resume.via == resume_via::header) {
@@ -193,7 +193,7 @@ void session::begin_attempt() {
       if (fits_header_value(last_id)) {
         params.headers.emplace_back(config_->resume.param, last_id);
       } else {
-        resumed_from_.clear();
+        resume_requested_ = false;
       }
     }
   }
@@ -252,10 +252,10 @@ void session::on_open(const open_info& info) {
   e.detail->url = attempt_url().display;
   e.detail->protocol = info.protocol;
   e.detail->reconnected = ever_opened_;
-  e.detail->resumed_from = resumed_from_;
+  if (resume_requested_) e.detail->resumed_from = resume_.last_id();
   emit(std::move(e));
   ever_opened_ = true;
-  resume_.on_open(!resumed_from_.empty(), steady_clock::now());
+  resume_.on_open(resume_requested_, steady_clock::now());
 
   // The attempt counter resets only once the connection has proved itself: when it ends
   // (mark_disconnected), and for stats() from the moment it is stable.
@@ -272,7 +272,7 @@ void session::on_open(const open_info& info) {
         std::shared_ptr<wake_listener>(shared_from_this(), static_cast<wake_listener*>(this)));
   }
 
-  if (config_->resume.enabled && config_->resume.via == resume_via::message && !resumed_from_.empty()) {
+  if (config_->resume.enabled && config_->resume.via == resume_via::message && resume_requested_) {
     // The resume handshake goes first; the outbox flushes after it.
     std::string sync = config_->resume.param;
     std::string id_json = resume_.last_id_token();
@@ -309,7 +309,7 @@ void session::on_closed(close_info info) {
     emit(std::move(e));
   }
   if (closing) {
-    finish_closed(closing_code_, info.reason);
+    finish_closed(close_request_ ? close_request_->code : 1000, info.reason);
   } else if (terminal) {
     enter_failed(cause, info.code);
   } else if (!config_->reconnect.enabled) {
@@ -408,11 +408,10 @@ void session::release_resources() {
 }
 
 void session::close(std::uint16_t code, std::string reason) {
-  closing_code_ = code;
+  if (!close_request_) close_request_ = std::make_unique<close_request>(close_request{code, reason});
   switch (state_) {
     case session_state::open:
       set_state(session_state::closing, reason);
-      closing_reason_ = reason;
       if (outbox_.needs_sync()) schedule_sync();  // on the disk worker; its completion pumps
       // What is queued goes out before the close frame (on_written keeps pumping), but a
       // connection that stopped draining does not hold close() for longer than this.
@@ -446,7 +445,11 @@ void session::send_close_frame() {
   if (close_frame_sent_ || !conn_) return;
   close_frame_sent_ = true;
   cancel_retry_timer();
-  conn_->close(static_cast<std::uint16_t>(closing_code_), closing_reason_);
+  if (close_request_) {
+    conn_->close(close_request_->code, close_request_->reason);
+  } else {
+    conn_->close(1000, {});
+  }
 }
 
 void session::reconnect() {

@@ -204,12 +204,17 @@ class session : public std::enable_shared_from_this<session>,
   bool outbox_was_busy_ = false;
   std::size_t published_outbox_size_ = 0;  // the outbox's share of stats_->outbox_size
   bool sync_scheduled_ = false;  // a group-commit fsync is posted
-  std::uint64_t closing_code_ = 1000;
-  std::string closing_reason_;
+  struct close_request {
+    std::uint16_t code;
+    std::string reason;
+  };
+  std::unique_ptr<close_request> close_request_;  // made by close()
   bool close_frame_sent_ = false;  // close(): queued messages first, then the close frame
 
   resume_tracker resume_;  // position, dedupe, gaps, replay phase, when to store (resume_tracker.hpp)
-  std::string resumed_from_;
+  // This attempt asked the server to resume after resume_.last_id() (no message arrives between
+  // asking and 'open', so the id is still the one asked with).
+  bool resume_requested_ = false;
   std::unique_ptr<io_timer> id_persist_timer_;  // made by the first id to store
   bool reading_paused_ = false;
 };

@@ -23,20 +23,14 @@ const HEARTBEAT = { interval: 40, timeout: 2000 };
 /** An open socket with a fast heartbeat, and a count of its deliveries from the io thread. */
 async function openSocket() {
   const server = t.add(await startWsServer());
-  // The socket hands the io thread its _onEvents when it is made, so the count wraps it then;
-  // it counts from 'open' on.
+  const sock = t.socket(server.url, { heartbeat: HEARTBEAT });
+  // The binding calls the socket's _onEvents for every delivery from the io thread, so an own
+  // property in front of the class's method counts them; it counts from 'open' on.
   const deliveries = { count: 0, counting: false };
-  const original = ResilientSocket.prototype._onEvents;
-  ResilientSocket.prototype._onEvents = function countedOnEvents(batch, lengths) {
+  sock._onEvents = function countedOnEvents(batch, lengths) {
     if (deliveries.counting) deliveries.count++;
-    return original.call(this, batch, lengths);
+    return ResilientSocket.prototype._onEvents.call(this, batch, lengths);
   };
-  let sock;
-  try {
-    sock = t.socket(server.url, { heartbeat: HEARTBEAT });
-  } finally {
-    ResilientSocket.prototype._onEvents = original;
-  }
   await onceWithin(sock, 'open', 5000);
   deliveries.counting = true;
   return { sock, deliveries };

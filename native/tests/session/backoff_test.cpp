@@ -230,7 +230,8 @@ TEST(BackoffDistribution, FleetAtTheCeilingDoesNotClump) {
 }
 
 TEST(Backoff, AdvancesTheCurve) {
-  backoff b(no_jitter(), [] { return 0.5; });
+  const backoff_config config = no_jitter();
+  backoff b(config, [](void*) { return 0.5; });
   EXPECT_EQ(b.attempt(), 0u);
   EXPECT_EQ(b.next_delay_ms(), 1000u);
   EXPECT_EQ(b.attempt(), 1u);
@@ -243,14 +244,14 @@ TEST(Backoff, FirstFailureEverBacksOff) {
   // Never connected yet: no immediate retry, even with immediate = true.
   backoff_config config = no_jitter();
   config.immediate = true;
-  backoff b(config, [] { return 0.0; });
+  backoff b(config, [](void*) { return 0.0; });
   EXPECT_EQ(b.next_delay_ms(), 1000u);
 }
 
 TEST(Backoff, ImmediateRetryAfterStableConnection) {
   backoff_config config = no_jitter();
   config.immediate = true;
-  backoff b(config, [] { return 0.0; });
+  backoff b(config, [](void*) { return 0.0; });
   for (int i = 0; i < 5; ++i) b.next_delay_ms();
   EXPECT_EQ(b.attempt(), 5u);
   b.reset_after_stable();
@@ -264,7 +265,7 @@ TEST(Backoff, ImmediateRetryAfterStableConnection) {
 
 TEST(Backoff, ImmediateIsUsedOnlyOncePerReset) {
   backoff_config config = no_jitter();
-  backoff b(config, [] { return 0.0; });
+  backoff b(config, [](void*) { return 0.0; });
   b.reset_after_stable();
   b.reset_after_stable();  // two resets do not queue two immediate retries
   EXPECT_EQ(b.next_delay_ms(), 0u);
@@ -274,7 +275,7 @@ TEST(Backoff, ImmediateIsUsedOnlyOncePerReset) {
 TEST(Backoff, ResetWithoutImmediate) {
   backoff_config config = no_jitter();
   config.immediate = false;
-  backoff b(config, [] { return 0.0; });
+  backoff b(config, [](void*) { return 0.0; });
   b.next_delay_ms();
   b.next_delay_ms();
   b.reset_after_stable();
@@ -286,13 +287,18 @@ TEST(Backoff, ResetWithoutImmediate) {
 TEST(Backoff, UsesInjectedRandomSourceAndRounds) {
   backoff_config config = no_jitter();
   config.jitter = jitter_kind::full;
-  std::vector<double> values = {0.25, 0.0001, 0.99999};
-  std::size_t next = 0;
-  backoff b(config, [&] { return values[next++]; });
+  struct source {
+    std::vector<double> values = {0.25, 0.0001, 0.99999};
+    std::size_t next = 0;
+  } random;
+  backoff b(config, [](void* context) {
+    auto& r = *static_cast<source*>(context);
+    return r.values[r.next++];
+  }, &random);
   EXPECT_EQ(b.next_delay_ms(), 250u);  // 0.25 · 1000
   EXPECT_EQ(b.next_delay_ms(), 0u);    // 0.2 ms rounds to 0
   EXPECT_EQ(b.next_delay_ms(), 4000u);  // 3999.96 rounds to 4000
-  EXPECT_EQ(next, 3u);
+  EXPECT_EQ(random.next, 3u);
 }
 
 TEST(Backoff, DefaultRandomSourceIsUniformAndPerInstance) {
@@ -315,7 +321,8 @@ TEST(Backoff, DefaultRandomSourceIsUniformAndPerInstance) {
 }
 
 TEST(Backoff, ManyAttemptsStayAtTheCap) {
-  backoff b(no_jitter(), [] { return 0.0; });
+  const backoff_config config = no_jitter();
+  backoff b(config, [](void*) { return 0.0; });
   for (int i = 0; i < 100'000; ++i) ASSERT_LE(b.next_delay_ms(), 30000u);
   EXPECT_EQ(b.attempt(), 100'000u);
   EXPECT_EQ(b.next_delay_ms(), 30000u);
