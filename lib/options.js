@@ -154,19 +154,19 @@ function nativeUrl(href) {
  * @returns {string}
  */
 function displayUrl(href) {
-  let shown = shownUrls.get(href);
-  if (shown === undefined) {
-    if (shownUrls.size >= SHOWN_URLS_MAX) shownUrls.clear();
-    shown = redactUrl(href);
-    shownUrls.set(href, shown);
-  }
-  return shown;
+  const made = redactUrl(href);
+  const shown = shownUrls.get(made);
+  if (shown !== undefined) return shown;
+  if (shownUrls.size >= SHOWN_URLS_MAX) shownUrls.clear();
+  shownUrls.set(made, made);
+  return made;
 }
 
 /**
- * Display URLs already made, by href: sockets made for the same URL share one string (`sock.url`,
- * kept for the socket's life: 32+ bytes each in a fleet of thousands). Bounded; a service with
- * more distinct URLs than this only makes some strings twice.
+ * Display URLs already made: sockets made for the same URL share one string (`sock.url`, kept
+ * for the socket's life: 32+ bytes each in a fleet of thousands). Keyed by the redacted URL, so
+ * it holds no credentials or query values. Bounded; a service with more distinct URLs than this
+ * only keeps some strings twice.
  */
 const shownUrls = new Map();
 const SHOWN_URLS_MAX = 256;

@@ -88,7 +88,7 @@ class ResilientSocket extends EventEmitter {
     this._buffered = 0;
     /** @type {Map<number, number> | null} file outbox: request → bytes, persisted but not yet written */
     this._persistedUnwritten = null;
-    /** @type {{promise: Promise<void>|null, resolve: Function|null, final: {code: number, reason: string}|null} | null} */
+    /** @type {{promise: Promise<void>|null, resolve: Function|null, final: {code: number, reason: string}|null, stats: object|null} | null} */
     this._closing = null; // made by close() or by the final 'close', whichever comes first
     this._flushSends = null;
     this._keyPrefix = undefined; // generated keys' prefix, asked for by the first direct send

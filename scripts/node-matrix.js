@@ -22,7 +22,7 @@ const cacheDir =
   process.env.RWS_NODE_MATRIX_DIR || path.join(os.homedir(), '.cache', 'resilient-ws', 'node-matrix');
 
 /**
- * Where qemu-user and the arm64 glibc live, or the reason arm64 binaries cannot run here.
+ * Where qemu-user and the arm64 glibc and libstdc++ live, or the reason arm64 binaries cannot run here.
  * @returns {{ qemu: string, sysroot: string } | { missing: string }}
  */
 function arm64Runner() {

@@ -326,12 +326,22 @@ void js_event_queue::deliver(napi_env env) {
   napi_value target, method, result;
   napi_get_reference_value(env, target_, &target);
   napi_status status = napi_get_named_property(env, target, "_onEvents", &method);
+  napi_valuetype method_type = napi_undefined;
+  if (status == napi_ok) status = napi_typeof(env, method, &method_type);
+  if (status == napi_ok && method_type != napi_function) {
+    // The application replaced the method: say so, as an uncaught exception, rather than drop
+    // the socket's events (its final 'close' among them) without a word.
+    napi_throw_type_error(env, "ERR_INTERNAL",
+                          "resilient-ws: socket._onEvents is not a function (was it overwritten?); "
+                          "this socket's events could not be delivered");
+    status = napi_pending_exception;
+  }
   if (status == napi_ok) status = napi_call_function(env, target, method, 2, args, &result);
   if (status == napi_pending_exception) surface_pending_exception(env);
   napi_close_handle_scope(env, scope);
   // Only a batch JavaScript ran to the end counts as received. lib/ catches listener exceptions
-  // itself, so anything but napi_ok means the environment is going away (worker terminated)
-  // and the batch may have been cut short.
+  // itself, so anything but napi_ok means the environment is going away (worker terminated),
+  // or the socket's _onEvents was replaced, and the batch may have been cut short.
   if (status == napi_ok && !delivered_id.empty()) hooks_->id_delivered(std::move(delivered_id), delivered_id_is_string);
 }
 

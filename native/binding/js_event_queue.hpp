@@ -58,7 +58,9 @@ class js_event_queue : public event_sink,
   void run(napi_env env) override;  // js_dispatch_item: JS thread
 
  private:
-  struct made_by_create {};  // the constructor is public for make_shared only
+  struct made_by_create {  // the constructor is public for make_shared only
+    explicit made_by_create() = default;
+  };
 
  public:
   explicit js_event_queue(made_by_create) {}
