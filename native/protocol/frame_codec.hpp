@@ -95,6 +95,12 @@ class frame_parser {
   // Bytes of the unfinished message/frame held (partial header, control payload, message data).
   std::uint64_t bytes_buffered() const { return header_len_ + control_.size() + message_.size(); }
 
+  // Between frames, with nothing unfinished and nothing ended: a parser made now with the same
+  // settings would go on exactly like this one (a connection keeps none while it is at rest).
+  bool at_rest() const {
+    return error_ == parse_error::none && !closed_ && header_len_ == 0 && !in_frame_ && !message_open_;
+  }
+
  private:
   parse_error fail(parse_error e, const char* detail);
   // Checks of the first two header bytes, so a trickled bad frame fails at its second byte.

@@ -40,7 +40,7 @@ connection::connection(asio::io_context& io, connection_params params, connectio
       transport_(std::move(stream)),
       lane_(params_->lane),
       masks_(mask_source::of(io)),
-      parser_(params_->max_message_size),
+      max_message_size_(params_->max_message_size),
       read_buf_(read_buffer_min) {
   if (transport_) {
     // Given by the caller (a test's fake transport): start_connected() skips resolve and connect.
@@ -140,8 +140,14 @@ void connection::on_bytes(const error_code& ec, const char* data, std::size_t n)
   auto& ready = scratch.ready();
   inbound.clear();
   ready.clear();
-  auto error = parser_.feed(data, n, inbound);
-  std::string error_detail = error == parse_error::none ? std::string() : std::string(parser_.error_detail());
+  frame_parser& parser = parser_ ? *parser_ : scratch.fresh_parser(max_message_size_, deflate_ != nullptr);
+  auto error = parser.feed(data, n, inbound);
+  std::string error_detail = error == parse_error::none ? std::string() : std::string(parser.error_detail());
+  if (!parser.at_rest()) {
+    if (!parser_) parser_ = std::make_unique<frame_parser>(std::move(parser));
+  } else {
+    parser_.reset();
+  }
   // Control frames are answered here, in arrival order; data messages are collected and reach
   // the session at the end of this step, before the end of the connection is reported, so
   // nothing the server sent before its close frame (or before a bad message) is lost.
@@ -193,7 +199,7 @@ void connection::fit_read_buffer(std::size_t last_read) {
 std::pair<parse_error, std::string> connection::inflate_message(inbound_event& event) {
   std::string out;
   bool too_big = false;
-  if (!deflate_->inflate(event.payload, parser_.max_message_size(), out, too_big)) {
+  if (!deflate_->inflate(event.payload, max_message_size_, out, too_big)) {
     if (too_big) return {parse_error::too_big, "a compressed message that inflates past maxMessageSize"};
     return {parse_error::protocol, "a message that does not inflate"};
   }

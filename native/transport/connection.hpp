@@ -211,7 +211,11 @@ class connection : public std::enable_shared_from_this<connection> {
   };
   std::unique_ptr<upgrade_exchange> upgrade_;
 
-  frame_parser parser_;
+  // The parser's state between reads, held only while a frame or message is unfinished (or the
+  // stream ended): most reads end between frames, and then the next one parses with a new
+  // parser from the io thread's read scratch. An idle connection keeps none (152 bytes).
+  std::unique_ptr<frame_parser> parser_;
+  std::uint64_t max_message_size_;
   std::unique_ptr<permessage_deflate> deflate_;  // negotiated: most connections have none
   // The handshake's reads, and every read of a transport that cannot read on readiness (TLS);
   // released at open otherwise (reads then go to the io thread's read_scratch).

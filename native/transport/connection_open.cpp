@@ -185,7 +185,6 @@ void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
       auto negotiated = parse_deflate_response(extensions, error);
       if (negotiated) {
         deflate_ = std::make_unique<permessage_deflate>(*negotiated, params_->deflate_allocator);
-        parser_.allow_compression(true);
         opened.deflate = true;
       }
     }

@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "protocol/frame_codec.hpp"
@@ -37,6 +38,13 @@ class read_scratch : public boost::asio::execution_context::service {
   // starts another).
   std::vector<inbound_event>& parsed() { return parsed_; }
   std::vector<inbound_event>& ready() { return ready_; }
+  // A new parser for a read of a connection that holds none (its last read ended between
+  // frames). The io thread only; valid until the next call.
+  frame_parser& fresh_parser(std::uint64_t max_message_size, bool compression) {
+    parser_.emplace(max_message_size);
+    parser_->allow_compression(compression);
+    return *parser_;
+  }
 
  private:
   void shutdown() override {}
@@ -44,6 +52,7 @@ class read_scratch : public boost::asio::execution_context::service {
   std::unique_ptr<char[]> bytes_;
   std::vector<inbound_event> parsed_;
   std::vector<inbound_event> ready_;
+  std::optional<frame_parser> parser_;
 };
 
 }  // namespace rws

@@ -2,6 +2,9 @@
 // bytes arriving in any split.
 #include "tests/protocol/frame_codec_test_support.hpp"
 
+#include <algorithm>
+#include <optional>
+
 
 namespace rws {
 namespace {
@@ -424,6 +427,63 @@ TEST(FrameParser, BytesBufferedCountsWhatIsHeld) {
   EXPECT_EQ(p.feed(ping.data() + 5, ping.size() - 5, events), parse_error::none);
   EXPECT_EQ(dump(events), "text:0123456789\nping:abcdef\n");
   EXPECT_EQ(p.bytes_buffered(), 0u);
+}
+
+// A connection keeps no parser between reads that end at rest and parses the next read with a
+// new one: that must give exactly what one parser fed the same reads gives, for every split.
+TEST(FrameParser, AParserAtRestCanBeReplacedByANewOne) {
+  const std::string wire = text_frame("hello") + text_frame("frag", false) + ping_frame("p") +
+                           cont_frame("men", false) + cont_frame("t", true) + binary_frame(std::string(300, 'b')) +
+                           pong_frame("") + text_frame("\xc3\xa9t\xc3\xa9") + close_frame("\x03\xe8" "bye") +
+                           text_frame("after the close");
+  std::vector<inbound_event> whole;
+  frame_parser one(1024);
+  ASSERT_EQ(one.feed(wire.data(), wire.size(), whole), parse_error::none);
+  const std::string expected = dump(whole);
+  ASSERT_EQ(whole.size(), 7u);  // text, ping, the fragmented text, binary, pong, text, close
+  EXPECT_EQ(whole[2].payload, "fragment");
+  int replaced = 0;
+  for (std::size_t chunk = 1; chunk <= wire.size(); ++chunk) {
+    std::vector<inbound_event> events;
+    std::optional<frame_parser> p;
+    for (std::size_t at = 0; at < wire.size(); at += chunk) {
+      if (!p) p.emplace(1024);
+      ASSERT_EQ(p->feed(wire.data() + at, std::min(chunk, wire.size() - at), events), parse_error::none);
+      if (p->at_rest()) {
+        p.reset();
+        ++replaced;
+      }
+    }
+    EXPECT_EQ(dump(events), expected) << "reads of " << chunk << " bytes";
+  }
+  EXPECT_GT(replaced, 0);
+}
+
+TEST(FrameParser, IsAtRestOnlyBetweenFramesWithNothingUnfinished) {
+  frame_parser p(1024);
+  std::vector<inbound_event> events;
+  EXPECT_TRUE(p.at_rest());
+  const std::string f = text_frame("0123456789");
+  p.feed(f.data(), 1, events);
+  EXPECT_FALSE(p.at_rest());  // half a header
+  p.feed(f.data() + 1, 4, events);
+  EXPECT_FALSE(p.at_rest());  // in a frame's payload
+  p.feed(f.data() + 5, f.size() - 5, events);
+  EXPECT_TRUE(p.at_rest());
+  const std::string first = text_frame("abc", false);
+  p.feed(first.data(), first.size(), events);
+  EXPECT_FALSE(p.at_rest());  // a message waits for its continuation
+  const std::string last = cont_frame("def", true);
+  p.feed(last.data(), last.size(), events);
+  EXPECT_TRUE(p.at_rest());
+  const std::string close = close_frame("");
+  p.feed(close.data(), close.size(), events);
+  EXPECT_FALSE(p.at_rest());  // the stream ended: what follows is ignored
+
+  frame_parser bad(1024);
+  const std::string masked = bytes({0x81, 0x85});
+  EXPECT_NE(bad.feed(masked.data(), masked.size(), events), parse_error::none);
+  EXPECT_FALSE(bad.at_rest());  // a failed parser stays failed
 }
 
 TEST(FrameParser, EmptyFeedIsHarmless) {
