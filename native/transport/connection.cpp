@@ -109,9 +109,7 @@ void connection::resume_reading() {
 }
 
 void connection::release_idle_buffers() {
-  if (!write_idle()) return;
-  out_.release_idle_capacity();
-  if (write_buffers_.capacity() > 16) std::vector<asio::const_buffer>().swap(write_buffers_);
+  if (write_idle()) out_.reset();
 }
 
 void connection::on_read(const error_code& ec, std::size_t n) { on_bytes(ec, read_buf_.data(), n); }
@@ -265,11 +263,11 @@ void connection::send(bool binary, std::string_view payload, std::uint64_t tag) 
                               "sent and the connection was closed with 1011"));
       return;
     }
-    encode_client_frame(out_.pending(), op, compressed.data(), compressed.size(), mask, true);
+    encode_client_frame(out().pending(), op, compressed.data(), compressed.size(), mask, true);
   } else {
-    encode_client_frame(out_.pending(), op, payload.data(), payload.size(), mask);
+    encode_client_frame(out().pending(), op, payload.data(), payload.size(), mask);
   }
-  out_.tag_last(tag);
+  out().tag_last(tag);
 }
 
 void connection::send_shared(bool binary, const shared_payload& payload, std::uint64_t tag) {
@@ -293,13 +291,14 @@ void connection::send_shared(bool binary, const shared_payload& payload, std::ui
     block->mask = mask;
   }
   block->key_on_wire = true;
-  encode_client_header(out_.pending(), binary ? opcode::binary : opcode::text, block->bytes.size(), block->mask);
-  out_.append_shared(block->bytes, block);
-  out_.tag_last(tag);
+  write_queue& queue = out();
+  encode_client_header(queue.pending(), binary ? opcode::binary : opcode::text, block->bytes.size(), block->mask);
+  queue.append_shared(block->bytes, block);
+  queue.tag_last(tag);
 }
 
 void connection::send_tail_first(std::string_view tail, std::uint64_t tag) {
-  out_.prepend(tail, tag);
+  out().prepend(tail, tag);
   writes_held_ = false;
   flush();
 }
@@ -312,24 +311,25 @@ void connection::ping(std::string_view payload) {
 
 void connection::queue_frame(opcode op, std::string_view payload) {
   std::uint32_t mask = masks_.next();
-  encode_client_frame(out_.pending(), op, payload.data(), payload.size(), mask);
+  encode_client_frame(out().pending(), op, payload.data(), payload.size(), mask);
 }
 
 void connection::flush() {
-  if (out_.writing() || !out_.has_pending() || phase_ == phase::closed) return;
+  if (write_idle() || out_->queue.writing() || phase_ == phase::closed) return;
   // Not while the rest of a frame JavaScript began is on its way here (send_tail_first).
   if (writes_held_ || (lane_generation_ && !lane_->begin_io_write(lane_generation_))) return;
-  const auto& pieces = out_.begin_write();
-  write_buffers_.clear();
-  for (auto piece : pieces) write_buffers_.push_back(asio::buffer(piece.data(), piece.size()));
-  transport_->async_write(write_buffers_,
+  const auto& pieces = out_->queue.begin_write();
+  auto& buffers = out_->buffers;
+  buffers.clear();
+  for (auto piece : pieces) buffers.push_back(asio::buffer(piece.data(), piece.size()));
+  transport_->async_write(buffers,
                           [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_write(ec, n); });
 }
 
 void connection::on_write(const error_code& ec, std::size_t n) {
   if (phase_ == phase::closed) return;
   if (ec) {
-    out_.fail_write();
+    out_->queue.fail_write();
     if (phase_ == phase::closing) {
       finish(closing());
     } else {
@@ -340,8 +340,11 @@ void connection::on_write(const error_code& ec, std::size_t n) {
     }
     return;
   }
-  std::uint64_t last_tag = out_.end_write(n);
+  std::uint64_t last_tag = out_->queue.end_write(n);
   flush();  // what queued up meanwhile goes out now, in one write
+  // Nothing more to write, and buffers a burst did not grow: the queue goes (made again by the
+  // next frame). A grown one stays, for a sender that goes on, until release_idle_buffers().
+  if (write_idle() && out_->queue.buffers_small() && out_->buffers.capacity() <= 16) out_.reset();
   // Reports, last (see connection.hpp): what was written, then the end of a finished exchange.
   if (last_tag && handler_) {
     handler_->on_written(last_tag);
@@ -409,7 +412,7 @@ void connection::finish_later(close_info info) {
 }
 
 void connection::end_after_close_exchange() {
-  if (phase_ == phase::closing && close_sent_ && close_received_ && !out_.writing() && !out_.has_pending()) {
+  if (phase_ == phase::closing && close_sent_ && close_received_ && write_idle()) {
     finish(closing());
   }
 }

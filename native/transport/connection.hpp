@@ -125,13 +125,14 @@ class connection : public std::enable_shared_from_this<connection> {
   // closes (bounded by a short timer; the connection keeps itself alive until then).
   void abandon(std::uint16_t code);
   void resume_reading();
-  // Gives back what a burst of writes grew, if nothing is being written now (the session calls it
-  // from the heartbeat: a connection idle for an interval keeps only small buffers).
+  // Gives back the write queue, if nothing is being written now (the session calls it from the
+  // heartbeat: a connection idle for an interval keeps no write state, however large a burst
+  // grew it).
   void release_idle_buffers();
 
   bool is_open() const { return phase_ == phase::open; }
   // Nothing queued and no write in flight.
-  bool write_idle() const { return !out_.writing() && !out_.has_pending(); }
+  bool write_idle() const { return !out_ || (!out_->queue.writing() && !out_->queue.has_pending()); }
   // The direct_lane generation this connection opened (0: none), and whether it still writes
   // (open, or closing: a frame JavaScript began must be finished before the close frame).
   std::uint64_t lane_generation() const { return lane_generation_; }
@@ -141,7 +142,10 @@ class connection : public std::enable_shared_from_this<connection> {
     error_code ec;
     return transport_->socket().available(ec) > 0;
   }
-  std::uint64_t buffered_bytes() const { return out_.buffered_bytes(); }
+  std::uint64_t buffered_bytes() const { return out_ ? out_->queue.buffered_bytes() : 0; }
+  // What an idle connection holds none of (tests check it): a write queue, a parser's state.
+  bool holds_write_queue() const { return out_ != nullptr; }
+  bool holds_parser() const { return parser_ != nullptr; }
   steady_clock::time_point last_inbound() const { return last_inbound_; }
   // The TCP path in use (the far end is the proxy when there is one), for network-change checks.
   tcp::endpoint local_endpoint() const {
@@ -229,8 +233,18 @@ class connection : public std::enable_shared_from_this<connection> {
   unsigned small_reads_ = 0;  // reads in a row that a minimal read buffer would have held
   steady_clock::time_point last_inbound_;
 
-  write_queue out_;  // one write in flight; frames queued meanwhile go out together next
-  std::vector<asio::const_buffer> write_buffers_;  // the write in flight, as the transport takes it
+  // What is on its way out: made by the first frame queued, dropped when a write leaves it empty
+  // with small buffers, or by release_idle_buffers(). Most connections are idle most of the time,
+  // and an idle one keeps none of it (232 bytes and the buffers' own blocks).
+  struct outgoing {
+    write_queue queue;  // one write in flight; frames queued meanwhile go out together next
+    std::vector<asio::const_buffer> buffers;  // the write in flight, as the transport takes it
+  };
+  std::unique_ptr<outgoing> out_;
+  write_queue& out() {
+    if (!out_) out_ = std::make_unique<outgoing>();
+    return out_->queue;
+  }
 
   bool close_sent_ = false;
   bool close_received_ = false;

@@ -66,18 +66,10 @@ void write_queue::fail_write() {
   in_flight_shared_.clear();
 }
 
-void write_queue::release_idle_capacity() {
-  if (writing_ || has_pending()) return;
-  constexpr std::size_t keep_bytes = 4096, keep_entries = 16;
-  if (pending_.capacity() > keep_bytes) std::string().swap(pending_);
-  if (in_flight_.capacity() > keep_bytes) std::string().swap(in_flight_);
-  if (pending_shared_.capacity() > keep_entries) std::vector<shared_piece>().swap(pending_shared_);
-  if (in_flight_shared_.capacity() > keep_entries) std::vector<shared_piece>().swap(in_flight_shared_);
-  if (write_buffers_.capacity() > keep_entries) std::vector<std::string_view>().swap(write_buffers_);
-  if (tags_head_ == tags_.size() && tags_.capacity() > keep_entries) {
-    std::vector<std::pair<std::uint64_t, std::uint64_t>>().swap(tags_);
-    tags_head_ = 0;
-  }
+bool write_queue::buffers_small() const {
+  return pending_.capacity() <= keep_bytes && in_flight_.capacity() <= keep_bytes &&
+         pending_shared_.capacity() <= keep_entries && in_flight_shared_.capacity() <= keep_entries &&
+         write_buffers_.capacity() <= keep_entries && tags_.capacity() <= keep_entries;
 }
 
 }  // namespace rws

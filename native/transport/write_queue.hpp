@@ -49,10 +49,10 @@ class write_queue {
   std::uint64_t end_write(std::size_t n);
   // The write failed: nothing more will be written; the in-flight bytes are dropped.
   void fail_write();
-  // Nothing queued and no write in flight: gives back the buffers a burst grew (each keeps the
-  // size of the largest write it held), so a connection that once sent a burst does not keep
-  // megabytes for the rest of its life. A busy queue is left alone: it would only grow them again.
-  void release_idle_capacity();
+  // Every buffer is small: none was grown by a burst (each keeps the size of the largest write it
+  // held). The connection drops a queue that a write left empty and small, and keeps a grown one
+  // for a sender that goes on (see connection::on_write).
+  bool buffers_small() const;
 
  private:
   // A payload appended without a copy: it goes out after `offset` bytes of its write's buffer.
@@ -76,6 +76,9 @@ class write_queue {
   // deque: an idle connection should not pay for a deque's up-front block.
   std::vector<std::pair<std::uint64_t, std::uint64_t>> tags_;
   std::size_t tags_head_ = 0;
+
+  // Small, for buffers_small(): what a ping or a short message needs.
+  static constexpr std::size_t keep_bytes = 4096, keep_entries = 16;
 };
 
 }  // namespace rws

@@ -194,6 +194,46 @@ TEST_F(ConnectionTest, WritesAreCoalescedWhileOneIsInFlightAndTagsReportTheNewes
   EXPECT_EQ(frames[3].payload, "d");
 }
 
+TEST_F(ConnectionTest, AnIdleConnectionHoldsNoWriteQueueAndNoParserState) {
+  open();
+  EXPECT_FALSE(conn->holds_write_queue());
+  EXPECT_FALSE(conn->holds_parser());
+  conn->ping("hb");
+  settle(io);
+  EXPECT_FALSE(conn->holds_write_queue());  // the ping's write left it empty and small
+  peer->send(server_frame(opcode::text, "par", false));
+  settle(io);
+  EXPECT_TRUE(conn->holds_parser());  // a message waits for its continuation
+  peer->send(server_frame(opcode::continuation, "t"));
+  settle(io);
+  EXPECT_FALSE(conn->holds_parser());
+  EXPECT_EQ(handler.log, (std::vector<std::string>{"open", "in:part"}));
+
+  const std::string burst(1 << 20, 'x');
+  peer->hold_writes = true;
+  conn->send(true, burst, 1);
+  conn->flush();
+  conn->release_idle_buffers();  // a write in flight: kept
+  EXPECT_TRUE(conn->holds_write_queue());
+  peer->release_writes();
+  settle(io);
+  EXPECT_EQ(handler.written, std::vector<std::uint64_t>{1});
+  EXPECT_TRUE(conn->holds_write_queue());  // grown by the burst: kept for a sender that goes on
+  conn->release_idle_buffers();
+  EXPECT_FALSE(conn->holds_write_queue());
+  conn->send(false, "after", 2);  // made again by the next frame
+  conn->flush();
+  peer->release_writes();
+  settle(io);
+  EXPECT_EQ(handler.written, (std::vector<std::uint64_t>{1, 2}));
+  auto frames = server.frames();
+  ASSERT_EQ(frames.size(), 3u);
+  EXPECT_EQ(frames[0].op, opcode::ping);
+  EXPECT_EQ(frames[1].payload, burst);
+  EXPECT_EQ(frames[2].payload, "after");
+  EXPECT_FALSE(conn->holds_write_queue());
+}
+
 // A message the outbox keeps, large enough to be shared with the write (not copied into it).
 std::string large_payload() {
   std::string bytes(shared_payload::share_min + 1000, '\0');
