@@ -16,6 +16,11 @@ let lastSocketId = 0;
 // wakes it, so the io thread reports pongs only while somebody would see them: a socket's own
 // 'heartbeat' listener (see addListener below) or the environment's heartbeat channel.
 diagnostics.watchSubscribers('heartbeat', (subscribed) => native.setHeartbeatSubscribed(subscribed));
+// The binding hands every batch to this one function, with the socket as `this`: no bound
+// function per socket, and the method is looked up as JavaScript looks it up.
+native.setEventHandler(function deliverEvents(batch, lengths) {
+  return this._onEvents(batch, lengths);
+});
 
 /**
  * Binary payloads at least this large are copied by the binding at the send() call (stage():
@@ -40,18 +45,15 @@ const STAGED = true;
 
 const PLAIN_INFO = Object.freeze({ replayed: false });
 /**
- * A socket's booleans, kept as the bits of one field (`_flags`, bit i for FLAGS[i]) and read and
- * written through accessors of these names: an idle socket in a fleet of thousands carries one
- * slot instead of seven (56 → 8 bytes of heap). All start false.
- *   _closeCalled        close() was called, or the socket closed for good
- *   _drainCheckQueued   a direct write queued the check for its tick's 'drain'
- *   _writeHere          open as this side has seen it, and no reconnect() since: direct sends allowed
+ * The socket's booleans that no send or delivery reads, kept as the bits of one field (`_flags`,
+ * bit i for FLAGS[i]) and read and written through accessors of these names: one slot instead of
+ * three in each of thousands of idle sockets. All start false. (The booleans of the hot paths
+ * stay fields: through accessors, an echo round trip took ~0.5 µs longer, pinned.)
  *   _refWanted          the socket should hold the process (ref(), the default) once it is not idle
  *   _idle               made with autoConnect: false, and neither connect() nor reconnect() yet
- *   _outboxChanged      this batch changed the outbox: publish its size once at the batch's end
  *   _heartbeatListened  pongs are reported to this thread (see _listenToHeartbeats)
  */
-const FLAGS = ['_closeCalled', '_drainCheckQueued', '_writeHere', '_refWanted', '_idle', '_outboxChanged', '_heartbeatListened'];
+const FLAGS = ['_refWanted', '_idle', '_heartbeatListened'];
 /**
  * The io thread sends state names as new strings with each event; a socket keeps these instead,
  * so thousands of idle sockets share one copy of each (as they share their URL's, see _onControlEvent).
@@ -78,6 +80,10 @@ class ResilientSocket extends EventEmitter {
     this._lastEventId = undefined;
     this._nextRequest = 1;
     this._flags = 0; // the booleans named in FLAGS, one bit each
+    this._closeCalled = false; // close() was called, or the socket closed for good
+    this._drainCheckQueued = false; // a direct write queued the check for its tick's 'drain'
+    this._writeHere = false; // open as this side has seen it, and no reconnect() since: direct sends allowed
+    this._outboxChanged = false; // this batch changed the outbox: publish its size once at its end
     // Made by the first send(): an idle socket in a fleet of thousands should not carry two
     // empty Maps and a closure (~450 bytes of heap each).
     /** @type {Map<number, {resolve: Function, reject: Function, key: string|undefined}> | null} */
@@ -96,7 +102,7 @@ class ResilientSocket extends EventEmitter {
     if (t.rejectUnauthorized && !t.ca && (config.native.followRedirects > 0 || config.native.urls.some((u) => u.secure))) {
       ensureDefaultTrustStore(native);
     }
-    // The binding calls this._onEvents(batch, lengths): no bound function or closure per socket.
+    // The binding delivers to this socket (deliverEvents above): no bound function or closure per socket.
     this._native = new NativeSocket(config.native, this, config.autoConnect);
     // Like a net.Socket that was never connected, an idle socket must not hold the process;
     // it starts holding it (unless unref()'d) when connect() or reconnect() starts an attempt.

@@ -12,7 +12,8 @@ addon::addon(Napi::Env env, Napi::Object exports) : env_(env) {
   socket_constructor = Napi::Persistent(ctor);
   exports.Set("NativeSocket", ctor);
   DefineAddon(exports, {InstanceMethod<&addon::set_default_ca>("setDefaultCa"),
-                        InstanceMethod<&addon::set_heartbeat_subscribed>("setHeartbeatSubscribed")});
+                        InstanceMethod<&addon::set_heartbeat_subscribed>("setHeartbeatSubscribed"),
+                        InstanceMethod<&addon::set_event_handler>("setEventHandler")});
   // Exiting the process or terminating a worker runs this: every session syncs its outbox and the
   // io thread stops before the environment disappears.
   napi_add_env_cleanup_hook(env, on_env_teardown, this);
@@ -41,6 +42,11 @@ Napi::Value addon::set_default_ca(const Napi::CallbackInfo& info) {
 Napi::Value addon::set_heartbeat_subscribed(const Napi::CallbackInfo& info) {
   heartbeat_subscribed_ = info[0].As<Napi::Boolean>().Value();
   if (dispatcher_) dispatcher_->set_heartbeat_subscribed(heartbeat_subscribed_);  // else when made
+  return info.Env().Undefined();
+}
+
+Napi::Value addon::set_event_handler(const Napi::CallbackInfo& info) {
+  event_handler = Napi::Persistent(info[0].As<Napi::Function>());
   return info.Env().Undefined();
 }
 

@@ -32,6 +32,9 @@ class addon : public Napi::Addon<addon> {
   std::shared_ptr<js_dispatcher> dispatcher(Napi::Env env);
 
   Napi::FunctionReference socket_constructor;
+  // lib/'s function that hands a socket's batch to it: called with the socket as `this`
+  // (js_event_queue::deliver). One per environment, set when lib/ loads.
+  Napi::FunctionReference event_handler;
   // Trusted by TLS contexts without tls.ca: Node's default CAs, handed over once per environment
   // by lib/trust-store.js (setDefaultCa). nullptr until then: OpenSSL's default paths.
   std::shared_ptr<X509_STORE> default_trust_store;
@@ -48,6 +51,7 @@ class addon : public Napi::Addon<addon> {
   Napi::Value set_default_ca(const Napi::CallbackInfo& info);
   // setHeartbeatSubscribed(subscribed: boolean): the heartbeat diagnostics channel's state
   Napi::Value set_heartbeat_subscribed(const Napi::CallbackInfo& info);
+  Napi::Value set_event_handler(const Napi::CallbackInfo& info);
   static void on_env_teardown(void* self);
   void teardown();
 

@@ -1,5 +1,6 @@
 #include "binding/js_event_queue.hpp"
 
+#include "binding/addon.hpp"
 #include "binding/message_runs.hpp"
 #include "common/buffer_recycler.hpp"
 
@@ -323,25 +324,23 @@ void js_event_queue::deliver(napi_env env) {
   }
   // Runs take fewer elements than their events: cut the holes off the end.
   napi_set_named_property(env, array, "length", make_number(env, index));
-  napi_value target, method, result;
+  // lib/'s one handler, with the socket as `this`: it calls the socket's _onEvents, so nothing is
+  // kept per socket for the call and nothing is looked up by name here.
+  napi_value target, handler, result;
   napi_get_reference_value(env, target_, &target);
-  napi_status status = napi_get_named_property(env, target, "_onEvents", &method);
-  napi_valuetype method_type = napi_undefined;
-  if (status == napi_ok) status = napi_typeof(env, method, &method_type);
-  if (status == napi_ok && method_type != napi_function) {
-    // The application replaced the method: say so, as an uncaught exception, rather than drop
-    // the socket's events (its final 'close' among them) without a word.
-    napi_throw_type_error(env, "ERR_INTERNAL",
-                          "resilient-ws: socket._onEvents is not a function (was it overwritten?); "
-                          "this socket's events could not be delivered");
-    status = napi_pending_exception;
+  void* data = nullptr;
+  napi_get_instance_data(env, &data);
+  napi_status status = napi_generic_failure;
+  if (data && !static_cast<addon*>(data)->event_handler.IsEmpty()) {
+    handler = static_cast<addon*>(data)->event_handler.Value();
+    status = napi_call_function(env, target, handler, 2, args, &result);
   }
-  if (status == napi_ok) status = napi_call_function(env, target, method, 2, args, &result);
   if (status == napi_pending_exception) surface_pending_exception(env);
   napi_close_handle_scope(env, scope);
   // Only a batch JavaScript ran to the end counts as received. lib/ catches listener exceptions
   // itself, so anything but napi_ok means the environment is going away (worker terminated),
-  // or the socket's _onEvents was replaced, and the batch may have been cut short.
+  // or the socket's _onEvents was replaced by something that throws, and the batch may have been
+  // cut short.
   if (status == napi_ok && !delivered_id.empty()) hooks_->id_delivered(std::move(delivered_id), delivered_id_is_string);
 }
 

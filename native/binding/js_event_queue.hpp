@@ -1,8 +1,9 @@
 #pragma once
 // The bridge from the io thread to JavaScript: the session pushes batches of event structs, and
 // one wake-up (an item of the environment's js_dispatcher) carries everything that is ready to
-// the JS socket's `_onEvents(batch, lengths)` as a single flat array, plus the lengths of its
-// runs of messages (lib/event-codes.js documents the layout). Never one call per message.
+// the JS socket (its `_onEvents(batch, lengths)`, through lib/'s handler: addon::event_handler)
+// as a single flat array, plus the lengths of its runs of messages (lib/event-codes.js documents
+// the layout). Never one call per message.
 #include <napi.h>
 
 #include <atomic>
@@ -78,10 +79,9 @@ class js_event_queue : public event_sink,
   bool closed_ = false;
   std::shared_ptr<js_dispatcher> dispatcher_;
   napi_env env_ = nullptr;            // JS thread only
-  // The JS socket the events go to (its `_onEvents` method): a strong reference, so the socket
-  // lives while its connection can still deliver, however the application lets go of it. Its
-  // method rather than a bound function: nothing more per socket. JS thread only; deleted by
-  // release().
+  // The JS socket the events go to: a strong reference, so the socket lives while its connection
+  // can still deliver, however the application lets go of it. The socket rather than a bound
+  // function: nothing more per socket. JS thread only; deleted by release().
   napi_ref target_ = nullptr;
   bool holding_ = false;              // JS thread only: counted as a holder of the dispatcher
   std::atomic<std::uint64_t> backlog_{0};

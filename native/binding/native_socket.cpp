@@ -64,7 +64,8 @@ class io_link final : public js_event_queue::socket_hooks {
 
 }  // namespace
 
-// new NativeSocket(config, socket, autoConnect): events go to socket._onEvents(batch, lengths)
+// new NativeSocket(config, socket, autoConnect): events go to the socket, through lib/'s handler
+// (setEventHandler), which calls socket._onEvents(batch, lengths)
 native_socket::native_socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<native_socket>(info) {
   Napi::Env env = info.Env();
   addon_ = env.GetInstanceData<addon>();

@@ -30,5 +30,5 @@ test('a socket whose _onEvents was overwritten fails loudly with a TypeError tha
   expect(stdout).not.toContain('no error');
   expect(code).not.toBe(0);
   expect(stderr).toContain('TypeError');
-  expect(stderr).toContain('socket._onEvents is not a function');
+  expect(stderr).toContain('_onEvents is not a function');
 });
