@@ -24,7 +24,8 @@ const { freePort, accepts } = require('../helpers/ports');
  * @param {number} opts.upstreamPort
  * @param {string} [opts.readTimeout='60s'] proxy_read_timeout for `/`
  * @returns {Promise<{port: number, url: (p?: string) => string, dir: string,
- *   errorLog: () => string, stop: () => Promise<void>}>}
+ *   errorLog: () => string, accessLog: () => Array<{at: number, status: number, uri: string}>,
+ *   stop: () => Promise<void>}>}
  */
 async function startNginx({ upstreamPort, readTimeout = '60s' }) {
   return runNginx('rws-nginx-', 64, (port) => `
@@ -67,7 +68,10 @@ pid ${p('nginx.pid')};
 error_log ${p('error.log')} info;
 events { worker_connections ${workerConnections}; }
 http {
-  access_log ${p('access.log')};
+  # When nginx answered each request (ms since the epoch), for timings the client's own event
+  # delivery cannot blur.
+  log_format timed '$msec $status $request_uri';
+  access_log ${p('access.log')} timed;
   client_body_temp_path ${p('client_body')};
   proxy_temp_path ${p('proxy')};
   fastcgi_temp_path ${p('fastcgi')};
@@ -90,6 +94,15 @@ ${httpBody(port)}
   }));
   const errorLog = () => {
     try { return fs.readFileSync(p('error.log'), 'utf8'); } catch { return ''; }
+  };
+
+  const accessLog = () => {
+    let text = '';
+    try { text = fs.readFileSync(p('access.log'), 'utf8'); } catch { return []; }
+    return text.split('\n').filter(Boolean).map((line) => {
+      const [msec, status, uri] = line.split(' ');
+      return { at: Number(msec) * 1000, status: Number(status), uri };
+    });
   };
 
   const stop = async () => {
@@ -121,6 +134,7 @@ ${httpBody(port)}
     dir,
     url: (pathAndQuery = '/') => `ws://127.0.0.1:${port}${pathAndQuery}`,
     errorLog,
+    accessLog,
     stop,
   };
 }
