@@ -45,16 +45,6 @@ const STAGED = true;
 
 const PLAIN_INFO = Object.freeze({ replayed: false });
 /**
- * The socket's booleans that no send or delivery reads, kept as the bits of one field (`_flags`,
- * bit i for FLAGS[i]) and read and written through accessors of these names: one slot instead of
- * three in each of thousands of idle sockets. All start false. (The booleans of the hot paths
- * stay fields: through accessors, an echo round trip took ~0.5 µs longer, pinned.)
- *   _refWanted          the socket should hold the process (ref(), the default) once it is not idle
- *   _idle               made with autoConnect: false, and neither connect() nor reconnect() yet
- *   _heartbeatListened  pongs are reported to this thread (see _listenToHeartbeats)
- */
-const FLAGS = ['_refWanted', '_idle', '_heartbeatListened'];
-/**
  * The io thread sends state names as new strings with each event; a socket keeps these instead,
  * so thousands of idle sockets share one copy of each (as they share their URL's, see _onControlEvent).
  */
@@ -79,7 +69,6 @@ class ResilientSocket extends EventEmitter {
     this._state = config.autoConnect ? 'connecting' : 'idle';
     this._lastEventId = undefined;
     this._nextRequest = 1;
-    this._flags = 0; // the booleans named in FLAGS, one bit each
     this._closeCalled = false; // close() was called, or the socket closed for good
     this._drainCheckQueued = false; // a direct write queued the check for its tick's 'drain'
     this._writeHere = false; // open as this side has seen it, and no reconnect() since: direct sends allowed
@@ -109,6 +98,7 @@ class ResilientSocket extends EventEmitter {
     this._refWanted = true;
     this._idle = !config.autoConnect;
     if (this._idle) this._native.unref();
+    this._heartbeatListened = false; // pongs are reported to this thread (see _listenToHeartbeats)
     this._duplicatesSeen = 0;
     diagnostics.publish('create', this, { url: this._url });
   }
@@ -629,17 +619,5 @@ class ResilientSocket extends EventEmitter {
     this._announce('close', { code, reason });
   }
 }
-
-FLAGS.forEach((name, bit) => {
-  const mask = 1 << bit;
-  Object.defineProperty(ResilientSocket.prototype, name, {
-    get() {
-      return (this._flags & mask) !== 0;
-    },
-    set(on) {
-      this._flags = on ? this._flags | mask : this._flags & ~mask;
-    },
-  });
-});
 
 module.exports = { ResilientSocket };
