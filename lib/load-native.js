@@ -145,7 +145,7 @@ function loadedAddon() {
  * everything needed to fix it. Never crashes the process on a corrupt or foreign binary: dlopen
  * reports those as ordinary errors.
  * @param {{ root?: string, env?: NodeJS.ProcessEnv, load?: (file: string) => any, preciseLibc?: boolean }} [opts]
- * @returns {{ NativeSocket: Function }}
+ * @returns {{ attach: Function, socketMethods: object }}
  */
 function loadNative(opts = {}) {
   const root = opts.root || path.join(__dirname, '..');
@@ -166,7 +166,7 @@ function loadNative(opts = {}) {
     }
     try {
       const addon = load(c.file);
-      if (!addon || typeof addon.NativeSocket !== 'function') throw new Error('it does not export NativeSocket');
+      if (!addon || typeof addon.attach !== 'function') throw new Error('it does not export attach');
       loaded = { label: c.label, file: c.file };
       return addon;
     } catch (err) {

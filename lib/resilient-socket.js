@@ -1,11 +1,11 @@
 'use strict';
 
-const { EventEmitter } = require('events');
+const { ListenerTableEmitter } = require('./listener-table');
 const native = require('./native');
 const { ensureDefaultTrustStore } = require('./trust-store');
 
-const { NativeSocket } = native;
 const { normalizeOptions } = require('./options');
+const { SendState } = require('./send-state');
 const { KIND, FIELDS, RECEIPT_STATUS, HANDED_TO_KERNEL } = require('./event-codes');
 const { ResilientSocketError, fromNative, invalidOption } = require('./errors');
 const diagnostics = require('./diagnostics');
@@ -55,7 +55,7 @@ const STATE_NAMES = new Map(['idle', 'connecting', 'open', 'reconnecting', 'clos
  * its outbox until delivered. The network runs on a native io thread; this class maps the
  * batches of events it delivers onto EventEmitter events.
  */
-class ResilientSocket extends EventEmitter {
+class ResilientSocket extends ListenerTableEmitter {
   /**
    * @param {string|string[]} url ws:// or wss:// URL, or a failover list
    * @param {object} [options] see binding.d.ts
@@ -68,36 +68,28 @@ class ResilientSocket extends EventEmitter {
     this._url = config.displayUrls[0];
     this._state = config.autoConnect ? 'connecting' : 'idle';
     this._lastEventId = undefined;
-    this._nextRequest = 1;
     this._closeCalled = false; // close() was called, or the socket closed for good
-    this._drainCheckQueued = false; // a direct write queued the check for its tick's 'drain'
     this._writeHere = false; // open as this side has seen it, and no reconnect() since: direct sends allowed
-    this._outboxChanged = false; // this batch changed the outbox: publish its size once at its end
-    // Made by the first send(): an idle socket in a fleet of thousands should not carry two
-    // empty Maps and a closure (~450 bytes of heap each).
-    /** @type {Map<number, {resolve: Function, reject: Function, key: string|undefined}> | null} */
-    this._pending = null;
-    this._batch = null; // send() calls of the current tick, flushed in one native call
+    /** @type {SendState | null} made by the first send() */
+    this._sends = null;
     // Payload bytes accepted by send() and not yet handed to the kernel (this tick's batch, the
     // outbox, the write queue): += at send(), -= when the io thread reports them written.
     this._buffered = 0;
-    /** @type {Map<number, number> | null} file outbox: request → bytes, persisted but not yet written */
-    this._persistedUnwritten = null;
     /** @type {{promise: Promise<void>|null, resolve: Function|null, final: {code: number, reason: string}|null, stats: object|null} | null} */
     this._closing = null; // made by close() or by the final 'close', whichever comes first
-    this._flushSends = null;
-    this._keyPrefix = undefined; // generated keys' prefix, asked for by the first direct send
     const t = config.native.tls;
     if (t.rejectUnauthorized && !t.ca && (config.native.followRedirects > 0 || config.native.urls.some((u) => u.secure))) {
       ensureDefaultTrustStore(native);
     }
-    // The binding delivers to this socket (deliverEvents above): no bound function or closure per socket.
-    this._native = new NativeSocket(config.native, this, config.autoConnect);
+    // The binding wraps this socket itself (no native handle object per socket) and delivers to
+    // it (deliverEvents above): no bound function or closure per socket either.
+    native.attach(this, config.native, config.autoConnect);
+    this._attached = true; // until the final 'close' releases the native side
     // Like a net.Socket that was never connected, an idle socket must not hold the process;
     // it starts holding it (unless unref()'d) when connect() or reconnect() starts an attempt.
     this._refWanted = true;
     this._idle = !config.autoConnect;
-    if (this._idle) this._native.unref();
+    if (this._idle) this._nativeUnref();
     this._heartbeatListened = false; // pongs are reported to this thread (see _listenToHeartbeats)
     this._duplicatesSeen = 0;
     diagnostics.publish('create', this, { url: this._url });
@@ -121,9 +113,9 @@ class ResilientSocket extends EventEmitter {
 
   /** Pongs are reported from now on; the first one nobody listens to turns them off again. */
   _listenToHeartbeats() {
-    if (this._heartbeatListened || !this._native) return;
+    if (this._heartbeatListened || !this._attached) return;
     this._heartbeatListened = true;
-    this._native.heartbeatEvents(true);
+    this._nativeHeartbeatEvents(true);
   }
 
   /**
@@ -163,8 +155,9 @@ class ResilientSocket extends EventEmitter {
 
   /** Messages not yet delivered per the outbox guarantee (including this tick's sends). */
   get outboxSize() {
-    const queued = this._batch ? this._batch.items.length / 2 : 0;
-    return (this._native ? this._native.stats().outboxSize : 0) + queued;
+    const batch = this._sends === null ? null : this._sends.batch;
+    const queued = batch ? batch.items.length / 2 : 0;
+    return (this._attached ? this._nativeStats().outboxSize : 0) + queued;
   }
 
   /**
@@ -191,24 +184,25 @@ class ResilientSocket extends EventEmitter {
     if (this._closeCalled) {
       return Promise.reject(new ResilientSocketError('ERR_CLOSED', 'send() after close(): the socket is closed; create a new one'));
     }
-    const request = this._nextRequest++;
+    const sends = (this._sends ??= new SendState());
+    const request = sends.nextRequest++;
     const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
     if (bytes >= STAGE_BYTES && ArrayBuffer.isView(data) && !(data instanceof Uint8Array)) {
       // The binding takes the bytes of a Uint8Array or an ArrayBuffer: other views (DataView,
       // Float64Array, element types newer than the binding) go as the bytes they cover.
       data = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     }
-    if (bytes >= WRITE_NOW_BYTES && this._batch === null && this._writeHere && this._native) {
+    if (bytes >= WRITE_NOW_BYTES && sends.batch === null && this._writeHere && this._attached) {
       // Nothing of this tick queued before it: the binding may write it to the socket now (it
       // declines, at once, what is over its limit or finds the socket busy).
-      const seq = this._native.writeNow(request, data, key, bytes);
+      const seq = this._nativeWriteNow(request, data, key, bytes);
       if (seq >= 0) return this._sentNow(request, key, bytes, seq);
     }
     if (typeof data !== 'string') {
       // The batch crosses to the io thread at the end of this tick: copy now, so a buffer the
       // caller reuses right after send() goes out as it was at the call (as with ws).
-      if (bytes >= STAGE_BYTES && this._native) {
-        this._native.stage(data);
+      if (bytes >= STAGE_BYTES && this._attached) {
+        this._nativeStage(data);
         data = STAGED;
       } else {
         data = ArrayBuffer.isView(data)
@@ -217,11 +211,11 @@ class ResilientSocket extends EventEmitter {
       }
     }
     this._buffered += bytes;
-    if (this._batch === null) {
-      this._batch = { first: request, items: [] };
-      queueMicrotask((this._flushSends ??= () => this._flush()));
+    if (sends.batch === null) {
+      sends.batch = { first: request, items: [] };
+      queueMicrotask((sends.flush ??= () => this._flush()));
     }
-    this._batch.items.push(data, key);
+    sends.batch.items.push(data, key);
     return this._pendingPromise(request, key, bytes);
   }
 
@@ -239,45 +233,52 @@ class ResilientSocket extends EventEmitter {
 
   _pendingPromise(request, key, bytes) {
     return new Promise((resolve, reject) => {
-      (this._pending ??= new Map()).set(request, { resolve, reject, key, bytes });
+      this._sends.pending.set(request, { resolve, reject, key, bytes });
     });
   }
 
   /** Hands this tick's sends to the io thread in one call. */
   _flush() {
-    const batch = this._batch;
+    const sends = this._sends;
+    const batch = sends === null ? null : sends.batch;
     if (batch === null) return;
-    this._batch = null;
-    if (!this._native) return;
+    sends.batch = null;
+    if (!this._attached) return;
     // A lone message may go straight to the socket from this thread (the native side decides,
     // and only while _writeHere: no receipt before 'open', nothing after reconnect() on the
     // connection it drops): then its receipt is settled here, and nothing comes back for it from
     // the io thread.
-    const seq = this._native.send(batch.first, batch.items, this._writeHere);
+    const seq = this._nativeSend(batch.first, batch.items, this._writeHere);
     if (seq > 0) this._settleDirect(batch.first, seq);
     this._publishOutboxSize();
   }
 
   /** A send() the binding wrote to the socket itself: 'written' now, as the io thread would say. */
   _settleDirect(request, seq) {
-    this._settleSent(request, 1, seq, 'written', (this._keyPrefix ??= this._native.keyPrefix()));
+    const sends = this._sends;
+    this._settleSent(request, 1, seq, 'written', (sends.keyPrefix ??= this._nativeKeyPrefix()));
     // The outbox never held it, but a sender waiting for 'drain' after its sends still gets one,
     // as when the io thread writes them: one for the tick, and only if nothing is waiting then
     // (else the io thread reports 'drain' when that is written).
-    if (!this._drainCheckQueued && this.listenerCount('drain') > 0) {
-      this._drainCheckQueued = true;
+    if (!sends.drainCheckQueued && this.listenerCount('drain') > 0) {
+      sends.drainCheckQueued = true;
       process.nextTick(() => {
-        this._drainCheckQueued = false;
-        if (this._native && this._batch === null && this._buffered === 0) this.emit('drain', {});
+        sends.drainCheckQueued = false;
+        if (this._attached && sends.batch === null && this._buffered === 0) this.emit('drain', {});
       });
     }
   }
 
+  /** This batch of events changed the outbox (receipts come only for what was sent). */
+  _noteOutboxChanged() {
+    if (this._sends !== null) this._sends.outboxChanged = true;
+  }
+
   /** Outbox depth for monitoring: once per batch of sends or of receipts, only if anybody listens. */
   _publishOutboxSize() {
-    this._outboxChanged = false;
-    if (diagnostics.wanted('outbox') && this._native) {
-      const s = this._native.stats();
+    if (this._sends !== null) this._sends.outboxChanged = false;
+    if (diagnostics.wanted('outbox') && this._attached) {
+      const s = this._nativeStats();
       diagnostics.publish('outbox', this, { size: s.outboxSize, bytes: s.outboxBytes });
     }
   }
@@ -311,8 +312,8 @@ class ResilientSocket extends EventEmitter {
       // Until 'close' is delivered the socket holds the process, even if idle or unref()'d:
       // otherwise an awaited close() could be abandoned by an exiting event loop. The close
       // handshake is bounded (3 s), so this cannot keep a process alive for long.
-      this._native.ref();
-      this._native.close(code, reason);
+      this._nativeRef();
+      this._nativeClose(code, reason);
     }
     return closing.promise;
   }
@@ -323,34 +324,34 @@ class ResilientSocket extends EventEmitter {
 
   /** Drops the current connection and starts a new attempt at once (no-op once closed). */
   reconnect() {
-    if (this._native && !this._closeCalled) {
+    if (this._attached && !this._closeCalled) {
       this._leaveIdle();
       // What is sent from here on belongs to the next connection: not written directly to this
       // one (the io thread may not have dropped it yet) until the next 'open'.
       this._writeHere = false;
-      this._native.reconnect();
+      this._nativeReconnect();
     }
   }
 
   /** Starts connecting when constructed with autoConnect: false. */
   connect() {
-    if (this._native && !this._closeCalled) {
+    if (this._attached && !this._closeCalled) {
       this._leaveIdle();
-      this._native.connect();
+      this._nativeConnect();
     }
   }
 
   /** The socket keeps the process alive while not closed (the default). */
   ref() {
     this._refWanted = true;
-    if (this._native && !this._idle) this._native.ref();
+    if (this._attached && !this._idle) this._nativeRef();
     return this;
   }
 
   /** The socket no longer keeps the process alive. */
   unref() {
     this._refWanted = false;
-    if (this._native) this._native.unref();
+    if (this._attached) this._nativeUnref();
     return this;
   }
 
@@ -358,12 +359,12 @@ class ResilientSocket extends EventEmitter {
   _leaveIdle() {
     if (!this._idle) return;
     this._idle = false;
-    if (this._refWanted) this._native.ref();
+    if (this._refWanted) this._nativeRef();
   }
 
   /** Counters of the connection's life (see binding.d.ts SocketStats). */
   stats() {
-    const s = this._native ? this._native.stats() : { ...this._closing.stats };
+    const s = this._attached ? this._nativeStats() : { ...this._closing.stats };
     s.state = this._state;
     return s;
   }
@@ -454,7 +455,7 @@ class ResilientSocket extends EventEmitter {
         if (thrown === null) thrown = err;
       }
     }
-    if (this._outboxChanged) this._publishOutboxSize();
+    if (this._sends !== null && this._sends.outboxChanged) this._publishOutboxSize();
     if (thrown !== null) {
       process.nextTick(() => {
         throw thrown;
@@ -504,18 +505,18 @@ class ResilientSocket extends EventEmitter {
         return;
       }
       case KIND.HEARTBEAT:
-        if (this._heartbeatListened && this._native && this.listenerCount('heartbeat') === 0) {
+        if (this._heartbeatListened && this._attached && this.listenerCount('heartbeat') === 0) {
           this._heartbeatListened = false;
-          this._native.heartbeatEvents(false);
+          this._nativeHeartbeatEvents(false);
         }
         this._announce('heartbeat', { rtt: b[at] });
         return;
       case KIND.ACK:
-        this._outboxChanged = true;
+        this._noteOutboxChanged();
         this._announce('ack', { key: b[at] });
         return;
       case KIND.DRAIN:
-        this._outboxChanged = true;
+        this._noteOutboxChanged();
         this.emit('drain', {});
         return;
       case KIND.FAILED:
@@ -533,14 +534,14 @@ class ResilientSocket extends EventEmitter {
           this._handedToKernel(b[at], b[at + 1]);
           return;
         }
-        this._outboxChanged = true;
+        this._noteOutboxChanged();
         this._settleSent(b[at], b[at + 1], b[at + 2], RECEIPT_STATUS[b[at + 3]], b[at + 4]);
         return;
       case KIND.SEND_FAILED: {
-        this._outboxChanged = true;
-        const pending = this._pending?.get(b[at]);
+        this._noteOutboxChanged();
+        const pending = this._sends?.pending.get(b[at]);
         if (pending) {
-          this._pending.delete(b[at]);
+          this._sends.pending.delete(b[at]);
           this._buffered -= pending.bytes;
           pending.reject(fromNative(b[at + 1]));
         }
@@ -568,15 +569,15 @@ class ResilientSocket extends EventEmitter {
   _handedToKernel(firstRequest, count) {
     for (let j = 0; j < count; j++) {
       const request = firstRequest + j;
-      const pending = this._pending?.get(request);
+      const pending = this._sends?.pending.get(request);
       if (pending) {
         this._buffered -= pending.bytes;
         pending.bytes = 0; // counted out once, whatever settles the promise later
         continue;
       }
-      const bytes = this._persistedUnwritten?.get(request);
+      const bytes = this._sends?.persistedUnwritten?.get(request);
       if (bytes !== undefined) {
-        this._persistedUnwritten.delete(request);
+        this._sends.persistedUnwritten.delete(request);
         this._buffered -= bytes;
       }
     }
@@ -584,13 +585,13 @@ class ResilientSocket extends EventEmitter {
 
   _settleSent(firstRequest, count, firstSeq, status, keyPrefix) {
     for (let j = 0; j < count; j++) {
-      const pending = this._pending?.get(firstRequest + j);
+      const pending = this._sends?.pending.get(firstRequest + j);
       if (!pending) continue;
-      this._pending.delete(firstRequest + j);
+      this._sends.pending.delete(firstRequest + j);
       // 'written' is reported when the write that holds the message's last byte completed,
       // i.e. the kernel has it: it leaves bufferedAmount now. 'persisted' (file outbox) comes
       // before the write: it stays counted until _handedToKernel. 'acked' comes after it.
-      if (status === 'persisted' && pending.bytes > 0) (this._persistedUnwritten ??= new Map()).set(firstRequest + j, pending.bytes);
+      if (status === 'persisted' && pending.bytes > 0) (this._sends.persistedUnwritten ??= new Map()).set(firstRequest + j, pending.bytes);
       else this._buffered -= pending.bytes;
       const seq = firstSeq + j;
       // Same format as outbox::make_key in native/outbox/outbox.cpp.
@@ -603,21 +604,39 @@ class ResilientSocket extends EventEmitter {
     this._closeCalled = true;
     const closing = this._closingRecord();
     closing.final = { code, reason };
-    this._batch = null;
+    const sends = this._sends;
+    this._sends = null;
     this._buffered = 0;
-    this._persistedUnwritten = null;
-    const native = this._native;
-    closing.stats = native.stats();
-    this._native = null;
-    for (const [, pending] of this._pending ?? []) {
+    closing.stats = this._nativeStats();
+    this._attached = false;
+    for (const [, pending] of sends?.pending ?? []) {
       pending.reject(new ResilientSocketError('ERR_CLOSED', 'the socket closed before this message was delivered'));
     }
-    this._pending = null;
     // Hold nothing: the io thread stops with the last socket, the process may exit.
-    native.dispose();
+    this._nativeDispose();
     if (closing.resolve !== null) closing.resolve();
     this._announce('close', { code, reason });
   }
 }
+
+// The binding's per-socket functions, called with the socket as `this` (the binding wraps the
+// socket object itself). Not enumerable, like the class's own methods.
+const nativeMethod = (fn) => ({ value: fn, writable: true, configurable: true });
+const { socketMethods } = native;
+Object.defineProperties(ResilientSocket.prototype, {
+  _nativeSend: nativeMethod(socketMethods.send),
+  _nativeStage: nativeMethod(socketMethods.stage),
+  _nativeWriteNow: nativeMethod(socketMethods.writeNow),
+  _nativeClose: nativeMethod(socketMethods.close),
+  _nativeReconnect: nativeMethod(socketMethods.reconnect),
+  _nativeConnect: nativeMethod(socketMethods.connect),
+  _nativeRef: nativeMethod(socketMethods.ref),
+  _nativeUnref: nativeMethod(socketMethods.unref),
+  _nativeStats: nativeMethod(socketMethods.stats),
+  _nativeDispose: nativeMethod(socketMethods.dispose),
+  _nativeSimulateSuspend: nativeMethod(socketMethods.simulateSuspend),
+  _nativeHeartbeatEvents: nativeMethod(socketMethods.heartbeatEvents),
+  _nativeKeyPrefix: nativeMethod(socketMethods.keyPrefix),
+});
 
 module.exports = { ResilientSocket };

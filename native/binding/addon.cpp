@@ -8,9 +8,7 @@
 namespace rws::binding {
 
 addon::addon(Napi::Env env, Napi::Object exports) : env_(env) {
-  auto ctor = native_socket::define(env);
-  socket_constructor = Napi::Persistent(ctor);
-  exports.Set("NativeSocket", ctor);
+  native_socket::define(env, exports);
   DefineAddon(exports, {InstanceMethod<&addon::set_default_ca>("setDefaultCa"),
                         InstanceMethod<&addon::set_heartbeat_subscribed>("setHeartbeatSubscribed"),
                         InstanceMethod<&addon::set_event_handler>("setEventHandler")});

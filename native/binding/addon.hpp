@@ -31,7 +31,6 @@ class addon : public Napi::Addon<addon> {
   // The one wake-up channel to JavaScript that every socket's events share, made with the first.
   std::shared_ptr<js_dispatcher> dispatcher(Napi::Env env);
 
-  Napi::FunctionReference socket_constructor;
   // lib/'s function that hands a socket's batch to it: called with the socket as `this`
   // (js_event_queue::deliver). One per environment, set when lib/ loads.
   Napi::FunctionReference event_handler;

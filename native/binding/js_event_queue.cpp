@@ -184,16 +184,17 @@ void append_event(napi_env env, napi_value array, uint32_t& index, session_event
 }  // namespace
 
 std::shared_ptr<js_event_queue> js_event_queue::create(Napi::Env env, std::shared_ptr<js_dispatcher> dispatcher,
-                                                       Napi::Object target, std::shared_ptr<socket_hooks> hooks) {
+                                                       napi_ref target, std::shared_ptr<socket_hooks> hooks) {
   // One allocation for the queue and its count: one queue per socket.
   auto queue = std::make_shared<js_event_queue>(made_by_create{});
   assert(hooks);
   queue->hooks_ = std::move(hooks);
   queue->dispatcher_ = std::move(dispatcher);
   queue->env_ = env;
-  if (napi_create_reference(env, target, 1, &queue->target_) != napi_ok) {
+  if (napi_reference_ref(env, target, nullptr) != napi_ok) {
     throw Napi::Error::New(env, "resilient-ws: cannot create the event bridge");
   }
+  queue->target_ = target;
   queue->ref();
   return queue;
 }
@@ -363,7 +364,7 @@ void js_event_queue::release() {
     pending_.clear();
   }
   unref();
-  if (target_) napi_delete_reference(env_, target_);
+  if (target_) napi_reference_unref(env_, target_, nullptr);
   target_ = nullptr;
 }
 

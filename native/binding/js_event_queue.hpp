@@ -35,9 +35,11 @@ class js_event_queue : public event_sink,
     // Takes the delivered batches to free them on the io thread (see deliver()).
     virtual void free_batches(batch_list batches) = 0;
   };
-  // Starts holding the event loop, as a socket does until unref()'d. `hooks` must not be null.
+  // Starts holding the event loop, as a socket does until unref()'d. `target` is the socket's
+  // wrap reference (native_socket): the queue makes it strong until release(), so the socket
+  // lives while its events may come, and never deletes it. `hooks` must not be null.
   static std::shared_ptr<js_event_queue> create(Napi::Env env, std::shared_ptr<js_dispatcher> dispatcher,
-                                                Napi::Object target, std::shared_ptr<socket_hooks> hooks);
+                                                napi_ref target, std::shared_ptr<socket_hooks> hooks);
 
   void push(std::vector<session_event>& batch) override;  // io thread
   std::uint64_t backlog_bytes() const override { return backlog_.load(std::memory_order_relaxed); }
@@ -52,8 +54,8 @@ class js_event_queue : public event_sink,
   void unref();
   // Whether the socket has (or may have) a `heartbeat` listener.
   void set_heartbeat_listened(bool listened) { heartbeat_listened_.store(listened, std::memory_order_relaxed); }
-  // Drops the target and lets go of the event loop; events pushed afterwards are dropped.
-  // Idempotent.
+  // Lets go of the target (weak again) and of the event loop; events pushed afterwards are
+  // dropped. Idempotent.
   void release();
 
   void run(napi_env env) override;  // js_dispatch_item: JS thread
@@ -73,18 +75,20 @@ class js_event_queue : public event_sink,
   // Each io step's batch as the session pushed it, in order (see push()).
   batch_list pending_;
   std::uint64_t pending_cost_ = 0;  // batch_cost() of pending_, what deliver() takes off backlog_
-  bool scheduled_ = false;
   // Keeps this queue alive while the dispatcher holds it as an item (run() lets go).
   std::shared_ptr<js_event_queue> scheduled_self_;
-  bool closed_ = false;
   std::shared_ptr<js_dispatcher> dispatcher_;
   napi_env env_ = nullptr;            // JS thread only
-  // The JS socket the events go to: a strong reference, so the socket lives while its connection
-  // can still deliver, however the application lets go of it. The socket rather than a bound
-  // function: nothing more per socket. JS thread only; deleted by release().
+  // The JS socket the events go to, through its wrap reference, held strong so the socket lives
+  // while its connection can still deliver, however the application lets go of it. The socket
+  // rather than a bound function: nothing more per socket. JS thread only; weak again and
+  // forgotten by release() (the wrap's finalizer deletes it).
   napi_ref target_ = nullptr;
-  bool holding_ = false;              // JS thread only: counted as a holder of the dispatcher
   std::atomic<std::uint64_t> backlog_{0};
+  // The flags together, so they pack.
+  bool scheduled_ = false;
+  bool closed_ = false;
+  bool holding_ = false;              // JS thread only: counted as a holder of the dispatcher
   std::atomic<bool> heartbeat_listened_{false};
   std::shared_ptr<socket_hooks> hooks_;
 };

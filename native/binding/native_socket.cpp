@@ -12,23 +12,32 @@
 
 namespace rws::binding {
 
-Napi::Function native_socket::define(Napi::Env env) {
-  return DefineClass(env, "NativeSocket",
-                     {
-                         InstanceMethod<&native_socket::send>("send"),
-                         InstanceMethod<&native_socket::stage>("stage"),
-                         InstanceMethod<&native_socket::write_now>("writeNow"),
-                         InstanceMethod<&native_socket::close>("close"),
-                         InstanceMethod<&native_socket::reconnect>("reconnect"),
-                         InstanceMethod<&native_socket::connect>("connect"),
-                         InstanceMethod<&native_socket::ref>("ref"),
-                         InstanceMethod<&native_socket::unref>("unref"),
-                         InstanceMethod<&native_socket::stats>("stats"),
-                         InstanceMethod<&native_socket::dispose>("dispose"),
-                         InstanceMethod<&native_socket::simulate_suspend>("simulateSuspend"),
-                         InstanceMethod<&native_socket::heartbeat_events>("heartbeatEvents"),
-                         InstanceMethod<&native_socket::key_prefix>("keyPrefix"),
-                     });
+void native_socket::define(Napi::Env env, Napi::Object exports) {
+  exports.Set("attach", Napi::Function::New<&native_socket::attach>(env, "attach"));
+  auto methods = Napi::Object::New(env);
+  methods.Set("send", Napi::Function::New<&call<&native_socket::send>>(env, "send"));
+  methods.Set("stage", Napi::Function::New<&call<&native_socket::stage>>(env, "stage"));
+  methods.Set("writeNow", Napi::Function::New<&call<&native_socket::write_now>>(env, "writeNow"));
+  methods.Set("close", Napi::Function::New<&call<&native_socket::close>>(env, "close"));
+  methods.Set("reconnect", Napi::Function::New<&call<&native_socket::reconnect>>(env, "reconnect"));
+  methods.Set("connect", Napi::Function::New<&call<&native_socket::connect>>(env, "connect"));
+  methods.Set("ref", Napi::Function::New<&call<&native_socket::ref>>(env, "ref"));
+  methods.Set("unref", Napi::Function::New<&call<&native_socket::unref>>(env, "unref"));
+  methods.Set("stats", Napi::Function::New<&call<&native_socket::stats>>(env, "stats"));
+  methods.Set("dispose", Napi::Function::New<&call<&native_socket::dispose>>(env, "dispose"));
+  methods.Set("simulateSuspend", Napi::Function::New<&call<&native_socket::simulate_suspend>>(env, "simulateSuspend"));
+  methods.Set("heartbeatEvents", Napi::Function::New<&call<&native_socket::heartbeat_events>>(env, "heartbeatEvents"));
+  methods.Set("keyPrefix", Napi::Function::New<&call<&native_socket::key_prefix>>(env, "keyPrefix"));
+  exports.Set("socketMethods", methods);
+}
+
+template <Napi::Value (native_socket::*Method)(const Napi::CallbackInfo&)>
+Napi::Value native_socket::call(const Napi::CallbackInfo& info) {
+  void* self = nullptr;
+  if (napi_unwrap(info.Env(), info.This(), &self) != napi_ok || self == nullptr) {
+    throw Napi::TypeError::New(info.Env(), "resilient-ws: called on something that is not a ResilientSocket");
+  }
+  return (static_cast<native_socket*>(self)->*Method)(info);
 }
 
 namespace {
@@ -64,13 +73,13 @@ class io_link final : public js_event_queue::socket_hooks {
 
 }  // namespace
 
-// new NativeSocket(config, socket, autoConnect): events go to the socket, through lib/'s handler
-// (setEventHandler), which calls socket._onEvents(batch, lengths)
-native_socket::native_socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<native_socket>(info) {
+// attach(socket, config, autoConnect): the socket gets its native side, and its events go to it
+// through lib/'s handler (setEventHandler), which calls socket._onEvents(batch, lengths).
+Napi::Value native_socket::attach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  addon_ = env.GetInstanceData<addon>();
-  std::shared_ptr<const session_config> config = addon_->configs.share(read_session_config(info[0].As<Napi::Object>()));
-  auto target = info[1].As<Napi::Object>();
+  auto* owner = env.GetInstanceData<addon>();
+  auto socket = info[0].As<Napi::Object>();
+  std::shared_ptr<const session_config> config = owner->configs.share(read_session_config(info[1].As<Napi::Object>()));
   bool auto_connect = info[2].As<Napi::Boolean>().Value();
 
   std::shared_ptr<asio::ssl::context> tls;
@@ -79,7 +88,7 @@ native_socket::native_socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   for (const auto& url : config->urls) any_tls = any_tls || url.tls;
   if (any_tls) {
     std::string error;
-    tls = make_tls_context(config->tls, error, addon_->default_trust_store);
+    tls = make_tls_context(config->tls, error, owner->default_trust_store);
     if (!tls) {
       auto err = Napi::TypeError::New(env, "resilient-ws: " + error);
       err.Set("code", Napi::String::New(env, "ERR_INVALID_OPTION"));
@@ -87,20 +96,38 @@ native_socket::native_socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
     }
   }
 
+  auto self = std::unique_ptr<native_socket>(new native_socket(owner));
+  napi_ref wrap = nullptr;
+  NAPI_THROW_IF_FAILED(env, napi_wrap(env, socket, self.get(), &native_socket::finalize, nullptr, &wrap),
+                       env.Undefined());
+  // The wrap owns it now: finalize() deletes it once the socket is collected.
+  native_socket* s = self.release();
+  s->wrap_ = wrap;
+  s->start(env, std::move(config), std::move(tls), auto_connect);
+  return env.Undefined();
+}
+
+void native_socket::start(Napi::Env env, std::shared_ptr<const session_config> config,
+                          std::shared_ptr<asio::ssl::context> tls, bool auto_connect) {
   // Only where the connection sends the bytes as they are: TLS (also reachable by a redirect)
   // and permessage-deflate copy the payload into the frame plain, so they would unmask it again,
   // and a file outbox logs the plain bytes.
-  premask_staged_ = config->outbox.path.empty() && !any_tls && !config->per_message_deflate;
-  stats_ = std::make_shared<session_stats>();
+  premask_staged_ = config->outbox.path.empty() && !tls && !config->per_message_deflate;
   auto link = std::make_shared<io_link>();
-  events_ = js_event_queue::create(env, addon_->dispatcher(env), target, link);
+  events_ = js_event_queue::create(env, addon_->dispatcher(env), wrap_, link);
   // Acquired last: nothing below throws, so the addon never holds a half-built socket.
   runtime_ = addon_->acquire_runtime(this);
   link->weak_runtime = runtime_;
-  session_ = std::make_shared<session>(runtime_->context(), std::move(config), events_, stats_, tls);
+  session_ = std::make_shared<session>(runtime_->context(), std::move(config), events_, std::move(tls));
   lane_ = session_->lane();
   link->weak_session = session_;
   post([s = session_, auto_connect] { s->start(auto_connect); });
+}
+
+void native_socket::finalize(napi_env env, void* data, void* /*hint*/) {
+  auto* self = static_cast<native_socket*>(data);
+  napi_delete_reference(env, self->wrap_);
+  delete self;
 }
 
 native_socket::~native_socket() { release(); }
@@ -230,7 +257,7 @@ Napi::Value native_socket::send(const Napi::CallbackInfo& info) {
     }
     if (handed_to_io) return Napi::Number::New(env, 0);
   }
-  stats_->outbox_size += batch.size();  // on its way: the session takes it over
+  session_->stats().outbox_size += batch.size();  // on its way: the session takes it over
   if (lane_) lane_->handed_over();       // nothing written directly overtakes it
   post([s = session_, batch = std::move(batch), first_request]() mutable { s->send(std::move(batch), first_request); });
   return Napi::Number::New(env, 0);
@@ -283,14 +310,14 @@ std::uint64_t native_socket::send_direct(outgoing_message& message, std::string_
   using kind = direct_lane::write_result::kind;
   if (r.what == kind::not_free) return 0;
   if (r.what == kind::written) {
-    stats_->messages_out++;
-    stats_->bytes_out += payload.size();
+    session_->stats().messages_out++;
+    session_->stats().bytes_out += payload.size();
     return r.seq;
   }
   // The kernel took part of the frame: the io thread writes the rest before anything else, and
   // keeps the message for the next connection if this one ends first.
   handed_to_io = true;
-  stats_->outbox_size += 1;
+  session_->stats().outbox_size += 1;
   if (message.data.data() != payload.data()) copy_bytes(payload.data(), payload.size(), message.data);
   post([s = session_, m = std::move(message), request, seq = r.seq, tail = frame.substr(r.written),
         generation = r.generation]() mutable { s->send_tail(std::move(m), request, seq, std::move(tail), generation); });
@@ -333,9 +360,10 @@ Napi::Value native_socket::unref(const Napi::CallbackInfo& info) {
 
 Napi::Value native_socket::stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  require_live(env);
   auto out = Napi::Object::New(env);
   auto put = [&](const char* name, double value) { out.Set(name, Napi::Number::New(env, value)); };
-  const session_stats& s = *stats_;
+  const session_stats& s = session_->stats();
   put("connects", static_cast<double>(s.connects.load()));
   put("reconnects", static_cast<double>(s.reconnects.load()));
   const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -1,7 +1,9 @@
 #pragma once
-// The JavaScript handle of one session. Every method posts a closure to the io thread; nothing
-// here touches socket state directly. After dispose() the handle holds nothing and every method
-// throws a clear error instead of crashing (uWebSockets.js style).
+// The native side of one JavaScript socket, wrapped onto the socket object itself (napi_wrap):
+// no handle object of its own per socket, and the wrap's one reference is also what keeps the
+// socket alive while its events flow (js_event_queue). Every function posts a closure to the io
+// thread; nothing here touches socket state directly. After dispose() it holds nothing and every
+// function throws a clear error instead of crashing (uWebSockets.js style).
 #include <napi.h>
 
 #include <memory>
@@ -16,11 +18,14 @@ namespace rws::binding {
 
 class addon;
 
-class native_socket : public Napi::ObjectWrap<native_socket> {
+class native_socket {
  public:
-  static Napi::Function define(Napi::Env env);
-  explicit native_socket(const Napi::CallbackInfo& info);
-  ~native_socket() override;
+  // exports.attach(socket, config, autoConnect) and exports.socketMethods: the functions lib/
+  // installs on the socket's prototype, each called with the socket as `this`.
+  static void define(Napi::Env env, Napi::Object exports);
+  ~native_socket();
+  native_socket(const native_socket&) = delete;
+  native_socket& operator=(const native_socket&) = delete;
 
   // Environment teardown, after the addon has shut the session down: drop everything.
   void teardown();
@@ -28,6 +33,16 @@ class native_socket : public Napi::ObjectWrap<native_socket> {
   std::shared_ptr<session> session_handle() const { return session_; }
 
  private:
+  explicit native_socket(addon* owner) : addon_(owner) {}
+  static Napi::Value attach(const Napi::CallbackInfo& info);
+  static void finalize(napi_env env, void* data, void* hint);
+  // A socketMethods function: Method of the native_socket wrapped onto `this`.
+  template <Napi::Value (native_socket::*Method)(const Napi::CallbackInfo&)>
+  static Napi::Value call(const Napi::CallbackInfo& info);
+  // Once wrapped: the event queue holds the socket through the wrap, then the session starts.
+  void start(Napi::Env env, std::shared_ptr<const session_config> config, std::shared_ptr<asio::ssl::context> tls,
+             bool auto_connect);
+
   Napi::Value send(const Napi::CallbackInfo& info);
   Napi::Value stage(const Napi::CallbackInfo& info);
   Napi::Value write_now(const Napi::CallbackInfo& info);
@@ -55,9 +70,9 @@ class native_socket : public Napi::ObjectWrap<native_socket> {
   void release();
 
   addon* addon_ = nullptr;
+  napi_ref wrap_ = nullptr;  // napi_wrap's, deleted by finalize(); strong while events_ holds it
   std::shared_ptr<io_runtime> runtime_;       // keeps the io thread up while this socket lives
   std::shared_ptr<session> session_;          // touched on the io thread only, via post()
-  std::shared_ptr<session_stats> stats_;      // read here, written on the io thread
   std::shared_ptr<js_event_queue> events_;
   // Large binary payloads copied by stage() during this tick, taken in order by the next send().
   std::vector<outgoing_message> staged_;

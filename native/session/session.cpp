@@ -57,11 +57,10 @@ const char* state_name(session_state state) {
 }
 
 session::session(asio::io_context& io, std::shared_ptr<const session_config> config, std::shared_ptr<event_sink> sink,
-                 std::shared_ptr<session_stats> stats, std::shared_ptr<asio::ssl::context> tls_context)
+                 std::shared_ptr<asio::ssl::context> tls_context)
     : io_(io),
       config_(std::move(config)),
       sink_(std::move(sink)),
-      stats_(std::move(stats)),
       tls_context_(std::move(tls_context)),
       backoff_(config_->reconnect.curve, [](void*) { return uniform01(); }),
       heartbeat_(config_->heartbeat),
@@ -84,12 +83,12 @@ void session::mark_disconnected() {
   if (std::exchange(stability_pending_, false)) {
     if (disconnected_since_ >= stable_at_) {
       attempt_ = 0;
-      stats_->attempt = 0;  // before stable_at_ms goes: stats() never reads the old count
+      stats_.attempt = 0;  // before stable_at_ms goes: stats() never reads the old count
       backoff_.reset_after_stable();
     }
-    stats_->stable_at_ms = -1;
+    stats_.stable_at_ms = -1;
   }
-  stats_->disconnected_since_ms =
+  stats_.disconnected_since_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(disconnected_since_.time_since_epoch()).count();
 }
 
@@ -110,7 +109,7 @@ void session::set_state(session_state next, const std::string& reason) {
 void session::start(bool connect_now) {
   failure corrupt;
   failure opened = outbox_.open(corrupt, [&io = io_](std::function<void()> f) { asio::post(io, std::move(f)); });
-  stats_->torn_bytes_truncated = outbox_.torn_bytes();
+  stats_.torn_bytes_truncated = outbox_.torn_bytes();
   if (corrupt) {
     auto e = session_event::with_detail(event_kind::error);
     e.detail->error = corrupt;
@@ -161,7 +160,7 @@ void session::begin_attempt() {
     redirects_followed_ = 0;
     redirect_left_origin_ = false;
   }
-  stats_->attempt = attempt_;
+  stats_.attempt = attempt_;
   const ws_url& url = attempt_url();
   params.url = url;
   if (attempt_turn_ < config_->proxies.size()) params.proxy = config_->proxies[attempt_turn_];
@@ -242,10 +241,10 @@ bool session::follow_redirect(failure& cause) {
 }
 
 void session::on_open(const open_info& info) {
-  stats_->connects++;
-  if (ever_opened_) stats_->reconnects++;
-  stats_->disconnected_ms += ms_since(disconnected_since_);
-  stats_->disconnected_since_ms = -1;
+  stats_.connects++;
+  if (ever_opened_) stats_.reconnects++;
+  stats_.disconnected_ms += ms_since(disconnected_since_);
+  stats_.disconnected_since_ms = -1;
   set_state(session_state::open);
   auto e = session_event::with_detail(event_kind::open);
   e.detail->attempt = attempt_;
@@ -261,7 +260,7 @@ void session::on_open(const open_info& info) {
   // (mark_disconnected), and for stats() from the moment it is stable.
   stable_at_ = steady_clock::now() + std::chrono::milliseconds(config_->reconnect.stable_after_ms);
   stability_pending_ = true;
-  stats_->stable_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(stable_at_.time_since_epoch()).count();
+  stats_.stable_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(stable_at_.time_since_epoch()).count();
 
   if (config_->heartbeat.enabled) {
     arm_heartbeat(heartbeat_.start(steady_clock::now(), read_clocks()));
@@ -404,7 +403,7 @@ void session::release_resources() {
   report_rejected(rejected);
   outbox_.close();
   publish_outbox_stats();
-  stats_->buffered_amount = 0;
+  stats_.buffered_amount = 0;
 }
 
 void session::close(std::uint16_t code, std::string reason) {

@@ -40,7 +40,7 @@ class session : public std::enable_shared_from_this<session>,
   // `config` may be shared with other sessions (the binding gives sockets made with equal options
   // one copy); it never changes.
   session(asio::io_context& io, std::shared_ptr<const session_config> config, std::shared_ptr<event_sink> sink,
-          std::shared_ptr<session_stats> stats, std::shared_ptr<asio::ssl::context> tls_context);
+          std::shared_ptr<asio::ssl::context> tls_context);
   ~session() override;
 
   // Opens the outbox (and the stored resume position), then connects unless autoConnect is off.
@@ -58,6 +58,9 @@ class session : public std::enable_shared_from_this<session>,
   // Generated idempotency keys: key_prefix() + "-" + 12 hex digits of seq. Fixed at
   // construction, so the binding may read it on the JavaScript thread.
   const std::string& key_prefix() const { return outbox_.key_prefix(); }
+  // The counters stats() reports: atomics, written on the io thread, read on any. The binding
+  // also counts sends on their way into outbox_size.
+  session_stats& stats() { return stats_; }
   void close(std::uint16_t code, std::string reason);
   void reconnect();
   void resume_reading();
@@ -135,23 +138,22 @@ class session : public std::enable_shared_from_this<session>,
   asio::io_context& io_;
   std::shared_ptr<const session_config> config_;
   std::shared_ptr<event_sink> sink_;
-  std::shared_ptr<session_stats> stats_;
+  // Part of the session's own allocation: written here, read (and outbox_size counted) by the
+  // binding on the JavaScript thread while it holds the session.
+  session_stats stats_;
   std::shared_ptr<asio::ssl::context> tls_context_;
   std::vector<session_event> events_;  // emitted during the current io step, pushed at its end
 
-  session_state state_ = session_state::idle;
   std::shared_ptr<connection> conn_;  // the current attempt, null between attempts
   std::uint64_t attempt_ = 0;         // attempts since the last stable connection
   std::uint64_t url_turn_ = 0;        // every attempt moves to the next URL
   std::size_t attempt_turn_ = 0;      // the current attempt's index in config_->urls and .proxies
-  // followRedirects: the URL a 3xx answer sent us to (the next attempt goes there at once), how
-  // many redirects this chain followed, and whether it left the first origin (credentials off).
-  // Parts a session rarely needs are allocated when it does (5,000 idle sockets: memory).
+  // followRedirects: the URL a 3xx answer sent us to (the next attempt goes there at once); how
+  // many redirects this chain followed, and whether it left the first origin (credentials off),
+  // are with the small fields below. Parts a session rarely needs are allocated when it does
+  // (5,000 idle sockets: memory).
   std::unique_ptr<ws_url> redirect_to_;
   std::unique_ptr<ws_url> redirected_url_;  // the current attempt's URL when a redirect gave it
-  std::uint32_t redirects_followed_ = 0;
-  bool redirect_left_origin_ = false;
-  bool ever_opened_ = false;
   steady_clock::time_point disconnected_since_ = steady_clock::now();
   backoff backoff_;
   // The backoff delay; while closing, the drain deadline. Made when first needed: a socket whose
@@ -168,7 +170,6 @@ class session : public std::enable_shared_from_this<session>,
   // by a timer: 5,000 sockets opened together meant 5,000 separate wake-ups of the io thread
   // 5 s later, more CPU than their heartbeats (bench idle-5000).
   steady_clock::time_point stable_at_{};
-  bool stability_pending_ = false;  // opened, and mark_disconnected has not judged it yet
 
   // The heartbeat's next look, on the io thread's shared timer_wheel (no Asio timer per socket).
   // With the heartbeat off, the same entry is when an idle socket gives back what a burst of
@@ -180,7 +181,6 @@ class session : public std::enable_shared_from_this<session>,
   };
   heartbeat_deadline heartbeat_due_{*this};
   std::uint64_t path_token_ = 0;  // watch_network()'s, while open with the heartbeat on
-  int local_interface_ = 0;       // of the open connection's local address
   heartbeat heartbeat_;  // decides; this class owns the deadline (heartbeat_due_) and does what it says
   std::uint64_t wake_token_ = 0;  // subscribed to wake_service while open with a heartbeat
   // What set_clock() and set_transport_factory() replace: made by the first of them, so a
@@ -200,22 +200,30 @@ class session : public std::enable_shared_from_this<session>,
 
   outbox outbox_;
   std::shared_ptr<direct_lane> lane_;
-  bool accepting_batch_ = false;  // accept_batch() is running: the lane is not offered meanwhile
-  bool outbox_was_busy_ = false;
-  std::size_t published_outbox_size_ = 0;  // the outbox's share of stats_->outbox_size
-  bool sync_scheduled_ = false;  // a group-commit fsync is posted
+  std::size_t published_outbox_size_ = 0;  // the outbox's share of stats_.outbox_size
   struct close_request {
     std::uint16_t code;
     std::string reason;
   };
   std::unique_ptr<close_request> close_request_;  // made by close()
-  bool close_frame_sent_ = false;  // close(): queued messages first, then the close frame
 
   resume_tracker resume_;  // position, dedupe, gaps, replay phase, when to store (resume_tracker.hpp)
+  std::unique_ptr<io_timer> id_persist_timer_;  // made by the first id to store
+
+  // The small fields, together so they pack (each alone between pointers took 8 bytes).
+  session_state state_ = session_state::idle;
+  std::uint32_t redirects_followed_ = 0;
+  int local_interface_ = 0;  // of the open connection's local address
+  bool redirect_left_origin_ = false;
+  bool ever_opened_ = false;
+  bool stability_pending_ = false;  // opened, and mark_disconnected has not judged it yet
+  bool accepting_batch_ = false;    // accept_batch() is running: the lane is not offered meanwhile
+  bool outbox_was_busy_ = false;
+  bool sync_scheduled_ = false;    // a group-commit fsync is posted
+  bool close_frame_sent_ = false;  // close(): queued messages first, then the close frame
   // This attempt asked the server to resume after resume_.last_id() (no message arrives between
   // asking and 'open', so the id is still the one asked with).
   bool resume_requested_ = false;
-  std::unique_ptr<io_timer> id_persist_timer_;  // made by the first id to store
   bool reading_paused_ = false;
 };
 

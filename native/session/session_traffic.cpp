@@ -27,11 +27,11 @@ void session::pump() {
     if (!item) break;
     conn_->send_shared(item->binary, item->payload, item->seq);
     queued += item->payload.size();
-    stats_->messages_out++;
+    stats_.messages_out++;
   }
-  if (queued) stats_->bytes_out += queued;
+  if (queued) stats_.bytes_out += queued;
   conn_->flush();
-  stats_->buffered_amount = conn_->buffered_bytes();
+  stats_.buffered_amount = conn_->buffered_bytes();
   offer_lane();
 }
 
@@ -52,8 +52,8 @@ bool session::on_inbound(std::vector<inbound_event>& events) {
       handle_pong();
       continue;
     }
-    stats_->messages_in++;
-    stats_->bytes_in += event.payload.size();
+    stats_.messages_in++;
+    stats_.bytes_in += event.payload.size();
     bool binary = event.type == inbound_event::kind::binary;
     std::string id;
     bool id_is_string = false;
@@ -61,7 +61,7 @@ bool session::on_inbound(std::vector<inbound_event>& events) {
       if (handle_text_control(event)) continue;
       auto verdict = resume_.on_text(event.payload, id, id_is_string);
       if (verdict == resume_tracker::verdict::duplicate) {
-        stats_->duplicates_dropped++;
+        stats_.duplicates_dropped++;
         ++duplicates;
         continue;
       }
@@ -88,8 +88,8 @@ bool session::on_inbound(std::vector<inbound_event>& events) {
   }
   if (resume_.enabled()) {
     if (resume_.replaying() && conn_ && !conn_->has_pending_input()) resume_.on_drained();
-    stats_->id_gaps = resume_.id_gaps();
-    stats_->ids_missing = resume_.ids_missing();
+    stats_.id_gaps = resume_.id_gaps();
+    stats_.ids_missing = resume_.ids_missing();
   }
   flush_events();
   if (sink_->backlog_bytes() >= max_js_backlog) {
@@ -142,7 +142,7 @@ void session::persist_event_id() {
 void session::handle_pong() {
   auto rtt = heartbeat_.on_pong(steady_clock::now());
   if (!rtt) return;
-  stats_->last_rtt_us = static_cast<std::int64_t>(*rtt * 1000);
+  stats_.last_rtt_us = static_cast<std::int64_t>(*rtt * 1000);
   arm_heartbeat(heartbeat_.after_answer(read_clocks()));
   if (!sink_->wants_heartbeat_events()) return;
   auto e = session_event::with_detail(event_kind::heartbeat);
@@ -194,7 +194,7 @@ void session::on_network_change(const network_change& change) {
   if (state_ != session_state::open || !conn_ || !conn_->is_open()) return;
   // With a proxy the path that matters is the one to the proxy: the far end of our socket.
   if (!change.affects(conn_->local_endpoint().address(), local_interface_, conn_->remote_endpoint().address())) return;
-  stats_->network_changes++;
+  stats_.network_changes++;
   heartbeat_.ask_probe();
   arm_heartbeat(std::chrono::milliseconds(0));
 }
@@ -217,7 +217,7 @@ void session::on_heartbeat(bool woke_elsewhere) {
   // churn on a busy socket, and no timer of its own).
   release_idle_memory();
   auto step = heartbeat_.on_timer(steady_clock::now(), conn_->last_inbound(), read_clocks(), woke_elsewhere);
-  if (step.woke) stats_->wakeups_detected++;
+  if (step.woke) stats_.wakeups_detected++;
   if (step.what == heartbeat_step::action::dead) {
     conn_->fail(4000, make_failure(failure_code::heartbeat_timeout,
                                    "no answer to the heartbeat within " + std::to_string(config_->heartbeat.timeout_ms) +
@@ -227,7 +227,7 @@ void session::on_heartbeat(bool woke_elsewhere) {
     return;
   }
   if (step.what == heartbeat_step::action::probe) {
-    stats_->heartbeats_sent++;
+    stats_.heartbeats_sent++;
     if (config_->heartbeat.message_mode) {
       conn_->send(false, config_->heartbeat.message, 0);
       conn_->flush();
@@ -298,11 +298,11 @@ void session::report_rejected(std::vector<send_outcome>& outcomes) {
 void session::publish_outbox_stats(std::size_t taken_over) {
   const std::size_t size = outbox_.size();
   // Unsigned wrap-around makes this the signed change (size - published - taken_over).
-  stats_->outbox_size += static_cast<std::uint64_t>(size) - published_outbox_size_ - taken_over;
+  stats_.outbox_size += static_cast<std::uint64_t>(size) - published_outbox_size_ - taken_over;
   published_outbox_size_ = size;
-  stats_->outbox_bytes = outbox_.bytes();
-  stats_->outbox_disk_bytes = outbox_.disk_bytes();
-  stats_->outbox_dropped = outbox_.evicted();
+  stats_.outbox_bytes = outbox_.bytes();
+  stats_.outbox_disk_bytes = outbox_.disk_bytes();
+  stats_.outbox_dropped = outbox_.evicted();
 }
 
 void session::check_drain() {
@@ -334,12 +334,12 @@ void session::send_tail(outgoing_message message, std::uint64_t request, std::ui
   const std::size_t bytes = message.data.size();
   outbox_.accept_on_wire(std::move(message), request, seq);
   outbox_was_busy_ = true;
-  stats_->messages_out++;
-  stats_->bytes_out += bytes;
+  stats_.messages_out++;
+  stats_.bytes_out += bytes;
   lane_->take_tail(generation);
   conn_->send_tail_first(tail, seq);
   publish_outbox_stats(1);
-  stats_->buffered_amount = conn_->buffered_bytes();
+  stats_.buffered_amount = conn_->buffered_bytes();
   flush_events();
 }
 

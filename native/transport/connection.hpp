@@ -197,15 +197,11 @@ class connection : public std::enable_shared_from_this<connection> {
   // lives on in the parser.
   std::unique_ptr<connection_params> params_;
   connection_handler* handler_;  // null after abort(): no callbacks after that
-  phase phase_ = phase::connecting;
   std::unique_ptr<transport> transport_;
   std::shared_ptr<endpoint_race> race_;   // the TCP connect (Happy Eyeballs) of this attempt
   std::shared_ptr<proxy_tunnel> tunnel_;  // the CONNECT exchange, with a proxy
   std::shared_ptr<direct_lane> lane_;  // see connection_params::lane
   std::uint64_t lane_generation_ = 0;  // the lane's generation this connection opened
-  // It left `open` while the rest of a frame JavaScript began was on its way: nothing may follow
-  // that half frame but its rest (send_tail_first), which a replaced connection never gets.
-  bool writes_held_ = false;
   std::unique_ptr<io_timer> timer_;  // see arm_deadline()
   mask_source& masks_;                // this io thread's masking keys
   // The upgrade's own state, dropped at open like params_.
@@ -231,6 +227,13 @@ class connection : public std::enable_shared_from_this<connection> {
   bool reading_ = false;
   bool read_paused_ = false;
   unsigned small_reads_ = 0;  // reads in a row that a minimal read buffer would have held
+  // Beside the read flags, so they pack (each alone between pointers took 8 bytes).
+  phase phase_ = phase::connecting;
+  // It left `open` while the rest of a frame JavaScript began was on its way: nothing may follow
+  // that half frame but its rest (send_tail_first), which a replaced connection never gets.
+  bool writes_held_ = false;
+  bool close_sent_ = false;
+  bool close_received_ = false;
   steady_clock::time_point last_inbound_;
 
   // What is on its way out: made by the first frame queued, dropped when a write leaves it empty
@@ -246,8 +249,6 @@ class connection : public std::enable_shared_from_this<connection> {
     return out_->queue;
   }
 
-  bool close_sent_ = false;
-  bool close_received_ = false;
   // What on_closed() reports once the close exchange (or a failed attempt) ends; made when one of
   // them begins, so an idle open connection does not carry it (bench idle-5000: RSS).
   std::unique_ptr<close_info> closing_;

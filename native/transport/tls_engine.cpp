@@ -13,6 +13,8 @@
 #include <climits>
 #include <utility>
 
+#include "transport/exact_allocator.hpp"
+
 namespace rws {
 
 namespace asio = boost::asio;
@@ -358,7 +360,7 @@ void tls_engine::async_wait_readable(done_handler handler) {
     asio::post(socket_.get_executor(), [h = std::move(handler)] { h({}); });
     return;
   }
-  socket_.async_wait(io_socket::wait_read, std::move(handler));
+  socket_.async_wait(io_socket::wait_read, exactly_allocated(std::move(handler)));
 }
 
 void tls_engine::async_write(const std::vector<asio::const_buffer>& buffers, io_handler handler) {

@@ -11,6 +11,7 @@
 #include <boost/asio/write.hpp>
 #include <map>
 
+#include "transport/exact_allocator.hpp"
 #include "transport/tls_engine.hpp"
 
 namespace rws {
@@ -100,7 +101,7 @@ class tcp_transport final : public transport {
   error_code opened() override { return register_for_reading(socket_); }
   int direct_write_fd() override { return socket_.native_handle(); }
   void async_wait_readable(done_handler handler) override {
-    socket_.async_wait(io_socket::wait_read, std::move(handler));
+    socket_.async_wait(io_socket::wait_read, exactly_allocated(std::move(handler)));
   }
   std::size_t read_now(asio::mutable_buffer buffer, error_code& ec) override {
     // Without the user-visible non-blocking mode, Asio's read_some would poll() until data came.

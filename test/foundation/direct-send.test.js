@@ -26,14 +26,13 @@ async function openToRecorder(serverOptions = {}) {
 
 /** Counts the sends the binding wrote itself (its send() returns their seq instead of 0). */
 function countDirect(sock) {
-  const native = sock._native;
-  const send = native.send.bind(native);
+  const send = sock._nativeSend;
   const counter = { direct: 0, viaIoThread: 0, allowed: [] };
-  // An own property: the binding's methods are read-only on its prototype.
-  Object.defineProperty(native, 'send', {
-    value: (...args) => {
+  // An own property of this socket, over the prototype's binding function.
+  Object.defineProperty(sock, '_nativeSend', {
+    value(...args) {
       counter.allowed.push(args[2] === true);  // whether lib/ let the binding write directly
-      const seq = send(...args);
+      const seq = send.apply(this, args);
       if (seq > 0) counter.direct++;
       else counter.viaIoThread++;
       return seq;
@@ -44,12 +43,11 @@ function countDirect(sock) {
 
 /** Counts what the binding's writeNow() did with large sends: all written, part written, not taken. */
 function countWriteNow(sock) {
-  const native = sock._native;
-  const writeNow = native.writeNow.bind(native);
+  const writeNow = sock._nativeWriteNow;
   const counter = { whole: 0, part: 0, notTaken: 0 };
-  Object.defineProperty(native, 'writeNow', {
-    value: (...args) => {
-      const seq = writeNow(...args);
+  Object.defineProperty(sock, '_nativeWriteNow', {
+    value(...args) {
+      const seq = writeNow.apply(this, args);
       if (seq > 0) counter.whole++;
       else if (seq === 0) counter.part++;
       else counter.notTaken++;

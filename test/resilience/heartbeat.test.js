@@ -140,7 +140,7 @@ describe('sleep/wake', () => {
     const events = recordEvents(sock);
     await proxy.setMode('blackhole');
     const suspendedAt = now();
-    sock._native.simulateSuspend(10000);
+    sock._nativeSimulateSuspend(10000);
     const { payload: d, at } = await recorded(events, 'disconnect', 5000);
     const detection = at - suspendedAt;
     console.log(`after a simulated 10 s suspend the dead connection was found in ${Math.round(detection)} ms ` +
@@ -158,7 +158,7 @@ describe('sleep/wake', () => {
     const sock = scope.socket(new ResilientSocket(proxy.url(), { heartbeat: { interval: 60000, timeout: 300 } }));
     const events = recordEvents(sock);
     await nextEvent(sock, 'open', 5000);
-    sock._native.simulateSuspend(10000);
+    sock._nativeSimulateSuspend(10000);
     // The probe's pong is the proof that the wake was noticed and acted on.
     const { payload: hb } = await nextEvent(sock, 'heartbeat', 3000);
     expect(hb.rtt).toBeGreaterThanOrEqual(0);

@@ -32,7 +32,7 @@ class SessionTest : public ::testing::Test {
  protected:
   asio::io_context io;
   std::shared_ptr<recording_sink> sink = std::make_shared<recording_sink>();
-  std::shared_ptr<session_stats> stats = std::make_shared<session_stats>();
+  session_stats* stats = nullptr;  // the session's, from make()
   std::vector<std::shared_ptr<fake_peer>> peers;  // one per attempt
   std::function<void(fake_peer&)> prepare;        // runs on each new attempt's peer
   std::shared_ptr<session> s;
@@ -48,7 +48,8 @@ class SessionTest : public ::testing::Test {
   }
 
   void make(bool connect_now = true) {
-    s = std::make_shared<session>(io, std::make_shared<const session_config>(config), sink, stats, nullptr);
+    s = std::make_shared<session>(io, std::make_shared<const session_config>(config), sink, nullptr);
+    stats = &s->stats();
     s->set_transport_factory([this](const connection_params&) {
       peers.push_back(std::make_shared<fake_peer>(io));
       if (prepare) prepare(*peers.back());
