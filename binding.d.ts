@@ -419,7 +419,10 @@ declare namespace resilientWs {
     /**
      * When set, the idempotency key of each message is written into this top-level field of
      * outgoing JSON-object text messages, so the server can drop duplicates after a re-send.
-     * Binary messages and text that is not a JSON object are sent unchanged. `''` disables it.
+     * Binary messages and text that is not a JSON object are sent unchanged. A message that
+     * already has the field keeps it, and its value is then the message's key (it must be a
+     * non-empty string of at most 1024 characters: `send()` throws `ERR_INVALID_OPTION`
+     * otherwise). `''` disables it.
      * @default '' (off)
      */
     keyField?: string;

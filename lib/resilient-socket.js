@@ -6,6 +6,7 @@ const { ensureDefaultTrustStore } = require('./trust-store');
 
 const { normalizeOptions } = require('./options');
 const { SendState } = require('./send-state');
+const { payloadKey } = require('./payload-key');
 const { KIND, FIELDS, RECEIPT_STATUS, HANDED_TO_KERNEL } = require('./event-codes');
 const { ResilientSocketError, fromNative, invalidOption } = require('./errors');
 const diagnostics = require('./diagnostics');
@@ -70,6 +71,7 @@ class ResilientSocket extends ListenerTableEmitter {
     this._lastEventId = undefined;
     this._closeCalled = false; // close() was called, or the socket closed for good
     this._writeHere = false; // open as this side has seen it, and no reconnect() since: direct sends allowed
+    this._keyField = config.native.outbox.keyField; // '' when off
     /** @type {SendState | null} made by the first send() */
     this._sends = null;
     // Payload bytes accepted by send() and not yet handed to the kernel (this tick's batch, the
@@ -181,6 +183,7 @@ class ResilientSocket extends ListenerTableEmitter {
         key = opts.key;
       }
     }
+    if (key === undefined && this._keyField !== '' && typeof data === 'string') key = payloadKey(data, this._keyField);
     if (this._closeCalled) {
       return Promise.reject(new ResilientSocketError('ERR_CLOSED', 'send() after close(): the socket is closed; create a new one'));
     }
@@ -269,9 +272,12 @@ class ResilientSocket extends ListenerTableEmitter {
     }
   }
 
-  /** This batch of events changed the outbox (receipts come only for what was sent). */
+  /**
+   * This batch of events changed the outbox. Not only sends of this process: a file outbox
+   * recovered from disk sends, and is acked, without any.
+   */
   _noteOutboxChanged() {
-    if (this._sends !== null) this._sends.outboxChanged = true;
+    (this._sends ??= new SendState()).outboxChanged = true;
   }
 
   /** Outbox depth for monitoring: once per batch of sends or of receipts, only if anybody listens. */

@@ -115,7 +115,8 @@ void native_socket::start(Napi::Env env, std::shared_ptr<const session_config> c
   premask_staged_ = config->outbox.path.empty() && !tls && !config->per_message_deflate;
   auto link = std::make_shared<io_link>();
   events_ = js_event_queue::create(env, addon_->dispatcher(env), wrap_, link);
-  // Acquired last: nothing below throws, so the addon never holds a half-built socket.
+  // Acquired last: nothing below throws, so the addon never holds a half-built socket. (A throw
+  // from create() above leaves the wrap weak, and the socket is collected as usual.)
   runtime_ = addon_->acquire_runtime(this);
   link->weak_runtime = runtime_;
   session_ = std::make_shared<session>(runtime_->context(), std::move(config), events_, std::move(tls));
@@ -126,8 +127,11 @@ void native_socket::start(Napi::Env env, std::shared_ptr<const session_config> c
 
 void native_socket::finalize(napi_env env, void* data, void* /*hint*/) {
   auto* self = static_cast<native_socket*>(data);
-  napi_delete_reference(env, self->wrap_);
+  napi_ref wrap = self->wrap_;
+  // The socket is released by now (nothing collects it while the event queue holds the wrap),
+  // but the destructor would release the queue's hold on the wrap otherwise: delete it after.
   delete self;
+  napi_delete_reference(env, wrap);
 }
 
 native_socket::~native_socket() { release(); }

@@ -2,8 +2,9 @@
 // The native side of one JavaScript socket, wrapped onto the socket object itself (napi_wrap):
 // no handle object of its own per socket, and the wrap's one reference is also what keeps the
 // socket alive while its events flow (js_event_queue). Every function posts a closure to the io
-// thread; nothing here touches socket state directly. After dispose() it holds nothing and every
-// function throws a clear error instead of crashing (uWebSockets.js style).
+// thread; nothing here touches socket state directly (the stats are atomics, the key prefix is
+// fixed). After dispose() it holds nothing, and every function that needs the session throws a
+// clear error instead of crashing (uWebSockets.js style); the rest do nothing.
 #include <napi.h>
 
 #include <memory>
@@ -72,7 +73,7 @@ class native_socket {
   addon* addon_ = nullptr;
   napi_ref wrap_ = nullptr;  // napi_wrap's, deleted by finalize(); strong while events_ holds it
   std::shared_ptr<io_runtime> runtime_;       // keeps the io thread up while this socket lives
-  std::shared_ptr<session> session_;          // touched on the io thread only, via post()
+  std::shared_ptr<session> session_;  // via post() to the io thread; here only its stats and key prefix
   std::shared_ptr<js_event_queue> events_;
   // Large binary payloads copied by stage() during this tick, taken in order by the next send().
   std::vector<outgoing_message> staged_;

@@ -77,6 +77,35 @@ test('a connection\'s life appears on the channels, in order, with the event fie
   expect(get('state').map((m) => m.state)).toEqual(expect.arrayContaining(['open', 'reconnecting', 'closing', 'closed']));
 });
 
+test('a file outbox recovered from disk publishes its depth as it drains, with no send() in this process', async () => {
+  // The first socket's messages reach a server that does not ack them yet; the socket closes and
+  // its outbox keeps them. The second socket, on the same file, sends them again and the server
+  // now acks: its outbox channel must follow the depth down to 0.
+  let acking = false;
+  const onConnection = (ws) => ws.on('message', (data) => {
+    if (acking) ws.send(JSON.stringify({ type: 'ack', key: JSON.parse(String(data)).key }));
+  });
+  const server = t.add(await startWsServer({ echo: false, onConnection }));
+  const outbox = { guarantee: 'acked', keyField: 'key', path: `${t.tempDir('dc-outbox')}/outbox` };
+  const first = t.socket(server.url, { outbox, heartbeat: false });
+  await onceWithin(first, 'open', 5000);
+  const pending = [1, 2, 3].map((n) => first.send(JSON.stringify({ n }), { key: `k${n}` }).catch((err) => err));
+  await waitFor(() => server.connections[0].messages.length === 3, 5000, 'three messages on connection 1');
+  await first.close();
+  for (const r of await Promise.all(pending)) expect(r.code).toBe('ERR_CLOSED');
+
+  acking = true;
+  let second = null;
+  const log = recordChannels((s) => s === second);
+  second = t.socket(server.url, { outbox, heartbeat: false });
+  const acks = [];
+  second.on('ack', (e) => acks.push(e.key));
+  await waitFor(() => acks.length === 3, 5000, 'the recovered three acked');
+  const sizes = () => log.filter(([w]) => w === 'outbox').map(([, m]) => m.size);
+  await waitFor(() => sizes().length > 0 && sizes()[sizes().length - 1] === 0, 2000, 'an outbox message with size 0');
+  expect(acks.sort()).toEqual(['k1', 'k2', 'k3']);
+});
+
 test('replayed duplicates dropped by the core are published on the dedupe channel', async () => {
   // The server replays ids 1..3 on every connection: after the reconnect, all three are duplicates.
   const replay = (ws) => { for (const id of [1, 2, 3]) ws.send(JSON.stringify({ id })); };

@@ -178,3 +178,33 @@ test('with a file outbox, unacked messages survive a restart and keep their keys
   expect(resent.slice(0, 5)).toEqual(keys); // redelivered in order, same keys
   for (const times of server.processed.values()) expect(times).toBe(1);
 });
+
+test('a message that already carries its key in the keyField is tracked, and acked, under that key', async () => {
+  // The server acks whatever key each message carries. Before, the outbox kept the message's own
+  // JSON key in the payload but waited for an ack of a generated key: never settled.
+  const { startWsServer } = require('../helpers/servers');
+  const acking = (ws) => ws.on('message', (data) => ws.send(JSON.stringify({ type: 'ack', key: JSON.parse(String(data)).key })));
+  const server = t.add(await startWsServer({ echo: false, onConnection: acking }));
+  const sock = t.socket(server.url, { outbox: { guarantee: 'acked', keyField: 'key' } });
+  await next(sock, 'open');
+  const receipts = await withDeadline(
+    Promise.all([
+      sock.send(JSON.stringify({ key: 'order-1', n: 1 })),
+      sock.send(JSON.stringify({ n: 2, key: 'order-2' })),
+      sock.send(JSON.stringify({ n: 3 })), // no key of its own: generated, written in
+      sock.send('{"keys":"not the field","n":4}'),
+    ]),
+    5000,
+    'four acked receipts',
+  );
+  expect(receipts.map((r) => r.status)).toEqual(['acked', 'acked', 'acked', 'acked']);
+  expect(receipts[0].key).toBe('order-1');
+  expect(receipts[1].key).toBe('order-2');
+  const sent = server.connections[0].messages.map((m) => JSON.parse(m.data));
+  expect(sent[0]).toEqual({ key: 'order-1', n: 1 }); // as written: the sender's value stays
+  expect(sent[2]).toEqual({ key: receipts[2].key, n: 3 });
+  expect(sent[3]).toEqual({ key: receipts[3].key, keys: 'not the field', n: 4 });
+  // A key field that cannot be a key is refused at the call, as send(data, { key }) would be.
+  expect(() => sock.send(JSON.stringify({ key: 42 }))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
+  expect(() => sock.send(JSON.stringify({ key: '' }))).toThrow(/"key" field \(outbox\.keyField\)/);
+});
