@@ -421,8 +421,8 @@ declare namespace resilientWs {
      * outgoing JSON-object text messages, so the server can drop duplicates after a re-send.
      * Binary messages and text that is not a JSON object are sent unchanged. A message that
      * already has the field keeps it, and its value is then the message's key (it must be a
-     * non-empty string of at most 1024 characters: `send()` throws `ERR_INVALID_OPTION`
-     * otherwise). `''` disables it.
+     * non-empty string of at most 1024 characters, equal to `send()`'s `{ key }` if one is given:
+     * `send()` throws `ERR_INVALID_OPTION` otherwise). `''` disables it.
      * @default '' (off)
      */
     keyField?: string;

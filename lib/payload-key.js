@@ -38,4 +38,25 @@ function payloadKey(text, field) {
   return key;
 }
 
-module.exports = { payloadKey };
+/**
+ * The message's key, given send()'s `{ key }` and the key its payload carries: one of them, or
+ * both when equal. Different ones are refused: the payload keeps its own, the ack would carry it,
+ * and the outbox would wait for the other.
+ * @param {string|undefined} given
+ * @param {string|undefined} carried
+ * @param {string} field
+ * @returns {string|undefined}
+ */
+function keyWithPayload(given, carried, field) {
+  if (carried === undefined) return given;
+  if (given !== undefined && given !== carried) {
+    throw invalidOption(
+      'type',
+      `send(data, { key }): data's "${field}" field (outbox.keyField) says '${carried}', not the key given; ` +
+        'give one of them, or the same key in both',
+    );
+  }
+  return carried;
+}
+
+module.exports = { payloadKey, keyWithPayload };

@@ -6,7 +6,7 @@ const { ensureDefaultTrustStore } = require('./trust-store');
 
 const { normalizeOptions } = require('./options');
 const { SendState } = require('./send-state');
-const { payloadKey } = require('./payload-key');
+const { payloadKey, keyWithPayload } = require('./payload-key');
 const { KIND, FIELDS, RECEIPT_STATUS, HANDED_TO_KERNEL } = require('./event-codes');
 const { ResilientSocketError, fromNative, invalidOption } = require('./errors');
 const diagnostics = require('./diagnostics');
@@ -183,7 +183,7 @@ class ResilientSocket extends ListenerTableEmitter {
         key = opts.key;
       }
     }
-    if (key === undefined && this._keyField !== '' && typeof data === 'string') key = payloadKey(data, this._keyField);
+    if (this._keyField !== '' && typeof data === 'string') key = keyWithPayload(key, payloadKey(data, this._keyField), this._keyField);
     if (this._closeCalled) {
       return Promise.reject(new ResilientSocketError('ERR_CLOSED', 'send() after close(): the socket is closed; create a new one'));
     }

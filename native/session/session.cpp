@@ -260,7 +260,9 @@ void session::on_open(const open_info& info) {
   // (mark_disconnected), and for stats() from the moment it is stable.
   stable_at_ = steady_clock::now() + std::chrono::milliseconds(config_->reconnect.stable_after_ms);
   stability_pending_ = true;
-  stats_.stable_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(stable_at_.time_since_epoch()).count();
+  // Rounded up: stats() compares whole milliseconds, and must not call the connection stable
+  // before mark_disconnected would (a drop in that last millisecond still counts as unstable).
+  stats_.stable_at_ms = std::chrono::ceil<std::chrono::milliseconds>(stable_at_.time_since_epoch()).count();
 
   if (config_->heartbeat.enabled) {
     arm_heartbeat(heartbeat_.start(steady_clock::now(), read_clocks()));

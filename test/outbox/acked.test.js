@@ -207,4 +207,8 @@ test('a message that already carries its key in the keyField is tracked, and ack
   // A key field that cannot be a key is refused at the call, as send(data, { key }) would be.
   expect(() => sock.send(JSON.stringify({ key: 42 }))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
   expect(() => sock.send(JSON.stringify({ key: '' }))).toThrow(/"key" field \(outbox\.keyField\)/);
+  // A key given to send() must agree with the one the payload carries.
+  expect(() => sock.send(JSON.stringify({ key: 'a' }), { key: 'b' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
+  const same = await withDeadline(sock.send(JSON.stringify({ key: 'c' }), { key: 'c' }), 5000, 'an acked receipt');
+  expect(same).toMatchObject({ key: 'c', status: 'acked' });
 });

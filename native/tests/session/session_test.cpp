@@ -147,6 +147,20 @@ TEST_F(SessionTest, AConnectionThatDropsBeforeStableAfterKeepsCounting) {
   EXPECT_EQ(r->detail->delay_ms, 20);
 }
 
+// stats() reads whole milliseconds: the instant it calls the connection stable must not come
+// before the one mark_disconnected judges by (found as a flaky test: a server killed right when
+// stats() said stable saw a backed-off retry, attempt 2, instead of the immediate attempt 1).
+TEST_F(SessionTest, StatsNeverCallAConnectionStableBeforeTheSessionDoes) {
+  config.reconnect.stable_after_ms = 300;
+  make();
+  const auto before = steady_clock::now();
+  answer(1);
+  // The session's instant is at least before + 300 ms; stats() may say stable only from the
+  // first whole millisecond at or after it.
+  const auto earliest = std::chrono::ceil<std::chrono::milliseconds>((before + 300ms).time_since_epoch()).count();
+  EXPECT_GE(stats->stable_at_ms.load(), earliest);
+}
+
 TEST_F(SessionTest, AConnectionOpenForStableAfterStartsTheCountOver) {
   config.reconnect.stable_after_ms = 30;
   config.reconnect.curve.initial_delay_ms = 20;
