@@ -65,5 +65,9 @@ test('a socket in another process than the owner fails with ERR_OUTBOX_LOCKED; k
   await withDeadline(holder.exited, 5000, 'the holder to die');
   const heir = t.socket(server.url, { outbox: { path }, heartbeat: false });
   await next(heir, 'drain');
+  // 'drain': handed to the kernel. The server in this process reads it on a later turn of the
+  // event loop, which may come after the one that delivers 'drain'.
+  const arrived = () => server.connections.length === 1 && server.connections[0].messages.length > 0;
+  await waitFor(arrived, 5000, "the holder's message at the server");
   expect(server.connections[0].messages.map((m) => JSON.parse(m.data).from)).toEqual(['holder']);
 });
