@@ -2,6 +2,7 @@
 
 const { invalidOption } = require('./errors');
 
+/** Longest idempotency key send() takes, given or carried (the outbox keeps keys in memory). */
 const MAX_KEY_LENGTH = 1024;
 
 /**
@@ -59,4 +60,4 @@ function keyWithPayload(given, carried, field) {
   return carried;
 }
 
-module.exports = { payloadKey, keyWithPayload };
+module.exports = { payloadKey, keyWithPayload, MAX_KEY_LENGTH };

@@ -6,7 +6,7 @@ const { ensureDefaultTrustStore } = require('./trust-store');
 
 const { normalizeOptions } = require('./options');
 const { SendState } = require('./send-state');
-const { payloadKey, keyWithPayload } = require('./payload-key');
+const { payloadKey, keyWithPayload, MAX_KEY_LENGTH } = require('./payload-key');
 const { KIND, FIELDS, RECEIPT_STATUS, HANDED_TO_KERNEL } = require('./event-codes');
 const { ResilientSocketError, fromNative, invalidOption } = require('./errors');
 const diagnostics = require('./diagnostics');
@@ -177,13 +177,15 @@ class ResilientSocket extends ListenerTableEmitter {
     if (opts !== undefined) {
       if (opts === null || typeof opts !== 'object') throw invalidOption('type', 'send(data, opts): opts must be an object');
       if (opts.key !== undefined) {
-        if (typeof opts.key !== 'string' || opts.key.length === 0 || opts.key.length > 1024) {
-          throw invalidOption('type', 'send(data, { key }): key must be a non-empty string of at most 1024 characters');
+        if (typeof opts.key !== 'string' || opts.key.length === 0 || opts.key.length > MAX_KEY_LENGTH) {
+          throw invalidOption('type', `send(data, { key }): key must be a non-empty string of at most ${MAX_KEY_LENGTH} characters`);
         }
         key = opts.key;
       }
     }
-    if (this._keyField !== '' && typeof data === 'string') key = keyWithPayload(key, payloadKey(data, this._keyField), this._keyField);
+    if (this._keyField !== '' && typeof data === 'string') {
+      key = keyWithPayload(key, payloadKey(data, this._keyField), this._keyField);
+    }
     if (this._closeCalled) {
       return Promise.reject(new ResilientSocketError('ERR_CLOSED', 'send() after close(): the socket is closed; create a new one'));
     }
