@@ -13,6 +13,7 @@
 #include "session/config_cache.hpp"
 #include "transport/io_runtime.hpp"
 #include "transport/mask_keys.hpp"
+#include "transport/tls_context_cache.hpp"
 
 namespace rws::binding {
 
@@ -41,6 +42,7 @@ class addon : public Napi::Addon<addon> {
   mask_keys js_mask_keys;
   std::string direct_frame;  // the frame native_socket::send_direct writes, reused
   config_cache configs;      // sockets made with equal options share one session_config
+  tls_context_cache tls_contexts;  // and sockets with equal TLS settings one SSL_CTX
 
   // Longest wait for every session's outbox sync at environment teardown.
   static constexpr std::chrono::milliseconds shutdown_limit{2000};

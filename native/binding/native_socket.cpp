@@ -88,7 +88,7 @@ Napi::Value native_socket::attach(const Napi::CallbackInfo& info) {
   for (const auto& url : config->urls) any_tls = any_tls || url.tls;
   if (any_tls) {
     std::string error;
-    tls = make_tls_context(config->tls, error, owner->default_trust_store);
+    tls = owner->tls_contexts.share(config->tls, error, owner->default_trust_store);
     if (!tls) {
       auto err = Napi::TypeError::New(env, "resilient-ws: " + error);
       err.Set("code", Napi::String::New(env, "ERR_INVALID_OPTION"));

@@ -45,7 +45,7 @@ connection::connection(asio::io_context& io, connection_params params, connectio
   if (transport_) {
     // Given by the caller (a test's fake transport): start_connected() skips resolve and connect.
   } else if (params_->url.tls) {
-    transport_ = make_tls_transport(io, *params_->tls_context, params_->url.host, params_->tls);
+    transport_ = make_tls_transport(io, *params_->tls_context, params_->url.host, params_->url.port, params_->tls);
   } else {
     transport_ = make_tcp_transport(io);
   }

@@ -10,6 +10,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/write.hpp>
 #include <map>
+#include <mutex>
 
 #include "transport/exact_allocator.hpp"
 #include "transport/tls_engine.hpp"
@@ -17,14 +18,18 @@
 namespace rws {
 namespace {
 
-// TLS session resumption on reconnect: the sessions (TLS 1.3 tickets or 1.2 session ids) a
-// server hands out are kept per server name in the session's SSL_CTX and offered on the next
-// attempt, so a reconnect after a blip costs an abbreviated handshake instead of a full one.
-// The cache lives in the SSL_CTX's ex_data and dies with it; only the io thread touches it.
+// TLS session resumption: the sessions (TLS 1.3 tickets or 1.2 session ids) a server hands out
+// are kept per server name and port in the SSL_CTX and offered on the next attempt, so a
+// reconnect after a blip costs an abbreviated handshake instead of a full one. Sockets with equal
+// TLS settings share the SSL_CTX (tls_context_cache.hpp), so also the sessions. The cache lives
+// in the SSL_CTX's ex_data and dies with it. Only io threads use it, one at a time, except that
+// an io thread that did not stop in time (io_runtime::exit_limit) is left running while the next
+// one starts: hence the lock.
 struct session_cache {
-  std::map<std::string, SSL_SESSION*> by_name;
+  std::mutex mutex;
+  std::map<std::string, SSL_SESSION*> by_server;
   ~session_cache() {
-    for (auto& [name, session] : by_name) SSL_SESSION_free(session);
+    for (auto& [server, session] : by_server) SSL_SESSION_free(session);
   }
 };
 
@@ -37,7 +42,7 @@ int cache_index() {
   return index;
 }
 
-int ssl_name_index() {
+int session_key_index() {
   static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return index;
 }
@@ -45,16 +50,17 @@ int ssl_name_index() {
 session_cache* cache_of(SSL_CTX* ctx) { return static_cast<session_cache*>(SSL_CTX_get_ex_data(ctx, cache_index())); }
 
 // OpenSSL hands over each new session here (after the handshake for TLS 1.3); the newest one for
-// a name replaces the previous one. A copy is kept, not the session itself: when a connection
+// a server replaces the previous one. A copy is kept, not the session itself: when a connection
 // ends without a TLS shutdown — a dropped connection, exactly when resumption matters — OpenSSL
 // marks that connection's session not resumable, and the copy is not touched by that.
 int on_new_session(SSL* ssl, SSL_SESSION* session) {
   auto* cache = cache_of(SSL_get_SSL_CTX(ssl));
-  auto* name = static_cast<const std::string*>(SSL_get_ex_data(ssl, ssl_name_index()));
-  if (!cache || !name) return 0;
+  auto* key = static_cast<const std::string*>(SSL_get_ex_data(ssl, session_key_index()));
+  if (!cache || !key) return 0;
   SSL_SESSION* copy = SSL_SESSION_dup(session);
   if (!copy) return 0;
-  auto& slot = cache->by_name[*name];
+  std::lock_guard lock(cache->mutex);
+  auto& slot = cache->by_server[*key];
   if (slot) SSL_SESSION_free(slot);
   slot = copy;
   return 0;  // OpenSSL keeps (and frees) the original
@@ -118,21 +124,26 @@ class tcp_transport final : public transport {
 // connect race (and a proxy's CONNECT) used.
 class tls_transport final : public transport {
  public:
-  tls_transport(asio::io_context& io, asio::ssl::context& context, const std::string& host, const tls_config& tls)
+  tls_transport(asio::io_context& io, asio::ssl::context& context, const std::string& host, const std::string& port,
+                const tls_config& tls)
       : engine_(std::make_shared<tls_engine>(io, context.native_handle())) {
-    peer_name_ = tls.servername.empty() ? host : tls.servername;
+    const std::string& peer_name = tls.servername.empty() ? host : tls.servername;
+    // With the port: two services on one host (and one shared context) would otherwise keep
+    // replacing each other's session, and neither would resume.
+    session_key_ = peer_name + ":" + port;
     SSL* ssl = engine_->ssl();
     if (!ssl) {
       setup_failure_ = "cannot allocate a TLS connection";
       return;
     }
-    setup_failure_ = configure_peer_name(ssl, peer_name_, tls.reject_unauthorized);
-    // Offer the last session this server gave us, and collect the next one under the same name.
-    SSL_set_ex_data(ssl, ssl_name_index(), &peer_name_);
+    setup_failure_ = configure_peer_name(ssl, peer_name, tls.reject_unauthorized);
+    // Offer the last session this server gave us, and collect the next one under the same key.
+    SSL_set_ex_data(ssl, session_key_index(), &session_key_);
     if (auto* cache = cache_of(SSL_get_SSL_CTX(ssl))) {
-      auto found = cache->by_name.find(peer_name_);
+      std::lock_guard lock(cache->mutex);
+      auto found = cache->by_server.find(session_key_);
       // A copy again, so that this connection ending badly cannot spoil the cached session.
-      if (found != cache->by_name.end()) {
+      if (found != cache->by_server.end()) {
         if (SSL_SESSION* offer = SSL_SESSION_dup(found->second)) {
           SSL_set_session(ssl, offer);
           SSL_SESSION_free(offer);
@@ -174,7 +185,7 @@ class tls_transport final : public transport {
 
  private:
   std::shared_ptr<tls_engine> engine_;  // shared with its own pending steps, which hold it weakly
-  std::string peer_name_;      // SNI / verification name; also the session cache key
+  std::string session_key_;    // SNI / verification name and port: the session cache's key
   std::string setup_failure_;  // why SNI or name verification could not be set up; empty when fine
 };
 
@@ -278,8 +289,9 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const tls_config& tls, std:
 std::unique_ptr<transport> make_tcp_transport(asio::io_context& io) { return std::make_unique<tcp_transport>(io); }
 
 std::unique_ptr<transport> make_tls_transport(asio::io_context& io, asio::ssl::context& context,
-                                              const std::string& host, const tls_config& tls) {
-  return std::make_unique<tls_transport>(io, context, host, tls);
+                                              const std::string& host, const std::string& port,
+                                              const tls_config& tls) {
+  return std::make_unique<tls_transport>(io, context, host, port, tls);
 }
 
 }  // namespace rws

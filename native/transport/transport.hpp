@@ -73,7 +73,8 @@ class transport {
 std::shared_ptr<X509_STORE> make_trust_store(std::string_view pem_bundle, bool openssl_default_paths,
                                              std::string& error);
 
-// Builds the TLS context of a session once (CA, client certificate, verification mode).
+// Builds a TLS context (CA, client certificate, verification mode); the binding shares one
+// between the sockets with equal settings (tls_context_cache.hpp).
 // `default_store` is trusted when tls.ca is empty; without one, OpenSSL's default paths are.
 // Returns nullptr and sets `error` when the PEM material is unusable.
 std::shared_ptr<asio::ssl::context> make_tls_context(const tls_config& tls, std::string& error,
@@ -85,6 +86,7 @@ std::string configure_peer_name(SSL* ssl, const std::string& name, bool verify);
 
 std::unique_ptr<transport> make_tcp_transport(asio::io_context& io);
 std::unique_ptr<transport> make_tls_transport(asio::io_context& io, asio::ssl::context& context,
-                                              const std::string& host, const tls_config& tls);
+                                              const std::string& host, const std::string& port,
+                                              const tls_config& tls);
 
 }  // namespace rws

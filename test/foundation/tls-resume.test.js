@@ -61,3 +61,61 @@ test('a server that refuses resumption gets full handshakes, and the reconnects 
   const reused = await reusedPerConnection({ maxVersion: 'TLSv1.2', sessionTimeout: 0, secureOptions: require('constants').SSL_OP_NO_TICKET });
   expect(reused).toEqual([false, false, false]);
 });
+
+// Sockets with equal TLS settings share one TLS context, so its session cache too: a fleet of
+// sockets to one service pays one full handshake, and the rest resume. Settings that change the
+// verification (here rejectUnauthorized) get a context of their own, never another's sessions.
+describe('across sockets', () => {
+  /** Opens `first`, lets it collect its tickets, then opens `second`: isSessionReused() of each. */
+  async function reusedByTwoSockets(firstOptions, secondOptions) {
+    const reused = [];
+    const server = t.add(await startTlsWsServer({
+      cert: certs.valid.cert,
+      key: certs.valid.key,
+      onConnection: (ws, req) => reused.push(req.socket.isSessionReused()),
+    }));
+    const first = t.socket(server.url, firstOptions);
+    await next(first, 'open');
+    const echoed = next(first, 'message');
+    await first.send('ticket?');
+    await echoed;
+    const second = t.socket(server.url, secondOptions);  // while the first still holds the context
+    await next(second, 'open');
+    return reused;
+  }
+
+  test('a second socket with the same TLS options resumes the session the first one got', async () => {
+    if (skip) return;
+    const options = () => ({ tls: { ca: certs.ca.cert } });  // equal, not the same object
+    expect(await reusedByTwoSockets(options(), options())).toEqual([false, true]);
+  });
+
+  test('two servers on one host keep their own sessions (kept per host and port)', async () => {
+    if (skip) return;
+    const reusedAt = { a: [], b: [] };
+    const start = (name) => startTlsWsServer({
+      cert: certs.valid.cert,
+      key: certs.valid.key,
+      onConnection: (ws, req) => reusedAt[name].push(req.socket.isSessionReused()),
+    });
+    const a = t.add(await start('a'));
+    const b = t.add(await start('b'));
+    const options = { tls: { ca: certs.ca.cert } };
+    // Each socket collects its tickets (one round trip) before the next one opens.
+    for (const url of [a.url, b.url, a.url]) {
+      const sock = t.socket(url, options);
+      await next(sock, 'open');
+      const echoed = next(sock, 'message');
+      await sock.send('ticket?');
+      await echoed;
+    }
+    // b's session did not replace a's: the second socket to a resumes.
+    expect(reusedAt).toEqual({ a: [false, true], b: [false] });
+  });
+
+  test('a socket with other TLS settings does not resume it', async () => {
+    if (skip) return;
+    const reused = await reusedByTwoSockets({ tls: { ca: certs.ca.cert } }, { tls: { ca: certs.ca.cert, rejectUnauthorized: false } });
+    expect(reused).toEqual([false, false]);
+  });
+});

@@ -54,7 +54,7 @@ TEST(TlsPeerName, TransportWithUnusableNameNeverHandshakes) {
   tls_config tls;
   using namespace std::string_literals;
   tls.servername = "good.example\0evil.example"s;
-  auto t = make_tls_transport(io, context, "good.example", tls);
+  auto t = make_tls_transport(io, context, "good.example", "443", tls);
   bool called = false;
   error_code result;
   t->async_secure([&](const error_code& ec) {
