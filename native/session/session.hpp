@@ -213,7 +213,6 @@ class session : public std::enable_shared_from_this<session>,
   // The small fields, together so they pack (each alone between pointers took 8 bytes).
   session_state state_ = session_state::idle;
   std::uint32_t redirects_followed_ = 0;
-  int local_interface_ = 0;  // of the open connection's local address
   bool redirect_left_origin_ = false;
   bool ever_opened_ = false;
   bool stability_pending_ = false;  // opened, and mark_disconnected has not judged it yet

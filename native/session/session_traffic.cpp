@@ -185,7 +185,6 @@ void session::release_idle_memory() {
 }
 
 void session::watch_path() {
-  local_interface_ = interface_of(conn_->local_endpoint().address());
   if (path_token_) unwatch_network(io_, path_token_);
   path_token_ = watch_network(io_, std::shared_ptr<network_listener>(shared_from_this(), static_cast<network_listener*>(this)));
 }
@@ -193,7 +192,7 @@ void session::watch_path() {
 void session::on_network_change(const network_change& change) {
   if (state_ != session_state::open || !conn_ || !conn_->is_open()) return;
   // With a proxy the path that matters is the one to the proxy: the far end of our socket.
-  if (!change.affects(conn_->local_endpoint().address(), local_interface_, conn_->remote_endpoint().address())) return;
+  if (!change.affects(conn_->local_endpoint().address(), conn_->remote_endpoint().address())) return;
   stats_.network_changes++;
   heartbeat_.ask_probe();
   arm_heartbeat(std::chrono::milliseconds(0));

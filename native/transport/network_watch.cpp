@@ -112,11 +112,18 @@ class watch_service : public asio::execution_context::service {
       if (n < 0 && errno == ENOBUFS) {
         // The kernel dropped messages we were too slow for: something changed, we do not know
         // what, so every connection should check its path.
-        dispatch({network_change{network_change::kind::unknown, 0, {}, 0}});
+        dispatch({network_change{network_change::kind::unknown, 0, {}, 0, {}}});
         continue;
       }
       if (n <= 0) return;
-      dispatch(parse_rtnetlink(std::span<const std::byte>(buffer.data(), static_cast<std::size_t>(n))));
+      auto changes = parse_rtnetlink(std::span<const std::byte>(buffer.data(), static_cast<std::size_t>(n)));
+      // Which connections a link concerns is decided by its addresses, read now, once for all
+      // of them. An IPv4 address stays on a link that went down (the usual case: carrier lost);
+      // one removed with it, or the interface itself, is reported as an address_removed too.
+      for (auto& change : changes) {
+        if (change.what == network_change::kind::link_down) change.interface_addresses = addresses_of(change.interface_index);
+      }
+      dispatch(changes);
     }
   }
 
@@ -144,13 +151,12 @@ asio::execution_context::id watch_service::id;
 
 }  // namespace
 
-bool network_change::affects(const boost::asio::ip::address& local, int local_interface,
-                             const boost::asio::ip::address& remote) const {
+bool network_change::affects(const boost::asio::ip::address& local, const boost::asio::ip::address& remote) const {
   switch (what) {
     case kind::address_removed:
       return address == local;
     case kind::link_down:
-      return local_interface != 0 && interface_index == local_interface;
+      return std::find(interface_addresses.begin(), interface_addresses.end(), local) != interface_addresses.end();
     case kind::route_changed:
       return in_prefix(remote, address, prefix_length);
     case kind::unknown:
@@ -180,13 +186,13 @@ std::vector<network_change> parse_rtnetlink(std::span<const std::byte> datagram)
       // links); IPv6 only sends IFA_ADDRESS.
       network_change change{type == RTM_DELADDR ? network_change::kind::address_removed
                                                 : network_change::kind::address_added,
-                            static_cast<int>(msg->ifa_index), local.is_unspecified() ? peer : local, 0};
+                            static_cast<int>(msg->ifa_index), local.is_unspecified() ? peer : local, 0, {}};
       if (!change.address.is_unspecified()) out.push_back(change);
     } else if (type == RTM_NEWLINK || type == RTM_DELLINK) {
       if (header->nlmsg_len < NLMSG_LENGTH(sizeof(ifinfomsg))) continue;
       const auto* msg = static_cast<const ifinfomsg*>(NLMSG_DATA(header));
       bool up = type == RTM_NEWLINK && (msg->ifi_flags & IFF_UP) && (msg->ifi_flags & IFF_RUNNING);
-      out.push_back({up ? network_change::kind::link_up : network_change::kind::link_down, msg->ifi_index, {}, 0});
+      out.push_back({up ? network_change::kind::link_up : network_change::kind::link_down, msg->ifi_index, {}, 0, {}});
     } else if (type == RTM_NEWROUTE || type == RTM_DELROUTE) {
       if (header->nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg))) continue;
       const auto* msg = static_cast<const rtmsg*>(NLMSG_DATA(header));
@@ -194,7 +200,7 @@ std::vector<network_change> parse_rtnetlink(std::span<const std::byte> datagram)
       // local table's entries come and go with every address and say nothing about paths).
       if (msg->rtm_table != RT_TABLE_MAIN || msg->rtm_type != RTN_UNICAST) continue;
       int length = static_cast<int>(RTM_PAYLOAD(header));
-      network_change change{network_change::kind::route_changed, 0, {}, msg->rtm_dst_len};
+      network_change change{network_change::kind::route_changed, 0, {}, msg->rtm_dst_len, {}};
       for (auto* attr = RTM_RTA(msg); RTA_OK(attr, length); attr = RTA_NEXT(attr, length)) {
         if (attr->rta_type == RTA_DST) change.address = address_from(msg->rtm_family, RTA_DATA(attr), RTA_PAYLOAD(attr));
         if (attr->rta_type == RTA_OIF && RTA_PAYLOAD(attr) >= sizeof(int)) {
@@ -213,22 +219,22 @@ std::vector<network_change> parse_rtnetlink(std::span<const std::byte> datagram)
   return out;
 }
 
-int interface_of(const boost::asio::ip::address& a) {
+std::vector<address> addresses_of(int interface_index) {
+  std::vector<address> out;
+  char name[IF_NAMESIZE];
   ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) return 0;
-  int index = 0;
-  for (ifaddrs* i = list; i && !index; i = i->ifa_next) {
-    if (!i->ifa_addr) continue;
-    address candidate;
+  if (interface_index <= 0 || !::if_indextoname(static_cast<unsigned>(interface_index), name)) return out;
+  if (::getifaddrs(&list) != 0) return out;
+  for (ifaddrs* i = list; i; i = i->ifa_next) {
+    if (!i->ifa_addr || std::strcmp(i->ifa_name, name) != 0) continue;
     if (i->ifa_addr->sa_family == AF_INET) {
-      candidate = address_from(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, 4);
+      out.push_back(address_from(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, 4));
     } else if (i->ifa_addr->sa_family == AF_INET6) {
-      candidate = address_from(AF_INET6, &reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr, 16);
+      out.push_back(address_from(AF_INET6, &reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr, 16));
     }
-    if (candidate == a) index = static_cast<int>(::if_nametoindex(i->ifa_name));
   }
   ::freeifaddrs(list);
-  return index;
+  return out;
 }
 
 std::uint64_t watch_network(asio::io_context& io, std::weak_ptr<network_listener> listener) {

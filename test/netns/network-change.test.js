@@ -53,6 +53,21 @@ describeNetns('network changes (rtnetlink)', () => {
     expect(detectedMs).toBeLessThan(HEARTBEAT.interval); // without the probe: ≥ interval + timeout
   }, 20000);
 
+  // Carrier lost (the far end of the veth goes down): the kernel announces only the link, not an
+  // address or an IPv4 route, so this is found by matching the link to the connection's address.
+  test('the connection\'s link loses its carrier: dead within the heartbeat timeout', async () => {
+    const sock = await openSocket();
+    const disconnected = nextEvent(sock, 'disconnect', 10000);
+    const downAt = Date.now();
+    env.exec('ip', 'link', 'set', env.nsIf, 'down');
+    const { payload } = await disconnected;
+    const detectedMs = Date.now() - downAt;
+    console.log(`carrier lost → disconnect after ${detectedMs} ms (heartbeat ${HEARTBEAT.interval}/${HEARTBEAT.timeout} ms)`);
+    expect(payload.error.code).toBe('ERR_HEARTBEAT_TIMEOUT');
+    expect(sock.stats().networkChanges).toBeGreaterThanOrEqual(1);
+    expect(detectedMs).toBeLessThan(HEARTBEAT.interval); // without the probe: ≥ interval + timeout
+  }, 20000);
+
   test('a route to another network changes: no probe, the connection carries on', async () => {
     const sock = await openSocket();
     run('ip', ['route', 'add', '10.250.0.0/16', 'via', env.nsIp]);

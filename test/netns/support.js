@@ -56,7 +56,7 @@ process.stdin.resume();
 /**
  * Creates the namespace, veth pair and server.
  *
- * @returns {Promise<{ns: string, hostIf: string, hostIp: string, nsIp: string, port: number,
+ * @returns {Promise<{ns: string, hostIf: string, nsIf: string, hostIp: string, nsIp: string, port: number,
  *   url: string, exec: (cmd: string, ...args: string[]) => string,
  *   iptables: (...args: string[]) => string, teardown: () => Promise<void>}>}
  */
@@ -71,7 +71,7 @@ async function createNetns() {
 
   let server = null;
   const env = {
-    ns, hostIf, hostIp, nsIp, port: 0, url: '',
+    ns, hostIf, nsIf, hostIp, nsIp, port: 0, url: '',
     exec: (cmd, ...args) => must('ip', ['netns', 'exec', ns, cmd, ...args]),
     iptables: (...args) => must('ip', ['netns', 'exec', ns, 'iptables', '-w', ...args]),
     async teardown() {

@@ -5,6 +5,7 @@
 #include <net/if.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -97,24 +98,28 @@ TEST(NetworkWatch, WhichChangesConcernAConnection) {
   auto local = make_address("10.0.0.5");
   auto remote = make_address("10.1.2.3");
   using k = network_change::kind;
-  EXPECT_TRUE((network_change{k::address_removed, 7, local, 0}).affects(local, 7, remote));
-  EXPECT_FALSE((network_change{k::address_removed, 7, make_address("10.0.0.6"), 0}).affects(local, 7, remote));
-  EXPECT_FALSE((network_change{k::address_added, 7, local, 0}).affects(local, 7, remote));
-  EXPECT_TRUE((network_change{k::link_down, 7, {}, 0}).affects(local, 7, remote));
-  EXPECT_FALSE((network_change{k::link_down, 8, {}, 0}).affects(local, 7, remote));
-  EXPECT_FALSE((network_change{k::link_down, 7, {}, 0}).affects(local, 0, remote));  // interface unknown
-  EXPECT_FALSE((network_change{k::link_up, 7, {}, 0}).affects(local, 7, remote));
-  EXPECT_TRUE((network_change{k::route_changed, 0, make_address("10.1.0.0"), 16}).affects(local, 7, remote));
-  EXPECT_FALSE((network_change{k::route_changed, 0, make_address("10.2.0.0"), 16}).affects(local, 7, remote));
-  EXPECT_TRUE((network_change{k::route_changed, 0, make_address("0.0.0.0"), 0}).affects(local, 7, remote));
-  EXPECT_FALSE((network_change{k::route_changed, 0, make_address("::"), 0}).affects(local, 7, remote));  // other family
-  EXPECT_TRUE((network_change{k::route_changed, 0, make_address("10.1.2.0"), 23}).affects(local, 7, remote));
-  EXPECT_TRUE((network_change{k::unknown, 0, {}, 0}).affects(local, 7, remote));
+  EXPECT_TRUE((network_change{k::address_removed, 7, local, 0, {}}).affects(local, remote));
+  EXPECT_FALSE((network_change{k::address_removed, 7, make_address("10.0.0.6"), 0, {}}).affects(local, remote));
+  EXPECT_FALSE((network_change{k::address_added, 7, local, 0, {}}).affects(local, remote));
+  // A link: by the addresses the watcher found on it.
+  EXPECT_TRUE((network_change{k::link_down, 7, {}, 0, {make_address("fe80::1"), local}}).affects(local, remote));
+  EXPECT_FALSE((network_change{k::link_down, 8, {}, 0, {make_address("10.0.0.6")}}).affects(local, remote));
+  EXPECT_FALSE((network_change{k::link_down, 7, {}, 0, {}}).affects(local, remote));  // no addresses (gone)
+  EXPECT_FALSE((network_change{k::link_up, 7, {}, 0, {local}}).affects(local, remote));
+  EXPECT_TRUE((network_change{k::route_changed, 0, make_address("10.1.0.0"), 16, {}}).affects(local, remote));
+  EXPECT_FALSE((network_change{k::route_changed, 0, make_address("10.2.0.0"), 16, {}}).affects(local, remote));
+  EXPECT_TRUE((network_change{k::route_changed, 0, make_address("0.0.0.0"), 0, {}}).affects(local, remote));
+  EXPECT_FALSE((network_change{k::route_changed, 0, make_address("::"), 0, {}}).affects(local, remote));  // other family
+  EXPECT_TRUE((network_change{k::route_changed, 0, make_address("10.1.2.0"), 23, {}}).affects(local, remote));
+  EXPECT_TRUE((network_change{k::unknown, 0, {}, 0, {}}).affects(local, remote));
 }
 
-TEST(NetworkWatch, LoopbackAddressIsOnTheLoopbackInterface) {
-  EXPECT_EQ(interface_of(make_address("127.0.0.1")), static_cast<int>(if_nametoindex("lo")));
-  EXPECT_EQ(interface_of(make_address("192.0.2.123")), 0);
+TEST(NetworkWatch, TheLoopbackInterfaceHoldsTheLoopbackAddress) {
+  const auto loopback = addresses_of(static_cast<int>(if_nametoindex("lo")));
+  EXPECT_NE(std::find(loopback.begin(), loopback.end(), make_address("127.0.0.1")), loopback.end());
+  EXPECT_EQ(std::find(loopback.begin(), loopback.end(), make_address("192.0.2.123")), loopback.end());
+  EXPECT_TRUE(addresses_of(0).empty());
+  EXPECT_TRUE(addresses_of(1 << 30).empty());  // no such interface
 }
 
 }  // namespace
