@@ -773,7 +773,9 @@ declare namespace resilientWs {
     /**
      * Messages not yet delivered per the outbox guarantee, including `send()`s of the current tick
      * not yet handed to the io thread. 0 once closed (a file outbox keeps its pending records on
-     * disk for the next socket on that path). Each read calls into the native side and
+     * disk for the next socket on that path). Records a file outbox recovers from disk count once
+     * the io thread has read them back: by the first `'connecting'` event (with `autoConnect: false`,
+     * the one `connect()` brings), not necessarily right after the constructor returns. Each read calls into the native side and
      * allocates: read `stats()` once instead when you need several counters.
      */
     readonly outboxSize: number;
