@@ -13,6 +13,7 @@
 #include <mutex>
 #include <system_error>
 #include <thread>
+#include <unordered_map>
 
 #include "common/thread_identity.hpp"
 
@@ -23,14 +24,15 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 using tcp = asio::ip::tcp;
 
-// Where lookup threads post their results. The io_context's services are shut down before it is
-// destroyed; this one closes the gate then, so no thread posts into a dying io_context.
-class lookup_gate_service : public asio::execution_context::service {
+// Where lookup threads post their results, and the lookups in flight. The io_context's services
+// are shut down before it is destroyed; this one closes the gate then, so no thread posts into a
+// dying io_context, and drops the waiters of lookups still running.
+class lookup_service : public asio::execution_context::service {
  public:
-  using key_type = lookup_gate_service;
+  using key_type = lookup_service;
   static asio::execution_context::id id;
 
-  explicit lookup_gate_service(asio::execution_context& owner)
+  explicit lookup_service(asio::execution_context& owner)
       : service(owner), gate_(std::make_shared<gate>(static_cast<asio::io_context*>(&owner))) {}
 
   struct gate {
@@ -38,19 +40,32 @@ class lookup_gate_service : public asio::execution_context::service {
     std::mutex mutex;
     asio::io_context* io;  // null once the io_context shuts down
   };
+  // One lookup in flight and every handler waiting for its answer (io thread only; the lookup
+  // thread only holds it, so that the waiters die with it if the answer cannot be posted).
+  struct flight {
+    std::chrono::steady_clock::time_point started;
+    std::vector<dns_handler> waiters;
+  };
 
   std::shared_ptr<gate> get() const { return gate_; }
 
+  // io thread only: the newest lookup of each host and port ("host\0port") until it answers.
+  std::unordered_map<std::string, std::shared_ptr<flight>> flights;
+  std::uint64_t started = 0;
+
  private:
   void shutdown() override {
-    std::lock_guard lock(gate_->mutex);
-    gate_->io = nullptr;
+    {
+      std::lock_guard lock(gate_->mutex);
+      gate_->io = nullptr;
+    }
+    flights.clear();
   }
 
   std::shared_ptr<gate> gate_;
 };
 
-asio::execution_context::id lookup_gate_service::id;
+asio::execution_context::id lookup_service::id;
 
 error_code lookup_error(int status, int saved_errno) {
   switch (status) {
@@ -94,6 +109,17 @@ void lookup(const std::string& host, const std::string& port, error_code& ec, st
   if (out.empty()) ec = asio::error::host_not_found;
 }
 
+// On the io thread: the answer goes to every handler that waited for it.
+void answer(asio::io_context& io, const std::string& key, const std::shared_ptr<lookup_service::flight>& done,
+            const error_code& ec, std::vector<tcp::endpoint> endpoints) {
+  auto& flights = asio::use_service<lookup_service>(io).flights;
+  if (auto it = flights.find(key); it != flights.end() && it->second == done) flights.erase(it);
+  auto waiters = std::move(done->waiters);
+  for (std::size_t i = 0; i < waiters.size(); ++i) {
+    waiters[i](ec, i + 1 < waiters.size() ? endpoints : std::move(endpoints));
+  }
+}
+
 }  // namespace
 
 void async_lookup(asio::io_context& io, const std::string& host, const std::string& port, dns_handler handler) {
@@ -105,15 +131,27 @@ void async_lookup(asio::io_context& io, const std::string& host, const std::stri
     asio::post(io, [h = std::move(handler), one = std::move(one)]() mutable { h({}, std::move(one)); });
     return;
   }
-  auto gate = asio::use_service<lookup_gate_service>(io).get();
-  auto job = [gate, host, port, handler]() mutable {
+  auto& service = asio::use_service<lookup_service>(io);
+  std::string key = host + '\0' + port;
+  const auto now = std::chrono::steady_clock::now();
+  auto& current = service.flights[key];
+  if (current && now - current->started < join_window) {
+    current->waiters.push_back(std::move(handler));
+    return;
+  }
+  current = std::make_shared<lookup_service::flight>();
+  current->started = now;
+  current->waiters.push_back(std::move(handler));
+  ++service.started;
+  auto job = [gate = service.get(), host, port, key, flight = current]() mutable {
     set_own_scheduling(thread_policy::standard);  // not the io thread's (common/thread_identity.hpp)
     error_code ec;
     std::vector<tcp::endpoint> endpoints;
     lookup(host, port, ec, endpoints);
     std::lock_guard lock(gate->mutex);
     if (gate->io) {
-      asio::post(*gate->io, [h = std::move(handler), ec, e = std::move(endpoints)]() mutable { h(ec, std::move(e)); });
+      asio::post(*gate->io, [io = gate->io, key = std::move(key), flight = std::move(flight), ec,
+                             e = std::move(endpoints)]() mutable { answer(*io, key, flight, ec, std::move(e)); });
     }
   };
   try {
@@ -122,10 +160,12 @@ void async_lookup(asio::io_context& io, const std::string& host, const std::stri
     lookup_thread.detach();
   } catch (const std::system_error& e) {
     // No thread to be had (EAGAIN): report it as a failed lookup; the session backs off and retries.
-    asio::post(io, [h = std::move(handler), ec = error_code(e.code().value(), boost::system::system_category())] {
-      h(ec, {});
+    asio::post(io, [&io, key, flight = current, ec = error_code(e.code().value(), boost::system::system_category())] {
+      answer(io, key, flight, ec, {});
     });
   }
 }
+
+std::uint64_t lookups_started(asio::io_context& io) { return asio::use_service<lookup_service>(io).started; }
 
 }  // namespace rws

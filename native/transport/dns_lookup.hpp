@@ -5,8 +5,16 @@
 // and one socket's slow lookup delayed every other socket's. Here each lookup gets a detached
 // thread of its own; when the lookup ends, the result is posted to the io thread, unless the
 // io_context is already shutting down, in which case it is dropped.
+//
+// Lookups of one name run once at a time: a socket that asks for a host and port whose lookup
+// another socket started less than join_window ago waits for that answer instead of starting its
+// own. When a server restarts under a fleet of sockets they all reconnect within moments, and
+// each would otherwise start a thread and send the resolver the same query. An older lookup is
+// not joined: it may be stuck on an unanswered query that a fresh one would get past.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -21,5 +29,11 @@ using dns_handler =
 // io_context goes away first, the handler is destroyed on the lookup thread without being
 // called. Hold a weak_ptr and lock it inside.
 void async_lookup(boost::asio::io_context& io, const std::string& host, const std::string& port, dns_handler handler);
+
+// How recent a lookup of the same host and port must be for a new one to wait for its answer.
+inline constexpr std::chrono::milliseconds join_window{1000};
+
+// Lookups (threads) started on this io_context so far: for tests.
+std::uint64_t lookups_started(boost::asio::io_context& io);
 
 }  // namespace rws

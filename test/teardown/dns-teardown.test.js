@@ -6,53 +6,18 @@
 // attempts, for both A and AAAA). The child runs in a private mount + network namespace
 // (unshare) whose /etc/resolv.conf points at a UDP socket on 127.0.0.1:53 that swallows queries.
 
-const fs = require('fs');
-const os = require('os');
 const path = require('path');
-const { spawn, spawnSync } = require('child_process');
+const { unavailableReason, runInDnsNamespace } = require('../helpers/dns-namespace');
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'dns-stuck.js');
 const BOUND_MS = 5000; // the documented bound is ~3 s (2 s outbox sync + 1 s io thread); DNS would be 60 s+
-
-function unavailableReason() {
-  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
-  const r = spawnSync('unshare', ['--mount', '--net', 'true'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return `\`unshare --mount --net\` refused (needs root): ${r.stderr || r.error}`;
-  return null;
-}
 
 const why = unavailableReason();
 if (why) console.log(`dns-teardown tests skipped: ${why}`);
 const maybe = why ? test.skip : test;
 
-let dir;
-beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rws-dns-'));
-  fs.writeFileSync(path.join(dir, 'resolv.conf'), 'nameserver 127.0.0.1\noptions timeout:30 attempts:2\n');
-});
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
 /** Runs the fixture in its namespace; resolves with its JSON lines and the time it took to exit. */
-function runStuck(mode) {
-  const script = `ip link set lo up && mount --bind ${dir}/resolv.conf /etc/resolv.conf && exec "$0" "$@"`;
-  const child = spawn('unshare', ['--mount', '--net', 'sh', '-c', script, process.execPath, FIXTURE, mode],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => { out += d; });
-  child.stderr.on('data', (d) => { err += d; });
-  const started = Date.now();
-  let leftAt = 0;
-  child.stdout.on('data', () => { if (!leftAt && /"leaving"|"terminated"|"closed"/.test(out)) leftAt = Date.now(); });
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 60000);
-    child.on('exit', (code, signal) => {
-      clearTimeout(kill);
-      const lines = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-      resolve({ code, signal, lines, err, exitAfterLeaving: Date.now() - (leftAt || started) });
-    });
-  });
-}
+const runStuck = (mode) => runInDnsNamespace(FIXTURE, [mode], { resolvOptions: 'timeout:30 attempts:2' });
 
 maybe('process.exit() while a lookup hangs exits at once', async () => {
   const r = await runStuck('exit');

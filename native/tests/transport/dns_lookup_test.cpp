@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "transport/dns_lookup.hpp"
 
@@ -63,14 +64,54 @@ TEST(DnsLookup, AnUnknownNameIsAnError) {
 }
 
 TEST(DnsLookup, DestroyingTheIoContextDropsAPendingAnswer) {
-  // The answer arrives after its io_context is gone: it must be dropped, not posted.
+  // The answer arrives after its io_context is gone: it must be dropped, not posted, for the
+  // socket that started the lookup and for one that joined it.
   {
     boost::asio::io_context io;
-    async_lookup(io, "localhost", "80", [](const boost::system::error_code&, std::vector<tcp::endpoint>) {
-      ADD_FAILURE() << "called after the io_context was destroyed";
-    });
+    for (int i = 0; i < 2; ++i) {
+      async_lookup(io, "localhost", "80", [](const boost::system::error_code&, std::vector<tcp::endpoint>) {
+        ADD_FAILURE() << "called after the io_context was destroyed";
+      });
+    }
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the lookup thread finish
+}
+
+// Many sockets asking for one name at once (a fleet reconnecting after a server restart) share
+// one lookup; another host or port, or a later ask, has its own.
+TEST(DnsLookup, ConcurrentLookupsOfOneNameShareOneLookup) {
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  std::vector<outcome> results(4);
+  int answered = 0;
+  auto record = [&](std::size_t i) {
+    return [&, i](const boost::system::error_code& ec, std::vector<tcp::endpoint> endpoints) {
+      results[i] = {true, ec, std::move(endpoints)};
+      if (++answered == 4) io.stop();
+    };
+  };
+  for (std::size_t i = 0; i < 3; ++i) async_lookup(io, "localhost", "80", record(i));
+  async_lookup(io, "localhost", "81", record(3));
+  EXPECT_EQ(lookups_started(io), 2u);
+  io.run_for(std::chrono::seconds(20));
+  ASSERT_EQ(answered, 4);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_FALSE(results[i].ec) << results[i].ec.message();
+    EXPECT_FALSE(results[i].endpoints.empty());
+    EXPECT_EQ(results[i].endpoints, results[0].endpoints);
+  }
+  ASSERT_FALSE(results[3].endpoints.empty());
+  EXPECT_EQ(results[3].endpoints[0].port(), 81);
+  // Answered: the next ask is a lookup of its own.
+  io.restart();
+  bool again = false;
+  async_lookup(io, "localhost", "80", [&](const boost::system::error_code&, std::vector<tcp::endpoint>) {
+    again = true;
+    io.stop();
+  });
+  EXPECT_EQ(lookups_started(io), 3u);
+  io.run_for(std::chrono::seconds(20));
+  EXPECT_TRUE(again);
 }
 
 }  // namespace
