@@ -435,6 +435,9 @@ declare namespace resilientWs {
    * TLS for `wss://`. TLS 1.2 or newer; SNI and host name verification are always on unless
    * `rejectUnauthorized: false`; a verification failure is terminal (`ERR_TLS_VERIFY`), never a
    * plaintext fallback. Unusable PEM input throws `ERR_INVALID_OPTION` from the constructor.
+   * Sockets whose TLS options are equal (`servername` aside) share one TLS context and its
+   * sessions: a socket resumes the TLS session another got from the same server (same name and
+   * port) instead of a full handshake.
    */
   interface TlsOptions {
     /**
@@ -774,9 +777,10 @@ declare namespace resilientWs {
      * Messages not yet delivered per the outbox guarantee, including `send()`s of the current tick
      * not yet handed to the io thread. 0 once closed (a file outbox keeps its pending records on
      * disk for the next socket on that path). Records a file outbox recovers from disk count once
-     * the io thread has read them back: by the first `'connecting'` event (with `autoConnect: false`,
-     * the one `connect()` brings), not necessarily right after the constructor returns. Each read calls into the native side and
-     * allocates: read `stats()` once instead when you need several counters.
+     * the io thread has read them back: by the first `'connecting'` event (with
+     * `autoConnect: false`, the one `connect()` brings), not necessarily right after the
+     * constructor returns. Each read calls into the native side and allocates: read `stats()`
+     * once instead when you need several counters.
      */
     readonly outboxSize: number;
 

@@ -3,11 +3,15 @@
 /**
  * One client process of the idle scenario (bench/run.js `idle-5000`, bench/idle-memory.js):
  *
- *   node --expose-gc bench/idle-client.js <ws|rws> <url> <connections> <cpuWindowMs>
+ *   node --expose-gc bench/idle-client.js <ws|rws> <url> <connections> <cpuWindowMs> [caFile]
  *
  * Opens `connections` connections in steps of 200 (library defaults for resilient-ws:
- * heartbeat, reconnect and the in-memory outbox all on), lets them sit idle for 2 s, and
- * prints one JSON line:
+ * heartbeat, reconnect and the in-memory outbox all on; for a wss:// url, `caFile` is the CA to
+ * trust: `ca` for ws, `tls.ca` for resilient-ws), lets them sit idle for 2 s, and prints one JSON
+ * line:
+ *   - ctorUs: mean time of the constructor (`new WebSocket` / `new ResilientSocket`), µs;
+ *   - openCpuUs: CPU time of this whole process (every thread) from the first constructor until
+ *     the last connection was open, per connection, µs;
  *   - rssPerConnection: RSS growth per connection (bytes), after a full GC, from before the
  *     first connection to 2 s after the last. This still holds V8's young generation as the
  *     burst of opening left it: V8 grows it while many objects survive its collections (to
@@ -28,10 +32,11 @@
  * The process must run with a raised fd limit (`ulimit -n`); the harness does that.
  */
 
+const fs = require('fs');
 const path = require('path');
 const v8 = require('v8');
 
-const [kind, url, countArg, windowArg] = process.argv.slice(2);
+const [kind, url, countArg, windowArg, caFile] = process.argv.slice(2);
 const count = Number(countArg);
 const cpuWindowMs = Number(windowArg);
 const STEP = 200;
@@ -46,17 +51,21 @@ const STABLE_FRACTION = 0.002;
 const STABLE_POLLS = 4;
 
 const sockets = [];
+let ctorNs = 0n;
 
-function open(WebSocket, ResilientSocket) {
+function open(WebSocket, ResilientSocket, ca) {
+  const start = process.hrtime.bigint();
   if (kind === 'ws') {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const ws = new WebSocket(url, ca ? { perMessageDeflate: false, ca } : { perMessageDeflate: false });
+    ctorNs += process.hrtime.bigint() - start;
     sockets.push(ws);
     return new Promise((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);
     });
   }
-  const s = new ResilientSocket(url);
+  const s = ca ? new ResilientSocket(url, { tls: { ca } }) : new ResilientSocket(url);
+  ctorNs += process.hrtime.bigint() - start;
   sockets.push(s);
   return new Promise((resolve, reject) => {
     s.once('open', resolve);
@@ -104,22 +113,25 @@ async function settledRss(youngBefore) {
 
 async function main() {
   if (!['ws', 'rws'].includes(kind) || !url || !(count > 0) || !(cpuWindowMs > 0)) {
-    throw new Error('usage: node --expose-gc bench/idle-client.js <ws|rws> <url> <connections> <cpuWindowMs>');
+    throw new Error('usage: node --expose-gc bench/idle-client.js <ws|rws> <url> <connections> <cpuWindowMs> [caFile]');
   }
   if (typeof global.gc !== 'function') throw new Error('run with --expose-gc');
   // Load both libraries before the baseline, so neither's code counts as per-connection memory.
   const WebSocket = require('ws');
   const root = process.env.RESILIENT_WS_MODULE ? path.resolve(process.env.RESILIENT_WS_MODULE) : path.join(__dirname, '..');
   const { ResilientSocket } = kind === 'rws' ? require(root) : {};
+  const ca = caFile ? fs.readFileSync(caFile, 'utf8') : undefined;
   global.gc();
   global.gc();
   const before = process.memoryUsage().rss;
   const youngBefore = youngCommitted();
+  const openCpu0 = process.cpuUsage();
   for (let i = 0; i < count; i += STEP) {
     const step = [];
-    for (let j = i; j < Math.min(count, i + STEP); j++) step.push(open(WebSocket, ResilientSocket));
+    for (let j = i; j < Math.min(count, i + STEP); j++) step.push(open(WebSocket, ResilientSocket, ca));
     await Promise.all(step);
   }
+  const openCpu = process.cpuUsage(openCpu0);
   await sleep(SETTLE_MS);
   global.gc();
   global.gc();
@@ -137,6 +149,8 @@ async function main() {
     `${JSON.stringify({
       kind,
       count,
+      ctorUs: Number(ctorNs) / 1000 / count,
+      openCpuUs: (openCpu.user + openCpu.system) / count,
       rssBefore: before,
       rssAfter: after,
       rssPerConnection: (after - before) / count,

@@ -91,4 +91,41 @@ function startFrameServer(how) {
   });
 }
 
-module.exports = { deferred, once, startFrameServer, nodeCommand };
+/**
+ * Run `file args…`, resolve with the last line it printed on stdout (a JSON result), reject
+ * with its last stderr line when it fails or outlives `ms`.
+ * @returns {Promise<any>}
+ */
+function runJsonChild(file, args, ms, what) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${what} timed out after ${ms} ms`));
+    }, ms);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      const lines = out.trim().split('\n');
+      if (code !== 0) {
+        const why = err.trim().split('\n').filter(Boolean).pop() || `exit code ${code}, signal ${signal}`;
+        reject(new Error(`${what}: ${why}`));
+        return;
+      }
+      try {
+        resolve(JSON.parse(lines[lines.length - 1]));
+      } catch {
+        reject(new Error(`${what} printed no result`));
+      }
+    });
+  });
+}
+
+module.exports = { deferred, once, startFrameServer, nodeCommand, runJsonChild };

@@ -15,7 +15,7 @@ void connection::start() {
   const std::string& host = params_->proxy ? params_->proxy->host : params_->url.host;
   const std::string& port = params_->proxy ? params_->proxy->port : params_->url.port;
   // The lookup thread holds only a weak reference: it may outlive this connection and its io_context.
-  async_lookup(io_, host, port,
+  async_lookup(io_, host, port, std::chrono::milliseconds(params_->connect_timeout_ms),
                [weak = weak_from_this()](const error_code& ec, std::vector<tcp::endpoint> endpoints) {
                  if (auto self = weak.lock()) self->on_resolve(ec, endpoints);
                });

@@ -122,7 +122,8 @@ void answer(asio::io_context& io, const std::string& key, const std::shared_ptr<
 
 }  // namespace
 
-void async_lookup(asio::io_context& io, const std::string& host, const std::string& port, dns_handler handler) {
+void async_lookup(asio::io_context& io, const std::string& host, const std::string& port,
+                  std::chrono::milliseconds patience, dns_handler handler) {
   error_code not_ip;
   auto address = asio::ip::make_address(host, not_ip);
   if (!not_ip) {
@@ -135,7 +136,7 @@ void async_lookup(asio::io_context& io, const std::string& host, const std::stri
   std::string key = host + '\0' + port;
   const auto now = std::chrono::steady_clock::now();
   auto& current = service.flights[key];
-  if (current && now - current->started < join_window) {
+  if (current && now - current->started < std::min(join_window, patience)) {
     current->waiters.push_back(std::move(handler));
     return;
   }

@@ -116,6 +116,7 @@ class watch_service : public asio::execution_context::service {
         continue;
       }
       if (n <= 0) return;
+      if (state_->subscribers.empty()) continue;  // nobody to tell: drained, not read
       auto changes = parse_rtnetlink(std::span<const std::byte>(buffer.data(), static_cast<std::size_t>(n)));
       // Which connections a link concerns is decided by its addresses, read now, once for all
       // of them. An IPv4 address stays on a link that went down (the usual case: carrier lost);
@@ -225,8 +226,13 @@ std::vector<address> addresses_of(int interface_index) {
   ifaddrs* list = nullptr;
   if (interface_index <= 0 || !::if_indextoname(static_cast<unsigned>(interface_index), name)) return out;
   if (::getifaddrs(&list) != 0) return out;
+  const std::size_t name_length = std::strlen(name);
   for (ifaddrs* i = list; i; i = i->ifa_next) {
-    if (!i->ifa_addr || std::strcmp(i->ifa_name, name) != 0) continue;
+    // An IPv4 address with a label ("ip addr add … label eth0:vip", as keepalived adds them) is
+    // listed under its label: the interface's name, a colon and the rest.
+    const bool on_interface = i->ifa_name && std::strncmp(i->ifa_name, name, name_length) == 0 &&
+                              (i->ifa_name[name_length] == '\0' || i->ifa_name[name_length] == ':');
+    if (!i->ifa_addr || !on_interface) continue;
     if (i->ifa_addr->sa_family == AF_INET) {
       out.push_back(address_from(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, 4));
     } else if (i->ifa_addr->sa_family == AF_INET6) {

@@ -9,32 +9,18 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/write.hpp>
-#include <map>
-#include <mutex>
 
 #include "transport/exact_allocator.hpp"
 #include "transport/tls_engine.hpp"
+#include "transport/tls_session_cache.hpp"
 
 namespace rws {
 namespace {
 
-// TLS session resumption: the sessions (TLS 1.3 tickets or 1.2 session ids) a server hands out
-// are kept per server name and port in the SSL_CTX and offered on the next attempt, so a
-// reconnect after a blip costs an abbreviated handshake instead of a full one. Sockets with equal
-// TLS settings share the SSL_CTX (tls_context_cache.hpp), so also the sessions. The cache lives
-// in the SSL_CTX's ex_data and dies with it. Only io threads use it, one at a time, except that
-// an io thread that did not stop in time (io_runtime::exit_limit) is left running while the next
-// one starts: hence the lock.
-struct session_cache {
-  std::mutex mutex;
-  std::map<std::string, SSL_SESSION*> by_server;
-  ~session_cache() {
-    for (auto& [server, session] : by_server) SSL_SESSION_free(session);
-  }
-};
-
+// The sessions servers issued, for resumption (tls_session_cache.hpp): one cache per SSL_CTX, in
+// its ex_data, dying with it.
 void free_session_cache(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
-  delete static_cast<session_cache*>(ptr);
+  delete static_cast<tls_session_cache*>(ptr);
 }
 
 int cache_index() {
@@ -47,22 +33,17 @@ int session_key_index() {
   return index;
 }
 
-session_cache* cache_of(SSL_CTX* ctx) { return static_cast<session_cache*>(SSL_CTX_get_ex_data(ctx, cache_index())); }
+tls_session_cache* cache_of(SSL_CTX* ctx) { return static_cast<tls_session_cache*>(SSL_CTX_get_ex_data(ctx, cache_index())); }
 
-// OpenSSL hands over each new session here (after the handshake for TLS 1.3); the newest one for
-// a server replaces the previous one. A copy is kept, not the session itself: when a connection
-// ends without a TLS shutdown — a dropped connection, exactly when resumption matters — OpenSSL
-// marks that connection's session not resumable, and the copy is not touched by that.
+// OpenSSL hands over each new session here (after the handshake for TLS 1.3). A copy is kept, not
+// the session itself: when a connection ends without a TLS shutdown — a dropped connection,
+// exactly when resumption matters — OpenSSL marks that connection's session not resumable, and
+// the copy is not touched by that.
 int on_new_session(SSL* ssl, SSL_SESSION* session) {
   auto* cache = cache_of(SSL_get_SSL_CTX(ssl));
   auto* key = static_cast<const std::string*>(SSL_get_ex_data(ssl, session_key_index()));
   if (!cache || !key) return 0;
-  SSL_SESSION* copy = SSL_SESSION_dup(session);
-  if (!copy) return 0;
-  std::lock_guard lock(cache->mutex);
-  auto& slot = cache->by_server[*key];
-  if (slot) SSL_SESSION_free(slot);
-  slot = copy;
+  if (SSL_SESSION* copy = SSL_SESSION_dup(session)) cache->keep(*key, copy);
   return 0;  // OpenSSL keeps (and frees) the original
 }
 
@@ -137,17 +118,12 @@ class tls_transport final : public transport {
       return;
     }
     setup_failure_ = configure_peer_name(ssl, peer_name, tls.reject_unauthorized);
-    // Offer the last session this server gave us, and collect the next one under the same key.
+    // Offer a session this server gave us, and collect the next ones under the same key.
     SSL_set_ex_data(ssl, session_key_index(), &session_key_);
     if (auto* cache = cache_of(SSL_get_SSL_CTX(ssl))) {
-      std::lock_guard lock(cache->mutex);
-      auto found = cache->by_server.find(session_key_);
-      // A copy again, so that this connection ending badly cannot spoil the cached session.
-      if (found != cache->by_server.end()) {
-        if (SSL_SESSION* offer = SSL_SESSION_dup(found->second)) {
-          SSL_set_session(ssl, offer);
-          SSL_SESSION_free(offer);
-        }
+      if (SSL_SESSION* offer = cache->take(session_key_)) {
+        SSL_set_session(ssl, offer);
+        SSL_SESSION_free(offer);
       }
     }
   }
@@ -265,7 +241,7 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const tls_config& tls, std:
   SSL_CTX* ctx = context->native_handle();
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   SSL_CTX_sess_set_new_cb(ctx, on_new_session);
-  SSL_CTX_set_ex_data(ctx, cache_index(), new session_cache);
+  SSL_CTX_set_ex_data(ctx, cache_index(), new tls_session_cache);
   if (!tls.passphrase.empty()) {
     context->set_password_callback([p = tls.passphrase](std::size_t, asio::ssl::context::password_purpose) { return p; });
   }

@@ -66,8 +66,11 @@ test('a server that refuses resumption gets full handshakes, and the reconnects 
 // sockets to one service pays one full handshake, and the rest resume. Settings that change the
 // verification (here rejectUnauthorized) get a context of their own, never another's sessions.
 describe('across sockets', () => {
-  /** Opens `first`, lets it collect its tickets, then opens `second`: isSessionReused() of each. */
-  async function reusedByTwoSockets(firstOptions, secondOptions) {
+  /**
+   * Opens `first`, lets it collect its tickets, then opens `second` (to the URL `secondUrl` makes
+   * of the server's port, by default the same): isSessionReused() of each.
+   */
+  async function reusedByTwoSockets(firstOptions, secondOptions, secondUrl = (port, url) => url) {
     const reused = [];
     const server = t.add(await startTlsWsServer({
       cert: certs.valid.cert,
@@ -79,7 +82,8 @@ describe('across sockets', () => {
     const echoed = next(first, 'message');
     await first.send('ticket?');
     await echoed;
-    const second = t.socket(server.url, secondOptions);  // while the first still holds the context
+    // While the first still holds the context.
+    const second = t.socket(secondUrl(server.port, server.url), secondOptions);
     await next(second, 'open');
     return reused;
   }
@@ -111,6 +115,13 @@ describe('across sockets', () => {
     }
     // b's session did not replace a's: the second socket to a resumes.
     expect(reusedAt).toEqual({ a: [false, true], b: [false] });
+  });
+
+  test('the same server under another name (the certificate names both) is not offered the session', async () => {
+    if (skip) return;
+    const options = () => ({ tls: { ca: certs.ca.cert } });
+    const reused = await reusedByTwoSockets(options(), options(), (port) => `wss://127.0.0.1:${port}/`);
+    expect(reused).toEqual([false, false]);
   });
 
   test('a socket with other TLS settings does not resume it', async () => {

@@ -54,8 +54,13 @@ describeNetns('network changes (rtnetlink)', () => {
   }, 20000);
 
   // Carrier lost (the far end of the veth goes down): the kernel announces only the link, not an
-  // address or an IPv4 route, so this is found by matching the link to the connection's address.
-  test('the connection\'s link loses its carrier: dead within the heartbeat timeout', async () => {
+  // address or an IPv4 route, so this is found by matching the link to the connection's address
+  // — also one with a label (keepalived's kind), which getifaddrs lists under the label's name.
+  test.each([['', false], [' (its address has a label)', true]])('the connection\'s link loses its carrier%s: dead within the heartbeat timeout', async (label, labelled) => {
+    if (labelled) {
+      run('ip', ['addr', 'del', `${env.hostIp}/30`, 'dev', env.hostIf]);
+      run('ip', ['addr', 'add', `${env.hostIp}/30`, 'dev', env.hostIf, 'label', `${env.hostIf}:v`]);
+    }
     const sock = await openSocket();
     const disconnected = nextEvent(sock, 'disconnect', 10000);
     const downAt = Date.now();

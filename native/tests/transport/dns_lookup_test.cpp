@@ -24,7 +24,7 @@ outcome run_lookup(const std::string& host, const std::string& port) {
   boost::asio::io_context io;
   auto work = boost::asio::make_work_guard(io);  // the answer comes from another thread
   outcome result;
-  async_lookup(io, host, port, [&](const boost::system::error_code& ec, std::vector<tcp::endpoint> endpoints) {
+  async_lookup(io, host, port, join_window, [&](const boost::system::error_code& ec, std::vector<tcp::endpoint> endpoints) {
     result = {true, ec, std::move(endpoints)};
     io.stop();
   });
@@ -69,7 +69,7 @@ TEST(DnsLookup, DestroyingTheIoContextDropsAPendingAnswer) {
   {
     boost::asio::io_context io;
     for (int i = 0; i < 2; ++i) {
-      async_lookup(io, "localhost", "80", [](const boost::system::error_code&, std::vector<tcp::endpoint>) {
+      async_lookup(io, "localhost", "80", join_window, [](const boost::system::error_code&, std::vector<tcp::endpoint>) {
         ADD_FAILURE() << "called after the io_context was destroyed";
       });
     }
@@ -90,8 +90,8 @@ TEST(DnsLookup, ConcurrentLookupsOfOneNameShareOneLookup) {
       if (++answered == 4) io.stop();
     };
   };
-  for (std::size_t i = 0; i < 3; ++i) async_lookup(io, "localhost", "80", record(i));
-  async_lookup(io, "localhost", "81", record(3));
+  for (std::size_t i = 0; i < 3; ++i) async_lookup(io, "localhost", "80", join_window, record(i));
+  async_lookup(io, "localhost", "81", join_window, record(3));
   EXPECT_EQ(lookups_started(io), 2u);
   io.run_for(std::chrono::seconds(20));
   ASSERT_EQ(answered, 4);
@@ -105,13 +105,30 @@ TEST(DnsLookup, ConcurrentLookupsOfOneNameShareOneLookup) {
   // Answered: the next ask is a lookup of its own.
   io.restart();
   bool again = false;
-  async_lookup(io, "localhost", "80", [&](const boost::system::error_code&, std::vector<tcp::endpoint>) {
+  async_lookup(io, "localhost", "80", join_window, [&](const boost::system::error_code&, std::vector<tcp::endpoint>) {
     again = true;
     io.stop();
   });
   EXPECT_EQ(lookups_started(io), 3u);
   io.run_for(std::chrono::seconds(20));
   EXPECT_TRUE(again);
+}
+
+// A lookup is joined only while it is younger than the asker's patience (its connect timeout):
+// one that has run longer may be stuck, and the asker's attempt would time out waiting for it
+// again and again. With no patience at all, every ask is a lookup of its own.
+TEST(DnsLookup, ALookupOlderThanTheAskersPatienceIsNotJoined) {
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  int answered = 0;
+  auto count = [&](const boost::system::error_code&, std::vector<tcp::endpoint>) {
+    if (++answered == 2) io.stop();
+  };
+  async_lookup(io, "localhost", "80", join_window, count);
+  async_lookup(io, "localhost", "80", std::chrono::milliseconds(0), count);
+  EXPECT_EQ(lookups_started(io), 2u);
+  io.run_for(std::chrono::seconds(20));
+  EXPECT_EQ(answered, 2);
 }
 
 }  // namespace
