@@ -116,13 +116,15 @@ class watch_service : public asio::execution_context::service {
         continue;
       }
       if (n <= 0) return;
-      if (state_->subscribers.empty()) continue;  // nobody to tell: drained, not read
+      if (state_->subscribers.empty()) continue;  // nobody to tell: read off the socket, not decoded
       auto changes = parse_rtnetlink(std::span<const std::byte>(buffer.data(), static_cast<std::size_t>(n)));
       // Which connections a link concerns is decided by its addresses, read now, once for all
       // of them. An IPv4 address stays on a link that went down (the usual case: carrier lost);
       // one removed with it, or the interface itself, is reported as an address_removed too.
       for (auto& change : changes) {
-        if (change.what == network_change::kind::link_down) change.interface_addresses = addresses_of(change.interface_index);
+        if (change.what == network_change::kind::link_down) {
+          change.interface_addresses = addresses_of(change.interface_index);
+        }
       }
       dispatch(changes);
     }

@@ -72,9 +72,8 @@ std::size_t tls_session_cache::servers() {
 void tls_session_cache::evict_stalest(const std::string& except) {
   auto stalest = by_server_.end();
   for (auto it = by_server_.begin(); it != by_server_.end(); ++it) {
-    if (it->first != except && (stalest == by_server_.end() || newest_time(it->second) < newest_time(stalest->second))) {
-      stalest = it;
-    }
+    if (it->first == except) continue;
+    if (stalest == by_server_.end() || newest_time(it->second) < newest_time(stalest->second)) stalest = it;
   }
   if (stalest == by_server_.end()) return;
   free_all(stalest->second);
