@@ -23,7 +23,10 @@ maybe('process.exit() while a lookup hangs exits at once', async () => {
   const r = await runStuck('exit');
   expect(r.err).toBe('');
   expect(r.lines.some((l) => l.step === 'query swallowed')).toBe(true); // DNS really was asked
-  expect(r.lines.find((l) => l.step === 'leaving').state).toBe('connecting');
+  const leaving = r.lines.find((l) => l.step === 'leaving');
+  expect(leaving.state).toBe('connecting');
+  // The lookup runs on a thread of its own, named so in ps / top / a debugger.
+  expect(leaving.threads).toEqual(expect.arrayContaining(['rws-io', 'rws-dns']));
   expect(r.signal).toBeNull();
   expect(r.code).toBe(0);
   expect(r.exitAfterLeaving).toBeLessThan(BOUND_MS);
