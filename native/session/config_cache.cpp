@@ -27,42 +27,19 @@ std::size_t config_cache::hash(const session_config& config) {
 }
 
 std::shared_ptr<const session_config> config_cache::share(session_config config) {
-  auto& bucket = buckets_[hash(config)];
-  std::weak_ptr<const session_config>* free_slot = nullptr;
-  for (auto& entry : bucket) {
-    auto existing = entry.lock();
-    if (!existing) free_slot = &entry;
-    if (existing && *existing == config) return existing;
+  const std::size_t key = hash(config);
+  std::shared_ptr<const session_config> existing;
+  if (entries_.find(key, [&](const std::weak_ptr<const session_config>& entry) {
+        existing = entry.lock();
+        return existing && *existing == config;
+      })) {
+    return existing;
   }
   // Not make_shared: a weak entry would keep a make_shared block (the whole config) allocated
   // until swept; this way an expired entry holds only the control block.
   std::shared_ptr<const session_config> made(new session_config(std::move(config)));
-  if (free_slot) {
-    *free_slot = made;
-    return made;
-  }
-  bucket.push_back(made);
-  ++size_;
-  // Sweeping once more configs were added than were held at the last sweep keeps the cost per
-  // share() constant on average, and the entries under about twice the configs then in use,
-  // however many distinct ones come and go.
-  if (++added_since_sweep_ > size_ / 2) sweep();
+  entries_.add(key, made);
   return made;
-}
-
-void config_cache::sweep() {
-  added_since_sweep_ = 0;
-  for (auto it = buckets_.begin(); it != buckets_.end();) {
-    auto& bucket = it->second;
-    std::erase_if(bucket, [](const auto& entry) { return entry.expired(); });
-    if (bucket.empty()) {
-      it = buckets_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  size_ = 0;
-  for (const auto& [key, bucket] : buckets_) size_ += bucket.size();
 }
 
 }  // namespace rws

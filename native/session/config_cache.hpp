@@ -10,9 +10,8 @@
 // One cache per environment, used on its JavaScript thread only (no lock).
 #include <cstddef>
 #include <memory>
-#include <unordered_map>
-#include <vector>
 
+#include "common/weak_buckets.hpp"
 #include "session/session_config.hpp"
 
 namespace rws {
@@ -22,15 +21,12 @@ class config_cache {
   // An equal config already in use, or `config` itself, now shared.
   std::shared_ptr<const session_config> share(session_config config);
   // Distinct configs held (live or not yet swept): for tests.
-  std::size_t size() const { return size_; }
+  std::size_t size() const { return entries_.size(); }
 
  private:
   static std::size_t hash(const session_config& config);
-  void sweep();  // drops entries whose sessions are all gone
 
-  std::unordered_map<std::size_t, std::vector<std::weak_ptr<const session_config>>> buckets_;
-  std::size_t size_ = 0;
-  std::size_t added_since_sweep_ = 0;
+  weak_buckets<std::weak_ptr<const session_config>> entries_;
 };
 
 }  // namespace rws

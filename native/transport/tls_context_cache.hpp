@@ -19,9 +19,8 @@
 #include <cstddef>
 #include <memory>
 #include <string>
-#include <unordered_map>
-#include <vector>
 
+#include "common/weak_buckets.hpp"
 #include "transport/tls_config.hpp"
 
 namespace rws {
@@ -34,20 +33,18 @@ class tls_context_cache {
   std::shared_ptr<boost::asio::ssl::context> share(const tls_config& tls, std::string& error,
                                                    const std::shared_ptr<X509_STORE>& default_store);
   // Distinct contexts held (live or not yet swept): for tests.
-  std::size_t size() const { return size_; }
+  std::size_t size() const { return entries_.size(); }
 
  private:
   struct entry {
     tls_config settings;  // servername cleared: it does not shape the context
     X509_STORE* default_store;
     std::weak_ptr<boost::asio::ssl::context> context;
+    bool expired() const { return context.expired(); }
   };
   static std::size_t hash(const tls_config& settings);
-  void sweep();  // drops entries whose contexts are all gone
 
-  std::unordered_map<std::size_t, std::vector<entry>> buckets_;
-  std::size_t size_ = 0;
-  std::size_t added_since_sweep_ = 0;
+  weak_buckets<entry> entries_;
 };
 
 }  // namespace rws
