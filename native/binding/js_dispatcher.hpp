@@ -44,12 +44,18 @@ class js_dispatcher {
   void set_heartbeat_subscribed(bool subscribed) { heartbeat_subscribed_.store(subscribed, std::memory_order_relaxed); }
   bool heartbeat_subscribed() const { return heartbeat_subscribed_.load(std::memory_order_relaxed); }
 
+  // The lock every event queue of the environment takes around its pending batches (held for a
+  // push or a swap, never across a call out): one lock, not one per socket.
+  std::mutex& queue_mutex() { return queue_mutex_; }
+  napi_env env() const { return env_; }  // JS thread only
+
  private:
   js_dispatcher() = default;
   static void call_js(napi_env env, napi_value, void* context, void* data);
   static void finalize(napi_env env, void* data, void* hint);
 
   std::mutex mutex_;  // guards closed_ and calls into tsfn_
+  std::mutex queue_mutex_;
   bool closed_ = false;
   napi_threadsafe_function tsfn_ = nullptr;
   std::atomic<bool> heartbeat_subscribed_{false};

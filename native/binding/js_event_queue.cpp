@@ -184,13 +184,9 @@ void append_event(napi_env env, napi_value array, uint32_t& index, session_event
 }  // namespace
 
 std::shared_ptr<js_event_queue> js_event_queue::create(Napi::Env env, std::shared_ptr<js_dispatcher> dispatcher,
-                                                       napi_ref target, std::shared_ptr<socket_hooks> hooks) {
+                                                       napi_ref target) {
   // One allocation for the queue and its count: one queue per socket.
-  auto queue = std::make_shared<js_event_queue>(made_by_create{});
-  assert(hooks);
-  queue->hooks_ = std::move(hooks);
-  queue->dispatcher_ = std::move(dispatcher);
-  queue->env_ = env;
+  auto queue = std::make_shared<js_event_queue>(made_by_create{}, std::move(dispatcher));
   if (napi_reference_ref(env, target, nullptr) != napi_ok) {
     throw Napi::Error::New(env, "resilient-ws: cannot create the event bridge");
   }
@@ -309,12 +305,12 @@ void js_event_queue::deliver(napi_env env) {
   // core (bench recv-64-text). A large delivery goes back for the io thread to free all at once;
   // a small one is freed here, where that costs less than waking the io thread for it (an echo:
   // one message per delivery; the extra wake-up measured +5 µs per round trip pinned).
-  if (events >= dispose_on_io_thread_min) hooks_->free_batches(std::move(batches));
+  if (events >= dispose_on_io_thread_min) free_on_io_thread(std::move(batches));
   batches.clear();
   // The native side of the backlog is gone (converted to JS values above), so reading resumes
   // now, while the listeners run, not after them: the io thread refills while JavaScript works
   // instead of both waiting for each other.
-  if (backlog_before >= max_js_backlog) hooks_->backlog_drained();
+  if (backlog_before >= max_js_backlog) on_io_thread([](session& s) { s.resume_reading(); });
   if (runs.failed()) {
     // V8 refused a Buffer. Most often the environment is being torn down (worker.terminate():
     // Node may still run queued deliveries while JavaScript can no longer run), and the events
@@ -342,7 +338,24 @@ void js_event_queue::deliver(napi_env env) {
   // itself, so anything but napi_ok means the environment is going away (worker terminated),
   // or the socket's _onEvents was replaced by something that throws, and the batch may have been
   // cut short.
-  if (status == napi_ok && !delivered_id.empty()) hooks_->id_delivered(std::move(delivered_id), delivered_id_is_string);
+  if (status == napi_ok && !delivered_id.empty()) {
+    on_io_thread([id = std::move(delivered_id), is_string = delivered_id_is_string](session& s) {
+      s.note_delivered_id(id, is_string);
+    });
+  }
+}
+
+template <class Fn>
+void js_event_queue::on_io_thread(Fn fn) {
+  auto r = runtime_.lock();
+  auto s = session_.lock();
+  // Moved, not copied: the io thread must drop the session's last reference, never this thread.
+  if (r && s) asio::post(r->context(), [s = std::move(s), fn = std::move(fn)] { fn(*s); });
+}
+
+void js_event_queue::free_on_io_thread(batch_list batches) {
+  // Freed where they were allocated (see deliver()); with the io thread gone, here.
+  if (auto r = runtime_.lock()) asio::post(r->context(), [done = std::move(batches)] {});
 }
 
 void js_event_queue::ref() {
@@ -364,7 +377,7 @@ void js_event_queue::release() {
     pending_.clear();
   }
   unref();
-  if (target_) napi_reference_unref(env_, target_, nullptr);
+  if (target_) napi_reference_unref(dispatcher_->env(), target_, nullptr);
   target_ = nullptr;
 }
 

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "binding/js_dispatcher.hpp"
+#include "session/session.hpp"
+#include "transport/io_runtime.hpp"
 #include "session/session_event.hpp"
 
 namespace rws::binding {
@@ -22,24 +24,18 @@ class js_event_queue : public event_sink,
                        public std::enable_shared_from_this<js_event_queue> {
  public:
   using batch_list = std::vector<std::vector<session_event>>;
-  // What the queue asks of its socket, on the JS thread, after a batch was handed to JavaScript.
-  // One object per socket (native_socket.cpp) instead of a std::function for each: every idle
-  // socket keeps its queue, and the three closures cost ~0.2 KB more per socket.
-  class socket_hooks {
-   public:
-    virtual ~socket_hooks() = default;
-    // The batch had reached max_js_backlog: reading may resume.
-    virtual void backlog_drained() = 0;
-    // The id of the batch's last message that carried one (the resume position to store).
-    virtual void id_delivered(std::string id, bool is_string) = 0;
-    // Takes the delivered batches to free them on the io thread (see deliver()).
-    virtual void free_batches(batch_list batches) = 0;
-  };
   // Starts holding the event loop, as a socket does until unref()'d. `target` is the socket's
   // wrap reference (native_socket): the queue makes it strong until release(), so the socket
-  // lives while its events may come, and never deletes it. `hooks` must not be null.
+  // lives while its events may come, and never deletes it.
   static std::shared_ptr<js_event_queue> create(Napi::Env env, std::shared_ptr<js_dispatcher> dispatcher,
-                                                napi_ref target, std::shared_ptr<socket_hooks> hooks);
+                                                napi_ref target);
+  // JS thread, before the session starts: where what a delivery asks of the socket goes (reading
+  // may resume, the id to store, batches to free on the io thread). Held weakly: a delivery may
+  // come after the socket was disposed, and then only posts to the io thread if both still live.
+  void link(std::weak_ptr<session> owner, std::weak_ptr<io_runtime> runtime) {
+    session_ = std::move(owner);
+    runtime_ = std::move(runtime);
+  }
 
   void push(std::vector<session_event>& batch) override;  // io thread
   std::uint64_t backlog_bytes() const override { return backlog_.load(std::memory_order_relaxed); }
@@ -66,19 +62,26 @@ class js_event_queue : public event_sink,
   };
 
  public:
-  explicit js_event_queue(made_by_create) {}
+  js_event_queue(made_by_create, std::shared_ptr<js_dispatcher> dispatcher)
+      : mutex_(dispatcher->queue_mutex()), dispatcher_(std::move(dispatcher)) {}
 
  private:
   void deliver(napi_env env);
+  // A delivery's request to the session, posted to the io thread (with either gone: nothing).
+  template <class Fn>
+  void on_io_thread(Fn fn);
+  // Delivered batches go back to the io thread to be freed where they were allocated.
+  void free_on_io_thread(batch_list batches);
 
-  std::mutex mutex_;  // guards pending_, pending_cost_, scheduled_, scheduled_self_, closed_
+  // Guards pending_, pending_cost_, scheduled_, scheduled_self_, closed_: the environment's one
+  // lock for every queue (js_dispatcher::queue_mutex), not 40 bytes of std::mutex per socket.
+  std::mutex& mutex_;
   // Each io step's batch as the session pushed it, in order (see push()).
   batch_list pending_;
   std::uint64_t pending_cost_ = 0;  // batch_cost() of pending_, what deliver() takes off backlog_
   // Keeps this queue alive while the dispatcher holds it as an item (run() lets go).
   std::shared_ptr<js_event_queue> scheduled_self_;
   std::shared_ptr<js_dispatcher> dispatcher_;
-  napi_env env_ = nullptr;            // JS thread only
   // The JS socket the events go to, through its wrap reference, held strong so the socket lives
   // while its connection can still deliver, however the application lets go of it. The socket
   // rather than a bound function: nothing more per socket. JS thread only; weak again and
@@ -90,7 +93,8 @@ class js_event_queue : public event_sink,
   bool closed_ = false;
   bool holding_ = false;              // JS thread only: counted as a holder of the dispatcher
   std::atomic<bool> heartbeat_listened_{false};
-  std::shared_ptr<socket_hooks> hooks_;
+  std::weak_ptr<session> session_;     // see link(); JS thread only
+  std::weak_ptr<io_runtime> runtime_;
 };
 
 }  // namespace rws::binding

@@ -40,39 +40,6 @@ Napi::Value native_socket::call(const Napi::CallbackInfo& info) {
   return (static_cast<native_socket*>(self)->*Method)(info);
 }
 
-namespace {
-
-// The socket's side of its event queue. Its calls come on the JS thread after a batch was
-// delivered, possibly after the socket was disposed, so it holds the session and the io thread
-// only weakly and only posts to the io thread.
-class io_link final : public js_event_queue::socket_hooks {
- public:
-  std::weak_ptr<rws::session> weak_session;
-  std::weak_ptr<io_runtime> weak_runtime;
-
-  void backlog_drained() override {
-    on_io_thread([](rws::session& s) { s.resume_reading(); });
-  }
-  void id_delivered(std::string id, bool is_string) override {
-    on_io_thread([id = std::move(id), is_string](rws::session& s) { s.note_delivered_id(id, is_string); });
-  }
-  void free_batches(js_event_queue::batch_list batches) override {
-    // Freed where they were allocated (js_event_queue::deliver); with the io thread gone, here.
-    if (auto r = weak_runtime.lock()) boost::asio::post(r->context(), [done = std::move(batches)] {});
-  }
-
- private:
-  template <class Fn>
-  void on_io_thread(Fn fn) {
-    auto r = weak_runtime.lock();
-    auto s = weak_session.lock();
-    // Moved, not copied: the io thread must drop the session's last reference, never this one.
-    if (r && s) boost::asio::post(r->context(), [s = std::move(s), fn = std::move(fn)] { fn(*s); });
-  }
-};
-
-}  // namespace
-
 // attach(socket, config, autoConnect): the socket gets its native side, and its events go to it
 // through lib/'s handler (setEventHandler), which calls socket._onEvents(batch, lengths).
 Napi::Value native_socket::attach(const Napi::CallbackInfo& info) {
@@ -113,15 +80,13 @@ void native_socket::start(Napi::Env env, std::shared_ptr<const session_config> c
   // and permessage-deflate copy the payload into the frame plain, so they would unmask it again,
   // and a file outbox logs the plain bytes.
   premask_staged_ = config->outbox.path.empty() && !tls && !config->per_message_deflate;
-  auto link = std::make_shared<io_link>();
-  events_ = js_event_queue::create(env, addon_->dispatcher(env), wrap_, link);
+  events_ = js_event_queue::create(env, addon_->dispatcher(env), wrap_);
   // Acquired last: nothing below throws, so the addon never holds a half-built socket. (A throw
   // from create() above leaves the wrap weak, and the socket is collected as usual.)
   runtime_ = addon_->acquire_runtime(this);
-  link->weak_runtime = runtime_;
   session_ = std::make_shared<session>(runtime_->context(), std::move(config), events_, std::move(tls));
   lane_ = session_->lane();
-  link->weak_session = session_;
+  events_->link(session_, runtime_);
   post([s = session_, auto_connect] { s->start(auto_connect); });
 }
 
@@ -329,7 +294,9 @@ std::uint64_t native_socket::send_direct(outgoing_message& message, std::string_
 }
 
 Napi::Value native_socket::key_prefix(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), session_ ? session_->key_prefix() : std::string());
+  if (!session_) return Napi::String::New(info.Env(), "");
+  std::string_view prefix = session_->key_prefix();
+  return Napi::String::New(info.Env(), prefix.data(), prefix.size());
 }
 
 Napi::Value native_socket::close(const Napi::CallbackInfo& info) {

@@ -21,7 +21,8 @@ failure outbox_failure(failure_code code, std::string message) {
 }  // namespace
 
 outbox::outbox(std::shared_ptr<const outbox_config> config) : config_(std::move(config)) {
-  key_prefix_ = idempotency_key_generator().next();
+  const std::string key = idempotency_key_generator().next();
+  std::copy(key.begin(), key.end(), key_prefix_.begin());
   if (config_->guarantee == delivery_guarantee::acked) {
     key_to_seq_ = std::make_unique<std::unordered_map<std::string, std::uint64_t>>();
   }
@@ -153,7 +154,10 @@ void outbox::store_resume_position(std::string position) {
 std::string outbox::make_key(std::uint64_t seq) const {
   char hex[16];
   std::snprintf(hex, sizeof hex, "%012llx", static_cast<unsigned long long>(seq));
-  return key_prefix_ + "-" + hex;
+  std::string key;
+  key.reserve(key_prefix_.size() + 1 + 12);
+  key.append(key_prefix_.data(), key_prefix_.size()).append(1, '-').append(hex);
+  return key;
 }
 
 void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_request,

@@ -4,6 +4,7 @@
 // numbers and idempotency keys, and remembers which messages still need to reach the server.
 // io thread only.
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -12,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -20,6 +22,7 @@
 #include "outbox/disk_worker.hpp"
 #include "common/lazy_deque.hpp"
 #include "outbox/file_io.hpp"
+#include "outbox/idempotency_key.hpp"
 #include "outbox/outbox_config.hpp"
 #include "outbox/outbox_log.hpp"
 #include "outbox/resume_position_file.hpp"
@@ -67,7 +70,7 @@ class outbox {
 
   // Generated keys are key_prefix() + "-" + 12 hex digits of seq; lib/resilient-socket.js builds
   // the same string for receipts, so keys never cross the thread boundary one by one.
-  const std::string& key_prefix() const { return key_prefix_; }
+  std::string_view key_prefix() const { return {key_prefix_.data(), key_prefix_.size()}; }
   bool durable() const { return log_ != nullptr; }
 
   // In memory: sequence numbers come from `counter`, which the JavaScript thread's direct writes
@@ -199,7 +202,9 @@ class outbox {
   std::atomic<std::uint64_t>* shared_seq_ = nullptr;  // in memory, with direct writes: the seqs
   std::uint64_t torn_bytes_ = 0;
   std::uint64_t evicted_ = 0;
-  std::string key_prefix_;
+  // A ULID, in place: as a std::string it was a 26-byte block of its own beside the string's
+  // 32 bytes, per socket.
+  std::array<char, idempotency_key_size> key_prefix_{};
 };
 
 }  // namespace rws

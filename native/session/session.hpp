@@ -57,7 +57,7 @@ class session : public std::enable_shared_from_this<session>,
   const std::shared_ptr<direct_lane>& lane() const { return lane_; }
   // Generated idempotency keys: key_prefix() + "-" + 12 hex digits of seq. Fixed at
   // construction, so the binding may read it on the JavaScript thread.
-  const std::string& key_prefix() const { return outbox_.key_prefix(); }
+  std::string_view key_prefix() const { return outbox_.key_prefix(); }
   // The counters stats() reports: atomics, written on the io thread, read on any. The binding
   // also counts sends on their way into outbox_size.
   session_stats& stats() { return stats_; }

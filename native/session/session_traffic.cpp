@@ -277,7 +277,7 @@ void session::report_sent(std::vector<send_outcome>& outcomes, receipt_status st
     run->first_seq = o.seq;
     run->count = 1;
     run->status = status;
-    run->key_prefix = outbox_.key_prefix();
+    run->key_prefix.assign(outbox_.key_prefix());
     emit(std::move(e));
   }
   outcomes.clear();

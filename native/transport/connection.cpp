@@ -35,17 +35,17 @@ bool is_eof(const error_code& ec) {
 connection::connection(asio::io_context& io, connection_params params, connection_handler* handler,
                        std::unique_ptr<transport> stream)
     : io_(io),
-      params_(std::make_unique<connection_params>(std::move(params))),
+      opening_(new opening{std::move(params), {}, {}, {}}),
       handler_(handler),
       transport_(std::move(stream)),
-      lane_(params_->lane),
+      lane_(opening_->params.lane),
       masks_(mask_source::of(io)),
-      max_message_size_(params_->max_message_size),
+      max_message_size_(opening_->params.max_message_size),
       read_buf_(read_buffer_min) {
   if (transport_) {
     // Given by the caller (a test's fake transport): start_connected() skips resolve and connect.
-  } else if (params_->url.tls) {
-    transport_ = make_tls_transport(io, *params_->tls_context, params_->url.host, params_->url.port, params_->tls);
+  } else if (const connection_params& p = opening_->params; p.url.tls) {
+    transport_ = make_tls_transport(io, *p.tls_context, p.url.host, p.url.port, p.tls);
   } else {
     transport_ = make_tcp_transport(io);
   }
@@ -429,7 +429,7 @@ void connection::finish(close_info info) {
   if (phase_ == phase::closed) return;
   phase_ = phase::closed;
   cancel_deadline();
-  if (race_) race_->cancel();
+  if (opening_ && opening_->race) opening_->race->cancel();
   close_lane();
   transport_->close();
   auto* handler = handler_;
@@ -447,7 +447,7 @@ void connection::abort() {
   if (phase_ == phase::closed) return;
   phase_ = phase::closed;
   cancel_deadline();
-  if (race_) race_->cancel();
+  if (opening_ && opening_->race) opening_->race->cancel();
   close_lane();
   transport_->close();
 }

@@ -10,19 +10,19 @@ namespace rws {
 
 void connection::start() {
   // One deadline covers the whole attempt: DNS + TCP + TLS + upgrade.
-  arm_deadline(std::chrono::milliseconds(params_->connect_timeout_ms));
+  arm_deadline(std::chrono::milliseconds(params().connect_timeout_ms));
   // With a proxy, the TCP connection goes to the proxy; the server is reached through its tunnel.
-  const std::string& host = params_->proxy ? params_->proxy->host : params_->url.host;
-  const std::string& port = params_->proxy ? params_->proxy->port : params_->url.port;
+  const std::string& host = params().proxy ? params().proxy->host : params().url.host;
+  const std::string& port = params().proxy ? params().proxy->port : params().url.port;
   // The lookup thread holds only a weak reference: it may outlive this connection and its io_context.
-  async_lookup(io_, host, port, std::chrono::milliseconds(params_->connect_timeout_ms),
+  async_lookup(io_, host, port, std::chrono::milliseconds(params().connect_timeout_ms),
                [weak = weak_from_this()](const error_code& ec, std::vector<tcp::endpoint> endpoints) {
                  if (auto self = weak.lock()) self->on_resolve(ec, endpoints);
                });
 }
 
 void connection::start_connected() {
-  arm_deadline(std::chrono::milliseconds(params_->connect_timeout_ms));
+  arm_deadline(std::chrono::milliseconds(params().connect_timeout_ms));
   on_connect({});
 }
 
@@ -37,8 +37,8 @@ void connection::arm_deadline(steady_clock::duration after) {
 void connection::on_connect_timeout() {
   if (phase_ == phase::connecting || phase_ == phase::upgrading) {
     fail_attempt(make_failure(failure_code::connect_timeout,
-                              "no WebSocket connection to " + params_->url.display + " within connectTimeout (" +
-                                  std::to_string(params_->connect_timeout_ms) + " ms)"));
+                              "no WebSocket connection to " + params().url.display + " within connectTimeout (" +
+                                  std::to_string(params().connect_timeout_ms) + " ms)"));
   } else if (phase_ == phase::closing) {
     // The peer never finished the close handshake (or the close frame could not be flushed).
     closing().was_clean = false;
@@ -49,49 +49,49 @@ void connection::on_connect_timeout() {
 void connection::on_resolve(const error_code& ec, const std::vector<tcp::endpoint>& results) {
   if (phase_ != phase::connecting) return;
   if (ec) {
-    if (params_->proxy) {
-      fail_attempt(make_failure(failure_code::proxy, "cannot resolve the proxy host '" + params_->proxy->host + "' of " +
-                                                         params_->proxy->display + ": " + ec.message()));
+    if (params().proxy) {
+      fail_attempt(make_failure(failure_code::proxy, "cannot resolve the proxy host '" + params().proxy->host + "' of " +
+                                                         params().proxy->display + ": " + ec.message()));
     } else {
-      fail_attempt(make_failure(failure_code::dns, "cannot resolve host '" + params_->url.host + "': " + ec.message()));
+      fail_attempt(make_failure(failure_code::dns, "cannot resolve host '" + params().url.host + "': " + ec.message()));
     }
     return;
   }
-  race_ = std::make_shared<endpoint_race>(io_, results, [self = shared_from_this()](const error_code& ec, io_socket s) {
+  opening_->race = std::make_shared<endpoint_race>(io_, results, [self = shared_from_this()](const error_code& ec, io_socket s) {
     if (!ec && self->phase_ == phase::connecting) self->transport_->socket() = std::move(s);
     self->on_connect(ec);
   });
-  race_->start();
+  opening_->race->start();
 }
 
 void connection::on_connect(const error_code& ec) {
   if (phase_ != phase::connecting) return;
   if (ec) {
-    if (params_->proxy) {
-      fail_attempt(make_failure(failure_code::proxy, "cannot connect to the proxy " + params_->proxy->display + ": " +
+    if (params().proxy) {
+      fail_attempt(make_failure(failure_code::proxy, "cannot connect to the proxy " + params().proxy->display + ": " +
                                                          ec.message()));
       return;
     }
     auto code = ec == asio::error::connection_refused ? failure_code::connection_refused
                                                       : failure_code::connection_lost;
-    fail_attempt(make_failure(code, "cannot connect to " + params_->url.display + ": " + ec.message()));
+    fail_attempt(make_failure(code, "cannot connect to " + params().url.display + ": " + ec.message()));
     return;
   }
   error_code ignored;
   transport_->socket().set_option(tcp::no_delay(true), ignored);
-  if (params_->proxy) {
+  if (params().proxy) {
     // The tunnel's far end: the server's host and port (an IPv6 host in brackets).
-    const bool ipv6 = params_->url.host.find(':') != std::string::npos;
-    std::string authority = (ipv6 ? "[" + params_->url.host + "]" : params_->url.host) + ":" + params_->url.port;
-    tunnel_ = std::make_shared<proxy_tunnel>(transport_->socket(), *params_->proxy, std::move(authority));
-    tunnel_->start([self = shared_from_this()](failure error) { self->on_tunnel(std::move(error)); });
+    const bool ipv6 = params().url.host.find(':') != std::string::npos;
+    std::string authority = (ipv6 ? "[" + params().url.host + "]" : params().url.host) + ":" + params().url.port;
+    opening_->tunnel = std::make_shared<proxy_tunnel>(transport_->socket(), *params().proxy, std::move(authority));
+    opening_->tunnel->start([self = shared_from_this()](failure error) { self->on_tunnel(std::move(error)); });
     return;
   }
   transport_->async_secure([self = shared_from_this()](const error_code& ec) { self->on_secure(ec); });
 }
 
 void connection::on_tunnel(failure error) {
-  tunnel_.reset();
+  opening_->tunnel.reset();
   if (phase_ != phase::connecting) return;
   if (error) {
     fail_attempt(std::move(error));
@@ -107,36 +107,36 @@ void connection::on_secure(const error_code& ec) {
   if (ec) {
     auto reason = transport_->verify_failure();
     if (!reason.empty()) {
-      auto f = make_failure(failure_code::tls_verify, "TLS certificate of " + params_->url.host +
+      auto f = make_failure(failure_code::tls_verify, "TLS certificate of " + params().url.host +
                                                              " was refused: " + reason +
                                                              " (check tls.ca / tls.servername; never disable "
                                                              "verification in production)");
       f.reason = reason;
       fail_attempt(std::move(f));
     } else {
-      fail_attempt(make_failure(failure_code::connection_lost, "TLS handshake with " + params_->url.display +
+      fail_attempt(make_failure(failure_code::connection_lost, "TLS handshake with " + params().url.display +
                                                                       " failed: " + ec.message()));
     }
     return;
   }
   phase_ = phase::upgrading;
   std::string error;
-  auto request = make_upgrade_request(params_->url, params_->target, params_->headers, params_->protocols,
-                                      params_->per_message_deflate ? permessage_deflate_offer() : std::string(), error);
+  auto request = make_upgrade_request(params().url, params().target, params().headers, params().protocols,
+                                      params().per_message_deflate ? permessage_deflate_offer() : std::string(), error);
   if (!request) {
     fail_attempt(make_failure(failure_code::invalid_option, "cannot send the upgrade request to " +
-                                                                params_->url.display + ": " + error));
+                                                                params().url.display + ": " + error));
     return;
   }
-  // The request waits in upgrade_->buffer until written; the response is read into it after.
-  upgrade_ = std::make_unique<upgrade_exchange>(upgrade_exchange{std::move(request->key), std::move(request->text)});
-  transport_->async_write({asio::buffer(upgrade_->buffer)}, [self = shared_from_this()](const error_code& ec, std::size_t) {
+  // The request waits in the upgrade buffer until written; the response is read into it after.
+  opening_->upgrade = upgrade_exchange{std::move(request->key), std::move(request->text)};
+  transport_->async_write({asio::buffer(opening_->upgrade.buffer)}, [self = shared_from_this()](const error_code& ec, std::size_t) {
     self->on_upgrade_written(ec);
   });
 }
 
 void connection::on_upgrade_written(const error_code& ec) {
-  upgrade_->buffer.clear();
+  opening_->upgrade.buffer.clear();
   if (phase_ != phase::upgrading) return;
   if (ec) {
     fail_attempt(make_failure(failure_code::connection_lost, "sending the upgrade request failed: " + ec.message()));
@@ -154,10 +154,10 @@ void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
                               "the server closed the connection during the upgrade: " + ec.message()));
     return;
   }
-  upgrade_->buffer.append(read_buf_.data(), n);
+  opening_->upgrade.buffer.append(read_buf_.data(), n);
   upgrade_response response;
   std::string error;
-  auto status = parse_upgrade_response(upgrade_->buffer, response, error);
+  auto status = parse_upgrade_response(opening_->upgrade.buffer, response, error);
   if (status == parse_status::incomplete) {
     transport_->async_read_some(asio::buffer(read_buf_), [self = shared_from_this()](const error_code& ec, std::size_t n) {
       self->on_upgrade_read(ec, n);
@@ -177,14 +177,14 @@ void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
     fail_attempt(std::move(f));
     return;
   }
-  error = check_upgrade(response, upgrade_->key, params_->protocols, params_->per_message_deflate);
+  error = check_upgrade(response, opening_->upgrade.key, params().protocols, params().per_message_deflate);
   open_info opened;
   if (error.empty()) {
     auto extensions = response.header("sec-websocket-extensions");
     if (!extensions.empty()) {
       auto negotiated = parse_deflate_response(extensions, error);
       if (negotiated) {
-        deflate_ = std::make_unique<permessage_deflate>(*negotiated, params_->deflate_allocator);
+        deflate_ = std::make_unique<permessage_deflate>(*negotiated, params().deflate_allocator);
         opened.deflate = true;
       }
     }
@@ -206,10 +206,10 @@ void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
   }
   opened.protocol = response.header("sec-websocket-protocol");
   last_inbound_ = steady_clock::now();
-  std::string leftover = upgrade_->buffer.substr(response.header_bytes);
-  upgrade_.reset();  // an idle connection keeps no buffer it does not need
-  race_.reset();  // the connect race (its timer, addresses and spent socket) is long over
-  params_.reset();  // as are the URL, headers, TLS and proxy settings it connected with
+  std::string leftover = opening_->upgrade.buffer.substr(response.header_bytes);
+  // The upgrade's buffer, the connect race (its timer, addresses and spent socket), the URL,
+  // headers, TLS and proxy settings it connected with: an idle connection keeps none of them.
+  opening_.reset();
   reads_on_readiness_ = transport_->reads_on_readiness();
   if (reads_on_readiness_) {
     socket_drained_ = n < read_buf_.size();               // by the upgrade's last read
