@@ -150,13 +150,13 @@ void session::begin_attempt() {
   }
   if (!ever_opened_ && attempt_ == 0) mark_disconnected();  // the first attempt starts the clock
   connection_params params;
-  if (redirect_to_) {
+  if (occasional_ && occasional_->redirect_to) {
     // Following a redirect continues the same attempt: same attempt number, same proxy.
-    redirected_url_ = std::move(redirect_to_);  // (the proxy stays that of attempt_turn_)
+    occasional_->redirected_url = std::move(occasional_->redirect_to);  // (the proxy stays that of attempt_turn_)
   } else {
     ++attempt_;
     attempt_turn_ = url_turn_++ % urls.size();
-    redirected_url_.reset();
+    if (occasional_) occasional_->redirected_url.reset();
     redirects_followed_ = 0;
     redirect_left_origin_ = false;
   }
@@ -201,8 +201,8 @@ void session::begin_attempt() {
   e.detail->attempt = attempt_;
   e.detail->url = url.display;
   emit(std::move(e));
-  if (overrides_ && overrides_->make_transport) {
-    auto stream = overrides_->make_transport(params);
+  if (const test_overrides* o = overrides_if_any(); o && o->make_transport) {
+    auto stream = o->make_transport(params);
     conn_ = std::make_shared<connection>(io_, std::move(params), this, std::move(stream));
     conn_->start_connected();
     return;
@@ -235,7 +235,7 @@ bool session::follow_redirect(failure& cause) {
   }
   ++redirects_followed_;
   redirect_left_origin_ = redirect_left_origin_ || !target->same_origin;
-  redirect_to_ = std::make_unique<ws_url>(std::move(target->url));
+  occasional().redirect_to = std::make_unique<ws_url>(std::move(target->url));
   begin_attempt();
   return true;
 }
@@ -310,7 +310,7 @@ void session::on_closed(close_info info) {
     emit(std::move(e));
   }
   if (closing) {
-    finish_closed(close_request_ ? close_request_->code : 1000, info.reason);
+    finish_closed(requested_close() ? requested_close()->code : 1000, info.reason);
   } else if (terminal) {
     enter_failed(cause, info.code);
   } else if (!config_->reconnect.enabled) {
@@ -344,7 +344,7 @@ void session::schedule_retry(const failure& cause, const std::string& reason, st
   e.detail->error = cause;
   emit(std::move(e));
   retry_timer().expires_after(std::chrono::milliseconds(delay));
-  retry_timer_->async_wait([self = shared_from_this()](const error_code& ec) {
+  retry_timer().async_wait([self = shared_from_this()](const error_code& ec) {
     if (ec || self->state_ != session_state::reconnecting) return;
     self->begin_attempt();
     self->flush_events();
@@ -392,7 +392,7 @@ void session::finish_closed(int code, const std::string& reason) {
 
 void session::release_resources() {
   cancel_retry_timer();
-  if (id_persist_timer_) id_persist_timer_->cancel();
+  if (occasional_ && occasional_->id_persist_timer) occasional_->id_persist_timer->cancel();
   drop_connection();
   // Every message parsed so far is queued for JavaScript ahead of the 'close' event this ends
   // with, so at a regular end the newest parsed id is the one to resume from. (Teardown, where
@@ -409,7 +409,7 @@ void session::release_resources() {
 }
 
 void session::close(std::uint16_t code, std::string reason) {
-  if (!close_request_) close_request_ = std::make_unique<close_request>(close_request{code, reason});
+  if (!requested_close()) occasional().close = std::make_unique<close_request>(close_request{code, reason});
   switch (state_) {
     case session_state::open:
       set_state(session_state::closing, reason);
@@ -417,7 +417,7 @@ void session::close(std::uint16_t code, std::string reason) {
       // What is queued goes out before the close frame (on_written keeps pumping), but a
       // connection that stopped draining does not hold close() for longer than this.
       retry_timer().expires_after(close_drain_limit);
-      retry_timer_->async_wait([self = shared_from_this()](const error_code& ec) {
+      retry_timer().async_wait([self = shared_from_this()](const error_code& ec) {
         if (ec || self->state_ != session_state::closing) return;
         self->send_close_frame();
         self->flush_events();
@@ -446,8 +446,8 @@ void session::send_close_frame() {
   if (close_frame_sent_ || !conn_) return;
   close_frame_sent_ = true;
   cancel_retry_timer();
-  if (close_request_) {
-    conn_->close(close_request_->code, close_request_->reason);
+  if (const close_request* request = requested_close()) {
+    conn_->close(request->code, request->reason);
   } else {
     conn_->close(1000, {});
   }
@@ -484,7 +484,7 @@ void session::reconnect() {
 void session::shutdown() {
   events_.clear();
   cancel_retry_timer();
-  if (id_persist_timer_) id_persist_timer_->cancel();
+  if (occasional_ && occasional_->id_persist_timer) occasional_->id_persist_timer->cancel();
   drop_connection();
   persist_event_id();
   outbox_.close();

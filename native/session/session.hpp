@@ -90,7 +90,9 @@ class session : public std::enable_shared_from_this<session>,
   void begin_attempt();
   // The URL of the current attempt: configured (config_->urls[attempt_turn_]) or redirected.
   // Valid only once begin_attempt() has started one.
-  const ws_url& attempt_url() const { return redirected_url_ ? *redirected_url_ : config_->urls[attempt_turn_]; }
+  const ws_url& attempt_url() const {
+    return occasional_ && occasional_->redirected_url ? *occasional_->redirected_url : config_->urls[attempt_turn_];
+  }
   // A 3xx answer with followRedirects: true when the next attempt was started towards Location;
   // false with `cause` updated to say why it cannot be followed (the end is then terminal).
   bool follow_redirect(failure& cause);
@@ -148,23 +150,45 @@ class session : public std::enable_shared_from_this<session>,
   std::uint64_t attempt_ = 0;         // attempts since the last stable connection
   std::uint64_t url_turn_ = 0;        // every attempt moves to the next URL
   std::size_t attempt_turn_ = 0;      // the current attempt's index in config_->urls and .proxies
-  // followRedirects: the URL a 3xx answer sent us to (the next attempt goes there at once); how
-  // many redirects this chain followed, and whether it left the first origin (credentials off),
-  // are with the small fields below. Parts a session rarely needs are allocated when it does
-  // (5,000 idle sockets: memory).
-  std::unique_ptr<ws_url> redirect_to_;
-  std::unique_ptr<ws_url> redirected_url_;  // the current attempt's URL when a redirect gave it
+  // What a session rarely needs, in one block made by the first of them: an idle socket keeps one
+  // null pointer, not six (5,000 idle sockets: memory). Each part is made when first needed.
+  struct close_request {
+    std::uint16_t code;
+    std::string reason;
+  };
+  // What set_clock() and set_transport_factory() replace.
+  struct test_overrides {
+    std::function<clock_reading()> clock;
+    transport_factory make_transport;
+  };
+  struct occasional_parts {
+    // followRedirects: the URL a 3xx answer sent us to (the next attempt goes there at once), and
+    // the current attempt's URL when a redirect gave it. How many redirects this chain followed,
+    // and whether it left the first origin (credentials off), are with the small fields below.
+    std::unique_ptr<ws_url> redirect_to;
+    std::unique_ptr<ws_url> redirected_url;
+    // The backoff delay; while closing, the drain deadline. A socket whose first attempt opened
+    // never waits on it.
+    std::unique_ptr<io_timer> retry_timer;
+    std::unique_ptr<io_timer> id_persist_timer;  // made by the first id to store
+    std::unique_ptr<close_request> close;        // made by close()
+    std::unique_ptr<test_overrides> overrides;
+  };
+  std::unique_ptr<occasional_parts> occasional_;
+  occasional_parts& occasional() {
+    if (!occasional_) occasional_ = std::make_unique<occasional_parts>();
+    return *occasional_;
+  }
+  const close_request* requested_close() const { return occasional_ ? occasional_->close.get() : nullptr; }
   steady_clock::time_point disconnected_since_ = steady_clock::now();
   backoff backoff_;
-  // The backoff delay; while closing, the drain deadline. Made when first needed: a socket whose
-  // first attempt opened never waits on it.
-  std::unique_ptr<io_timer> retry_timer_;
   io_timer& retry_timer() {
-    if (!retry_timer_) retry_timer_ = std::make_unique<io_timer>(io_);
-    return *retry_timer_;
+    auto& timer = occasional().retry_timer;
+    if (!timer) timer = std::make_unique<io_timer>(io_);
+    return *timer;
   }
   void cancel_retry_timer() {
-    if (retry_timer_) retry_timer_->cancel();
+    if (occasional_ && occasional_->retry_timer) occasional_->retry_timer->cancel();
   }
   // When the open connection counts as stable (reconnect.stableAfter). Looked at when it ends, not
   // by a timer: 5,000 sockets opened together meant 5,000 separate wake-ups of the io thread
@@ -183,32 +207,22 @@ class session : public std::enable_shared_from_this<session>,
   std::uint64_t path_token_ = 0;  // watch_network()'s, while open with the heartbeat on
   heartbeat heartbeat_;  // decides; this class owns the deadline (heartbeat_due_) and does what it says
   std::uint64_t wake_token_ = 0;  // subscribed to wake_service while open with a heartbeat
-  // What set_clock() and set_transport_factory() replace: made by the first of them, so a
-  // production socket does not carry two empty std::functions.
-  struct test_overrides {
-    std::function<clock_reading()> clock;
-    transport_factory make_transport;
-  };
-  std::unique_ptr<test_overrides> overrides_;
   test_overrides& overrides() {
-    if (!overrides_) overrides_ = std::make_unique<test_overrides>();
-    return *overrides_;
+    auto& parts = occasional().overrides;
+    if (!parts) parts = std::make_unique<test_overrides>();
+    return *parts;
   }
+  const test_overrides* overrides_if_any() const { return occasional_ ? occasional_->overrides.get() : nullptr; }
   clock_reading read_clocks() const {
-    return overrides_ && overrides_->clock ? overrides_->clock() : read_system_clocks();
+    const test_overrides* o = overrides_if_any();
+    return o && o->clock ? o->clock() : read_system_clocks();
   }
 
   outbox outbox_;
   std::shared_ptr<direct_lane> lane_;
   std::size_t published_outbox_size_ = 0;  // the outbox's share of stats_.outbox_size
-  struct close_request {
-    std::uint16_t code;
-    std::string reason;
-  };
-  std::unique_ptr<close_request> close_request_;  // made by close()
 
   resume_tracker resume_;  // position, dedupe, gaps, replay phase, when to store (resume_tracker.hpp)
-  std::unique_ptr<io_timer> id_persist_timer_;  // made by the first id to store
 
   // The small fields, together so they pack (each alone between pointers took 8 bytes).
   session_state state_ = session_state::idle;

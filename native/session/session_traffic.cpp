@@ -127,9 +127,10 @@ void session::note_delivered_id(const std::string& id, bool is_string) {
   // Only ids JavaScript has received are stored: a process that dies with events still queued
   // for JavaScript resumes before them. The tracker groups them (resume_tracker::store_delay).
   if (!resume_.on_delivered(id, is_string) || !outbox_.durable()) return;
-  if (!id_persist_timer_) id_persist_timer_ = std::make_unique<io_timer>(io_);
-  id_persist_timer_->expires_after(resume_tracker::store_delay);
-  id_persist_timer_->async_wait([self = shared_from_this()](const error_code& ec) {
+  auto& timer = occasional().id_persist_timer;
+  if (!timer) timer = std::make_unique<io_timer>(io_);
+  timer->expires_after(resume_tracker::store_delay);
+  timer->async_wait([self = shared_from_this()](const error_code& ec) {
     if (!ec) self->persist_event_id();
   });
 }

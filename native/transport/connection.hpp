@@ -150,11 +150,11 @@ class connection : public std::enable_shared_from_this<connection> {
   // The TCP path in use (the far end is the proxy when there is one), for network-change checks.
   tcp::endpoint local_endpoint() const {
     error_code ec;
-    return transport_->socket().local_endpoint(ec);
+    return transport_->local_endpoint(ec);
   }
   tcp::endpoint remote_endpoint() const {
     error_code ec;
-    return transport_->socket().remote_endpoint(ec);
+    return transport_->remote_endpoint(ec);
   }
 
  private:

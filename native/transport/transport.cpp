@@ -8,9 +8,7 @@
 #include <openssl/x509v3.h>
 
 #include <boost/asio/ip/address.hpp>
-#include <boost/asio/write.hpp>
 
-#include "transport/exact_allocator.hpp"
 #include "transport/tls_engine.hpp"
 #include "transport/tls_session_cache.hpp"
 
@@ -51,7 +49,7 @@ int on_new_session(SSL* ssl, SSL_SESSION* session) {
 // ACK, and every wait for readability Asio re-arms, also reported "writable": a wasted wake-up of
 // the io thread, and for the peer that acks, a wake-up call in its send (bench echo: about one per
 // round trip). Registered anew, with nothing pending, it asks for readability only, until a write
-// has to wait for room.
+// has to wait for room. (Plain TCP leaves Asio's reactor at open instead: tcp_transport.cpp.)
 error_code register_for_reading(io_socket& socket) {
   error_code ec;
   const auto protocol = socket.local_endpoint(ec).protocol();
@@ -62,44 +60,6 @@ error_code register_for_reading(io_socket& socket) {
   if (ec) ::close(fd);
   return ec;
 }
-
-class tcp_transport final : public transport {
- public:
-  explicit tcp_transport(asio::io_context& io) : socket_(io) {}
-  io_socket& socket() override { return socket_; }
-  void async_secure(done_handler handler) override {
-    asio::post(socket_.get_executor(), [h = std::move(handler)] { h({}); });
-  }
-  void async_read_some(asio::mutable_buffer buffer, io_handler handler) override {
-    socket_.async_read_some(buffer, std::move(handler));
-  }
-  void async_write(const std::vector<asio::const_buffer>& buffers, io_handler handler) override {
-    // One buffer (every write without a shared payload in it) goes as a single buffer: a vector
-    // would be copied into the operation, and Asio's operation for a buffer sequence carries room
-    // for 64 buffers (over 1 KiB), too large for its per-thread recycling, so each write would
-    // cost two more mallocs.
-    if (buffers.size() == 1) {
-      asio::async_write(socket_, buffers.front(), std::move(handler));
-    } else {
-      asio::async_write(socket_, buffers, std::move(handler));
-    }
-  }
-  bool reads_on_readiness() const override { return true; }
-  error_code opened() override { return register_for_reading(socket_); }
-  int direct_write_fd() override { return socket_.native_handle(); }
-  void async_wait_readable(done_handler handler) override {
-    socket_.async_wait(io_socket::wait_read, exactly_allocated(std::move(handler)));
-  }
-  std::size_t read_now(asio::mutable_buffer buffer, error_code& ec) override {
-    // Without the user-visible non-blocking mode, Asio's read_some would poll() until data came.
-    if (!socket_.non_blocking()) socket_.non_blocking(true, ec);
-    if (ec) return 0;
-    return socket_.read_some(buffer, ec);
-  }
-
- private:
-  io_socket socket_;
-};
 
 // TLS on our own engine (tls_engine.hpp: no buffers kept while idle), over the same socket the
 // connect race (and a proxy's CONNECT) used.
@@ -261,8 +221,6 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const tls_config& tls, std:
   }
   return context;
 }
-
-std::unique_ptr<transport> make_tcp_transport(asio::io_context& io) { return std::make_unique<tcp_transport>(io); }
 
 std::unique_ptr<transport> make_tls_transport(asio::io_context& io, asio::ssl::context& context,
                                               const std::string& host, const std::string& port,

@@ -55,6 +55,9 @@ class transport {
   // sendmsg with an iovec each). Not for TLS: each buffer becomes a record of its own, so a frame
   // header alone would cost a record's overhead.
   virtual bool gathers_writes() const { return true; }
+  // The connection's own address and its peer's (the network watch asks which it uses).
+  virtual tcp::endpoint local_endpoint(error_code& ec) { return socket().local_endpoint(ec); }
+  virtual tcp::endpoint remote_endpoint(error_code& ec) { return socket().remote_endpoint(ec); }
   // Why the TLS handshake failed verification, or empty when it did not.
   virtual std::string verify_failure() const { return {}; }
   // Ends the stream now; pending operations complete with operation_aborted. Virtual so a
@@ -84,6 +87,7 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const tls_config& tls, std:
 // impossible, or an empty string; the caller must then not handshake (fail closed).
 std::string configure_peer_name(SSL* ssl, const std::string& name, bool verify);
 
+// Plain TCP: Asio's socket until open, then the io thread's fd_reactor (tcp_transport.cpp).
 std::unique_ptr<transport> make_tcp_transport(asio::io_context& io);
 std::unique_ptr<transport> make_tls_transport(asio::io_context& io, asio::ssl::context& context,
                                               const std::string& host, const std::string& port,
