@@ -350,18 +350,19 @@ Napi::Value native_socket::stats(const Napi::CallbackInfo& info) {
   put("bytesIn", static_cast<double>(s.bytes_in.load()));
   put("messagesOut", static_cast<double>(s.messages_out.load()));
   put("bytesOut", static_cast<double>(s.bytes_out.load()));
-  put("duplicatesDropped", static_cast<double>(s.duplicates_dropped.load()));
-  put("idGaps", static_cast<double>(s.id_gaps.load()));
-  put("idsMissing", static_cast<double>(s.ids_missing.load()));
+  using rare = session_stats::rare_counters;
+  put("duplicatesDropped", static_cast<double>(s.read_rare(&rare::duplicates_dropped)));
+  put("idGaps", static_cast<double>(s.read_rare(&rare::id_gaps)));
+  put("idsMissing", static_cast<double>(s.read_rare(&rare::ids_missing)));
   put("outboxSize", static_cast<double>(s.outbox_size.load()));
   put("outboxBytes", static_cast<double>(s.outbox_bytes.load()));
-  put("outboxDiskBytes", static_cast<double>(s.outbox_disk_bytes.load()));
-  put("outboxDropped", static_cast<double>(s.outbox_dropped.load()));
+  put("outboxDiskBytes", static_cast<double>(s.read_rare(&rare::outbox_disk_bytes)));
+  put("outboxDropped", static_cast<double>(s.read_rare(&rare::outbox_dropped)));
   put("bufferedAmount", static_cast<double>(s.buffered_amount.load()));
   put("heartbeatsSent", static_cast<double>(s.heartbeats_sent.load()));
-  put("wakeupsDetected", static_cast<double>(s.wakeups_detected.load()));
-  put("networkChanges", static_cast<double>(s.network_changes.load()));
-  put("tornBytesTruncated", static_cast<double>(s.torn_bytes_truncated.load()));
+  put("wakeupsDetected", static_cast<double>(s.read_rare(&rare::wakeups_detected)));
+  put("networkChanges", static_cast<double>(s.read_rare(&rare::network_changes)));
+  put("tornBytesTruncated", static_cast<double>(s.read_rare(&rare::torn_bytes_truncated)));
   return out;
 }
 

@@ -109,7 +109,7 @@ void session::set_state(session_state next, const std::string& reason) {
 void session::start(bool connect_now) {
   failure corrupt;
   failure opened = outbox_.open(corrupt, [&io = io_](std::function<void()> f) { asio::post(io, std::move(f)); });
-  stats_.torn_bytes_truncated = outbox_.torn_bytes();
+  stats_.set_rare(&session_stats::rare_counters::torn_bytes_truncated, outbox_.torn_bytes());
   if (corrupt) {
     auto e = session_event::with_detail(event_kind::error);
     e.detail->error = corrupt;

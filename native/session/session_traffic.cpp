@@ -61,7 +61,7 @@ bool session::on_inbound(std::vector<inbound_event>& events) {
       if (handle_text_control(event)) continue;
       auto verdict = resume_.on_text(event.payload, id, id_is_string);
       if (verdict == resume_tracker::verdict::duplicate) {
-        stats_.duplicates_dropped++;
+        stats_.rare().duplicates_dropped++;
         ++duplicates;
         continue;
       }
@@ -88,8 +88,8 @@ bool session::on_inbound(std::vector<inbound_event>& events) {
   }
   if (resume_.enabled()) {
     if (resume_.replaying() && conn_ && !conn_->has_pending_input()) resume_.on_drained();
-    stats_.id_gaps = resume_.id_gaps();
-    stats_.ids_missing = resume_.ids_missing();
+    stats_.set_rare(&session_stats::rare_counters::id_gaps, resume_.id_gaps());
+    stats_.set_rare(&session_stats::rare_counters::ids_missing, resume_.ids_missing());
   }
   flush_events();
   if (sink_->backlog_bytes() >= max_js_backlog) {
@@ -194,7 +194,7 @@ void session::on_network_change(const network_change& change) {
   if (state_ != session_state::open || !conn_ || !conn_->is_open()) return;
   // With a proxy the path that matters is the one to the proxy: the far end of our socket.
   if (!change.affects(conn_->local_endpoint().address(), conn_->remote_endpoint().address())) return;
-  stats_.network_changes++;
+  stats_.rare().network_changes++;
   heartbeat_.ask_probe();
   arm_heartbeat(std::chrono::milliseconds(0));
 }
@@ -217,7 +217,7 @@ void session::on_heartbeat(bool woke_elsewhere) {
   // churn on a busy socket, and no timer of its own).
   release_idle_memory();
   auto step = heartbeat_.on_timer(steady_clock::now(), conn_->last_inbound(), read_clocks(), woke_elsewhere);
-  if (step.woke) stats_.wakeups_detected++;
+  if (step.woke) stats_.rare().wakeups_detected++;
   if (step.what == heartbeat_step::action::dead) {
     conn_->fail(4000, make_failure(failure_code::heartbeat_timeout,
                                    "no answer to the heartbeat within " + std::to_string(config_->heartbeat.timeout_ms) +
@@ -301,8 +301,8 @@ void session::publish_outbox_stats(std::size_t taken_over) {
   stats_.outbox_size += static_cast<std::uint64_t>(size) - published_outbox_size_ - taken_over;
   published_outbox_size_ = size;
   stats_.outbox_bytes = outbox_.bytes();
-  stats_.outbox_disk_bytes = outbox_.disk_bytes();
-  stats_.outbox_dropped = outbox_.evicted();
+  stats_.set_rare(&session_stats::rare_counters::outbox_disk_bytes, outbox_.disk_bytes());
+  stats_.set_rare(&session_stats::rare_counters::outbox_dropped, outbox_.evicted());
 }
 
 void session::check_drain() {
