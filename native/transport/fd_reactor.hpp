@@ -3,8 +3,9 @@
 // as a single descriptor. An Asio socket keeps a descriptor state in Asio's reactor for as long
 // as it is open (168 bytes: a mutex, three operation queues) and, while idle, its pending wait
 // for readability (~120 bytes): ~0.3 KB per idle connection (bench idle-5000: RSS). Here a
-// descriptor's state is a watch embedded in its owner (the transport): waiting allocates nothing
-// and costs no syscall, where Asio's wait costs an epoll_ctl each time.
+// descriptor's state is a watch embedded in its owner (the transport), which keeps the waiting
+// handler itself: a wait starts no operation and costs no syscall, where Asio's wait costs an
+// operation and an epoll_ctl each time.
 //
 // Edge-triggered, and nothing is lost between a read and the next wait: an edge that comes while
 // nobody waits is remembered (read_ready_), and a read clears that memory just before it reads

@@ -9,9 +9,9 @@
 // both ends on one CPU (bench echo-64-text-pinned, 33.4 -> 35.0 us). The mode is chosen when the
 // connection next waits for bytes, by how long its last waits lasted (until the read they woke):
 // two in a row shorter than busy_interval move it to Asio, one of idle_interval or longer parks
-// it again. Moving costs a few epoll_ctl calls, on a change of pace, not per message. Asio keeps the descriptor
-// states it no longer needs for its next sockets, so its memory follows how many connections are
-// busy (and opening) at once, not how many are open.
+// it again. Moving costs a few epoll_ctl calls, on a change of pace, not per message. Asio keeps
+// the descriptor states it no longer needs for its next sockets, so its memory follows how many
+// connections are busy (and opening) at once, not how many are open.
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
