@@ -220,10 +220,11 @@ void js_event_queue::push(std::vector<session_event>& batch) {
   if (dispatcher_->schedule(this)) return;
   // The environment is going away: nothing pushed from now on can be delivered.
   std::shared_ptr<js_event_queue> not_taken;  // released after the lock (never the last reference)
+  batch_list dropped;                         // freed after it too
   std::lock_guard lock(mutex_);
   not_taken = std::move(scheduled_self_);
   closed_ = true;
-  pending_.clear();
+  dropped.swap(pending_);
 }
 
 void js_event_queue::run(napi_env env) {
@@ -371,10 +372,11 @@ void js_event_queue::unref() {
 }
 
 void js_event_queue::release() {
+  batch_list dropped;  // freed after the lock, which every queue of the environment shares
   {
     std::lock_guard lock(mutex_);
     closed_ = true;
-    pending_.clear();
+    dropped.swap(pending_);
   }
   unref();
   if (target_) napi_reference_unref(dispatcher_->env(), target_, nullptr);

@@ -140,7 +140,7 @@ class connection : public std::enable_shared_from_this<connection> {
   // True while the kernel holds received bytes we have not read yet.
   bool has_pending_input() const {
     error_code ec;
-    return transport_->socket().available(ec) > 0;
+    return transport_->available(ec) > 0;
   }
   std::uint64_t buffered_bytes() const { return out_ ? out_->queue.buffered_bytes() : 0; }
   // What an idle connection holds none of (tests check it): a write queue, a parser's state.

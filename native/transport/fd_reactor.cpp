@@ -164,8 +164,10 @@ void fd_reactor::deliver(watch& w, std::uint32_t events) {
   const bool failed = (events & (EPOLLERR | EPOLLHUP)) != 0;
   if (failed || (events & (EPOLLIN | EPOLLRDHUP | EPOLLPRI))) {
     if (w.reader_) {
-      ready_handler h = std::exchange(w.reader_, nullptr);
-      h({});  // may stop `w`, or destroy it
+      {
+        ready_handler h = std::exchange(w.reader_, nullptr);
+        h({});
+      }  // destroying `h` too may stop `w`, or destroy it (its last hold on the owner)
       if (stopped_in_batch(&w)) return;
     } else {
       w.read_ready_ = true;

@@ -56,6 +56,7 @@ class fd_reactor : public boost::asio::execution_context::service {
     // keeps the descriptor, and closes it after stop().
     boost::system::error_code start(boost::asio::io_context& io, int fd);
     // Deregisters; waits still pending are dropped without being called (see take_reader()).
+    // The io_context's shutdown detaches every watch the same way (active() is then false).
     void stop();
     bool active() const { return reactor_ != nullptr; }
     int fd() const { return fd_; }
@@ -65,13 +66,14 @@ class fd_reactor : public boost::asio::execution_context::service {
     // started) means it will not run.
     boost::system::error_code wait_readable(ready_handler&& handler);
     // The same for room to write; the first call adds writability to the registration. Never
-    // completes from a post: the handler may hold its owner only by a plain pointer.
+    // completes from a post (the handler may hold its owner only by a plain pointer).
     boost::system::error_code wait_writable(ready_handler&& handler);
     // Just before a read (or write) of the descriptor: what it finds covers every edge so far.
     void begin_read() { read_ready_ = false; }
     void begin_write() { write_ready_ = false; }
-    // The pending wait for readability, for its owner to complete with an error when it closes.
+    // The pending waits, for their owner to complete with an error when it closes.
     ready_handler take_reader() { return std::exchange(reader_, nullptr); }
+    std::unique_ptr<ready_handler> take_writer() { return std::move(writer_); }
 
    private:
     friend class fd_reactor;

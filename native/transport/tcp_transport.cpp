@@ -12,6 +12,7 @@
 // it again. Moving costs a few epoll_ctl calls, on a change of pace, not per message. Asio keeps
 // the descriptor states it no longer needs for its next sockets, so its memory follows how many
 // connections are busy (and opening) at once, not how many are open.
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -21,6 +22,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <memory>
+#include <utility>
 
 #include "transport/exact_allocator.hpp"
 #include "transport/fd_reactor.hpp"
@@ -52,9 +55,8 @@ class tcp_transport final : public transport {
   ~tcp_transport() override {
     close_stranded();
     if (parked()) {
-      const int fd = watch_.fd();
       watch_.stop();
-      ::close(fd);
+      ::close(fd_);
     }
   }
 
@@ -99,7 +101,7 @@ class tcp_transport final : public transport {
     open_ = true;
     return park();  // nothing is pending on the socket at open
   }
-  int direct_write_fd() override { return parked() ? watch_.fd() : socket_.native_handle(); }
+  int direct_write_fd() override { return parked() ? fd_ : socket_.native_handle(); }
   void async_wait_readable(done_handler handler) override {
     if (open_) {
       if (error_code ec = choose_reactor()) {
@@ -127,7 +129,7 @@ class tcp_transport final : public transport {
     watch_.begin_read();
     ssize_t n;
     do {
-      n = ::recv(watch_.fd(), buffer.data(), buffer.size(), 0);  // the descriptor is non-blocking
+      n = ::recv(fd_, buffer.data(), buffer.size(), 0);  // the descriptor is non-blocking
     } while (n < 0 && errno == EINTR);
     if (n > 0) {
       ec = {};
@@ -136,11 +138,21 @@ class tcp_transport final : public transport {
     ec = n == 0 ? error_code(asio::error::eof) : last_error();
     return 0;
   }
+  std::size_t available(error_code& ec) override {
+    if (!parked()) return socket_.available(ec);
+    int n = 0;
+    if (::ioctl(fd_, FIONREAD, &n) < 0) {
+      ec = last_error();
+      return 0;
+    }
+    ec = {};
+    return static_cast<std::size_t>(n);
+  }
   tcp::endpoint local_endpoint(error_code& ec) override {
-    return parked() ? endpoint_of(watch_.fd(), false, ec) : socket_.local_endpoint(ec);
+    return parked() ? endpoint_of(fd_, false, ec) : socket_.local_endpoint(ec);
   }
   tcp::endpoint remote_endpoint(error_code& ec) override {
-    return parked() ? endpoint_of(watch_.fd(), true, ec) : socket_.remote_endpoint(ec);
+    return parked() ? endpoint_of(fd_, true, ec) : socket_.remote_endpoint(ec);
   }
   // Pending operations complete with operation_aborted, as they would on an Asio socket.
   void close() override {
@@ -151,18 +163,23 @@ class tcp_transport final : public transport {
       return;
     }
     fd_reactor::ready_handler reader = watch_.take_reader();
-    std::unique_ptr<pending_write> write = std::move(write_);
-    const int fd = watch_.fd();
+    std::unique_ptr<fd_reactor::ready_handler> writer = watch_.take_writer();
     watch_.stop();
-    ::shutdown(fd, SHUT_RDWR);
-    ::close(fd);
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    fd_ = -1;
+    write_pending_ = false;
     if (reader) asio::post(io(), [h = std::move(reader)] { h(asio::error::operation_aborted); });
-    if (write) asio::post(io(), [w = std::move(write)] { w->handler(asio::error::operation_aborted, w->written); });
+    // The wait for room completes its write with the error, without this transport.
+    if (writer) asio::post(io(), [w = std::move(writer)] { (*w)(asio::error::operation_aborted); });
   }
 
  private:
   asio::io_context& io() { return socket_.get_executor().context(); }
-  bool parked() const { return watch_.active(); }
+  // The descriptor is the fd_reactor's (fd_ is set), not Asio's. Kept here rather than read from
+  // the watch: if the io_context shuts down first, the watch is detached, and the descriptor must
+  // still be closed with this transport.
+  bool parked() const { return fd_ >= 0; }
   void close_stranded() {
     if (stranded_fd_ >= 0) ::close(stranded_fd_);
     stranded_fd_ = -1;
@@ -177,7 +194,7 @@ class tcp_transport final : public transport {
   }
   // Called with no wait for bytes pending; an error ends the connection (its descriptor is gone).
   error_code choose_reactor() {
-    if (parked() && short_waits_ >= 2 && !write_) return unpark();
+    if (parked() && short_waits_ >= 2 && !write_pending_) return unpark();
     if (!parked() && long_wait_ && asio_writes_ == 0) return park();
     return {};
   }
@@ -189,20 +206,25 @@ class tcp_transport final : public transport {
     error_code ec;
     const int fd = socket_.release(ec);
     if (ec) return ec;
-    if (!watch_.start(io(), fd)) return {};
+    if (!watch_.start(io(), fd)) {
+      fd_ = fd;
+      return {};
+    }
     socket_.assign(protocol(), fd, ec);
     return ec ? strand(fd, ec) : error_code();
   }
   // The other way; if Asio cannot take it, it stays parked.
   error_code unpark() {
     short_waits_ = 0;
-    const int fd = watch_.fd();
+    const int fd = std::exchange(fd_, -1);
     watch_.stop();
     error_code ec;
     socket_.assign(protocol(), fd, ec);
     if (!ec) return {};
     error_code again = watch_.start(io(), fd);
-    return again ? strand(fd, again) : error_code();
+    if (again) return strand(fd, again);
+    fd_ = fd;
+    return {};
   }
   // Neither reactor took the descriptor: the connection ends with `ec`. It is closed with the
   // transport, not now: the JavaScript thread may still write to it until the connection closes
@@ -212,7 +234,9 @@ class tcp_transport final : public transport {
     return ec;
   }
 
-  // A write the socket could not take whole: the rest waits for room.
+  // A write the socket could not take whole: the rest waits for room. It lives in that wait, as
+  // it would in an Asio operation: if the io_context shuts down first, dropping the wait drops the
+  // write's handler and the connection it holds (shared, as std::function needs a copyable one).
   struct pending_write {
     std::vector<asio::const_buffer> buffers;
     std::size_t written;
@@ -248,7 +272,7 @@ class tcp_transport final : public transport {
       msghdr message{};
       message.msg_iov = iov;
       message.msg_iovlen = static_cast<std::size_t>(count);
-      const ssize_t n = ::sendmsg(watch_.fd(), &message, MSG_NOSIGNAL);
+      const ssize_t n = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
       if (n < 0) {
         if (errno == EINTR) continue;
         ec = last_error();
@@ -264,43 +288,51 @@ class tcp_transport final : public transport {
     error_code ec;
     const std::size_t n = send_some(buffers, 0, ec);
     if (n < total && (!ec || ec == asio::error::would_block)) {
-      write_ = std::make_unique<pending_write>(pending_write{buffers, n, total, std::move(handler)});
-      await_room();
+      await_room(std::make_shared<pending_write>(pending_write{buffers, n, total, std::move(handler)}));
       return;
     }
     // Never inside the call, as with Asio.
     asio::post(io(), [h = std::move(handler), ec, n] { h(ec, n); });
   }
 
-  void await_room() {
-    // `this` is safe: the watch drops the wait, unrun, when it stops (close, destruction).
-    error_code ec = watch_.wait_writable([this](const error_code&) { continue_write(); });
+  void await_room(std::shared_ptr<pending_write> write) {
+    write_pending_ = true;
+    // `this` is used only on success: the watch drops the wait, unrun, when it stops, and close()
+    // completes it with an error, which reaches the write's handler alone.
+    error_code ec = watch_.wait_writable([this, write](const error_code& error) {
+      if (error) {
+        write->handler(error, write->written);
+        return;
+      }
+      continue_write(write);
+    });
     if (!ec) return;
-    std::unique_ptr<pending_write> failed = std::move(write_);
-    asio::post(io(), [w = std::move(failed), ec] { w->handler(ec, w->written); });
+    write_pending_ = false;
+    asio::post(io(), [write, ec] { write->handler(ec, write->written); });
   }
 
-  void continue_write() {
+  void continue_write(const std::shared_ptr<pending_write>& write) {
     error_code ec;
-    write_->written += send_some(write_->buffers, write_->written, ec);
-    if (write_->written < write_->total && (!ec || ec == asio::error::would_block)) {
-      await_room();
+    write->written += send_some(write->buffers, write->written, ec);
+    if (write->written < write->total && (!ec || ec == asio::error::would_block)) {
+      await_room(write);
       return;
     }
+    write_pending_ = false;
     // From the reactor's dispatch, not from inside a call of the connection's: called here.
-    std::unique_ptr<pending_write> done = std::move(write_);
-    done->handler(ec, done->written);
+    write->handler(ec, write->written);
   }
 
   io_socket socket_;         // until open, and while busy
   fd_reactor::watch watch_;  // while parked
-  std::unique_ptr<pending_write> write_;  // parked: the rest of a write that waits for room
+  int fd_ = -1;              // while parked
   std::chrono::steady_clock::time_point wait_began_{};  // a wait for bytes is pending (or just ended)
   unsigned asio_writes_ = 0;
   int stranded_fd_ = -1;
   bool open_ = false;
   bool v6_ = false;
   bool long_wait_ = false;        // the last wait lasted idle_interval or more
+  bool write_pending_ = false;    // parked: a write waits for room
   std::uint8_t short_waits_ = 0;  // waits in a row shorter than busy_interval (up to 2)
 };
 

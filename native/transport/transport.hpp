@@ -55,6 +55,8 @@ class transport {
   // sendmsg with an iovec each). Not for TLS: each buffer becomes a record of its own, so a frame
   // header alone would cost a record's overhead.
   virtual bool gathers_writes() const { return true; }
+  // Bytes received and not read yet (the kernel's count).
+  virtual std::size_t available(error_code& ec) { return socket().available(ec); }
   // The connection's own address and its peer's (the network watch asks which it uses).
   virtual tcp::endpoint local_endpoint(error_code& ec) { return socket().local_endpoint(ec); }
   virtual tcp::endpoint remote_endpoint(error_code& ec) { return socket().remote_endpoint(ec); }
