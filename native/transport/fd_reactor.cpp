@@ -21,7 +21,6 @@ constexpr std::uint32_t read_events = EPOLLIN | EPOLLRDHUP | EPOLLPRI | EPOLLERR
 
 fd_reactor::fd_reactor(boost::asio::io_context& io)
     : boost::asio::execution_context::service(io), io_(io), set_(io) {
-  head_.prev_ = head_.next_ = &head_;
   int fd = ::epoll_create1(EPOLL_CLOEXEC);
   if (fd < 0) return;  // start() reports it
   error_code ec;
@@ -31,21 +30,8 @@ fd_reactor::fd_reactor(boost::asio::io_context& io)
 
 std::size_t fd_reactor::watch_count() const {
   std::size_t n = 0;
-  for (const node* p = head_.next_; p != &head_; p = p->next_) ++n;
+  for (const list_node* p = watches_.next(); p != &watches_; p = p->next()) ++n;
   return n;
-}
-
-void fd_reactor::link(watch& w) {
-  w.prev_ = head_.prev_;
-  w.next_ = &head_;
-  head_.prev_->next_ = &w;
-  head_.prev_ = &w;
-}
-
-void fd_reactor::unlink(node& n) {
-  n.prev_->next_ = n.next_;
-  n.next_->prev_ = n.prev_;
-  n.prev_ = n.next_ = nullptr;
 }
 
 error_code fd_reactor::watch::start(boost::asio::io_context& io, int fd) {
@@ -61,7 +47,7 @@ error_code fd_reactor::watch::start(boost::asio::io_context& io, int fd) {
   reactor_ = &reactor;
   fd_ = fd;
   writes_watched_ = read_ready_ = write_ready_ = false;
-  reactor.link(*this);
+  reactor.watches_.push_back(*this);
   if (!reactor.waiting_) reactor.wait_for_events();
   return {};
 }
@@ -71,10 +57,10 @@ void fd_reactor::watch::stop() {
   // Before the descriptor closes (a closed one leaves the set by itself, unless it was
   // duplicated: a forked child, or an fd passed elsewhere, would keep it registered).
   ::epoll_ctl(reactor_->set_.native_handle(), EPOLL_CTL_DEL, fd_, nullptr);
-  unlink(*this);
+  unlink();
   if (reactor_->dispatching_) reactor_->stopped_.push_back(this);
   // The last one: an io thread with no connection keeps no wait pending.
-  if (reactor_->head_.next_ == &reactor_->head_ && reactor_->waiting_) {
+  if (reactor_->watches_.empty() && reactor_->waiting_) {
     error_code ignored;
     reactor_->set_.cancel(ignored);
   }
@@ -133,7 +119,7 @@ void fd_reactor::wait_for_events() {
     }
     // Cancelled when the last watch stopped (or at shutdown, which leaves none), and renewed if
     // one started since; a watch started during the drain may have renewed it already.
-    if (!waiting_ && head_.next_ != &head_) wait_for_events();
+    if (!waiting_ && !watches_.empty()) wait_for_events();
   });
 }
 
@@ -190,9 +176,9 @@ void fd_reactor::shutdown() {
   // every watch has left the list, so an owner destroyed by that finds nothing to stop.
   std::vector<ready_handler> dropped;
   std::vector<std::unique_ptr<ready_handler>> dropped_writers;
-  while (head_.next_ != &head_) {
-    auto& w = static_cast<watch&>(*head_.next_);
-    unlink(w);
+  while (!watches_.empty()) {
+    auto& w = static_cast<watch&>(*watches_.next());
+    w.unlink();
     w.reactor_ = nullptr;
     w.fd_ = -1;
     if (w.reader_) dropped.push_back(std::exchange(w.reader_, nullptr));

@@ -22,6 +22,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/list_node.hpp"
+
 namespace rws {
 
 class fd_reactor : public boost::asio::execution_context::service {
@@ -30,24 +32,9 @@ class fd_reactor : public boost::asio::execution_context::service {
   static inline boost::asio::execution_context::id id;
   using ready_handler = std::function<void(const boost::system::error_code&)>;
 
-  // Links of the reactor's list of watches (for shutdown); the reactor's own node is the head.
-  class node {
-   public:
-    node() = default;
-    node(const node&) = delete;
-    node& operator=(const node&) = delete;
-
-   protected:
-    ~node() = default;
-
-   private:
-    friend class fd_reactor;
-    node* prev_ = nullptr;
-    node* next_ = nullptr;
-  };
-
-  // One descriptor's registration, embedded in its owner. Destroying it stops it.
-  class watch : public node {
+  // One descriptor's registration, embedded in its owner. Destroying it stops it. Linked into
+  // the reactor's list of watches (for shutdown).
+  class watch : protected list_node {
    public:
     watch() = default;
     ~watch() { stop(); }
@@ -94,8 +81,6 @@ class fd_reactor : public boost::asio::execution_context::service {
   std::size_t watch_count() const;
 
  private:
-  void link(watch& w);
-  static void unlink(node& n);
   void wait_for_events();
   void drain();
   void deliver(watch& w, std::uint32_t events);
@@ -105,7 +90,7 @@ class fd_reactor : public boost::asio::execution_context::service {
 
   boost::asio::io_context& io_;
   boost::asio::posix::stream_descriptor set_;  // the epoll set; invalid if epoll_create1 failed
-  node head_;
+  list_head watches_;
   bool waiting_ = false;
   bool dispatching_ = false;
   // Watches stopped while a batch of events is delivered: the batch's later events for them are

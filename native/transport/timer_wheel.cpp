@@ -2,32 +2,18 @@
 
 namespace rws {
 
-void timer_wheel::unlink(node& n) {
-  n.prev_->next_ = n.next_;
-  n.next_->prev_ = n.prev_;
-  n.prev_ = n.next_ = nullptr;
-}
-
-void timer_wheel::link_before(node& head, node& n) {
-  n.prev_ = head.prev_;
-  n.next_ = &head;
-  head.prev_->next_ = &n;
-  head.prev_ = &n;
-}
-
 void timer_wheel::arm(entry& e, time_point due) {
   e.cancel();
-  link_before(slots_.try_emplace(due).first->second, e);
+  slots_.try_emplace(due).first->second.push_back(e);
   // Also when moving `e` emptied the slot waited for: a heartbeat's answered probe leaves its
   // timeout slot empty every round, and the thread should not wake up for it.
-  const node& first = slots_.begin()->second;
-  if (!waiting_ || due < waiting_for_ || first.next_ == &first) wait_for_earliest();
+  if (!waiting_ || due < waiting_for_ || slots_.begin()->second.empty()) wait_for_earliest();
 }
 
 void timer_wheel::wait_for_earliest() {
   // Slots emptied by cancellations are dropped once they come first, so the timer never waits
   // for an instant nobody needs, and an io thread with no entries left has no wait pending.
-  while (!slots_.empty() && slots_.begin()->second.next_ == &slots_.begin()->second) slots_.erase(slots_.begin());
+  while (!slots_.empty() && slots_.begin()->second.empty()) slots_.erase(slots_.begin());
   if (slots_.empty()) {
     if (waiting_) timer_.cancel();
     waiting_ = false;
@@ -49,21 +35,14 @@ void timer_wheel::fire() {
   // Every entry due now moves to one list first: an on_due() may arm or cancel any entry (its
   // own or another's), and what it arms waits for the next turn, so a callback that keeps
   // arming at once cannot hold the io thread.
-  struct : node {
-  } due;
-  due.prev_ = due.next_ = &due;
+  list_head due;
   const time_point now = std::chrono::steady_clock::now();
   for (auto it = slots_.begin(); it != slots_.end() && it->first <= now; it = slots_.erase(it)) {
-    node& head = it->second;
-    if (head.next_ == &head) continue;  // emptied by cancellations
-    head.next_->prev_ = due.prev_;
-    due.prev_->next_ = head.next_;
-    head.prev_->next_ = &due;
-    due.prev_ = head.prev_;
+    due.splice_back(it->second);  // (nothing if emptied by cancellations)
   }
-  while (due.next_ != &due) {
-    auto& e = static_cast<entry&>(*due.next_);
-    unlink(e);
+  while (!due.empty()) {
+    auto& e = static_cast<entry&>(*due.next());
+    e.unlink();
     e.on_due();
   }
   if (!waiting_) wait_for_earliest();
@@ -74,7 +53,7 @@ void timer_wheel::shutdown() {
   // Owners that outlive the io_context (their last reference dropped with its queued handlers)
   // cancel their entries later: leave none pointing into the slots about to go.
   for (auto& [at, head] : slots_) {
-    while (head.next_ != &head) unlink(*head.next_);
+    while (!head.empty()) head.next()->unlink();
   }
   slots_.clear();
   waiting_ = false;

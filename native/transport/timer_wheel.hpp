@@ -12,6 +12,7 @@
 #include <chrono>
 #include <map>
 
+#include "common/list_node.hpp"
 #include "transport/io_timer.hpp"
 
 namespace rws {
@@ -25,28 +26,13 @@ class timer_wheel : public boost::asio::execution_context::service {
   // A due time before every other: the entry runs at the next turn of the io thread.
   static constexpr time_point at_once = time_point::min();
 
-  // Links of an intrusive circular list; a slot's own node is the list's head.
-  class node {
-   public:
-    node() = default;
-    node(const node&) = delete;
-    node& operator=(const node&) = delete;
-
-   protected:
-    ~node() = default;
-
-   private:
-    friend class timer_wheel;
-    node* prev_ = nullptr;  // null: not in any list
-    node* next_ = nullptr;
-  };
-
   // One deadline, embedded in its owner, which implements on_due(). Destroying it cancels it.
-  class entry : public node {
+  // In the list of its slot (a slot's own node is the list's head).
+  class entry : protected list_node {
    public:
-    bool armed() const { return node::prev_ != nullptr; }
+    bool armed() const { return linked(); }
     void cancel() {
-      if (armed()) timer_wheel::unlink(*this);
+      if (armed()) unlink();
     }
 
    protected:
@@ -70,18 +56,12 @@ class timer_wheel : public boost::asio::execution_context::service {
   std::size_t slot_count() const { return slots_.size(); }
 
  private:
-  struct slot : node {
-    slot() { node::prev_ = node::next_ = this; }
-  };
-
-  static void unlink(node& n);
-  static void link_before(node& head, node& n);
   void wait_for_earliest();
   void fire();
   void shutdown() override;
 
   io_timer timer_;
-  std::map<time_point, slot> slots_;
+  std::map<time_point, list_head> slots_;
   bool waiting_ = false;
   time_point waiting_for_{};
 };
