@@ -4,7 +4,8 @@
 // resilient-ws client going through the fault proxy, both nodes publishing. The node holding the
 // client is killed with SIGKILL mid-stream (three times; it is restarted after each round). At
 // the end the application must have seen every event exactly once, in order, and every send the
-// server acknowledged must have been processed exactly once (counted in the nodes' shared log).
+// server acknowledged must have been processed exactly once (counted in the nodes' shared log),
+// but for the server's documented kill window between a handler's effect and its done-mark.
 
 const fs = require('fs');
 const path = require('path');
@@ -20,6 +21,10 @@ const NODE_SCRIPT = path.join(__dirname, 'fixtures', 'node.js');
 const ROUNDS = 5;
 const PUBLISH_EVERY_MS = 10; // per node: ~100 events/s each
 const SEND_EVERY_MS = 25; // the client sends ~40 keyed messages/s
+const KILL_MARK = 'KILLED'; // a line the test adds to the processed log once a node is dead
+// A node's handlers rarely overlap (5 ms each, a message every 25 ms): the effect a kill can cut
+// from its done-mark is among the node's last two lines.
+const WINDOW_LINES = 2;
 
 const ready = redisAvailable() && nginxAvailable();
 if (!ready) console.log(redisAvailable() ? 'SKIP: nginx is missing (apt-get install nginx)' : redisSkipMessage());
@@ -110,6 +115,8 @@ maybe(`kill -9 of the node holding the client, ${ROUNDS} times mid-stream: 0 mis
     const opensBefore = opens;
     nodes[victim].kill('SIGKILL');
     await withDeadline(exited(nodes[victim]), 5000, `node ${names[victim]} to die`);
+    // Everything the victim processed is in the log now: the marker says where its life ended.
+    fs.appendFileSync(log, `${KILL_MARK} ${names[victim]}\n`);
     kills.push({ node: names[victim], atEvent: ids[ids.length - 1], sentSoFar: sent.length });
     // The client notices (close without a frame), reconnects through nginx to the survivor and
     // resumes there; the survivor kept publishing meanwhile.
@@ -133,14 +140,31 @@ maybe(`kill -9 of the node holding the client, ${ROUNDS} times mid-stream: 0 mis
     for (const k of Object.keys(survivors)) survivors[k] += s[k];
   }
   const seq = sequenceReport(ids, 1, latest);
+  // The server's documented window (lib/server/ack-dedupe.js, step 3): a node killed after its
+  // handler's effect and before the key's done-mark leaves the key claimed, and the survivor runs
+  // the handler again once the claim's lease has run out. This handler's effect (a log line) is
+  // not keyed, so that shows here as a second line. Allowed only for such a key: processed
+  // exactly twice, the first time among the last lines a node wrote before it was killed.
   const processed = new Map();
-  for (const line of fs.readFileSync(log, 'utf8').split('\n')) {
-    if (!line) continue;
-    const [key] = line.split(' ');
+  const firstBy = new Map(); // key -> index of its first line
+  const lastLinesOf = new Map(); // node -> indexes of its lines since its last kill
+  const cutByKill = new Set(); // indexes of lines a node wrote just before it was killed
+  const lines = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  lines.forEach((line, i) => {
+    const [key, node] = line.split(' ');
+    if (key === KILL_MARK) {
+      for (const j of (lastLinesOf.get(node) || []).slice(-WINDOW_LINES)) cutByKill.add(j);
+      lastLinesOf.set(node, []);
+      return;
+    }
     processed.set(key, (processed.get(key) || 0) + 1);
-  }
+    if (!firstBy.has(key)) firstBy.set(key, i);
+    lastLinesOf.set(node, [...(lastLinesOf.get(node) || []), i]);
+  });
   const acked = sent.filter((s) => s.acked);
-  const processedTwice = [...processed].filter(([, c]) => c > 1).map(([k]) => k);
+  const twice = [...processed].filter(([, c]) => c > 1);
+  const inKillWindow = twice.filter(([k, c]) => c === 2 && cutByKill.has(firstBy.get(k))).map(([k]) => k);
+  const processedTwice = twice.map(([k]) => k).filter((k) => !inKillWindow.includes(k));
   const ackedNotProcessed = acked.filter((s) => !processed.has(s.key)).map((s) => s.key);
   const stats = sock.stats();
   console.log([
@@ -148,7 +172,8 @@ maybe(`kill -9 of the node holding the client, ${ROUNDS} times mid-stream: 0 mis
     `events ${latest}, delivered to the app ${ids.length}, missed ${seq.missing}, duplicates ${seq.duplicates}, out of order ${seq.outOfOrder}`,
     `(client dropped ${stats.duplicatesDropped} replayed duplicates, idGaps ${stats.idGaps}, ${stats.reconnects} reconnects);`,
     `sends ${sent.length}, acked ${acked.length}, processed ${processed.size} keys,`,
-    `processed twice ${processedTwice.length}, acked but not processed ${ackedNotProcessed.length};`,
+    `processed twice ${processedTwice.length} (plus ${inKillWindow.length} in a killed node's documented window),`,
+    `acked but not processed ${ackedNotProcessed.length};`,
     `the last two nodes counted ${survivors.acks} acks, ${survivors.duplicates} re-sends answered from the mark,`,
     `${survivors.keyWaits} re-sends that waited for a claim left by a killed node, ${survivors.replays} replays`,
   ].join(' '));
@@ -158,6 +183,7 @@ maybe(`kill -9 of the node holding the client, ${ROUNDS} times mid-stream: 0 mis
   expect(acked).toHaveLength(sent.length);
   expect(ackedNotProcessed).toEqual([]);
   expect(processedTwice).toEqual([]);
+  expect(inKillWindow.length).toBeLessThanOrEqual(kills.length);
   expect(processed.size).toBe(sent.length);
   expect(stats.idGaps).toBe(0);
 }, 120000);
