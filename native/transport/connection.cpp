@@ -16,7 +16,6 @@ namespace {
 // large chunks with few syscalls. After read_buffer_small_reads reads in a row that the small
 // buffer would have held, it goes back to that size: a socket that had one burst does not keep
 // 256 KiB for the rest of its life.
-constexpr std::size_t read_buffer_min = 1024;
 constexpr std::size_t read_buffer_max = 256 * 1024;
 constexpr unsigned read_buffer_small_reads = 4;
 constexpr auto close_handshake_deadline = std::chrono::seconds(3);
@@ -40,8 +39,7 @@ connection::connection(asio::io_context& io, connection_params params, connectio
       transport_(std::move(stream)),
       lane_(opening_->params.lane),
       masks_(mask_source::of(io)),
-      max_message_size_(opening_->params.max_message_size),
-      read_buf_(read_buffer_min) {
+      max_message_size_(opening_->params.max_message_size) {
   if (transport_) {
     // Given by the caller (a test's fake transport): start_connected() skips resolve and connect.
   } else if (const connection_params& p = opening_->params; p.url.tls) {
@@ -61,6 +59,7 @@ void connection::read_more() {
   if (reading_ || read_paused_ || phase_ == phase::closed) return;
   reading_ = true;
   if (!reads_on_readiness_) {
+    if (read_buf_.empty()) read_buf_.resize(read_buffer_min);
     transport_->async_read_some(asio::buffer(read_buf_), [self = shared_from_this()](const error_code& ec, std::size_t n) {
       self->on_read(ec, n);
     });

@@ -165,7 +165,9 @@ class connection : public std::enable_shared_from_this<connection> {
   void on_tunnel(failure error);
   void on_secure(const error_code& ec);
   void on_upgrade_written(const error_code& ec);
-  void on_upgrade_read(const error_code& ec, std::size_t n);
+  void read_upgrade_response();                      // the next read of the server's answer
+  void on_upgrade_readable(const error_code& ec);    // reads_on_readiness: read what is there
+  void on_upgrade_read(const error_code& ec, const char* data, std::size_t n, std::size_t asked);
   void on_read(const error_code& ec, std::size_t n);      // an async_read_some into read_buf_ ended
   void wait_readable();                                    // reads_on_readiness: until bytes come
   void on_readable(const error_code& ec);                 // reads_on_readiness: read what is there
@@ -222,9 +224,12 @@ class connection : public std::enable_shared_from_this<connection> {
   std::unique_ptr<frame_parser> parser_;
   std::uint64_t max_message_size_;
   std::unique_ptr<permessage_deflate> deflate_;  // negotiated: most connections have none
-  // The handshake's reads, and every read of a transport that cannot read on readiness (TLS);
-  // released at open otherwise (reads then go to the io thread's read_scratch).
+  // Every read of a transport that cannot read on readiness (TLS), made by its first read. A
+  // transport that can (plain TCP) reads into the io thread's read_scratch from the handshake on
+  // and never has one: a buffer made at connect and dropped at open left a hole per connection
+  // in the io thread's heap, between blocks an open connection keeps (bench idle-5000).
   std::vector<char> read_buf_;
+  static constexpr std::size_t read_buffer_min = 1024;  // read_buf_'s size while reads are small
   bool reads_on_readiness_ = false;
   // The last read got less than it asked for, so the socket was empty then and any later bytes
   // signal readability; otherwise the next read goes ahead without waiting.

@@ -5,6 +5,7 @@
 
 #include "transport/connection.hpp"
 #include "transport/dns_lookup.hpp"
+#include "transport/read_scratch.hpp"
 
 namespace rws {
 
@@ -142,26 +143,50 @@ void connection::on_upgrade_written(const error_code& ec) {
     fail_attempt(make_failure(failure_code::connection_lost, "sending the upgrade request failed: " + ec.message()));
     return;
   }
+  read_upgrade_response();
+}
+
+void connection::read_upgrade_response() {
+  if (transport_->reads_on_readiness()) {
+    transport_->async_wait_readable([self = shared_from_this()](const error_code& ec) { self->on_upgrade_readable(ec); });
+    return;
+  }
+  if (read_buf_.empty()) read_buf_.resize(read_buffer_min);
   transport_->async_read_some(asio::buffer(read_buf_), [self = shared_from_this()](const error_code& ec, std::size_t n) {
-    self->on_upgrade_read(ec, n);
+    self->on_upgrade_read(ec, self->read_buf_.data(), n, self->read_buf_.size());
   });
 }
 
-void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
+void connection::on_upgrade_readable(const error_code& ec) {
+  if (phase_ != phase::upgrading) return;
+  if (ec) {
+    on_upgrade_read(ec, nullptr, 0, 0);
+    return;
+  }
+  char* scratch = read_scratch::of(io_).data();
+  error_code read_error;
+  std::size_t n = transport_->read_now(asio::buffer(scratch, read_scratch::size), read_error);
+  if (read_error == asio::error::would_block || read_error == asio::error::try_again) {
+    read_upgrade_response();  // woken for nothing: wait again
+    return;
+  }
+  on_upgrade_read(read_error, scratch, n, read_scratch::size);
+}
+
+// `asked`: the size of the read that gave `n` bytes (less means the socket was empty then).
+void connection::on_upgrade_read(const error_code& ec, const char* data, std::size_t n, std::size_t asked) {
   if (phase_ != phase::upgrading) return;
   if (ec) {
     fail_attempt(make_failure(failure_code::connection_lost,
                               "the server closed the connection during the upgrade: " + ec.message()));
     return;
   }
-  opening_->upgrade.buffer.append(read_buf_.data(), n);
+  opening_->upgrade.buffer.append(data, n);
   upgrade_response response;
   std::string error;
   auto status = parse_upgrade_response(opening_->upgrade.buffer, response, error);
   if (status == parse_status::incomplete) {
-    transport_->async_read_some(asio::buffer(read_buf_), [self = shared_from_this()](const error_code& ec, std::size_t n) {
-      self->on_upgrade_read(ec, n);
-    });
+    read_upgrade_response();
     return;
   }
   if (status == parse_status::malformed) {
@@ -211,10 +236,7 @@ void connection::on_upgrade_read(const error_code& ec, std::size_t n) {
   // headers, TLS and proxy settings it connected with: an idle connection keeps none of them.
   opening_.reset();
   reads_on_readiness_ = transport_->reads_on_readiness();
-  if (reads_on_readiness_) {
-    socket_drained_ = n < read_buf_.size();               // by the upgrade's last read
-    std::vector<char>().swap(read_buf_);                  // reads go to the io thread's buffer now
-  }
+  if (reads_on_readiness_) socket_drained_ = n < asked;  // by the upgrade's last read
   if (!leftover.empty()) {
     // Frames that arrived in the same segment as the 101 response.
     reading_ = true;

@@ -601,7 +601,11 @@ TEST_F(ConnectionTest, TheReadBufferGrowsForABurstAndShrinksBackWhenReadsAreSmal
 TEST_F(ConnectionTest, OnReadinessAnOpenConnectionKeepsNoReadOfItsOwnPending) {
   peer->readiness = true;
   open();
-  EXPECT_FALSE(peer->read_handler);  // no async_read_some holding a buffer
+  // Never an async_read_some holding a buffer, not even for the handshake's answer: that read
+  // waited for readiness and went to the shared buffer too.
+  EXPECT_FALSE(peer->read_buffer.has_value());
+  EXPECT_EQ(peer->reads_now, 1u);
+  EXPECT_FALSE(peer->read_handler);
   EXPECT_TRUE(peer->wait_handler);   // the upgrade's read emptied the socket: wait
   peer->send(server_frame(opcode::text, "one") + server_frame(opcode::text, "two"));
   settle(io);
@@ -613,15 +617,16 @@ TEST_F(ConnectionTest, OnReadinessABurstLargerThanTheSharedBufferIsReadInStepsIn
   peer->readiness = true;
   open();
   const std::string big(read_scratch::size + 1000, 'b');
-  ASSERT_EQ(peer->waits, 1u);
+  const std::size_t waits_at_open = peer->waits, reads_at_open = peer->reads_now;  // the handshake's
+  ASSERT_TRUE(peer->wait_handler);
   peer->send(server_frame(opcode::binary, big) + server_frame(opcode::text, "after"));
   settle(io);
   ASSERT_EQ(handler.inbound.size(), 2u);
   EXPECT_TRUE(handler.inbound[0].payload == big);
   EXPECT_EQ(handler.inbound[1].payload, "after");
   // A full read is followed by another read without waiting; the short one ends the burst.
-  EXPECT_EQ(peer->reads_now, 2u);
-  EXPECT_EQ(peer->waits, 2u);
+  EXPECT_EQ(peer->reads_now - reads_at_open, 2u);
+  EXPECT_EQ(peer->waits - waits_at_open, 1u);
   EXPECT_TRUE(peer->wait_handler);
 }
 
@@ -635,6 +640,38 @@ TEST_F(ConnectionTest, OnReadinessAWakeUpWithNothingToReadWaitsAgain) {
   peer->send(server_frame(opcode::text, "late"));
   settle(io);
   EXPECT_EQ(handler.log, (std::vector<std::string>{"open", "in:late"}));
+}
+
+TEST_F(ConnectionTest, OnReadinessTheHandshakeAnswerIsReadInPiecesAfterAWakeUpForNothing) {
+  peer->readiness = true;
+  start(params());
+  ASSERT_TRUE(server.has_request());
+  peer->wake_without_bytes();  // readable, but nothing there: wait again
+  settle(io);
+  ASSERT_TRUE(peer->wait_handler);
+  server.answer(101, {}, server_frame(opcode::text, "early"));
+  std::string rest = std::move(peer->to_client);
+  peer->to_client = rest.substr(0, 20);  // the first read gets part of the status line
+  rest.erase(0, 20);
+  settle(io);
+  EXPECT_TRUE(handler.log.empty());
+  ASSERT_TRUE(peer->wait_handler);
+  peer->send(rest);
+  settle(io);
+  EXPECT_EQ(handler.log, (std::vector<std::string>{"open", "in:early"}));
+  EXPECT_FALSE(peer->read_buffer.has_value());  // no buffer of its own at any point
+}
+
+TEST_F(ConnectionTest, OnReadinessTheServerEndingTheStreamDuringTheHandshakeFailsTheAttempt) {
+  peer->readiness = true;
+  start(params());
+  ASSERT_TRUE(server.has_request());
+  peer->end();
+  settle(io);
+  ASSERT_TRUE(handler.closed);
+  EXPECT_FALSE(handler.closed->opened);
+  EXPECT_EQ(handler.closed->error.code, failure_code::connection_lost);
+  EXPECT_NE(handler.closed->error.message.find("during the upgrade"), std::string::npos) << handler.closed->error.message;
 }
 
 TEST_F(ConnectionTest, OnReadinessFramesWithThe101AndTheEndOfTheStreamAreHandled) {
