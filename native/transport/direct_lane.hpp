@@ -27,6 +27,8 @@
 #include <mutex>
 #include <string_view>
 
+#include "common/small_mutex.hpp"
+
 namespace rws {
 
 class direct_lane {
@@ -141,12 +143,12 @@ class direct_lane {
 
  private:
   const std::uint64_t max_payload_;
-  std::mutex mutex_;
-  int fd_ = -1;
   std::uint64_t generation_ = 0;
+  small_mutex mutex_;  // 4 bytes, not std::mutex's 40: every open socket has a lane
+  int fd_ = -1;
+  std::uint32_t in_transit_ = 0;  // send() batches on their way (one per JavaScript tick at most)
   bool io_idle_ = false;
   bool tail_pending_ = false;
-  std::uint64_t in_transit_ = 0;
 };
 
 }  // namespace rws
