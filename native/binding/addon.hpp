@@ -28,6 +28,9 @@ class addon : public Napi::Addon<addon> {
   std::shared_ptr<io_runtime> acquire_runtime(native_socket* socket);
   // Stops the io thread when the last live socket lets go.
   void release_runtime(native_socket* socket);
+  // The io thread's runtime, for a socket between acquire_runtime() and release_runtime(); a
+  // socket keeps no pointer of its own to it (5,000 idle sockets: memory).
+  io_runtime& runtime() const { return *runtime_; }
 
   // The one wake-up channel to JavaScript that every socket's events share, made with the first.
   std::shared_ptr<js_dispatcher> dispatcher(Napi::Env env);

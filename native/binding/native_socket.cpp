@@ -83,10 +83,10 @@ void native_socket::start(Napi::Env env, std::shared_ptr<const session_config> c
   events_ = js_event_queue::create(env, addon_->dispatcher(env), wrap_);
   // Acquired last: nothing below throws, so the addon never holds a half-built socket. (A throw
   // from create() above leaves the wrap weak, and the socket is collected as usual.)
-  runtime_ = addon_->acquire_runtime(this);
-  session_ = std::make_shared<session>(runtime_->context(), std::move(config), events_, std::move(tls));
+  auto runtime = addon_->acquire_runtime(this);
+  session_ = std::make_shared<session>(runtime->context(), std::move(config), events_, std::move(tls));
   lane_ = session_->lane();
-  events_->link(session_, runtime_);
+  events_->link(session_, runtime);
   post([s = session_, auto_connect] { s->start(auto_connect); });
 }
 
@@ -103,7 +103,7 @@ native_socket::~native_socket() { release(); }
 
 template <class Fn>
 void native_socket::post(Fn&& fn) {
-  boost::asio::post(runtime_->context(), std::forward<Fn>(fn));
+  boost::asio::post(addon_->runtime().context(), std::forward<Fn>(fn));
 }
 
 void native_socket::require_live(const Napi::Env& env) const {
@@ -404,10 +404,7 @@ void native_socket::release() {
     // The session's last reference is dropped on the io thread, where its timers live.
     post([s = std::move(session_)]() mutable { s.reset(); });
     session_.reset();
-  }
-  if (runtime_) {
-    runtime_.reset();
-    addon_->release_runtime(this);
+    addon_->release_runtime(this);  // held since start(), as long as the session
   }
 }
 

@@ -72,8 +72,9 @@ class native_socket {
 
   addon* addon_ = nullptr;
   napi_ref wrap_ = nullptr;  // napi_wrap's, deleted by finalize(); strong while events_ holds it
-  std::shared_ptr<io_runtime> runtime_;       // keeps the io thread up while this socket lives
-  std::shared_ptr<session> session_;  // via post() to the io thread; here only its stats and key prefix
+  // Via post() to the io thread; here only its stats and key prefix. While it is set, this socket
+  // holds the addon's io runtime (acquire_runtime): the io thread runs while a socket lives.
+  std::shared_ptr<session> session_;
   std::shared_ptr<js_event_queue> events_;
   // Large binary payloads copied by stage() during this tick, taken in order by the next send().
   std::vector<outgoing_message> staged_;
