@@ -80,12 +80,16 @@ std::shared_ptr<js_dispatcher> addon::dispatcher(Napi::Env env) {
   if (!dispatcher_) {
     dispatcher_ = js_dispatcher::create(env);
     dispatcher_->set_heartbeat_subscribed(heartbeat_subscribed_);
+    dispatcher_->set_runtime(runtime_);
   }
   return dispatcher_;
 }
 
 std::shared_ptr<io_runtime> addon::acquire_runtime(native_socket* socket) {
-  if (!runtime_) runtime_ = std::make_shared<io_runtime>();
+  if (!runtime_) {
+    runtime_ = std::make_shared<io_runtime>();
+    if (dispatcher_) dispatcher_->set_runtime(runtime_);
+  }
   live_.insert(socket);
   return runtime_;
 }

@@ -14,6 +14,8 @@
 #include <memory>
 #include <mutex>
 
+#include "transport/io_runtime.hpp"
+
 namespace rws::binding {
 
 // Something the dispatcher runs on the JS thread: `env` is null when the environment is going
@@ -48,6 +50,11 @@ class js_dispatcher {
   // push or a swap, never across a call out): one lock, not one per socket.
   std::mutex& queue_mutex() { return queue_mutex_; }
   napi_env env() const { return env_; }  // JS thread only
+  // The environment's io thread, where a delivery posts what it asks of a session: set by the
+  // addon when it starts one (one weak pointer here, not one in every socket's queue). JS thread
+  // only; null once the io thread has stopped.
+  void set_runtime(std::weak_ptr<io_runtime> runtime) { runtime_ = std::move(runtime); }
+  std::shared_ptr<io_runtime> runtime() const { return runtime_.lock(); }
 
  private:
   js_dispatcher() = default;
@@ -61,6 +68,7 @@ class js_dispatcher {
   std::atomic<bool> heartbeat_subscribed_{false};
   std::size_t holders_ = 0;  // JS thread only
   napi_env env_ = nullptr;   // JS thread only
+  std::weak_ptr<io_runtime> runtime_;  // JS thread only
 };
 
 }  // namespace rws::binding

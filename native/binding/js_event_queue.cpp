@@ -199,7 +199,7 @@ void js_event_queue::push(std::vector<session_event>& batch) {
   if (batch.empty()) return;
   std::uint64_t cost = batch_cost(batch);
   {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(mutex());
     if (closed_) {
       batch.clear();
       return;
@@ -221,7 +221,7 @@ void js_event_queue::push(std::vector<session_event>& batch) {
   // The environment is going away: nothing pushed from now on can be delivered.
   std::shared_ptr<js_event_queue> not_taken;  // released after the lock (never the last reference)
   batch_list dropped;                         // freed after it too
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(mutex());
   not_taken = std::move(scheduled_self_);
   closed_ = true;
   dropped.swap(pending_);
@@ -234,7 +234,7 @@ void js_event_queue::run(napi_env env) {
   }
   // Environment going away: the events are dropped with the queue.
   std::shared_ptr<js_event_queue> self;
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(mutex());
   self = std::move(scheduled_self_);
 }
 
@@ -243,7 +243,7 @@ void js_event_queue::deliver(napi_env env) {
   std::uint64_t cost = 0;
   std::shared_ptr<js_event_queue> self;  // this queue lives to the end of the call
   {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(mutex());
     self = std::move(scheduled_self_);
     batches.swap(pending_);
     cost = pending_cost_;
@@ -348,7 +348,7 @@ void js_event_queue::deliver(napi_env env) {
 
 template <class Fn>
 void js_event_queue::on_io_thread(Fn fn) {
-  auto r = runtime_.lock();
+  auto r = dispatcher_->runtime();
   auto s = session_.lock();
   // Moved, not copied: the io thread must drop the session's last reference, never this thread.
   if (r && s) asio::post(r->context(), [s = std::move(s), fn = std::move(fn)] { fn(*s); });
@@ -356,7 +356,7 @@ void js_event_queue::on_io_thread(Fn fn) {
 
 void js_event_queue::free_on_io_thread(batch_list batches) {
   // Freed where they were allocated (see deliver()); with the io thread gone, here.
-  if (auto r = runtime_.lock()) asio::post(r->context(), [done = std::move(batches)] {});
+  if (auto r = dispatcher_->runtime()) asio::post(r->context(), [done = std::move(batches)] {});
 }
 
 void js_event_queue::ref() {
@@ -374,7 +374,7 @@ void js_event_queue::unref() {
 void js_event_queue::release() {
   batch_list dropped;  // freed after the lock, which every queue of the environment shares
   {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(mutex());
     closed_ = true;
     dropped.swap(pending_);
   }

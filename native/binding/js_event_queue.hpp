@@ -30,12 +30,9 @@ class js_event_queue : public event_sink,
   static std::shared_ptr<js_event_queue> create(Napi::Env env, std::shared_ptr<js_dispatcher> dispatcher,
                                                 napi_ref target);
   // JS thread, before the session starts: where what a delivery asks of the socket goes (reading
-  // may resume, the id to store, batches to free on the io thread). Held weakly: a delivery may
-  // come after the socket was disposed, and then only posts to the io thread if both still live.
-  void link(std::weak_ptr<session> owner, std::weak_ptr<io_runtime> runtime) {
-    session_ = std::move(owner);
-    runtime_ = std::move(runtime);
-  }
+  // may resume, the id to store). Held weakly: a delivery may come after the socket was disposed,
+  // and then only posts to the io thread (the dispatcher's io_runtime) if both still live.
+  void link(std::weak_ptr<session> owner) { session_ = std::move(owner); }
 
   void push(std::vector<session_event>& batch) override;  // io thread
   std::uint64_t backlog_bytes() const override { return backlog_.load(std::memory_order_relaxed); }
@@ -63,7 +60,7 @@ class js_event_queue : public event_sink,
 
  public:
   js_event_queue(made_by_create, std::shared_ptr<js_dispatcher> dispatcher)
-      : mutex_(dispatcher->queue_mutex()), dispatcher_(std::move(dispatcher)) {}
+      : dispatcher_(std::move(dispatcher)) {}
 
  private:
   void deliver(napi_env env);
@@ -73,9 +70,9 @@ class js_event_queue : public event_sink,
   // Delivered batches go back to the io thread to be freed where they were allocated.
   void free_on_io_thread(batch_list batches);
 
-  // Guards pending_, pending_cost_, scheduled_, scheduled_self_, closed_: the environment's one
-  // lock for every queue (js_dispatcher::queue_mutex), not 40 bytes of std::mutex per socket.
-  std::mutex& mutex_;
+  // pending_, pending_cost_, scheduled_, scheduled_self_ and closed_ are guarded by the
+  // environment's one lock for every queue (mutex()), not by 40 bytes of std::mutex per socket.
+  std::mutex& mutex() const { return dispatcher_->queue_mutex(); }
   // Each io step's batch as the session pushed it, in order (see push()).
   batch_list pending_;
   std::uint64_t pending_cost_ = 0;  // batch_cost() of pending_, what deliver() takes off backlog_
@@ -94,7 +91,6 @@ class js_event_queue : public event_sink,
   bool holding_ = false;              // JS thread only: counted as a holder of the dispatcher
   std::atomic<bool> heartbeat_listened_{false};
   std::weak_ptr<session> session_;     // see link(); JS thread only
-  std::weak_ptr<io_runtime> runtime_;
 };
 
 }  // namespace rws::binding

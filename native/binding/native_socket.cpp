@@ -86,7 +86,7 @@ void native_socket::start(Napi::Env env, std::shared_ptr<const session_config> c
   auto runtime = addon_->acquire_runtime(this);
   session_ = std::make_shared<session>(runtime->context(), std::move(config), events_, std::move(tls));
   lane_ = session_->lane();
-  events_->link(session_, runtime);
+  events_->link(session_);
   post([s = session_, auto_connect] { s->start(auto_connect); });
 }
 
