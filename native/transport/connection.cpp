@@ -59,8 +59,7 @@ void connection::read_more() {
   if (reading_ || read_paused_ || phase_ == phase::closed) return;
   reading_ = true;
   if (!reads_on_readiness_) {
-    if (read_buf_.empty()) read_buf_.resize(read_buffer_min);
-    transport_->async_read_some(asio::buffer(read_buf_), [self = shared_from_this()](const error_code& ec, std::size_t n) {
+    transport_->async_read_some(asio::buffer(read_buf()), [self = shared_from_this()](const error_code& ec, std::size_t n) {
       self->on_read(ec, n);
     });
   } else if (socket_drained_) {
@@ -111,7 +110,7 @@ void connection::release_idle_buffers() {
   if (write_idle()) out_.reset();
 }
 
-void connection::on_read(const error_code& ec, std::size_t n) { on_bytes(ec, read_buf_.data(), n); }
+void connection::on_read(const error_code& ec, std::size_t n) { on_bytes(ec, read_buf().data(), n); }
 
 void connection::on_bytes(const error_code& ec, const char* data, std::size_t n) {
   reading_ = false;
@@ -181,12 +180,12 @@ void connection::on_bytes(const error_code& ec, const char* data, std::size_t n)
 }
 
 void connection::fit_read_buffer(std::size_t last_read) {
-  if (last_read == read_buf_.size() && last_read < read_buffer_max) {
-    read_buf_.resize(last_read * 2);  // the peer sends fast
+  if (last_read == read_buf().size() && last_read < read_buffer_max) {
+    read_buf().resize(last_read * 2);  // the peer sends fast
     small_reads_ = 0;
-  } else if (read_buf_.size() > read_buffer_min && last_read <= read_buffer_min) {
+  } else if (read_buf().size() > read_buffer_min && last_read <= read_buffer_min) {
     if (++small_reads_ < read_buffer_small_reads) return;
-    std::vector<char>(read_buffer_min).swap(read_buf_);  // gives the memory back
+    std::vector<char>(read_buffer_min).swap(read_buf());  // gives the memory back
     small_reads_ = 0;
   } else {
     small_reads_ = 0;

@@ -151,9 +151,8 @@ void connection::read_upgrade_response() {
     transport_->async_wait_readable([self = shared_from_this()](const error_code& ec) { self->on_upgrade_readable(ec); });
     return;
   }
-  if (read_buf_.empty()) read_buf_.resize(read_buffer_min);
-  transport_->async_read_some(asio::buffer(read_buf_), [self = shared_from_this()](const error_code& ec, std::size_t n) {
-    self->on_upgrade_read(ec, self->read_buf_.data(), n, self->read_buf_.size());
+  transport_->async_read_some(asio::buffer(read_buf()), [self = shared_from_this()](const error_code& ec, std::size_t n) {
+    self->on_upgrade_read(ec, self->read_buf_->data(), n, self->read_buf_->size());
   });
 }
 
