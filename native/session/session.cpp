@@ -62,7 +62,6 @@ session::session(asio::io_context& io, std::shared_ptr<const session_config> con
       config_(std::move(config)),
       sink_(std::move(sink)),
       tls_context_(std::move(tls_context)),
-      backoff_(config_->reconnect.curve, [](void*) { return uniform01(); }),
       heartbeat_(config_->heartbeat),
       outbox_(std::shared_ptr<const outbox_config>(config_, &config_->outbox)),
       resume_(std::shared_ptr<const resume_config>(config_, &config_->resume),
@@ -78,13 +77,19 @@ session::session(asio::io_context& io, std::shared_ptr<const session_config> con
 
 session::~session() = default;
 
+backoff& session::reconnect_backoff() {
+  auto& curve = occasional().reconnect_curve;
+  if (!curve) curve.emplace(config_->reconnect.curve, [](void*) { return uniform01(); });
+  return *curve;
+}
+
 void session::mark_disconnected() {
   disconnected_since_ = steady_clock::now();
   if (std::exchange(stability_pending_, false)) {
     if (disconnected_since_ >= stable_at_) {
       attempt_ = 0;
       stats_.attempt = 0;  // before stable_at_ms goes: stats() never reads the old count
-      backoff_.reset_after_stable();
+      reconnect_backoff().reset_after_stable();
     }
     stats_.stable_at_ms = -1;
   }
@@ -335,7 +340,7 @@ void session::schedule_retry(const failure& cause, const std::string& reason, st
     enter_failed(f, 1006);
     return;
   }
-  auto delay = std::max(static_cast<std::int64_t>(backoff_.next_delay_ms()), min_delay_ms);
+  auto delay = std::max(static_cast<std::int64_t>(reconnect_backoff().next_delay_ms()), min_delay_ms);
   set_state(session_state::reconnecting, reason);
   auto e = session_event::with_detail(event_kind::reconnecting);
   e.detail->attempt = attempt_ + 1;

@@ -173,6 +173,9 @@ class session : public std::enable_shared_from_this<session>,
     std::unique_ptr<io_timer> id_persist_timer;  // made by the first id to store
     std::unique_ptr<close_request> close;        // made by close()
     std::unique_ptr<test_overrides> overrides;
+    // The reconnect curve (reconnect_backoff()): made with the first retry, or when a stable
+    // connection ends (which arms its immediate retry). A connection that never ends needs none.
+    std::optional<backoff> reconnect_curve;
   };
   std::unique_ptr<occasional_parts> occasional_;
   occasional_parts& occasional() {
@@ -181,7 +184,7 @@ class session : public std::enable_shared_from_this<session>,
   }
   const close_request* requested_close() const { return occasional_ ? occasional_->close.get() : nullptr; }
   steady_clock::time_point disconnected_since_ = steady_clock::now();
-  backoff backoff_;
+  backoff& reconnect_backoff();  // made if need be (occasional_parts::reconnect_curve)
   io_timer& retry_timer() {
     auto& timer = occasional().retry_timer;
     if (!timer) timer = std::make_unique<io_timer>(io_);
