@@ -85,7 +85,6 @@ void native_socket::start(Napi::Env env, std::shared_ptr<const session_config> c
   // from create() above leaves the wrap weak, and the socket is collected as usual.)
   auto runtime = addon_->acquire_runtime(this);
   session_ = std::make_shared<session>(runtime->context(), std::move(config), events_, std::move(tls));
-  lane_ = session_->lane();
   events_->link(session_);
   post([s = session_, auto_connect] { s->start(auto_connect); });
 }
@@ -216,8 +215,8 @@ Napi::Value native_socket::send(const Napi::CallbackInfo& info) {
     staged_.clear();
   }
   const bool may_write_here = info.Length() > 2 && info[2].ToBoolean().Value();  // JavaScript has seen 'open'
-  if (may_write_here && lane_ && batch.size() == 1 && staged_taken == 0 && batch.front().data.size() <= max_direct_payload &&
-      batch.front().data.size() <= lane_->max_payload()) {
+  if (may_write_here && lane() && batch.size() == 1 && staged_taken == 0 && batch.front().data.size() <= max_direct_payload &&
+      batch.front().data.size() <= lane()->max_payload()) {
     // One message in this tick (an echo, a request): the socket may be free for this thread.
     bool handed_to_io = false;
     outgoing_message& m = batch.front();
@@ -227,7 +226,7 @@ Napi::Value native_socket::send(const Napi::CallbackInfo& info) {
     if (handed_to_io) return Napi::Number::New(env, 0);
   }
   session_->stats().outbox_size += batch.size();  // on its way: the session takes it over
-  if (lane_) lane_->handed_over();       // nothing written directly overtakes it
+  if (lane()) lane()->handed_over();       // nothing written directly overtakes it
   post([s = session_, batch = std::move(batch), first_request]() mutable { s->send(std::move(batch), first_request); });
   return Napi::Number::New(env, 0);
 }
@@ -243,19 +242,19 @@ Napi::Value native_socket::write_now(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   require_live(env);
   const Napi::Number not_taken = Napi::Number::New(env, -1);
-  if (!lane_ || !staged_.empty()) return not_taken;
+  if (!lane() || !staged_.empty()) return not_taken;
   outgoing_message m;  // a binary payload is copied into it only if the io thread takes it over
   std::string_view payload;
   if (info[1].IsString()) {
     // `bytes`: its UTF-8 length, which JavaScript has already counted; checked before encoding.
     const double length = info[3].As<Napi::Number>().DoubleValue();
-    if (length > max_write_now_payload || length > static_cast<double>(lane_->max_payload())) return not_taken;
+    if (length > max_write_now_payload || length > static_cast<double>(lane()->max_payload())) return not_taken;
     m.data = info[1].As<Napi::String>().Utf8Value();
-    if (m.data.size() > max_write_now_payload || m.data.size() > lane_->max_payload()) return not_taken;
+    if (m.data.size() > max_write_now_payload || m.data.size() > lane()->max_payload()) return not_taken;
     payload = m.data;
   } else {
     const auto bytes = binary_view(info[1]);
-    if (!bytes || bytes->size() > max_write_now_payload || bytes->size() > lane_->max_payload()) return not_taken;
+    if (!bytes || bytes->size() > max_write_now_payload || bytes->size() > lane()->max_payload()) return not_taken;
     m.binary = true;
     payload = *bytes;
   }
@@ -270,7 +269,7 @@ Napi::Value native_socket::write_now(const Napi::CallbackInfo& info) {
 std::uint64_t native_socket::send_direct(outgoing_message& message, std::string_view payload, std::uint64_t request,
                                          bool& handed_to_io) {
   std::string& frame = addon_->direct_frame;
-  const auto r = lane_->try_write([&] {
+  const auto r = lane()->try_write([&] {
     frame.clear();
     encode_client_frame(frame, message.binary ? opcode::binary : opcode::text, payload.data(), payload.size(),
                         addon_->js_mask_keys.next());

@@ -79,7 +79,9 @@ class native_socket {
   // Large binary payloads copied by stage() during this tick, taken in order by the next send().
   std::vector<outgoing_message> staged_;
   bool premask_staged_ = false;  // stage() masks what it copies (in-memory outbox)
-  std::shared_ptr<direct_lane> lane_;  // the session's, when JavaScript may write directly
+  // The session's lane, when JavaScript may write directly (the session made it, or not, at
+  // construction and never changes it); null once released.
+  direct_lane* lane() const { return session_ ? session_->lane().get() : nullptr; }
 };
 
 }  // namespace rws::binding
