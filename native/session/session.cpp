@@ -87,7 +87,6 @@ void session::mark_disconnected() {
   disconnected_since_ = steady_clock::now();
   if (std::exchange(stability_pending_, false)) {
     if (disconnected_since_ >= stable_at_) {
-      attempt_ = 0;
       stats_.attempt = 0;  // before stable_at_ms goes: stats() never reads the old count
       reconnect_backoff().reset_after_stable();
     }
@@ -153,19 +152,18 @@ void session::begin_attempt() {
     enter_failed(make_failure(failure_code::invalid_option, "no usable ws:// or wss:// URL"), 1006);
     return;
   }
-  if (!ever_opened_ && attempt_ == 0) mark_disconnected();  // the first attempt starts the clock
+  if (!ever_opened_ && attempts() == 0) mark_disconnected();  // the first attempt starts the clock
   connection_params params;
   if (occasional_ && occasional_->redirect_to) {
     // Following a redirect continues the same attempt: same attempt number, same proxy.
     occasional_->redirected_url = std::move(occasional_->redirect_to);  // (the proxy stays that of attempt_turn_)
   } else {
-    ++attempt_;
+    stats_.attempt.store(attempts() + 1, std::memory_order_relaxed);
     attempt_turn_ = url_turn_++ % urls.size();
     if (occasional_) occasional_->redirected_url.reset();
     redirects_followed_ = 0;
     redirect_left_origin_ = false;
   }
-  stats_.attempt = attempt_;
   const ws_url& url = attempt_url();
   params.url = url;
   if (attempt_turn_ < config_->proxies.size()) params.proxy = config_->proxies[attempt_turn_];
@@ -203,7 +201,7 @@ void session::begin_attempt() {
   }
   set_state(session_state::connecting);
   auto e = session_event::with_detail(event_kind::connecting);
-  e.detail->attempt = attempt_;
+  e.detail->attempt = attempts();
   e.detail->url = url.display;
   emit(std::move(e));
   if (const test_overrides* o = overrides_if_any(); o && o->make_transport) {
@@ -252,7 +250,7 @@ void session::on_open(const open_info& info) {
   stats_.disconnected_since_ms = -1;
   set_state(session_state::open);
   auto e = session_event::with_detail(event_kind::open);
-  e.detail->attempt = attempt_;
+  e.detail->attempt = attempts();
   e.detail->url = attempt_url().display;
   e.detail->protocol = info.protocol;
   e.detail->reconnected = ever_opened_;
@@ -332,9 +330,9 @@ void session::on_closed(close_info info) {
 }
 
 void session::schedule_retry(const failure& cause, const std::string& reason, std::int64_t min_delay_ms) {
-  if (attempt_ > config_->reconnect.max_retries) {
+  if (attempts() > config_->reconnect.max_retries) {
     auto f = make_failure(failure_code::retries_exhausted,
-                          "gave up after " + std::to_string(attempt_) + " attempts (reconnect.maxRetries " +
+                          "gave up after " + std::to_string(attempts()) + " attempts (reconnect.maxRetries " +
                               std::to_string(config_->reconnect.max_retries) + "); last error: " + reason);
     f.status = cause.status;
     enter_failed(f, 1006);
@@ -343,7 +341,7 @@ void session::schedule_retry(const failure& cause, const std::string& reason, st
   auto delay = std::max(static_cast<std::int64_t>(reconnect_backoff().next_delay_ms()), min_delay_ms);
   set_state(session_state::reconnecting, reason);
   auto e = session_event::with_detail(event_kind::reconnecting);
-  e.detail->attempt = attempt_ + 1;
+  e.detail->attempt = attempts() + 1;
   e.detail->delay_ms = delay;
   e.detail->reason = reason;
   e.detail->error = cause;

@@ -147,7 +147,9 @@ class session : public std::enable_shared_from_this<session>,
   std::vector<session_event> events_;  // emitted during the current io step, pushed at its end
 
   std::shared_ptr<connection> conn_;  // the current attempt, null between attempts
-  std::uint64_t attempt_ = 0;         // attempts since the last stable connection
+  // Attempts since the last stable connection: the stats' counter is the session's own (the io
+  // thread writes it, stats() reads it), not a copy of a field kept here as well.
+  std::uint64_t attempts() const { return stats_.attempt.load(std::memory_order_relaxed); }
   std::uint64_t url_turn_ = 0;        // every attempt moves to the next URL
   std::size_t attempt_turn_ = 0;      // the current attempt's index in config_->urls and .proxies
   // What a session rarely needs, in one block made by the first of them: an idle socket keeps one
