@@ -241,8 +241,8 @@ class connection : public std::enable_shared_from_this<connection> {
   bool socket_drained_ = false;
   bool reading_ = false;
   bool read_paused_ = false;
-  unsigned small_reads_ = 0;  // reads in a row that a minimal read buffer would have held
-  // Beside the read flags, so they pack (each alone between pointers took 8 bytes).
+  std::uint8_t small_reads_ = 0;  // reads in a row that a minimal read buffer would have held (to 4)
+  // Beside the read flags, so they all pack into 8 bytes (each alone between pointers took 8).
   phase phase_ = phase::connecting;
   // It left `open` while the rest of a frame JavaScript began was on its way: nothing may follow
   // that half frame but its rest (send_tail_first), which a replaced connection never gets.
