@@ -30,14 +30,14 @@ class heartbeat {
   using time_point = std::chrono::steady_clock::time_point;
 
   explicit heartbeat(const heartbeat_config& config)
-      : interval_(config.interval_ms), timeout_(config.timeout_ms) {}
+      : interval_ms_(config.interval_ms), timeout_ms_(config.timeout_ms) {}
 
   // A connection opened: returns when to look first.
   std::chrono::milliseconds start(time_point now, clock_reading clocks) {
     (void)now;
     awaiting_ = false;
     wake_.reset(clocks);
-    return schedule(interval_, clocks);
+    return schedule(interval(), clocks);
   }
 
   // The timer fired, or (`woke_elsewhere`) the io thread's shared wake detector
@@ -48,7 +48,7 @@ class heartbeat {
     heartbeat_step step;
     step.woke = wake_.observe(clocks, due_monotonic_ms_) || woke_elsewhere;
     if (awaiting_ && last_inbound > probe_sent_at_) awaiting_ = false;  // any frame counts
-    const milliseconds timeout = timeout_, interval = interval_;
+    const milliseconds timeout{timeout_ms_}, interval{interval_ms_};
     if (awaiting_ && !step.woke) {
       auto waited = std::chrono::duration_cast<milliseconds>(now - probe_sent_at_);
       if (waited >= timeout) {
@@ -92,7 +92,7 @@ class heartbeat {
   std::chrono::milliseconds after_answer(clock_reading clocks) {
     // A network change asked for a probe while this one was out: that probe goes now.
     if (probe_asked_) return schedule(std::chrono::milliseconds(0), clocks);
-    return schedule(interval_, clocks);
+    return schedule(interval(), clocks);
   }
 
  private:
@@ -103,9 +103,12 @@ class heartbeat {
     return delay;
   }
 
-  // Only the two durations, not the whole config (its ping and pong texts): one per socket.
-  std::chrono::milliseconds interval_;
-  std::chrono::milliseconds timeout_;
+  std::chrono::milliseconds interval() const { return std::chrono::milliseconds(interval_ms_); }
+
+  // Only the two durations, not the whole config (its ping and pong texts), and in the config's
+  // 32 bits: one per socket.
+  std::uint32_t interval_ms_;
+  std::uint32_t timeout_ms_;
   wake_detector wake_;
   bool awaiting_ = false;  // a probe is out and nothing has arrived since
   bool probe_asked_ = false;

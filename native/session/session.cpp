@@ -159,7 +159,7 @@ void session::begin_attempt() {
     occasional_->redirected_url = std::move(occasional_->redirect_to);  // (the proxy stays that of attempt_turn_)
   } else {
     stats_.attempt.store(attempts() + 1, std::memory_order_relaxed);
-    attempt_turn_ = url_turn_++ % urls.size();
+    attempt_turn_ = static_cast<std::uint32_t>(url_turn_++ % urls.size());
     if (occasional_) occasional_->redirected_url.reset();
     redirects_followed_ = 0;
     redirect_left_origin_ = false;

@@ -150,8 +150,8 @@ class session : public std::enable_shared_from_this<session>,
   // Attempts since the last stable connection: the stats' counter is the session's own (the io
   // thread writes it, stats() reads it), not a copy of a field kept here as well.
   std::uint64_t attempts() const { return stats_.attempt.load(std::memory_order_relaxed); }
-  std::uint64_t url_turn_ = 0;        // every attempt moves to the next URL
-  std::size_t attempt_turn_ = 0;      // the current attempt's index in config_->urls and .proxies
+  std::uint32_t url_turn_ = 0;        // every attempt moves to the next URL (wraps: a modulo)
+  std::uint32_t attempt_turn_ = 0;    // the current attempt's index in config_->urls and .proxies
   // What a session rarely needs, in one block made by the first of them: an idle socket keeps one
   // null pointer, not six (5,000 idle sockets: memory). Each part is made when first needed.
   struct close_request {
