@@ -46,7 +46,7 @@ error_code fd_reactor::watch::start(boost::asio::io_context& io, int fd) {
   if (::epoll_ctl(reactor.set_.native_handle(), EPOLL_CTL_ADD, fd, &ev) < 0) return last_error();
   reactor_ = &reactor;
   fd_ = fd;
-  writes_watched_ = read_ready_ = write_ready_ = false;
+  writes_watched_ = read_ready_ = write_ready_ = ended_ = failed_ = false;
   reactor.watches_.push_back(*this);
   if (!reactor.waiting_) reactor.wait_for_events();
   return {};
@@ -74,7 +74,7 @@ void fd_reactor::watch::stop() {
 
 error_code fd_reactor::watch::wait_readable(ready_handler&& handler) {
   if (!reactor_) return boost::asio::error::bad_descriptor;
-  if (read_ready_) {
+  if (read_ready_ || ended_) {
     read_ready_ = false;
     reactor_->complete_soon(std::move(handler));
     return {};
@@ -85,6 +85,10 @@ error_code fd_reactor::watch::wait_readable(ready_handler&& handler) {
 
 error_code fd_reactor::watch::wait_writable(ready_handler&& handler) {
   if (!reactor_) return boost::asio::error::bad_descriptor;
+  if (failed_) {
+    reactor_->complete_soon(std::move(handler));  // the write finds the error
+    return {};
+  }
   // Writability is added when first needed and kept (as Asio does): a connection that never has
   // to wait for room is not woken by every ACK. Registering it, like re-registering after an
   // edge nobody waited for (not expected: begin_write() comes just before the write that could
@@ -148,6 +152,8 @@ bool fd_reactor::stopped_in_batch(const watch* w) const {
 void fd_reactor::deliver(watch& w, std::uint32_t events) {
   // An error or hang-up ends both directions: the waiter finds out by reading or writing.
   const bool failed = (events & (EPOLLERR | EPOLLHUP)) != 0;
+  if (failed || (events & EPOLLRDHUP)) w.ended_ = true;  // before a handler that may destroy `w`
+  if (failed) w.failed_ = true;
   if (failed || (events & (EPOLLIN | EPOLLRDHUP | EPOLLPRI))) {
     if (w.reader_) {
       {

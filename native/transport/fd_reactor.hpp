@@ -49,13 +49,14 @@ class fd_reactor : public boost::asio::execution_context::service {
     int fd() const { return fd_; }
 
     // `handler` runs once the descriptor is readable or has failed (never inside this call):
-    // at once if bytes came since begin_read(), otherwise at the next edge. An error (not
-    // started) means it will not run.
+    // at once if bytes came since begin_read() or the peer's side has ended, otherwise at the
+    // next edge. An error (not started) means it will not run.
     boost::system::error_code wait_readable(ready_handler&& handler);
     // The same for room to write; the first call adds writability to the registration. Never
     // completes from a post (the handler may hold its owner only by a plain pointer).
     boost::system::error_code wait_writable(ready_handler&& handler);
-    // Just before a read (or write) of the descriptor: what it finds covers every edge so far.
+    // Just before a read (or write) of the descriptor: what it finds covers every edge so far,
+    // except an end (see ended_).
     void begin_read() { read_ready_ = false; }
     void begin_write() { write_ready_ = false; }
     // The pending waits, for their owner to complete with an error when it closes.
@@ -66,9 +67,16 @@ class fd_reactor : public boost::asio::execution_context::service {
     friend class fd_reactor;
     fd_reactor* reactor_ = nullptr;
     int fd_ = -1;
-    bool writes_watched_ = false;  // EPOLLOUT is part of the registration (added by the first wait)
-    bool read_ready_ = false;      // an edge came while nobody waited, since begin_read()
-    bool write_ready_ = false;
+    bool writes_watched_ : 1 = false;  // EPOLLOUT is part of the registration (added by the first wait)
+    bool read_ready_ : 1 = false;      // an edge came while nobody waited, since begin_read()
+    bool write_ready_ : 1 = false;
+    // The peer's side ended (EPOLLRDHUP, EPOLLHUP or EPOLLERR): from then on every wait for bytes
+    // completes at once, until a read finds the end. Its edge comes once, often with the last
+    // bytes: a read that takes those bytes and stops short of the end ("drained") would
+    // otherwise wait for an edge that never comes, and the connection would hang on a peer that
+    // reset it (test: FdReactorTest.AnEndThatCameWithBytesIsFoundByTheNextWait).
+    bool ended_ : 1 = false;
+    bool failed_ : 1 = false;  // EPOLLHUP or EPOLLERR: the same for waits for room
     ready_handler reader_;
     // Made by a write that has to wait for room (most connections never do): 8 bytes, not 32.
     std::unique_ptr<ready_handler> writer_;

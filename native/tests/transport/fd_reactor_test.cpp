@@ -129,6 +129,30 @@ TEST_F(FdReactorTest, AHangUpWakesTheReader) {
   EXPECT_TRUE(run_until(io, [&] { return called; }));
 }
 
+// The peer writes and closes before anyone looks: one edge announces both. A read that takes the
+// bytes stops short of the end, and the next wait must still complete (its read finds the end);
+// waiting for another edge would hang the connection for good.
+TEST_F(FdReactorTest, AnEndThatCameWithBytesIsFoundByTheNextWait) {
+  fd_reactor::watch watch;
+  ASSERT_FALSE(watch.start(io, pair.ours));
+  pair.peer_writes("last");
+  ::close(pair.peer);
+  pair.peer = -1;
+  bool first = false;
+  ASSERT_FALSE(watch.wait_readable([&](const error_code& ec) { first = !ec; }));
+  ASSERT_TRUE(run_until(io, [&] { return first; }));
+  char buf[16];
+  watch.begin_read();
+  ASSERT_EQ(::read(pair.ours, buf, sizeof buf), 4);  // the bytes; the end is still to be read
+  bool second = false;
+  ASSERT_FALSE(watch.wait_readable([&](const error_code& ec) { second = !ec; }));
+  EXPECT_TRUE(run_until(io, [&] { return second; }, 500ms)) << "the end came with the bytes' edge and was lost";
+  EXPECT_EQ(::read(pair.ours, buf, sizeof buf), 0);
+  bool room = false;  // a peer that is gone: a wait for room completes too (the write finds out)
+  ASSERT_FALSE(watch.wait_writable([&](const error_code& ec) { room = !ec; }));
+  EXPECT_TRUE(run_until(io, [&] { return room; }, 500ms));
+}
+
 TEST_F(FdReactorTest, StopDropsTheWaitUnrunAndLeavesTheDescriptorOpen) {
   fd_reactor::watch watch;
   ASSERT_FALSE(watch.start(io, pair.ours));

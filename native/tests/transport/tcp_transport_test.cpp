@@ -95,6 +95,23 @@ TEST_F(TcpTransportTest, TheEndOfTheStreamReadsAsEof) {
   EXPECT_EQ(ec, asio::error::eof);
 }
 
+// A peer that sends a few bytes and resets the connection before the client looks: one edge
+// announces both. The read takes the bytes (a short read: the connection takes the socket for
+// drained), and the next wait must still complete, with the reset found by its read.
+TEST_F(TcpTransportTest, AResetThatCameWithTheLastBytesIsFoundByTheNextWait) {
+  peer_sends("partial frame");
+  peer.set_option(asio::socket_base::linger(true, 0));  // close() sends RST
+  peer.close();  // over loopback, both have arrived when this returns
+  EXPECT_EQ(wait_and_read(), "partial frame");
+  std::optional<error_code> woke;
+  stream->async_wait_readable([&](const error_code& ec) { woke = ec; });
+  ASSERT_TRUE(run_until(io, [&] { return woke.has_value(); }, 500ms)) << "the reset was lost: the connection would hang";
+  char buf[16];
+  error_code ec;
+  EXPECT_EQ(stream->read_now(asio::buffer(buf), ec), 0u);
+  EXPECT_EQ(ec, asio::error::connection_reset) << ec.message();
+}
+
 TEST_F(TcpTransportTest, ShortWaitsMoveItToAsioAndBytesStillFlowInOrder) {
   std::string all;
   for (int i = 0; i < 6; ++i) {
