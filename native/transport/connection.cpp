@@ -10,8 +10,9 @@
 namespace rws {
 namespace {
 
-// A connection that reads through its own buffer (TLS; plain TCP reads into the io thread's
-// read_scratch instead) holds a small one while idle; one that keeps filling it gets a bigger one
+// A connection whose transport cannot read on readiness reads through its own buffer (the
+// library's plain-TCP and TLS transports both can, and read into the io thread's read_scratch)
+// and holds a small one while idle; one that keeps filling it gets a bigger one
 // (up to read_buffer_max), so thousands of idle sockets cost little and a busy one still reads in
 // large chunks with few syscalls. After read_buffer_small_reads reads in a row that the small
 // buffer would have held, it goes back to that size: a socket that had one burst does not keep
@@ -59,7 +60,7 @@ void connection::read_more() {
   if (reading_ || read_paused_ || phase_ == phase::closed) return;
   reading_ = true;
   if (!reads_on_readiness_) {
-    transport_->async_read_some(asio::buffer(read_buf()), [self = shared_from_this()](const error_code& ec, std::size_t n) {
+    transport_->async_read_some(asio::buffer(read_buf().bytes), [self = shared_from_this()](const error_code& ec, std::size_t n) {
       self->on_read(ec, n);
     });
   } else if (socket_drained_) {
@@ -85,18 +86,24 @@ void connection::on_readable(const error_code& ec) {
     on_bytes(ec, nullptr, 0);
     return;
   }
-  char* scratch = read_scratch::of(io_).data();
-  error_code read_error;
-  std::size_t n = transport_->read_now(asio::buffer(scratch, read_scratch::size), read_error);
-  if (read_error == asio::error::would_block || read_error == asio::error::try_again) {
+  const scratch_read r = read_into_scratch();
+  if (r.nothing) {
     // Nothing after all (a wake-up for bytes an earlier read already took, or a re-read of a
     // buffer that was filled exactly): wait for the next ones.
     socket_drained_ = true;
     wait_readable();
     return;
   }
-  socket_drained_ = !read_error && n < read_scratch::size;
-  on_bytes(read_error, scratch, n);
+  socket_drained_ = !r.error && r.size < read_scratch::size;
+  on_bytes(r.error, r.data, r.size);
+}
+
+connection::scratch_read connection::read_into_scratch() {
+  scratch_read r;
+  r.data = read_scratch::of(io_).data();
+  r.size = transport_->read_now(asio::buffer(r.data, read_scratch::size), r.error);
+  r.nothing = r.error == asio::error::would_block || r.error == asio::error::try_again;
+  return r;
 }
 
 void connection::resume_reading() {
@@ -110,7 +117,7 @@ void connection::release_idle_buffers() {
   if (write_idle()) out_.reset();
 }
 
-void connection::on_read(const error_code& ec, std::size_t n) { on_bytes(ec, read_buf().data(), n); }
+void connection::on_read(const error_code& ec, std::size_t n) { on_bytes(ec, read_buf().bytes.data(), n); }
 
 void connection::on_bytes(const error_code& ec, const char* data, std::size_t n) {
   reading_ = false;
@@ -180,15 +187,16 @@ void connection::on_bytes(const error_code& ec, const char* data, std::size_t n)
 }
 
 void connection::fit_read_buffer(std::size_t last_read) {
-  if (last_read == read_buf().size() && last_read < read_buffer_max) {
-    read_buf().resize(last_read * 2);  // the peer sends fast
-    small_reads_ = 0;
-  } else if (read_buf().size() > read_buffer_min && last_read <= read_buffer_min) {
-    if (++small_reads_ < read_buffer_small_reads) return;
-    std::vector<char>(read_buffer_min).swap(read_buf());  // gives the memory back
-    small_reads_ = 0;
+  own_read_buffer& b = read_buf();
+  if (last_read == b.bytes.size() && last_read < read_buffer_max) {
+    b.bytes.resize(last_read * 2);  // the peer sends fast
+    b.small_reads = 0;
+  } else if (b.bytes.size() > read_buffer_min && last_read <= read_buffer_min) {
+    if (++b.small_reads < read_buffer_small_reads) return;
+    std::vector<char>(read_buffer_min).swap(b.bytes);  // gives the memory back
+    b.small_reads = 0;
   } else {
-    small_reads_ = 0;
+    b.small_reads = 0;
   }
 }
 

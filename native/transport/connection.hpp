@@ -171,6 +171,14 @@ class connection : public std::enable_shared_from_this<connection> {
   void on_read(const error_code& ec, std::size_t n);      // an async_read_some into read_buf_ ended
   void wait_readable();                                    // reads_on_readiness: until bytes come
   void on_readable(const error_code& ec);                 // reads_on_readiness: read what is there
+  // reads_on_readiness: one read of what the socket holds, into the io thread's read_scratch.
+  struct scratch_read {
+    char* data = nullptr;
+    std::size_t size = 0;
+    error_code error;
+    bool nothing = false;  // would_block: the wake-up found nothing (wait again)
+  };
+  scratch_read read_into_scratch();
   void on_bytes(const error_code& ec, const char* data, std::size_t n);  // handles one read
   void on_write(const error_code& ec, std::size_t n);
   void on_connect_timeout();
@@ -224,15 +232,20 @@ class connection : public std::enable_shared_from_this<connection> {
   std::unique_ptr<frame_parser> parser_;
   std::uint64_t max_message_size_;
   std::unique_ptr<permessage_deflate> deflate_;  // negotiated: most connections have none
-  // Every read of a transport that cannot read on readiness (TLS), made by its first read. A
-  // transport that can (plain TCP) reads into the io thread's read_scratch from the handshake on
-  // and never has one: a buffer made at connect and dropped at open left a hole per connection
-  // in the io thread's heap, between blocks an open connection keeps (bench idle-5000). Behind a
-  // pointer: 8 bytes in every connection where the vector itself took 24.
-  std::unique_ptr<std::vector<char>> read_buf_;
-  static constexpr std::size_t read_buffer_min = 1024;  // read_buf_'s size while reads are small
-  std::vector<char>& read_buf() {
-    if (!read_buf_) read_buf_ = std::make_unique<std::vector<char>>(read_buffer_min);
+  // The reads of a transport that cannot read on readiness, made by its first read. The
+  // library's own (plain TCP, TLS) can: they read into the io thread's read_scratch from the
+  // handshake on and never make one (a buffer made at connect and dropped at open left a hole per
+  // connection in the io thread's heap, between blocks an open connection keeps: bench
+  // idle-5000). Behind a pointer: 8 bytes in every connection where the vector and its counter
+  // took 32.
+  struct own_read_buffer {
+    std::vector<char> bytes;
+    std::uint8_t small_reads = 0;  // reads in a row that a minimal buffer would have held (to 4)
+  };
+  std::unique_ptr<own_read_buffer> read_buf_;
+  static constexpr std::size_t read_buffer_min = 1024;  // its size while reads are small
+  own_read_buffer& read_buf() {
+    if (!read_buf_) read_buf_ = std::make_unique<own_read_buffer>(own_read_buffer{std::vector<char>(read_buffer_min)});
     return *read_buf_;
   }
   bool reads_on_readiness_ = false;
@@ -241,7 +254,6 @@ class connection : public std::enable_shared_from_this<connection> {
   bool socket_drained_ = false;
   bool reading_ = false;
   bool read_paused_ = false;
-  std::uint8_t small_reads_ = 0;  // reads in a row that a minimal read buffer would have held (to 4)
   // Beside the read flags, so they all pack into 8 bytes (each alone between pointers took 8).
   phase phase_ = phase::connecting;
   // It left `open` while the rest of a frame JavaScript began was on its way: nothing may follow

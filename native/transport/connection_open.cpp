@@ -151,8 +151,8 @@ void connection::read_upgrade_response() {
     transport_->async_wait_readable([self = shared_from_this()](const error_code& ec) { self->on_upgrade_readable(ec); });
     return;
   }
-  transport_->async_read_some(asio::buffer(read_buf()), [self = shared_from_this()](const error_code& ec, std::size_t n) {
-    self->on_upgrade_read(ec, self->read_buf_->data(), n, self->read_buf_->size());
+  transport_->async_read_some(asio::buffer(read_buf().bytes), [self = shared_from_this()](const error_code& ec, std::size_t n) {
+    self->on_upgrade_read(ec, self->read_buf_->bytes.data(), n, self->read_buf_->bytes.size());
   });
 }
 
@@ -162,14 +162,12 @@ void connection::on_upgrade_readable(const error_code& ec) {
     on_upgrade_read(ec, nullptr, 0, 0);
     return;
   }
-  char* scratch = read_scratch::of(io_).data();
-  error_code read_error;
-  std::size_t n = transport_->read_now(asio::buffer(scratch, read_scratch::size), read_error);
-  if (read_error == asio::error::would_block || read_error == asio::error::try_again) {
+  const scratch_read r = read_into_scratch();
+  if (r.nothing) {
     read_upgrade_response();  // woken for nothing: wait again
     return;
   }
-  on_upgrade_read(read_error, scratch, n, read_scratch::size);
+  on_upgrade_read(r.error, r.data, r.size, read_scratch::size);
 }
 
 // `asked`: the size of the read that gave `n` bytes (less means the socket was empty then).

@@ -64,7 +64,8 @@ class tcp_transport final : public transport {
   void async_secure(done_handler handler) override {
     asio::post(io(), [h = std::move(handler)] { h({}); });
   }
-  // Only until open: the connection then reads on readiness (reads_on_readiness()).
+  // The connection does not use it (it reads on readiness from the handshake on); Asio's read,
+  // for the interface, until parked.
   void async_read_some(asio::mutable_buffer buffer, io_handler handler) override {
     if (parked()) {
       asio::post(io(), [h = std::move(handler)] { h(asio::error::operation_not_supported, 0); });

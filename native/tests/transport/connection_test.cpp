@@ -82,7 +82,8 @@ class ConnectionTest : public ::testing::Test {
     settle(io);
   }
   // Starts over with a fresh peer and handler, for a test whose body runs once per read mode
-  // (async_read_some as over TLS, readiness as plain TCP).
+  // (async_read_some, as a transport that cannot read on readiness; readiness, as the library's
+  // plain-TCP and TLS transports).
   void restart(bool readiness) {
     TearDown();
     peer = std::make_shared<fake_peer>(io);
