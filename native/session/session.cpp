@@ -79,7 +79,7 @@ session::~session() = default;
 
 backoff& session::reconnect_backoff() {
   auto& curve = occasional().reconnect_curve;
-  if (!curve) curve.emplace(config_->reconnect.curve, [](void*) { return uniform01(); });
+  if (!curve) curve = std::make_unique<backoff>(config_->reconnect.curve, [](void*) { return uniform01(); });
   return *curve;
 }
 

@@ -42,6 +42,8 @@ class session : public std::enable_shared_from_this<session>,
   session(asio::io_context& io, std::shared_ptr<const session_config> config, std::shared_ptr<event_sink> sink,
           std::shared_ptr<asio::ssl::context> tls_context);
   ~session() override;
+  // The io thread's context the session runs on (any thread may post to it).
+  asio::io_context& io_context() const { return io_; }
 
   // Opens the outbox (and the stored resume position), then connects unless autoConnect is off.
   void start(bool connect_now);
@@ -153,7 +155,7 @@ class session : public std::enable_shared_from_this<session>,
   std::uint32_t url_turn_ = 0;        // every attempt moves to the next URL (wraps: a modulo)
   std::uint32_t attempt_turn_ = 0;    // the current attempt's index in config_->urls and .proxies
   // What a session rarely needs, in one block made by the first of them: an idle socket keeps one
-  // null pointer, not six (5,000 idle sockets: memory). Each part is made when first needed.
+  // null pointer, not seven (5,000 idle sockets: memory). Each part is made when first needed.
   struct close_request {
     std::uint16_t code;
     std::string reason;
@@ -177,7 +179,7 @@ class session : public std::enable_shared_from_this<session>,
     std::unique_ptr<test_overrides> overrides;
     // The reconnect curve (reconnect_backoff()): made with the first retry, or when a stable
     // connection ends (which arms its immediate retry). A connection that never ends needs none.
-    std::optional<backoff> reconnect_curve;
+    std::unique_ptr<backoff> reconnect_curve;
   };
   std::unique_ptr<occasional_parts> occasional_;
   occasional_parts& occasional() {
