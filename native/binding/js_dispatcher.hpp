@@ -50,9 +50,9 @@ class js_dispatcher {
   // push or a swap, never across a call out): one lock, not one per socket.
   std::mutex& queue_mutex() { return queue_mutex_; }
   napi_env env() const { return env_; }  // JS thread only
-  // The environment's io thread, where a delivery posts what it asks of a session: set by the
-  // addon when it starts one (one weak pointer here, not one in every socket's queue). JS thread
-  // only; null once the io thread has stopped.
+  // The environment's io thread, where deliveries send their batches back to be freed: set by
+  // the addon when it starts one (one weak pointer here, not one in every socket's queue). JS
+  // thread only; null once the io thread has stopped.
   void set_runtime(std::weak_ptr<io_runtime> runtime) { runtime_ = std::move(runtime); }
   std::shared_ptr<io_runtime> runtime() const { return runtime_.lock(); }
 

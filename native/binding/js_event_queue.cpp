@@ -348,10 +348,12 @@ void js_event_queue::deliver(napi_env env) {
 
 template <class Fn>
 void js_event_queue::on_io_thread(Fn fn) {
-  auto r = dispatcher_->runtime();
   auto s = session_.lock();
-  // Moved, not copied: the io thread must drop the session's last reference, never this thread.
-  if (r && s) asio::post(r->context(), [s = std::move(s), fn = std::move(fn)] { fn(*s); });
+  if (!s) return;
+  // To the session's own io thread (alive while the session is). Moved, not copied: the io
+  // thread must drop the session's last reference, never this thread.
+  asio::io_context& io = s->io_context();
+  asio::post(io, [s = std::move(s), fn = std::move(fn)] { fn(*s); });
 }
 
 void js_event_queue::free_on_io_thread(batch_list batches) {

@@ -30,8 +30,8 @@ class js_event_queue : public event_sink,
   static std::shared_ptr<js_event_queue> create(Napi::Env env, std::shared_ptr<js_dispatcher> dispatcher,
                                                 napi_ref target);
   // JS thread, before the session starts: where what a delivery asks of the socket goes (reading
-  // may resume, the id to store). Held weakly: a delivery may come after the socket was disposed,
-  // and then only posts to the io thread (the dispatcher's io_runtime) if both still live.
+  // may resume, the id to store), posted to the session's io thread. Held weakly: a delivery may
+  // come after the socket was disposed, and then posts nothing.
   void link(std::weak_ptr<session> owner) { session_ = std::move(owner); }
 
   void push(std::vector<session_event>& batch) override;  // io thread

@@ -81,10 +81,16 @@ void native_socket::start(Napi::Env env, std::shared_ptr<const session_config> c
   // and a file outbox logs the plain bytes.
   premask_staged_ = config->outbox.path.empty() && !tls && !config->per_message_deflate;
   events_ = js_event_queue::create(env, addon_->dispatcher(env), wrap_);
-  // Acquired last: nothing below throws, so the addon never holds a half-built socket. (A throw
-  // from create() above leaves the wrap weak, and the socket is collected as usual.)
+  // Acquired last, and given back if the session cannot be made (out of memory), so the addon
+  // never holds a half-built socket. (A throw from create() above leaves the wrap weak, and the
+  // socket is collected as usual.)
   auto runtime = addon_->acquire_runtime(this);
-  session_ = std::make_shared<session>(runtime->context(), std::move(config), events_, std::move(tls));
+  try {
+    session_ = std::make_shared<session>(runtime->context(), std::move(config), events_, std::move(tls));
+  } catch (...) {
+    addon_->release_runtime(this);  // release() lets go only with a session
+    throw;
+  }
   events_->link(session_);
   post([s = session_, auto_connect] { s->start(auto_connect); });
 }
