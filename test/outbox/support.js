@@ -91,10 +91,16 @@ function arrivalRecorder() {
   };
 }
 
-/** Bytes of every file under dir (not recursive: the outbox is flat). */
+/**
+ * Bytes of every file under dir (not recursive: the outbox is flat). A live outbox deletes
+ * segments as their messages are delivered: one gone between the listing and its stat counts 0.
+ */
 function directoryBytes(dir) {
   let total = 0;
-  for (const name of fs.readdirSync(dir)) total += fs.statSync(path.join(dir, name)).size;
+  for (const name of fs.readdirSync(dir)) {
+    const stat = fs.statSync(path.join(dir, name), { throwIfNoEntry: false });
+    if (stat) total += stat.size;
+  }
   return total;
 }
 

@@ -14,12 +14,14 @@ const { createScope } = require('./support');
 const scope = createScope();
 afterEach(() => scope.dispose());
 
-/** The descriptor of this process's TCP socket whose local port is `port`. */
+/** The descriptor of this process's established TCP socket whose local port is `port`. */
 function descriptorOfLocalPort(port) {
   const suffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  // Established (st 01) and owned by a descriptor (inode not 0): an earlier test's connection on
+  // the same port may linger in TIME_WAIT, which no descriptor holds.
   const row = fs.readFileSync('/proc/self/net/tcp', 'utf8').split('\n').slice(1)
     .map((line) => line.trim().split(/\s+/))
-    .find((fields) => fields[1] && fields[1].endsWith(suffix));
+    .find((fields) => fields[1] && fields[1].endsWith(suffix) && fields[3] === '01' && fields[9] !== '0');
   if (!row) throw new Error(`no TCP socket with local port ${port}`);
   const target = `socket:[${row[9]}]`;
   for (const fd of fs.readdirSync('/proc/self/fd')) {
