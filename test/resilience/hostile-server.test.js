@@ -172,7 +172,7 @@ describe('broken handshakes', () => {
 
   // The reset's edge often comes with the last bytes before it: a read that takes the bytes
   // stops short of the reset, and a parked connection that then waited for another edge hung
-  // until its heartbeat (about 1 in 14 of these, before the fix). With the heartbeat off, a lost
+  // until its heartbeat (3-4 of these 30 per run, before the fix). With the heartbeat off, a lost
   // reset shows as a missing 'disconnect'.
   test('30 resets right after some bytes: every one is noticed at once', async () => {
     const missed = [];
