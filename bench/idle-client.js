@@ -18,8 +18,8 @@
  *     32 MiB with `ws` at 5,000 connections on the machine this was written on, 16 MiB with
  *     resilient-ws);
  *   - settledRssPerConnection: the same growth once V8's memory reducer has shrunk the young
- *     generation back (or it never grew) and RSS then held still, which an idle process reaches
- *     by itself some 10-30 s in. This is what the connections cost a service that keeps them,
+ *     generation back (or it never grew) and RSS then held still, at least SETTLE_MIN_MS after
+ *     the full GC, which an idle process reaches by itself some 10-30 s in. This is what the connections cost a service that keeps them,
  *     not the garbage of opening them. `settledAfterMs` is how long that took from the full GC;
  *     `settled` is false when it did not happen within SETTLE_LIMIT_MS (the number is then the
  *     last reading, and bench/run.js fails the round), `youngShrunk` says which part was
@@ -44,6 +44,11 @@ const SETTLE_MS = 2000;
 // V8's memory reducer starts ~8 s after a full GC that leaves the allocation rate low, and may
 // take a few rounds: 10-30 s in. The limit leaves room for a slow machine.
 const SETTLE_LIMIT_MS = 60000;
+// Never settled before the reducer's first round could run: when the young generation never
+// grew (few connections), "shrunk" holds at once, and RSS held still for a couple of seconds
+// before the reducer gave back old-generation pages (resilient-ws at 1,000 connections read
+// 7.5-8.5 KiB per connection 4 s in, 3.4 KiB 35 s in).
+const SETTLE_MIN_MS = 15000;
 const POLL_MS = 500;
 // RSS counts as settled once the young generation shrank and RSS then stayed within this
 // fraction for STABLE_POLLS readings in a row.
@@ -106,7 +111,7 @@ async function settledRss(youngBefore) {
       stable = Math.abs(rss - last) <= last * STABLE_FRACTION ? stable + 1 : 0;
     }
     last = rss;
-    if (shrunk && stable >= STABLE_POLLS) break;
+    if (shrunk && stable >= STABLE_POLLS && performance.now() - start >= SETTLE_MIN_MS) break;
   }
   return { rss: last, afterMs: Math.round(performance.now() - start), youngShrunk: shrunk, settled: shrunk && stable >= STABLE_POLLS };
 }

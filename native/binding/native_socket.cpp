@@ -181,7 +181,8 @@ Napi::Value native_socket::stage(const Napi::CallbackInfo& info) {
     remask_in_place(m.data.data(), m.data.size(), 0, key);
     m.masked_with = key;
   }
-  staged_.push_back(std::move(m));
+  if (!staged_) staged_ = std::make_unique<std::vector<outgoing_message>>();
+  staged_->push_back(std::move(m));
   return env.Undefined();
 }
 
@@ -207,19 +208,14 @@ Napi::Value native_socket::send(const Napi::CallbackInfo& info) {
     if (data.IsString()) {
       m.data = data.As<Napi::String>().Utf8Value();
     } else if (data.IsBoolean()) {
-      if (staged_taken < staged_.size()) m = std::move(staged_[staged_taken++]);
+      if (staged_ && staged_taken < staged_->size()) m = std::move((*staged_)[staged_taken++]);
     } else {
       m.binary = binary_bytes(data, m.data);
     }
     if (key.IsString()) m.key = key.As<Napi::String>().Utf8Value();
     batch.push_back(std::move(m));
   }
-  // Emptied every tick; a tick that staged many large payloads does not leave its capacity here.
-  if (staged_.capacity() > 16) {
-    std::vector<outgoing_message>().swap(staged_);
-  } else {
-    staged_.clear();
-  }
+  staged_.reset();  // emptied every tick: a socket that stages nothing keeps no list
   const bool may_write_here = info.Length() > 2 && info[2].ToBoolean().Value();  // JavaScript has seen 'open'
   if (may_write_here && lane() && batch.size() == 1 && staged_taken == 0 && batch.front().data.size() <= max_direct_payload &&
       batch.front().data.size() <= lane()->max_payload()) {
@@ -248,7 +244,7 @@ Napi::Value native_socket::write_now(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   require_live(env);
   const Napi::Number not_taken = Napi::Number::New(env, -1);
-  if (!lane() || !staged_.empty()) return not_taken;
+  if (!lane() || staged_) return not_taken;
   outgoing_message m;  // a binary payload is copied into it only if the io thread takes it over
   std::string_view payload;
   if (info[1].IsString()) {
@@ -400,7 +396,7 @@ Napi::Value native_socket::dispose(const Napi::CallbackInfo& info) {
 }
 
 void native_socket::release() {
-  staged_.clear();
+  staged_.reset();
   if (events_) {
     events_->release();
     events_.reset();

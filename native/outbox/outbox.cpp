@@ -23,12 +23,19 @@ failure outbox_failure(failure_code code, std::string message) {
 outbox::outbox(std::shared_ptr<const outbox_config> config) : config_(std::move(config)) {
   const std::string key = idempotency_key_generator().next();
   std::copy(key.begin(), key.end(), key_prefix_.begin());
-  if (config_->guarantee == delivery_guarantee::acked) {
-    key_to_seq_ = std::make_unique<std::unordered_map<std::string, std::uint64_t>>();
-  }
 }
 
 outbox::~outbox() { close(); }
+
+outbox::queue_state& outbox::queue() {
+  if (!queue_) {
+    queue_ = std::make_unique<queue_state>();
+    if (config_->guarantee == delivery_guarantee::acked) {
+      queue_->key_to_seq = std::make_unique<std::unordered_map<std::string, std::uint64_t>>();
+    }
+  }
+  return *queue_;
+}
 
 // A group commit on the disk worker. `result` is written by the worker before it posts back
 // (or before wait_idle() returns), which orders it before the io thread reads it.
@@ -85,9 +92,9 @@ failure outbox::open(failure& corrupt, poster post_to_io) {
       }
     });
   };
-  log_ = outbox_log::open(*file_->fs, config_->path, ec, report, options);
-  if (ec || !log_) {
-    log_.reset();
+  file_->log = outbox_log::open(*file_->fs, config_->path, ec, report, options);
+  if (ec || !file_->log) {
+    file_->log.reset();
     file_->worker.reset();
     if (ec == outbox_errc::locked) {
       return outbox_failure(failure_code::outbox_locked,
@@ -120,26 +127,28 @@ failure outbox::open(failure& corrupt, poster post_to_io) {
     }
     return outbox_failure(failure_code::outbox_io, "cannot open outbox directory " + config_->path + ": " + ec.message());
   }
-  torn_bytes_ = report.torn_bytes_truncated;
+  file_->torn_bytes = report.torn_bytes_truncated;
   if (report.corrupt_segments_quarantined) {
     corrupt = outbox_failure(failure_code::outbox_corrupt,
                              "outbox " + config_->path + " had corrupt records (" + report.corrupt_detail +
                                  "); the damaged segment was kept as *.corrupt and every readable record recovered");
   }
-  next_seq_ = log_->next_seq();
-  for (const auto& entry : log_->pending()) {
+  outbox_log& log = *file_->log;
+  next_seq_ = log.next_seq();
+  queue_state& q = queue();
+  for (const auto& entry : log.pending()) {
     outbox_item item;
     item.seq = entry.seq;
     item.key = std::move(const_cast<std::string&>(entry.key));
     item.payload = std::move(const_cast<std::string&>(entry.payload));
     item.binary = entry.binary;
-    bytes_ += item.payload.size();
-    if (config_->guarantee == delivery_guarantee::acked) key_to_seq_->emplace(item.key, item.seq);
-    items_.push_back(std::move(item));
+    q.bytes += item.payload.size();
+    if (q.key_to_seq) q.key_to_seq->emplace(item.key, item.seq);
+    q.items.push_back(std::move(item));
   }
-  log_->release_payloads();
-  if (!items_.empty()) file_->durable_upto = items_.back().seq;  // recovered from disk: durable
-  file_->resume_file = std::make_unique<resume_position_file>(*file_->fs, log_->directory_fd(), *file_->worker, durable);
+  log.release_payloads();
+  if (!q.items.empty()) file_->durable_upto = q.items.back().seq;  // recovered from disk: durable
+  file_->resume_file = std::make_unique<resume_position_file>(*file_->fs, log.directory_fd(), *file_->worker, durable);
   return {};
 }
 
@@ -162,7 +171,9 @@ std::string outbox::make_key(std::uint64_t seq) const {
 
 void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_request,
                     std::vector<send_outcome>& accepted, std::vector<send_outcome>& rejected) {
-  std::size_t first_new = items_.size();
+  queue_state& q = queue();
+  outbox_log* const file_log = log();
+  std::size_t first_new = q.items.size();
   std::uint64_t request = first_request;
   const auto dropped = [] {
     return outbox_failure(failure_code::outbox_full,
@@ -200,14 +211,14 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
       rejected.push_back({this_request, 0, dropped()});
       continue;
     }
-    if (log_ && needed > outbox_max_payload_size) {
+    if (file_log && needed > outbox_max_payload_size) {
       rejected.push_back({this_request, 0,
                           outbox_failure(failure_code::outbox_full,
                                          "message of " + std::to_string(needed) +
                                              " bytes is larger than the file outbox's 64 MiB record limit")});
       continue;
     }
-    if (config_->guarantee == delivery_guarantee::acked && !message.key.empty() && key_to_seq_->count(message.key)) {
+    if (config_->guarantee == delivery_guarantee::acked && !message.key.empty() && q.key_to_seq->count(message.key)) {
       rejected.push_back({this_request, 0,
                           outbox_failure(failure_code::invalid_option,
                                          "send(data, { key }): key '" + message.key +
@@ -216,10 +227,10 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
     }
     // Evict the oldest messages not yet handed to the socket to make room; their senders learn
     // why. A message already on the wire is never reported as dropped.
-    while (waiting() >= config_->max_messages || bytes_ + needed > config_->max_bytes) {
+    while (waiting() >= config_->max_messages || q.bytes + needed > config_->max_bytes) {
       if (!config_->drop_oldest || !evict_oldest_unsent(first_new, rejected, dropped())) break;
     }
-    if (waiting() >= config_->max_messages || bytes_ + needed > config_->max_bytes) {
+    if (waiting() >= config_->max_messages || q.bytes + needed > config_->max_bytes) {
       rejected.push_back({this_request, 0,
                           outbox_failure(failure_code::outbox_full,
                                          "outbox is full (maxMessages " + std::to_string(config_->max_messages) +
@@ -229,7 +240,7 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
       continue;
     }
     outbox_item item;
-    item.seq = shared_seq_ && !log_ ? shared_seq_->fetch_add(1, std::memory_order_relaxed) : next_seq_++;
+    item.seq = shared_seq_ && !file_log ? shared_seq_->fetch_add(1, std::memory_order_relaxed) : next_seq_++;
     item.request = this_request;
     if (!message.key.empty()) {
       item.key = std::move(message.key);
@@ -243,20 +254,20 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
     }
     item.payload = message.masked_with ? shared_payload(std::move(message.data), *message.masked_with)
                                        : shared_payload(std::move(message.data));
-    bytes_ += item.payload.size();
-    if (config_->guarantee == delivery_guarantee::acked) (*key_to_seq_)[item.key] = item.seq;
-    items_.push_back(std::move(item));
+    q.bytes += item.payload.size();
+    if (config_->guarantee == delivery_guarantee::acked) (*q.key_to_seq)[item.key] = item.seq;
+    q.items.push_back(std::move(item));
   }
-  if (log_ && first_new < items_.size()) {
+  if (file_log && first_new < q.items.size()) {
     // The log numbers records itself; its counter and next_seq_ agree because next_seq_ starts
-    // from log_->next_seq() and is re-read from it after every failure.
+    // from the log's next_seq() and is re-read from it after every failure.
     std::vector<outbox_entry> entries;
-    entries.reserve(items_.size() - first_new);
-    for (std::size_t i = first_new; i < items_.size(); ++i) {
-      entries.push_back({items_[i].seq, items_[i].key, std::string(items_[i].payload.plain()), items_[i].binary});
+    entries.reserve(q.items.size() - first_new);
+    for (std::size_t i = first_new; i < q.items.size(); ++i) {
+      entries.push_back({q.items[i].seq, q.items[i].key, std::string(q.items[i].payload.plain()), q.items[i].binary});
     }
     // Records [first_new, first_failed) are stored; the rest of the batch is not.
-    std::size_t first_failed = items_.size();
+    std::size_t first_failed = q.items.size();
     std::error_code ec;
     if (config_->fsync == fsync_policy::always) {
       // One record, one fsync: the slow, strict setting. Its fdatasyncs stay on this thread
@@ -264,14 +275,14 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
       absorb_background_failure();
       for (std::size_t i = 0; i < entries.size() && !ec; ++i) {
         std::vector<outbox_entry> one{std::move(entries[i])};
-        ec = log_->append(one);
-        if (!ec) ec = log_->sync();
+        ec = file_log->append(one);
+        if (!ec) ec = file_log->sync();
         if (ec) first_failed = first_new + i;
       }
     } else {
       // 'batch': the fsync is not here but in sync_appended(), which the session runs once for
       // every batch that arrived meanwhile (group commit).
-      ec = log_->append(entries);
+      ec = file_log->append(entries);
       if (ec) first_failed = first_new;
     }
     if (ec) {
@@ -279,34 +290,37 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
       auto f = outbox_failure(failure_code::outbox_io, "writing the outbox file failed (" + ec.message() +
                                                            "); the message was not stored, retry later");
       std::vector<send_outcome> failed;
-      while (items_.size() > first_failed) {
-        auto& item = items_.back();
-        bytes_ -= item.payload.size();
+      while (q.items.size() > first_failed) {
+        auto& item = q.items.back();
+        q.bytes -= item.payload.size();
         forget_key(item);
         failed.push_back({item.request, item.seq, f});
-        items_.pop_back();
+        q.items.pop_back();
       }
       rejected.insert(rejected.end(), failed.rbegin(), failed.rend());
-      next_seq_ = log_->next_seq();
+      next_seq_ = file_log->next_seq();
     }
   }
-  if (log_ && config_->fsync != fsync_policy::batch && !items_.empty()) file_->durable_upto = items_.back().seq;
-  for (std::size_t i = first_new; i < items_.size(); ++i) accepted.push_back({items_[i].request, items_[i].seq, {}});
+  if (file_log && config_->fsync != fsync_policy::batch && !q.items.empty()) file_->durable_upto = q.items.back().seq;
+  for (std::size_t i = first_new; i < q.items.size(); ++i) accepted.push_back({q.items[i].request, q.items[i].seq, {}});
 }
 
 void outbox::accept_on_wire(outgoing_message message, std::uint64_t request, std::uint64_t seq) {
+  queue_state& q = queue();
   outbox_item item;
   item.seq = seq;
   item.request = request;
   item.key = std::move(message.key);  // direct writes: no generated key is ever read (keeps_keys)
   item.binary = message.binary;
   item.payload = shared_payload(std::move(message.data));
-  bytes_ += item.payload.size();
-  items_.push_back(std::move(item));
-  send_index_ = items_.size();
+  q.bytes += item.payload.size();
+  q.items.push_back(std::move(item));
+  q.send_index = q.items.size();
 }
 
-bool outbox::needs_sync() const { return log_ && !items_.empty() && items_.back().seq > file_->durable_upto; }
+bool outbox::needs_sync() const {
+  return log() && queue_ && !queue_->items.empty() && queue_->items.back().seq > file_->durable_upto;
+}
 
 void outbox::start_sync(std::function<void()> done) {
   if (sync_in_flight()) {
@@ -321,9 +335,9 @@ void outbox::start_sync(std::function<void()> done) {
   }
   absorb_background_failure();
   auto job = std::make_shared<sync_job>();
-  job->upto = items_.back().seq;
+  job->upto = queue_->items.back().seq;  // needs_sync(): there is a queue
   std::error_code decided;
-  if (!log_->prepare_sync(job->ticket, decided)) {
+  if (!file_->log->prepare_sync(job->ticket, decided)) {
     apply_sync_result(job->upto, decided);
     done();
     return;
@@ -347,35 +361,36 @@ void outbox::complete_sync(std::shared_ptr<sync_job> job) {
   if (job->completed) return;  // already applied by sync_appended(wait)
   job->completed = true;
   if (file_->running_sync == job) file_->running_sync.reset();
-  if (!log_) return;  // closed meanwhile: close() synced what it could
+  if (!log()) return;  // closed meanwhile: close() synced what it could
   // A background sync that ran before this one (the worker keeps order) and failed: then this
   // commit does not count either.
   absorb_background_failure();
-  apply_sync_result(job->upto, log_->finish_sync(job->ticket, job->result));
+  apply_sync_result(job->upto, file_->log->finish_sync(job->ticket, job->result));
 }
 
 void outbox::apply_sync_result(std::uint64_t upto, std::error_code ec) {
+  queue_state& q = queue();
   if (ec) {
     // The log discarded everything appended since its last good sync: exactly the messages
     // above file_->durable_upto, which are the newest, and none of which went on the wire yet.
     auto f = outbox_failure(failure_code::outbox_io, "syncing the outbox file failed (" + ec.message() +
                                                          "); the message was not stored, retry later");
     std::vector<send_outcome> failed;
-    while (!items_.empty() && items_.back().seq > file_->durable_upto) {
-      auto& item = items_.back();
-      bytes_ -= item.payload.size();
+    while (!q.items.empty() && q.items.back().seq > file_->durable_upto) {
+      auto& item = q.items.back();
+      q.bytes -= item.payload.size();
       forget_key(item);
       failed.push_back({item.request, item.seq, f});
-      items_.pop_back();
+      q.items.pop_back();
     }
-    send_index_ = std::min(send_index_, items_.size());
+    q.send_index = std::min(q.send_index, q.items.size());
     file_->sync_failed.insert(file_->sync_failed.end(), failed.rbegin(), failed.rend());
-    next_seq_ = log_->next_seq();
+    next_seq_ = file_->log->next_seq();
     return;
   }
-  auto first = std::upper_bound(items_.begin(), items_.end(), file_->durable_upto,
+  auto first = std::upper_bound(q.items.begin(), q.items.end(), file_->durable_upto,
                                 [](std::uint64_t s, const outbox_item& item) { return s < item.seq; });
-  for (auto it = first; it != items_.end() && it->seq <= upto; ++it) file_->synced.push_back({it->request, it->seq, {}});
+  for (auto it = first; it != q.items.end() && it->seq <= upto; ++it) file_->synced.push_back({it->request, it->seq, {}});
   file_->durable_upto = std::max(file_->durable_upto, upto);
 }
 
@@ -387,18 +402,18 @@ void outbox::absorb_background_failure() {
     ec = file_->sync_failure->first;
     file_->sync_failure->first.clear();
   }
-  if (ec && log_) log_->report_background_sync_failure(ec);
+  if (ec && log()) file_->log->report_background_sync_failure(ec);
 }
 
 void outbox::sync_appended(std::vector<send_outcome>& persisted, std::vector<send_outcome>& rejected, bool wait) {
-  if (wait && log_) {
+  if (wait && log()) {
     // Teardown and close(): the group commit in flight is decided first, in order, then the rest
     // is synced right here. The bound keeps a dead disk from holding the caller forever; its
     // sends then stay unresolved, as they would in a crash.
     if (file_->running_sync && file_->worker->wait_idle(std::chrono::seconds(10))) complete_sync(file_->running_sync);
     if (!file_->running_sync && needs_sync()) {
       absorb_background_failure();
-      apply_sync_result(items_.back().seq, log_->sync());
+      apply_sync_result(queue_->items.back().seq, file_->log->sync());  // needs_sync(): there is a queue
     }
   }
   if (!file_) return;  // in memory: nothing is synced
@@ -409,129 +424,140 @@ void outbox::sync_appended(std::vector<send_outcome>& persisted, std::vector<sen
 }
 
 const outbox_item* outbox::next_to_send() {
-  while (send_index_ < items_.size() && items_[send_index_].acked) ++send_index_;
-  if (send_index_ >= items_.size()) return nullptr;
+  if (!queue_) return nullptr;
+  queue_state& q = *queue_;
+  while (q.send_index < q.items.size() && q.items[q.send_index].acked) ++q.send_index;
+  if (q.send_index >= q.items.size()) return nullptr;
   // A record goes on the wire only once it is durable: a failed fsync then never rejects a
   // message the server already has.
-  if (log_ && items_[send_index_].seq > file_->durable_upto) return nullptr;
-  return &items_[send_index_++];
+  if (log() && q.items[q.send_index].seq > file_->durable_upto) return nullptr;
+  return &q.items[q.send_index++];
 }
 
 void outbox::first_written_upto(std::uint64_t seq, std::vector<send_outcome>& written) {
-  if (seq <= first_written_mark_) return;  // a resend of messages already reported
-  auto it = std::upper_bound(items_.begin(), items_.end(), first_written_mark_,
+  queue_state& q = queue();
+  if (seq <= q.first_written_mark) return;  // a resend of messages already reported
+  auto it = std::upper_bound(q.items.begin(), q.items.end(), q.first_written_mark,
                              [](std::uint64_t s, const outbox_item& item) { return s < item.seq; });
-  for (; it != items_.end() && it->seq <= seq; ++it) {
+  for (; it != q.items.end() && it->seq <= seq; ++it) {
     if (it->request) written.push_back({it->request, it->seq, {}});
   }
-  first_written_mark_ = seq;
+  q.first_written_mark = seq;
 }
 
 void outbox::written_upto(std::uint64_t seq, std::vector<send_outcome>& delivered) {
-  if (config_->guarantee != delivery_guarantee::written) return;
-  while (!items_.empty() && items_.front().seq <= seq && send_index_ > 0) {
+  if (config_->guarantee != delivery_guarantee::written || !queue_) return;
+  while (!queue_->items.empty() && queue_->items.front().seq <= seq && queue_->send_index > 0) {
     remove_head(&delivered, {});
   }
 }
 
 bool outbox::acknowledge(const std::string& key, std::vector<send_outcome>& delivered) {
-  if (!key_to_seq_) return false;  // not 'acked': nothing waits for an ack
-  auto found = key_to_seq_->find(key);
-  if (found == key_to_seq_->end()) return false;
+  // Not 'acked' (nothing waits for an ack), or nothing was ever sent.
+  if (!queue_ || !queue_->key_to_seq) return false;
+  queue_state& q = *queue_;
+  auto found = q.key_to_seq->find(key);
+  if (found == q.key_to_seq->end()) return false;
   std::uint64_t seq = found->second;
-  key_to_seq_->erase(found);
-  if (items_.empty() || seq < items_.front().seq) return false;
+  q.key_to_seq->erase(found);
+  if (q.items.empty() || seq < q.items.front().seq) return false;
   // Seqs in the queue ascend, so a binary search finds the item even after out-of-order acks.
-  auto it = std::lower_bound(items_.begin(), items_.end(), seq,
+  auto it = std::lower_bound(q.items.begin(), q.items.end(), seq,
                              [](const outbox_item& item, std::uint64_t s) { return item.seq < s; });
-  if (it == items_.end() || it->seq != seq || it->acked) return false;
+  if (it == q.items.end() || it->seq != seq || it->acked) return false;
   it->acked = true;
-  ++acked_count_;
+  ++q.acked_count;
   delivered.push_back({it->request, it->seq, {}});
-  if (log_) log_->mark_delivered(seq);
+  if (log()) file_->log->mark_delivered(seq);
   pop_delivered_head(nullptr);
   return true;
 }
 
 void outbox::pop_delivered_head(std::vector<send_outcome>* delivered) {
-  while (!items_.empty() && items_.front().acked) {
-    --acked_count_;
-    bytes_ -= items_.front().payload.size();
-    items_.pop_front();
-    if (send_index_ > 0) --send_index_;
+  queue_state& q = queue();
+  while (!q.items.empty() && q.items.front().acked) {
+    --q.acked_count;
+    q.bytes -= q.items.front().payload.size();
+    q.items.pop_front();
+    if (q.send_index > 0) --q.send_index;
   }
   (void)delivered;
 }
 
 void outbox::remove_head(std::vector<send_outcome>* outcomes, failure error) {
-  auto& item = items_.front();
+  queue_state& q = queue();
+  auto& item = q.items.front();
   if (outcomes) outcomes->push_back({item.request, item.seq, error});
-  if (log_) {
+  if (outbox_log* const file_log = log()) {
     if (error) {
-      log_->drop(item.seq);
+      file_log->drop(item.seq);
     } else {
-      log_->mark_delivered(item.seq);
+      file_log->mark_delivered(item.seq);
     }
   }
   forget_key(item);
-  bytes_ -= item.payload.size();
-  items_.pop_front();
-  if (send_index_ > 0) --send_index_;
+  q.bytes -= item.payload.size();
+  q.items.pop_front();
+  if (q.send_index > 0) --q.send_index;
   pop_delivered_head(nullptr);
 }
 
 void outbox::forget_key(const outbox_item& item) {
   // Only this item's own mapping: after a rejected duplicate the key may belong to another.
-  if (!key_to_seq_) return;
-  auto found = key_to_seq_->find(item.key);
-  if (found != key_to_seq_->end() && found->second == item.seq) key_to_seq_->erase(found);
+  if (!queue_ || !queue_->key_to_seq) return;
+  auto& key_to_seq = *queue_->key_to_seq;
+  auto found = key_to_seq.find(item.key);
+  if (found != key_to_seq.end() && found->second == item.seq) key_to_seq.erase(found);
 }
 
 bool outbox::evict_oldest_unsent(std::size_t& first_new, std::vector<send_outcome>& rejected, failure error) {
-  std::size_t i = send_index_;
-  while (i < first_new && items_[i].acked) ++i;
+  queue_state& q = queue();
+  std::size_t i = q.send_index;
+  while (i < first_new && q.items[i].acked) ++i;
   if (i >= first_new) return false;  // only messages of earlier batches, and none on the wire
-  auto& item = items_[i];
+  auto& item = q.items[i];
   rejected.push_back({item.request, item.seq, std::move(error)});
-  ++evicted_;
-  if (log_) log_->drop(item.seq);
+  ++q.evicted;
+  if (log()) file_->log->drop(item.seq);
   forget_key(item);
-  bytes_ -= item.payload.size();
-  items_.erase(items_.begin() + static_cast<std::ptrdiff_t>(i));
+  q.bytes -= item.payload.size();
+  q.items.erase(q.items.begin() + static_cast<std::ptrdiff_t>(i));
   --first_new;
   return true;
 }
 
 bool outbox::has_unsent() const {
-  std::size_t i = send_index_;
-  while (i < items_.size() && items_[i].acked) ++i;
+  if (!queue_) return false;
+  std::size_t i = queue_->send_index;
+  while (i < queue_->items.size() && queue_->items[i].acked) ++i;
   // Not yet durable counts too: its group commit is running and it goes out once that returns
   // (or is rejected if it fails), so close() waits for it rather than blocking on the disk.
-  return i < items_.size();
+  return i < queue_->items.size();
 }
 
 void outbox::abandon(std::vector<send_outcome>& rejected) {
-  if (log_) return;  // on disk they wait for the next process
+  if (log() || !queue_) return;  // on disk they wait for the next process; or nothing was sent
+  queue_state& q = *queue_;
   auto f = outbox_failure(failure_code::closed, "the socket was closed before this message was delivered");
-  for (auto& item : items_) {
+  for (auto& item : q.items) {
     if (!item.acked) rejected.push_back({item.request, item.seq, f});
   }
-  items_.clear();
-  if (key_to_seq_) key_to_seq_->clear();
-  bytes_ = 0;
-  acked_count_ = 0;
-  send_index_ = 0;
+  q.items.clear();
+  if (q.key_to_seq) q.key_to_seq->clear();
+  q.bytes = 0;
+  q.acked_count = 0;
+  q.send_index = 0;
 }
 
 void outbox::close() {
-  if (!log_) return;
+  if (!log()) return;
   // Queued disk work (a sync, the resume position, deletions) finishes before the final sync,
   // which close() of the log does on this thread; then the worker stops.
   if (file_->worker->wait_idle(std::chrono::seconds(10)) && file_->running_sync) complete_sync(file_->running_sync);
-  log_->close();
+  file_->log->close();
   file_->worker.reset();
   file_->resume_file.reset();
-  log_.reset();
+  file_->log.reset();
 }
 
 }  // namespace rws

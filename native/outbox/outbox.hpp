@@ -71,7 +71,7 @@ class outbox {
   // Generated keys are key_prefix() + "-" + 12 hex digits of seq; lib/resilient-socket.js builds
   // the same string for receipts, so keys never cross the thread boundary one by one.
   std::string_view key_prefix() const { return {key_prefix_.data(), key_prefix_.size()}; }
-  bool durable() const { return log_ != nullptr; }
+  bool durable() const { return log() != nullptr; }
 
   // In memory: sequence numbers come from `counter`, which the JavaScript thread's direct writes
   // share (transport/direct_lane.hpp). Set before the first accept().
@@ -108,7 +108,9 @@ class outbox {
   // still running (close() drains them first).
   bool has_unsent() const;
   // A new connection: everything not yet delivered is sent again, in order.
-  void rewind() { send_index_ = 0; }
+  void rewind() {
+    if (queue_) queue_->send_index = 0;
+  }
   // Messages up to `seq` are fully written to the socket. In 'written' mode they leave the outbox.
   void written_upto(std::uint64_t seq, std::vector<send_outcome>& delivered);
   // The messages up to `seq` whose bytes reached the kernel for the first time (a resend after
@@ -122,9 +124,11 @@ class outbox {
   void abandon(std::vector<send_outcome>& rejected);
   void close();
   // Nothing waits: frees the queue's memory (a burst grew it). Called while idle, not per message.
-  void release_idle_memory() { items_.release_if_empty(); }
+  void release_idle_memory() {
+    if (queue_) queue_->items.release_if_empty();
+  }
 
-  std::size_t size() const { return items_.size() - acked_count_; }
+  std::size_t size() const { return queue_ ? queue_->items.size() - queue_->acked_count : 0; }
   // The messages maxMessages bounds: all of them, except — in 'written' mode — those already
   // handed to this connection, which leave as soon as the socket has them (at most the
   // session's write high-water mark of them). While connected, messages go straight
@@ -132,15 +136,15 @@ class outbox {
   // 1 MiB hands over 16,384 messages of 64 B in one tick (bench send-64-text).
   std::size_t waiting() const {
     if (config_->guarantee != delivery_guarantee::written) return size();
-    return size() - std::min(send_index_, items_.size());
+    return queue_ ? size() - std::min(queue_->send_index, queue_->items.size()) : 0;
   }
   // How many more messages accept() takes now before maxMessages refuses (or evicts).
   std::size_t room() const { return waiting() >= config_->max_messages ? 0 : config_->max_messages - waiting(); }
-  std::uint64_t bytes() const { return bytes_; }
-  std::uint64_t torn_bytes() const { return torn_bytes_; }
+  std::uint64_t bytes() const { return queue_ ? queue_->bytes : 0; }
+  std::uint64_t torn_bytes() const { return file_ ? file_->torn_bytes : 0; }
   // Bytes of the file log's segments on disk (0 in memory), and messages 'drop-oldest' evicted.
-  std::uint64_t disk_bytes() const { return log_ ? log_->disk_bytes() : 0; }
-  std::uint64_t evicted() const { return evicted_; }
+  std::uint64_t disk_bytes() const { return log() ? log()->disk_bytes() : 0; }
+  std::uint64_t evicted() const { return queue_ ? queue_->evicted : 0; }
   // The resume position stored beside the file log (resume_position_file); nullopt without one.
   std::optional<std::string> load_resume_position();
   // Written by the disk worker; nothing without a file log.
@@ -155,7 +159,7 @@ class outbox {
   // key_prefix() and the seq, and JavaScript builds the same string — and a message keeps only
   // a key its sender gave (bench send-64-text: one snprintf and one allocation less per message).
   bool keeps_keys() const {
-    return log_ || config_->guarantee == delivery_guarantee::acked || !config_->key_field.empty();
+    return log() || config_->guarantee == delivery_guarantee::acked || !config_->key_field.empty();
   }
   void forget_key(const outbox_item& item);
   // 'drop-oldest': removes the oldest message of an earlier batch that is not on the wire yet.
@@ -187,21 +191,32 @@ class outbox {
     std::vector<send_outcome> synced;  // outcomes of finished syncs, not yet collected
     std::vector<send_outcome> sync_failed;
     std::uint64_t durable_upto = 0;  // every record up to this seq is on disk
+    std::uint64_t torn_bytes = 0;    // recovery cut a torn tail of this many bytes
+    // Last: destroyed first, its callbacks use the members above. Null if opening it failed.
+    std::unique_ptr<outbox_log> log;
   };
+  outbox_log* log() const { return file_ ? file_->log.get() : nullptr; }
+
+  // The queue and its counters, made by the first message (or by open() for a file outbox) and
+  // kept from then on. An in-memory outbox that never held a message, as an idle socket's, is
+  // the seq counter and the key prefix alone (bench idle-5000: RSS per connection). The
+  // accessors above read an outbox without one as empty.
+  struct queue_state {
+    lazy_deque<outbox_item> items;
+    std::unique_ptr<std::unordered_map<std::string, std::uint64_t>> key_to_seq;  // 'acked' mode only
+    std::size_t send_index = 0;  // items[send_index] is the next to write in this connection
+    std::uint64_t first_written_mark = 0;  // every seq up to this was reported by first_written_upto
+    std::size_t acked_count = 0;  // acked items not yet popped (an older one is still pending)
+    std::uint64_t bytes = 0;
+    std::uint64_t evicted = 0;
+  };
+  queue_state& queue();  // made if need be
 
   std::shared_ptr<const outbox_config> config_;
   std::unique_ptr<file_state> file_;
-  std::unique_ptr<outbox_log> log_;  // after file_: destroyed first, its callbacks use file_
-  lazy_deque<outbox_item> items_;
-  std::unique_ptr<std::unordered_map<std::string, std::uint64_t>> key_to_seq_;  // 'acked' mode only (made with the outbox)
-  std::size_t send_index_ = 0;  // items_[send_index_] is the next to write in this connection
-  std::uint64_t first_written_mark_ = 0;  // every seq up to this was reported by first_written_upto
-  std::size_t acked_count_ = 0;  // acked items not yet popped (an older one is still pending)
-  std::uint64_t bytes_ = 0;
+  std::unique_ptr<queue_state> queue_;
   std::uint64_t next_seq_ = 1;
   std::atomic<std::uint64_t>* shared_seq_ = nullptr;  // in memory, with direct writes: the seqs
-  std::uint64_t torn_bytes_ = 0;
-  std::uint64_t evicted_ = 0;
   // A ULID, in place: as a std::string it was a 26-byte block of its own beside the string's
   // 32 bytes, per socket.
   std::array<char, idempotency_key_size> key_prefix_{};

@@ -35,7 +35,8 @@ const char* state_name(session_state state);
 class session : public std::enable_shared_from_this<session>,
                 public connection_handler,
                 private wake_listener,
-                private network_listener {
+                private network_listener,
+                private timer_wheel::entry {
  public:
   // `config` may be shared with other sessions (the binding gives sockets made with equal options
   // one copy); it never changes.
@@ -145,7 +146,6 @@ class session : public std::enable_shared_from_this<session>,
   // Part of the session's own allocation: written here, read (and outbox_size counted) by the
   // binding on the JavaScript thread while it holds the session.
   session_stats stats_;
-  std::shared_ptr<asio::ssl::context> tls_context_;
   std::vector<session_event> events_;  // emitted during the current io step, pushed at its end
 
   std::shared_ptr<connection> conn_;  // the current attempt, null between attempts
@@ -155,7 +155,7 @@ class session : public std::enable_shared_from_this<session>,
   std::uint32_t url_turn_ = 0;        // every attempt moves to the next URL (wraps: a modulo)
   std::uint32_t attempt_turn_ = 0;    // the current attempt's index in config_->urls and .proxies
   // What a session rarely needs, in one block made by the first of them: an idle socket keeps one
-  // null pointer, not seven (5,000 idle sockets: memory). Each part is made when first needed.
+  // null pointer, not eight (5,000 idle sockets: memory). Each part is made when first needed.
   struct close_request {
     std::uint16_t code;
     std::string reason;
@@ -180,6 +180,9 @@ class session : public std::enable_shared_from_this<session>,
     // The reconnect curve (reconnect_backoff()): made with the first retry, or when a stable
     // connection ends (which arms its immediate retry). A connection that never ends needs none.
     std::unique_ptr<backoff> reconnect_curve;
+    // wss:// (or following redirects): the binding's TLS context, shared by sockets with the
+    // same TLS options. Set at construction; a plain ws:// socket has none.
+    std::shared_ptr<asio::ssl::context> tls_context;
   };
   std::unique_ptr<occasional_parts> occasional_;
   occasional_parts& occasional() {
@@ -187,6 +190,10 @@ class session : public std::enable_shared_from_this<session>,
     return *occasional_;
   }
   const close_request* requested_close() const { return occasional_ ? occasional_->close.get() : nullptr; }
+  const std::shared_ptr<asio::ssl::context>& tls_context() const {
+    static const std::shared_ptr<asio::ssl::context> none;
+    return occasional_ ? occasional_->tls_context : none;
+  }
   steady_clock::time_point disconnected_since_ = steady_clock::now();
   backoff& reconnect_backoff();  // made if need be (occasional_parts::reconnect_curve)
   io_timer& retry_timer() {
@@ -197,22 +204,14 @@ class session : public std::enable_shared_from_this<session>,
   void cancel_retry_timer() {
     if (occasional_ && occasional_->retry_timer) occasional_->retry_timer->cancel();
   }
-  // When the open connection counts as stable (reconnect.stableAfter). Looked at when it ends, not
-  // by a timer: 5,000 sockets opened together meant 5,000 separate wake-ups of the io thread
-  // 5 s later, more CPU than their heartbeats (bench idle-5000).
-  steady_clock::time_point stable_at_{};
-
-  // The heartbeat's next look, on the io thread's shared timer_wheel (no Asio timer per socket).
-  // With the heartbeat off, the same entry is when an idle socket gives back what a burst of
-  // sends grew (release_idle_memory), which the heartbeat does otherwise.
-  struct heartbeat_deadline final : timer_wheel::entry {
-    explicit heartbeat_deadline(session& owner) : owner(owner) {}
-    void on_due() override;
-    session& owner;
-  };
-  heartbeat_deadline heartbeat_due_{*this};
+  // The heartbeat's next look: the session is itself its entry on the io thread's shared
+  // timer_wheel (no Asio timer per socket, and no pointer back to the session). With the
+  // heartbeat off, the same entry is when an idle socket gives back what a burst of sends grew
+  // (release_idle_memory), which the heartbeat does otherwise.
+  timer_wheel::entry& heartbeat_due() { return *this; }
+  void on_due() override;
   std::uint64_t path_token_ = 0;  // watch_network()'s, while open with the heartbeat on
-  heartbeat heartbeat_;  // decides; this class owns the deadline (heartbeat_due_) and does what it says
+  heartbeat heartbeat_;  // decides; this class owns the deadline (heartbeat_due()) and does what it says
   std::uint64_t wake_token_ = 0;  // subscribed to wake_service while open with a heartbeat
   test_overrides& overrides() {
     auto& parts = occasional().overrides;

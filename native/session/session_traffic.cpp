@@ -153,7 +153,7 @@ void session::handle_pong() {
 
 void session::arm_heartbeat(std::chrono::milliseconds delay) {
   if (delay.count() <= 0) {
-    timer_wheel::of(io_).arm(heartbeat_due_, timer_wheel::at_once);  // "probe at once" stays at once
+    timer_wheel::of(io_).arm(heartbeat_due(), timer_wheel::at_once);  // "probe at once" stays at once
     return;
   }
   // Idle sockets' heartbeats fire together: the deadline is rounded up to a grid that every
@@ -167,16 +167,16 @@ void session::arm_heartbeat(std::chrono::milliseconds delay) {
   const nanoseconds grid = std::chrono::milliseconds(std::clamp<std::int64_t>(shortest_ms / 20, 1, 250));
   const nanoseconds due = (steady_clock::now() + delay).time_since_epoch();
   const nanoseconds rounded = ((due + grid - nanoseconds(1)) / grid) * grid;
-  timer_wheel::of(io_).arm(heartbeat_due_,
+  timer_wheel::of(io_).arm(heartbeat_due(),
                            steady_clock::time_point(std::chrono::duration_cast<steady_clock::duration>(rounded)));
 }
 
-void session::heartbeat_deadline::on_due() {
-  auto keep = owner.shared_from_this();  // on_heartbeat may end what holds the session
-  if (owner.config_->heartbeat.enabled) {
-    owner.on_heartbeat();
+void session::on_due() {
+  auto keep = shared_from_this();  // on_heartbeat may end what holds the session
+  if (config_->heartbeat.enabled) {
+    on_heartbeat();
   } else {
-    owner.release_idle_memory();
+    release_idle_memory();
   }
 }
 
@@ -201,7 +201,7 @@ void session::on_network_change(const network_change& change) {
 
 void session::on_wake() {
   if (state_ != session_state::open || !conn_ || !conn_->is_open()) return;
-  heartbeat_due_.cancel();
+  heartbeat_due().cancel();
   on_heartbeat(/*woke_elsewhere=*/true);
 }
 
@@ -254,11 +254,11 @@ void session::on_written(std::uint64_t tag) {
   } else {
     pump();
   }
-  if (!config_->heartbeat.enabled && state_ == session_state::open && !heartbeat_due_.armed()) {
+  if (!config_->heartbeat.enabled && state_ == session_state::open && !heartbeat_due().armed()) {
     // No heartbeat looks back at this socket: give back what this burst grew once it has been
     // quiet for a while (whole seconds, so sockets that wrote together share a slot).
     const auto due = std::chrono::ceil<std::chrono::seconds>(steady_clock::now() + idle_release_after);
-    timer_wheel::of(io_).arm(heartbeat_due_, steady_clock::time_point(due));
+    timer_wheel::of(io_).arm(heartbeat_due(), steady_clock::time_point(due));
   }
   flush_events();
 }
