@@ -77,8 +77,8 @@ class native_socket {
   std::shared_ptr<session> session_;
   std::shared_ptr<js_event_queue> events_;
   // Large binary payloads copied by stage() during this tick, taken in order by the next send().
-  // Made by the first stage() of a tick and dropped by that send(): a socket that stages nothing,
-  // as an idle one, keeps a null pointer, not an empty vector (bench idle-5000: RSS).
+  // Made by the first stage() of a tick and dropped by the send() that takes it: a socket that
+  // stages nothing, as an idle one, keeps a null pointer, not an empty vector (bench idle-5000).
   std::unique_ptr<std::vector<outgoing_message>> staged_;
   bool premask_staged_ = false;  // stage() masks what it copies (in-memory outbox)
   // The session's lane, when JavaScript may write directly (the session made it, or not, at

@@ -183,7 +183,7 @@ class outbox {
   struct file_state {
     std::unique_ptr<file_system> fs;
     std::unique_ptr<resume_position_file> resume_file;
-    // Destroyed first (declared after what its jobs use): its destructor runs the queued jobs.
+    // Destroyed after the log and before what its jobs use: its destructor runs the queued jobs.
     std::unique_ptr<disk_worker> worker;
     poster post_to_io;
     std::shared_ptr<sync_job> running_sync;  // the group commit in flight, if any
@@ -192,7 +192,9 @@ class outbox {
     std::vector<send_outcome> sync_failed;
     std::uint64_t durable_upto = 0;  // every record up to this seq is on disk
     std::uint64_t torn_bytes = 0;    // recovery cut a torn tail of this many bytes
-    // Last: destroyed first, its callbacks use the members above. Null if opening it failed.
+    // Null if opening it failed, and after close(). close() (which ~outbox runs) closes and
+    // resets it while the outbox is whole: its callbacks reach the members above through file_.
+    // Declared last all the same, so it would go first.
     std::unique_ptr<outbox_log> log;
   };
   outbox_log* log() const { return file_ ? file_->log.get() : nullptr; }

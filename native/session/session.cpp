@@ -89,8 +89,11 @@ void session::mark_disconnected() {
     // When the connection counted as stable (reconnect.stableAfter), in the stats alone: judged
     // here, when it ends, not by a timer (5,000 sockets opened together meant 5,000 separate
     // wake-ups of the io thread 5 s later, more CPU than their heartbeats: bench idle-5000).
-    const steady_clock::time_point stable_at{std::chrono::milliseconds(stats_.stable_at_ms.load())};
-    if (disconnected_since_ >= stable_at) {
+    // Both instants rounded up to the millisecond: everything that counted as stable against the
+    // exact instant still does (stableAfter: 0 and a drop within the millisecond of the open),
+    // and never later than stats() says so.
+    const auto ended_ms = std::chrono::ceil<std::chrono::milliseconds>(disconnected_since_.time_since_epoch()).count();
+    if (ended_ms >= stats_.stable_at_ms.load()) {
       stats_.attempt = 0;  // before stable_at_ms goes: stats() never reads the old count
       reconnect_backoff().reset_after_stable();
     }
@@ -267,9 +270,8 @@ void session::on_open(const open_info& info) {
   // (mark_disconnected), and for stats() from the moment it is stable.
   const auto stable_at = steady_clock::now() + std::chrono::milliseconds(config_->reconnect.stable_after_ms);
   stability_pending_ = true;
-  // Rounded up to the whole millisecond that stats() compares and mark_disconnected reads back,
-  // so both call the connection stable from the same instant (a drop in that last millisecond
-  // still counts as unstable).
+  // Rounded up to the whole millisecond that stats() compares: stats() must not call the
+  // connection stable before mark_disconnected, which reads it back, would.
   stats_.stable_at_ms = std::chrono::ceil<std::chrono::milliseconds>(stable_at.time_since_epoch()).count();
 
   if (config_->heartbeat.enabled) {

@@ -154,8 +154,9 @@ class session : public std::enable_shared_from_this<session>,
   std::uint64_t attempts() const { return stats_.attempt.load(std::memory_order_relaxed); }
   std::uint32_t url_turn_ = 0;        // every attempt moves to the next URL (wraps: a modulo)
   std::uint32_t attempt_turn_ = 0;    // the current attempt's index in config_->urls and .proxies
-  // What a session rarely needs, in one block made by the first of them: an idle socket keeps one
-  // null pointer, not eight (5,000 idle sockets: memory). Each part is made when first needed.
+  // What a session rarely needs, in one block made by the first of them: an idle ws:// socket
+  // keeps one null pointer, not eight (5,000 idle sockets: memory). Each part is made when first
+  // needed; a socket with TLS makes the block at construction, for its TLS context.
   struct close_request {
     std::uint16_t code;
     std::string reason;

@@ -92,9 +92,16 @@ TEST(OutboxInMemory, AnAckBeforeAnySendMatchesNothingAndTheFirstSendIsAckable) {
   EXPECT_EQ(box.size(), 0u);
 
   // A duplicate key is refused only while the first one waits.
+  auto waiting = one_message("{}", "k-2");
+  box.accept(waiting, 2, accepted, rejected);
+  auto duplicate = one_message("{}", "k-2");
+  box.accept(duplicate, 3, accepted, rejected);
+  ASSERT_EQ(rejected.size(), 1u);
+  EXPECT_EQ(rejected[0].request, 3u);
+  EXPECT_EQ(rejected[0].error.code, failure_code::invalid_option);
   auto again = one_message("{}", "k-1");
-  box.accept(again, 2, accepted, rejected);
-  EXPECT_TRUE(rejected.empty());
+  box.accept(again, 4, accepted, rejected);
+  EXPECT_EQ(rejected.size(), 1u);
 }
 
 TEST(OutboxInMemory, TheFirstMessageTakesItsSeqFromTheSharedCounter) {
