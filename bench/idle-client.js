@@ -19,11 +19,11 @@
  *     resilient-ws);
  *   - settledRssPerConnection: the same growth once V8's memory reducer has shrunk the young
  *     generation back (or it never grew) and RSS then held still, at least SETTLE_MIN_MS after
- *     the full GC, which an idle process reaches by itself some 10-30 s in. This is what the connections cost a service that keeps them,
- *     not the garbage of opening them. `settledAfterMs` is how long that took from the full GC;
- *     `settled` is false when it did not happen within SETTLE_LIMIT_MS (the number is then the
- *     last reading, and bench/run.js fails the round), `youngShrunk` says which part was
- *     missing;
+ *     the full GC, which an idle process reaches by itself some 10-30 s in. This is what the
+ *     connections cost a service that keeps them, not the garbage of opening them.
+ *     `settledAfterMs` is how long that took from the full GC; `settled` is false when it did
+ *     not happen within SETTLE_LIMIT_MS (the number is then the last reading, and bench/run.js
+ *     fails the round), `youngShrunk` says which part was missing;
  *   - cpuPercentPer1000: CPU time of this whole process (every thread) over `cpuWindowMs` of
  *     idleness, as % of one core, per 1,000 open connections (measured after the settling, so
  *     the memory reducer's own collections are not counted as idle cost);
@@ -47,7 +47,7 @@ const SETTLE_LIMIT_MS = 60000;
 // Never settled before the reducer's first round could run: when the young generation never
 // grew (few connections), "shrunk" holds at once, and RSS held still for a couple of seconds
 // before the reducer gave back old-generation pages (resilient-ws at 1,000 connections read
-// 7.5-8.5 KiB per connection 4 s in, 3.4 KiB 35 s in).
+// 7.5-8.5 KiB per connection 4 s in, 3.35 KiB 15 s in).
 const SETTLE_MIN_MS = 15000;
 const POLL_MS = 500;
 // RSS counts as settled once the young generation shrank and RSS then stayed within this
