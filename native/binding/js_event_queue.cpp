@@ -63,12 +63,13 @@ void surface_pending_exception(napi_env env) {
   napi_fatal_exception(env, error);
 }
 
-napi_value make_error(napi_env env, const failure& f) {
-  if (!f) {
+napi_value make_error(napi_env env, const std::unique_ptr<failure>& error) {
+  if (!error || !*error) {
     napi_value v;
     napi_get_null(env, &v);
     return v;
   }
+  const failure& f = *error;
   napi_value obj;
   napi_create_object(env, &obj);
   napi_set_named_property(env, obj, "code", make_string(env, std::string(failure_code_name(f.code))));
@@ -108,16 +109,17 @@ void append_event(napi_env env, napi_value array, uint32_t& index, session_event
     return;
   }
   put(make_number(env, kind));
+  if (e.kind == event_kind::state) {  // its detail, only when the change has a reason
+    put(make_string(env, state_name(e.state)));
+    put(make_string(env, state_name(e.previous)));
+    put(e.detail && !e.detail->reason.empty() ? make_string(env, e.detail->reason) : make_undefined(env));
+    return;
+  }
   // Kinds without fields (e.g. drain) carry no detail; binding a reference to *nullptr is UB
   // even unread (UBSan, npm run test:asan).
   if (!e.detail) return;
   const event_detail& d = *e.detail;
   switch (e.kind) {
-    case event_kind::state:
-      put(make_string(env, d.state));
-      put(make_string(env, d.previous));
-      put(d.reason.empty() ? make_undefined(env) : make_string(env, d.reason));
-      break;
     case event_kind::connecting:
       put(make_number(env, static_cast<double>(d.attempt)));
       put(make_string(env, d.url));

@@ -109,10 +109,13 @@ void session::flush_events() {
 
 void session::set_state(session_state next, const std::string& reason) {
   if (next == state_) return;
-  auto e = session_event::with_detail(event_kind::state);
-  e.detail->state = state_name(next);
-  e.detail->previous = state_name(state_);
-  e.detail->reason = reason;
+  session_event e(event_kind::state);
+  e.state = next;
+  e.previous = state_;
+  if (!reason.empty()) {
+    e.detail = std::make_unique<event_detail>();
+    e.detail->reason = reason;
+  }
   state_ = next;
   emit(std::move(e));
 }
@@ -123,7 +126,7 @@ void session::start(bool connect_now) {
   stats_.set_rare(&session_stats::rare_counters::torn_bytes_truncated, outbox_.torn_bytes());
   if (corrupt) {
     auto e = session_event::with_detail(event_kind::error);
-    e.detail->error = corrupt;
+    e.detail->error = std::make_unique<failure>(corrupt);
     emit(std::move(e));
   }
   if (opened) {
@@ -316,7 +319,7 @@ void session::on_closed(close_info info) {
     e.detail->reason = info.reason;
     e.detail->was_clean = info.was_clean;
     e.detail->will_reconnect = will_reconnect;
-    e.detail->error = cause;
+    if (cause) e.detail->error = std::make_unique<failure>(cause);
     emit(std::move(e));
   }
   if (closing) {
@@ -351,7 +354,7 @@ void session::schedule_retry(const failure& cause, const std::string& reason, st
   e.detail->attempt = attempts() + 1;
   e.detail->delay_ms = delay;
   e.detail->reason = reason;
-  e.detail->error = cause;
+  if (cause) e.detail->error = std::make_unique<failure>(cause);
   emit(std::move(e));
   retry_timer().expires_after(std::chrono::milliseconds(delay));
   retry_timer().async_wait([self = shared_from_this()](const error_code& ec) {
@@ -382,7 +385,7 @@ void session::drop_connection(std::uint16_t close_code) {
 void session::enter_failed(failure error, int close_code) {
   set_state(session_state::failed, error.message);
   auto e = session_event::with_detail(event_kind::failed);
-  e.detail->error = error;
+  e.detail->error = std::make_unique<failure>(std::move(error));
   emit(std::move(e));
   release_resources();
   auto c = session_event::with_detail(event_kind::close);

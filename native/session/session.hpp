@@ -29,9 +29,6 @@
 
 namespace rws {
 
-enum class session_state : std::uint8_t { idle, connecting, open, reconnecting, closing, closed, failed };
-const char* state_name(session_state state);
-
 class session : public std::enable_shared_from_this<session>,
                 public connection_handler,
                 private wake_listener,

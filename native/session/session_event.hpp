@@ -35,12 +35,16 @@ enum class event_kind : std::uint8_t {
   resume_reset,  // the server said it cannot replay from our position (resume.resetMatch)
 };
 
+// The socket's states, as `state` events and stats() name them (state_name()).
+enum class session_state : std::uint8_t { idle, connecting, open, reconnecting, closing, closed, failed };
+const char* state_name(session_state state);
+
 // handed_to_kernel is no receipt: with a file outbox or 'acked' it tells JavaScript that the
 // messages' bytes reached the kernel (bufferedAmount); their promises settle at their receipt.
 enum class receipt_status : std::uint8_t { written = 1, persisted, acked, handed_to_kernel };
 
 struct event_detail {
-  std::string state, previous, reason;  // state: names; disconnect/close/reconnecting: reason text
+  std::string reason;  // state (when it has one), disconnect, close, reconnecting: reason text
   std::string url, protocol, resumed_from;
   std::uint64_t attempt = 0;
   std::int64_t delay_ms = 0;
@@ -48,7 +52,9 @@ struct event_detail {
   bool was_clean = false, will_reconnect = false, reconnected = false;
   double rtt_ms = 0;
   std::string key;  // ack
-  failure error;
+  // disconnect, reconnecting, failed, error, send_failed. Behind a pointer: the detail of every
+  // other event (two per connection opened) would carry ~100 unused bytes.
+  std::unique_ptr<failure> error;
   // sent: requests [first_request, first_request + count) got seqs [first_seq, ...)
   std::uint64_t first_request = 0, count = 0, first_seq = 0;
   receipt_status status = receipt_status::written;
@@ -61,6 +67,9 @@ struct session_event {
   bool binary = false;    // message
   bool replayed = false;  // message
   bool id_is_string = false;  // message: the id was a JSON string (how it is stored on disk)
+  // state: the new state and the one before (in the struct's padding). A state event has a
+  // detail only when the change has a reason: the two of every connection opened have none.
+  session_state state = session_state::idle, previous = session_state::idle;
   std::string data;       // message payload
   std::string id;         // message id (resume), empty when none
   std::unique_ptr<event_detail> detail;
@@ -95,7 +104,10 @@ inline std::uint64_t batch_cost(const std::vector<session_event>& batch) {
   std::uint64_t bytes = batch.capacity() * sizeof(session_event) + heap_block_overhead;
   for (const auto& e : batch) {
     bytes += heap_bytes(e.data) + heap_bytes(e.id);
-    if (e.detail) bytes += sizeof(event_detail) + heap_block_overhead;
+    if (e.detail) {
+      bytes += sizeof(event_detail) + heap_block_overhead;
+      if (e.detail->error) bytes += sizeof(failure) + heap_block_overhead;
+    }
   }
   return bytes;
 }

@@ -289,7 +289,7 @@ void session::report_rejected(std::vector<send_outcome>& outcomes) {
     if (o.request == 0) continue;
     auto e = session_event::with_detail(event_kind::send_failed);
     e.detail->first_request = o.request;
-    e.detail->error = std::move(o.error);
+    e.detail->error = std::make_unique<failure>(std::move(o.error));
     emit(std::move(e));
   }
   outcomes.clear();

@@ -14,14 +14,20 @@ const { NGINX, available, startNginx } = require('./support');
 if (!available) console.log(`nginx tests skipped: ${NGINX} not found (apt-get install nginx)`);
 const maybe = available ? describe : describe.skip;
 
-/** Command lines of nginx processes started by this file (their temp dir is rws-nginx-*). */
+// The temp directories of the nginx instances this file started: each one's command line names
+// its directory, and another test run on the machine may have nginx instances of its own.
+const startedDirs = [];
+
+/** Command lines of the nginx processes started by this file that are still running. */
 function ourNginxProcesses() {
+  let lines;
   try {
-    return execFileSync('pgrep', ['-a', '-f', 'rws-nginx-'], { encoding: 'utf8' }).trim();
+    lines = execFileSync('pgrep', ['-a', '-f', 'rws-nginx-'], { encoding: 'utf8' }).trim().split('\n');
   } catch (err) {
     if (err.status === 1) return ''; // pgrep: nothing matched
     throw err;
   }
+  return lines.filter((line) => startedDirs.some((dir) => line.includes(dir))).join('\n');
 }
 
 let scope;
@@ -34,12 +40,14 @@ const fastBackoff = { initialDelay: 50, maxDelay: 500 };
 
 maybe('nginx reverse proxy', () => {
   afterAll(() => {
+    expect(startedDirs.length).toBeGreaterThan(0);
     expect(ourNginxProcesses()).toBe('');
   });
 
   async function proxied(readTimeout) {
     const server = scope.add(await startWsServer(), (s) => s.close());
     const nginx = scope.add(await startNginx({ upstreamPort: server.port, readTimeout }), (n) => n.stop());
+    startedDirs.push(nginx.dir);
     return { server, nginx };
   }
 

@@ -14,15 +14,20 @@ const { createScope } = require('./support');
 const scope = createScope();
 afterEach(() => scope.dispose());
 
-/** The descriptor of this process's established TCP socket whose local port is `port`. */
-function descriptorOfLocalPort(port) {
-  const suffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+/**
+ * The descriptor of this process's established TCP socket from local port `port` to remote port
+ * `remotePort`. /proc/self/net/tcp lists every socket of the network namespace, and another
+ * process's connection to another server may use the same local port: both ends must match.
+ */
+function descriptorOfConnection(port, remotePort) {
+  const hex = (p) => `:${p.toString(16).toUpperCase().padStart(4, '0')}`;
   // Established (st 01) and owned by a descriptor (inode not 0): an earlier test's connection on
   // the same port may linger in TIME_WAIT, which no descriptor holds.
   const row = fs.readFileSync('/proc/self/net/tcp', 'utf8').split('\n').slice(1)
     .map((line) => line.trim().split(/\s+/))
-    .find((fields) => fields[1] && fields[1].endsWith(suffix) && fields[3] === '01' && fields[9] !== '0');
-  if (!row) throw new Error(`no TCP socket with local port ${port}`);
+    .find((fields) => fields[1] && fields[1].endsWith(hex(port)) && fields[2].endsWith(hex(remotePort)) &&
+      fields[3] === '01' && fields[9] !== '0');
+  if (!row) throw new Error(`no TCP socket from local port ${port} to port ${remotePort}`);
   const target = `socket:[${row[9]}]`;
   for (const fd of fs.readdirSync('/proc/self/fd')) {
     try {
@@ -67,7 +72,7 @@ test('an idle connection is parked, a busy one is not, and nothing is lost movin
   const opened = new Promise((resolve) => sock.once('open', resolve));
   const conn = await server.nextConnection();
   await opened;
-  const fd = descriptorOfLocalPort(conn.ws._socket.remotePort);
+  const fd = descriptorOfConnection(conn.ws._socket.remotePort, conn.ws._socket.localPort);
 
   const parked = epollHolding(fd);
   expect(parked).not.toBeNull();

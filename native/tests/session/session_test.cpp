@@ -71,7 +71,7 @@ class SessionTest : public ::testing::Test {
   std::vector<std::string> states() const {
     std::vector<std::string> out;
     for (const auto& e : sink->events) {
-      if (e.kind == event_kind::state) out.push_back(e.detail->state);
+      if (e.kind == event_kind::state) out.push_back(state_name(e.state));
     }
     return out;
   }
@@ -118,12 +118,37 @@ TEST_F(SessionTest, DroppedConnectionReconnectsAndOpensAgain) {
   ASSERT_TRUE(d);
   EXPECT_EQ(d->detail->code, 1006);
   EXPECT_TRUE(d->detail->will_reconnect);
-  EXPECT_EQ(d->detail->error.code, failure_code::connection_lost);
+  EXPECT_EQ(d->detail->error->code, failure_code::connection_lost);
   ASSERT_TRUE(has(event_kind::reconnecting));
   answer(2);
   EXPECT_EQ(states(), (states_t{"connecting", "open", "reconnecting", "connecting", "open"}));
   EXPECT_TRUE(last(event_kind::open)->detail->reconnected);
   EXPECT_EQ(stats->reconnects, 1u);
+}
+
+// An opening's state changes have no reason and carry their states in the event itself, with no
+// detail block (two blocks fewer per opening); a change that has a reason keeps it.
+TEST_F(SessionTest, StateEventsCarryADetailOnlyForAReason) {
+  make();
+  answer(1);
+  peers[0]->end();
+  settle(io);
+  std::vector<const session_event*> changes;
+  for (const auto& e : sink->events) {
+    if (e.kind == event_kind::state) changes.push_back(&e);
+  }
+  ASSERT_EQ(changes.size(), 3u);
+  EXPECT_EQ(changes[0]->previous, session_state::idle);
+  EXPECT_EQ(changes[0]->state, session_state::connecting);
+  EXPECT_EQ(changes[0]->detail, nullptr);
+  EXPECT_EQ(changes[1]->previous, session_state::connecting);
+  EXPECT_EQ(changes[1]->state, session_state::open);
+  EXPECT_EQ(changes[1]->detail, nullptr);
+  EXPECT_EQ(changes[2]->previous, session_state::open);
+  EXPECT_EQ(changes[2]->state, session_state::reconnecting);
+  ASSERT_NE(changes[2]->detail, nullptr);
+  EXPECT_FALSE(changes[2]->detail->reason.empty());
+  EXPECT_EQ(last(event_kind::reconnecting)->detail->reason, changes[2]->detail->reason);
 }
 
 // reconnect.stableAfter: a connection that dropped before it had proved itself backs off from
@@ -515,7 +540,7 @@ TEST_F(SessionTest, AuthRefusalFailsWithoutRetry) {
     make();
     answer(1, status);
     EXPECT_EQ(states(), (states_t{"connecting", "failed"})) << status;
-    EXPECT_EQ(last(event_kind::failed)->detail->error.code, failure_code::auth);
+    EXPECT_EQ(last(event_kind::failed)->detail->error->code, failure_code::auth);
     EXPECT_TRUE(has(event_kind::close));
     EXPECT_FALSE(has(event_kind::reconnecting));
   }
@@ -528,8 +553,8 @@ TEST_F(SessionTest, BadRequestAndNotFoundFailWithoutRetry) {
     make();
     answer(1, status);
     EXPECT_EQ(states().back(), "failed") << status;
-    EXPECT_EQ(last(event_kind::failed)->detail->error.code, failure_code::handshake_rejected);
-    EXPECT_EQ(last(event_kind::failed)->detail->error.status, status);
+    EXPECT_EQ(last(event_kind::failed)->detail->error->code, failure_code::handshake_rejected);
+    EXPECT_EQ(last(event_kind::failed)->detail->error->status, status);
   }
 }
 
@@ -539,7 +564,7 @@ TEST_F(SessionTest, TooManyRequestsWaitsForRetryAfter) {
   const auto* r = last(event_kind::reconnecting);
   ASSERT_TRUE(r);
   EXPECT_GE(r->detail->delay_ms, 3000);
-  EXPECT_EQ(r->detail->error.status, 429);
+  EXPECT_EQ(r->detail->error->status, 429);
   EXPECT_EQ(states().back(), "reconnecting");
 }
 
@@ -565,15 +590,15 @@ TEST_F(SessionTest, TlsVerificationFailureFails) {
   };
   make();
   EXPECT_EQ(states(), (states_t{"connecting", "failed"}));
-  EXPECT_EQ(last(event_kind::failed)->detail->error.code, failure_code::tls_verify);
-  EXPECT_EQ(last(event_kind::failed)->detail->error.reason, "self-signed certificate");
+  EXPECT_EQ(last(event_kind::failed)->detail->error->code, failure_code::tls_verify);
+  EXPECT_EQ(last(event_kind::failed)->detail->error->reason, "self-signed certificate");
 }
 
 TEST_F(SessionTest, ConnectTimeoutRetries) {
   config.connect_timeout_ms = 20;
   make();  // never answered
   ASSERT_TRUE(wait_for(event_kind::reconnecting));
-  EXPECT_EQ(last(event_kind::reconnecting)->detail->error.code, failure_code::connect_timeout);
+  EXPECT_EQ(last(event_kind::reconnecting)->detail->error->code, failure_code::connect_timeout);
   EXPECT_FALSE(has(event_kind::disconnect));  // it never opened
 }
 
@@ -585,7 +610,7 @@ TEST_F(SessionTest, ProtocolViolationDisconnectsWith1002AndRetries) {
   const auto* d = last(event_kind::disconnect);
   ASSERT_TRUE(d);
   EXPECT_EQ(d->detail->code, 1002);
-  EXPECT_EQ(d->detail->error.code, failure_code::protocol);
+  EXPECT_EQ(d->detail->error->code, failure_code::protocol);
   EXPECT_TRUE(d->detail->will_reconnect);
   EXPECT_EQ(srv.frames().back().payload.substr(0, 2), close_payload(1002, {}));
 }
@@ -599,7 +624,7 @@ TEST_F(SessionTest, OversizeMessageDisconnectsWith1009AndRetries) {
   const auto* d = last(event_kind::disconnect);
   ASSERT_TRUE(d);
   EXPECT_EQ(d->detail->code, 1009);
-  EXPECT_EQ(d->detail->error.code, failure_code::message_too_large);
+  EXPECT_EQ(d->detail->error->code, failure_code::message_too_large);
   EXPECT_EQ(states().back(), "reconnecting");
 }
 
@@ -612,7 +637,7 @@ TEST_F(SessionTest, UnansweredHeartbeatDisconnectsWith4000AndRetries) {
   ASSERT_TRUE(wait_for(event_kind::disconnect));
   const auto* d = last(event_kind::disconnect);
   EXPECT_EQ(d->detail->code, 4000);
-  EXPECT_EQ(d->detail->error.code, failure_code::heartbeat_timeout);
+  EXPECT_EQ(d->detail->error->code, failure_code::heartbeat_timeout);
   EXPECT_TRUE(d->detail->will_reconnect);
   auto frames = srv.frames();
   ASSERT_GE(frames.size(), 2u);
@@ -626,7 +651,7 @@ TEST_F(SessionTest, StopOnCloseCodeFails) {
   peers[0]->send(server_close(4401, "token expired"));
   settle(io);
   EXPECT_EQ(states(), (states_t{"connecting", "open", "failed"}));
-  const auto& error = last(event_kind::failed)->detail->error;
+  const failure& error = *last(event_kind::failed)->detail->error;
   EXPECT_EQ(error.code, failure_code::closed_by_server);
   EXPECT_EQ(error.close_code, 4401);
   EXPECT_FALSE(last(event_kind::disconnect)->detail->will_reconnect);
@@ -647,8 +672,8 @@ TEST_F(SessionTest, RetriesExhaustedFails) {
   answer(1, 500);
   answer(2, 500);
   EXPECT_EQ(states(), (states_t{"connecting", "reconnecting", "connecting", "failed"}));
-  EXPECT_EQ(last(event_kind::failed)->detail->error.code, failure_code::retries_exhausted);
-  EXPECT_EQ(last(event_kind::failed)->detail->error.status, 500);
+  EXPECT_EQ(last(event_kind::failed)->detail->error->code, failure_code::retries_exhausted);
+  EXPECT_EQ(last(event_kind::failed)->detail->error->status, 500);
 }
 
 TEST_F(SessionTest, WithoutReconnectAFailedAttemptFailsAndADropCloses) {
@@ -656,7 +681,7 @@ TEST_F(SessionTest, WithoutReconnectAFailedAttemptFailsAndADropCloses) {
   make();
   answer(1, 500);
   EXPECT_EQ(states(), (states_t{"connecting", "failed"}));
-  EXPECT_EQ(last(event_kind::failed)->detail->error.code, failure_code::handshake_rejected);
+  EXPECT_EQ(last(event_kind::failed)->detail->error->code, failure_code::handshake_rejected);
 
   sink->events.clear();
   peers.clear();
