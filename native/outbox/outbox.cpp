@@ -423,6 +423,11 @@ void outbox::sync_appended(std::vector<send_outcome>& persisted, std::vector<sen
   file_->sync_failed.clear();
 }
 
+void outbox::after_disk_work(std::function<void()> done) {
+  if (!log()) return done();
+  file_->worker->submit([post = file_->post_to_io, done = std::move(done)]() mutable { post(std::move(done)); });
+}
+
 const outbox_item* outbox::next_to_send() {
   if (!queue_) return nullptr;
   queue_state& q = *queue_;

@@ -101,6 +101,12 @@ class outbox {
   // flight and syncs whatever is left right here, on the calling thread.
   void sync_appended(std::vector<send_outcome>& persisted, std::vector<send_outcome>& rejected,
                      bool wait = true);
+  // `done` runs on the io thread once the disk worker has finished everything submitted so far
+  // (a group commit, resume-position writes, segment deletions): the worker runs its jobs in
+  // order, so this is one more job that only posts `done` back. At once, inline, without a file
+  // outbox. A close waits for its disk this way, then finds nothing left to wait for on the io
+  // thread, which every socket shares.
+  void after_disk_work(std::function<void()> done);
 
   // The next message to put on the wire in this connection (durable ones only), or null.
   const outbox_item* next_to_send();

@@ -395,6 +395,31 @@ void session::enter_failed(failure error, int close_code) {
 }
 
 void session::finish_closed(int code, const std::string& reason) {
+  if (state_ == session_state::closing && !disk_settled_ && outbox_.durable()) {
+    // A file outbox's disk work ends on its worker first (the last group commit, the resume
+    // position, deletions), so release_resources() finds nothing left to wait for. Otherwise it
+    // waits on the io thread, which every socket shares: a slow disk stalled every socket's
+    // heartbeat until it answered (an offline close() under 3 s fdatasyncs: the heartbeats of a
+    // socket beside it stopped for 4.5 s). A disk that does not answer within close_drain_limit
+    // gets that bounded wait all the same.
+    disk_settled_ = true;
+    auto finish = [self = shared_from_this(), code, reason] {
+      // The worker's report or the deadline, whichever comes first, finishes; the other (or
+      // one after a teardown) finds the session closed.
+      if (self->state_ != session_state::closing) return;
+      self->finish_closed(code, reason);
+      self->flush_events();
+    };
+    resume_.adopt_parsed_as_delivered();  // as release_resources() does, so its write is queued now
+    persist_event_id();
+    if (outbox_.needs_sync()) outbox_.start_sync([] {});  // decided before the barrier below
+    outbox_.after_disk_work(finish);
+    retry_timer().expires_after(close_drain_limit);
+    retry_timer().async_wait([finish](const error_code& ec) {
+      if (!ec) finish();
+    });
+    return;
+  }
   set_state(session_state::closed);
   release_resources();
   auto c = session_event::with_detail(event_kind::close);

@@ -242,6 +242,7 @@ class session : public std::enable_shared_from_this<session>,
   // asking and 'open', so the id is still the one asked with).
   bool resume_requested_ = false;
   bool reading_paused_ = false;
+  bool disk_settled_ = false;  // closing: the file outbox's disk work was waited for (finish_closed)
 };
 
 }  // namespace rws

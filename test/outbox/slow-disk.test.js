@@ -5,8 +5,10 @@
 // work now runs on its own disk worker.
 // - A slow disk (strace delays every fdatasync by 2 s) under one socket's durable sends: a
 //   neighbour socket with a 300/300 ms heartbeat stays open and keeps receiving pongs.
+// - close() with a commit still on the slow disk, connected or offline, decides it; offline, the
+//   heartbeats of a socket beside it go on meanwhile (that close waited on the io thread).
 // - fsync 'none' means no fsync or fdatasync at all (log, directory, resume position).
-// Both need strace; without it they print one line and are skipped.
+// They need strace; without it they print one line and are skipped.
 
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -86,6 +88,32 @@ describe.each([['offline', false], ['connected', true]])('close() %s', (label, c
     expect(numbers(live)).toEqual([0, 1, 2, 3, 4]);
   }, 60000);
 });
+
+test("an offline close() waits for its commit on the disk worker: a neighbour's heartbeats go on", async () => {
+  if (!haveStrace) {
+    console.log('SKIPPED offline-close test: strace is not installed (apt-get install strace)');
+    return;
+  }
+  const server = t.add(await startWsServer({ echo: false }));
+  const dir = path.join(t.tempDir('offline-close'), 'outbox');
+  const delayMs = 3000;
+  const run = runFixture('offline-close-neighbour.js', { url: server.url, refusedUrl: await refusedUrl(), dir, count: 5 }, {
+    prefix: ['strace', '-f', '-o', '/dev/null', '-e', 'trace=fdatasync', '-e', `inject=fdatasync:delay_enter=${delayMs * 1000}`],
+  });
+  t.child(run.child);
+  const { code } = await withDeadline(run.exited, 45000, 'the fixture under strace');
+  expect({ code, stderr: run.stderr() }).toEqual({ code: 0, stderr: '' });
+  const [result] = jsonLines(run.stdout());
+  // close() waited for the disk (its commit was in flight), and decided every send.
+  expect(result.closeMs).toBeGreaterThan(1000);
+  expect(result.receipts).toEqual(Array(5).fill('persisted'));
+  // Meanwhile the io thread was free: the neighbour's 200 ms heartbeats kept coming. The close
+  // used to wait for the disk on the io thread itself, and the gap was the whole close (4.5 s);
+  // 2 s leaves room for a loaded machine and is still less than one delayed fdatasync.
+  expect(result.disconnects).toEqual([]);
+  expect(result.longestGapMs).toBeLessThan(delayMs - 1000);
+  expect(result.heartbeats).toBeGreaterThanOrEqual(Math.floor(result.closeMs / 200 / 3));
+}, 60000);
 
 test("fsync 'none' makes no fsync or fdatasync call at all (log, directory, resume position)", async () => {
   if (!haveStrace) {

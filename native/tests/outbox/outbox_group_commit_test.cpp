@@ -118,5 +118,44 @@ TEST_F(OutboxLog, CloseDecidesTheCommitInFlight) {
   EXPECT_EQ(reopened.size(), 3u);
 }
 
+// What a closing session waits for instead of blocking the io thread: after_disk_work() comes
+// back through the io thread only once the commit before it has, so sync_appended() then has
+// the commit's outcome and nothing to wait for.
+TEST_F(OutboxLog, AfterDiskWorkComesBackBehindTheCommitInFlight) {
+  posted_queue io;
+  outbox_config config;
+  config.path = tmp_.outbox();
+  outbox box(config);
+  failure corrupt;
+  ASSERT_FALSE(box.open(corrupt, io.poster()));
+
+  std::vector<send_outcome> accepted, rejected, persisted;
+  auto batch = messages(1, 3);
+  box.accept(batch, 1, accepted, rejected);
+  std::vector<int> order;
+  box.start_sync([&] { order.push_back(1); });
+  box.after_disk_work([&] { order.push_back(2); });
+  EXPECT_TRUE(order.empty());  // both come back through the io thread, none inline
+
+  ASSERT_TRUE(io.run_one());
+  ASSERT_TRUE(io.run_one());
+  EXPECT_EQ(order, (std::vector<int>{1, 2}));
+  EXPECT_FALSE(box.sync_in_flight());
+  EXPECT_FALSE(box.needs_sync());
+  box.sync_appended(persisted, rejected);
+  EXPECT_EQ(persisted.size(), 3u);
+  EXPECT_TRUE(rejected.empty());
+  box.close();
+}
+
+TEST(OutboxMemory, AfterDiskWorkRunsAtOnceWithoutAFileOutbox) {
+  outbox box(outbox_config{});
+  failure corrupt;
+  ASSERT_FALSE(box.open(corrupt, [](std::function<void()>) { FAIL() << "nothing to post"; }));
+  bool ran = false;
+  box.after_disk_work([&] { ran = true; });
+  EXPECT_TRUE(ran);
+}
+
 }  // namespace
 }  // namespace rws
