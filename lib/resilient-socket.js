@@ -319,7 +319,8 @@ class ResilientSocket extends ListenerTableEmitter {
       this._flush();
       // Until 'close' is delivered the socket holds the process, even if idle or unref()'d:
       // otherwise an awaited close() could be abandoned by an exiting event loop. The close
-      // handshake is bounded (3 s), so this cannot keep a process alive for long.
+      // handshake is bounded (3 s), and so is a file outbox's wait for its disk (5 s; a disk silent
+      // past that gets at most 10 s more), so this cannot keep a process alive for long.
       this._nativeRef();
       this._nativeClose(code, reason);
     }

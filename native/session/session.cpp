@@ -412,8 +412,7 @@ void session::finish_closed(int code, const std::string& reason) {
     };
     resume_.adopt_parsed_as_delivered();  // as release_resources() does, so its write is queued now
     persist_event_id();
-    if (outbox_.needs_sync()) outbox_.start_sync([] {});  // decided before the barrier below
-    outbox_.after_disk_work(finish);
+    settle_disk(finish);
     retry_timer().expires_after(close_drain_limit);
     retry_timer().async_wait([finish](const error_code& ec) {
       if (!ec) finish();
@@ -426,6 +425,19 @@ void session::finish_closed(int code, const std::string& reason) {
   c.detail->code = code;
   c.detail->reason = reason;
   emit(std::move(c));
+}
+
+void session::settle_disk(std::function<void()> finish) {
+  if (state_ != session_state::closing) return;
+  if (outbox_.needs_sync() || outbox_.sync_in_flight()) {
+    // Every commit first, the one in flight and one for what arrived meanwhile (behind it, or
+    // inline when nothing needs one after all); close() accepts no new sends, so this ends.
+    outbox_.start_sync([self = shared_from_this(), finish = std::move(finish)]() mutable {
+      self->settle_disk(std::move(finish));
+    });
+    return;
+  }
+  outbox_.after_disk_work(std::move(finish));  // then whatever else the worker has queued
 }
 
 void session::release_resources() {

@@ -99,6 +99,9 @@ class session : public std::enable_shared_from_this<session>,
   void schedule_retry(const failure& cause, const std::string& reason, std::int64_t min_delay_ms = 0);
   void enter_failed(failure error, int close_code);
   void finish_closed(int code, const std::string& reason);
+  // Closing with a file outbox: runs `finish` on the io thread once every commit is decided and
+  // the disk worker has finished what was queued (finish_closed()).
+  void settle_disk(std::function<void()> finish);
   void release_resources();
   // Leaves the current attempt: at once, or with a best-effort close frame carrying close_code.
   void drop_connection(std::uint16_t close_code = 0);
@@ -242,7 +245,7 @@ class session : public std::enable_shared_from_this<session>,
   // asking and 'open', so the id is still the one asked with).
   bool resume_requested_ = false;
   bool reading_paused_ = false;
-  bool disk_settled_ = false;  // closing: the file outbox's disk work was waited for (finish_closed)
+  bool disk_settled_ = false;  // closing: waiting (or waited) for the file outbox's disk (finish_closed)
 };
 
 }  // namespace rws

@@ -126,6 +126,9 @@ bool session::handle_text_control(inbound_event& event) {
 void session::note_delivered_id(const std::string& id, bool is_string) {
   // Only ids JavaScript has received are stored: a process that dies with events still queued
   // for JavaScript resumes before them. The tracker groups them (resume_tracker::store_delay).
+  // A close waiting for its disk (finish_closed) already took every parsed id as delivered and
+  // queued its store: a later report would only queue another write for the release to wait on.
+  if (disk_settled_) return;
   if (!resume_.on_delivered(id, is_string) || !outbox_.durable()) return;
   auto& timer = occasional().id_persist_timer;
   if (!timer) timer = std::make_unique<io_timer>(io_);
