@@ -3,9 +3,9 @@
 // How attempts fail: handshake statuses, refused connections and connect
 // timeouts, each with its stable error code, terminal or retried as the spec says.
 
-const net = require('net');
 const { startWsServer, startTcpBlackholeServer } = require('../helpers/servers');
 const { waitFor } = require('../helpers/deadline');
+const { refusedPort } = require('../helpers/ports');
 const { makeTracker, recordEvents, next } = require('./support');
 
 const t = makeTracker();
@@ -13,15 +13,6 @@ afterEach(() => t.cleanup());
 
 // Fast retries, so a terminal failure that was wrongly retried shows up as extra attempts.
 const FAST_RETRY = { initialDelay: 10, maxDelay: 30 };
-
-/** A loopback port with nothing listening (bound once, then released). */
-async function closedPort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const count = (log, name) => log.filter(([n]) => n === name).length;
 
@@ -57,7 +48,7 @@ test('404 ends in failed with ERR_HANDSHAKE_REJECTED and status 404, after one a
 });
 
 test('a refused connection with reconnect: false ends in failed with ERR_CONNECTION_REFUSED', async () => {
-  const port = await closedPort();
+  const port = await refusedPort();
   const sock = t.socket(`ws://127.0.0.1:${port}/`, { reconnect: false });
   const log = recordEvents(sock);
   const closed = next(sock, 'close');
@@ -71,7 +62,7 @@ test('a refused connection with reconnect: false ends in failed with ERR_CONNECT
 });
 
 test('a refused connection with reconnect on emits reconnecting events carrying ERR_CONNECTION_REFUSED', async () => {
-  const port = await closedPort();
+  const port = await refusedPort();
   const sock = t.socket(`ws://127.0.0.1:${port}/`, { reconnect: FAST_RETRY });
   const reconnecting = [];
   sock.on('reconnecting', (p) => reconnecting.push(p));

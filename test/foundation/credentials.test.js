@@ -4,8 +4,8 @@
 // payloads or error messages. Query parameter names stay (they help debugging); their
 // values are replaced by `***`.
 
-const net = require('net');
 const { startWsServer } = require('../helpers/servers');
+const { refusedPort } = require('../helpers/ports');
 const { makeTracker, recordEvents, next } = require('./support');
 
 const t = makeTracker();
@@ -41,10 +41,7 @@ test('an open connection: url, connecting and open carry no credentials', async 
 });
 
 test('failures: refused and rejected attempts carry no credentials', async () => {
-  const holder = net.createServer();
-  await new Promise((resolve) => holder.listen(0, '127.0.0.1', resolve));
-  const closedPort = holder.address().port;
-  await new Promise((resolve) => holder.close(resolve));
+  const closedPort = await refusedPort();
   const rejecting = t.add(await startWsServer({ reject: { status: 404 } }));
   const urls = [
     `ws://alice:pa55word@127.0.0.1:${closedPort}/feed?token=s3cret-token`,

@@ -7,10 +7,10 @@
 
 const path = require('path');
 const { spawn } = require('child_process');
-const net = require('net');
 const { startWsServer } = require('../helpers/servers');
 const { withDeadline, waitFor, quietPeriod } = require('../helpers/deadline');
 const { makeTracker } = require('./support');
+const { refusedPort } = require('../helpers/ports');
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'lifetime.js');
 const EXIT_MS = 10000; // generous: node start-up on a loaded machine
@@ -47,9 +47,16 @@ function runChild(mode, url, { ipc = false } = {}) {
     exited: child.exited,
     stdout: () => stdout,
     stderr: () => stderr,
-    /** Waits until stdout has a line matching `pattern`. */
-    line: (pattern, ms = EXIT_MS) => waitFor(() => stdout.split('\n').find((l) => pattern.test(l)), ms,
-      `child output ${pattern} (stdout: ${JSON.stringify(stdout)}, stderr: ${JSON.stringify(stderr)})`),
+    /**
+     * Waits until stdout has a line matching `pattern`. A timeout names what the child had
+     * printed by then and whether it was still running.
+     */
+    line: (pattern, ms = EXIT_MS) => waitFor(() => {
+      if (stdout.split('\n').some((l) => pattern.test(l))) return true;
+      const state = child.exitCode !== null || child.signalCode !== null
+        ? `exited (code ${child.exitCode}, signal ${child.signalCode})` : 'still running';
+      throw new Error(`stdout: ${JSON.stringify(stdout)}, stderr: ${JSON.stringify(stderr)}, child ${state}`);
+    }, ms, `child output ${pattern}`),
     alive: () => child.exitCode === null && child.signalCode === null,
   };
 }
@@ -58,14 +65,6 @@ function runChild(mode, url, { ipc = false } = {}) {
 async function expectCleanExit(run, what) {
   const result = await withDeadline(run.exited, EXIT_MS, `the child to exit ${what}`);
   expect({ ...result, stderr: run.stderr() }).toEqual({ code: 0, signal: null, stderr: '' });
-}
-
-async function closedPort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 test('the process exits by itself after close()', async () => {
@@ -78,7 +77,7 @@ test('the process exits by itself after close()', async () => {
 
 test('the process does not exit while a socket is open or reconnecting; unref() lets it exit', async () => {
   const server = t.add(await startWsServer());
-  const port = await closedPort();
+  const port = await refusedPort();
   // Run side by side to share the waiting window.
   const open = runChild('stay-open', server.url);
   const retrying = runChild('reconnecting', `ws://127.0.0.1:${port}/`);
@@ -124,7 +123,7 @@ test('a socket that never connected (autoConnect: false) does not hold the proce
 });
 
 test('a socket that failed (refused, reconnect: false) does not hold the process', async () => {
-  const port = await closedPort();
+  const port = await refusedPort();
   const run = runChild('failed', `ws://127.0.0.1:${port}/`);
   await expectCleanExit(run, 'after the failure');
   expect(run.stdout()).toBe('failed ERR_CONNECTION_REFUSED\n');

@@ -1,6 +1,7 @@
 'use strict';
 
-// Loopback ports for test peers that must be told a port (nginx, redis-server, tinyproxy).
+// Loopback ports: free ones for test peers that must be told a port (nginx, redis-server,
+// tinyproxy), and one that refuses connections.
 
 const net = require('net');
 
@@ -25,4 +26,19 @@ function accepts(port) {
   });
 }
 
-module.exports = { freePort, accepts };
+/**
+ * A loopback port that refuses connections, for as long as the test runs. Not a port that was
+ * free a moment ago: listen(0) in any process hands such a port out again (measured here: about
+ * 1 in 100 times within the next 50 listens), and a test whose "refused" port was taken by
+ * another suite's server would see it accept instead. Port 1 lies below the range listen(0)
+ * and connect() pick from, and binding it needs a privileged service nobody runs.
+ */
+async function refusedPort() {
+  const port = 1;
+  if (await accepts(port)) {
+    throw new Error(`refusedPort: something listens on 127.0.0.1:${port}; the tests need it closed (stop that service)`);
+  }
+  return port;
+}
+
+module.exports = { freePort, accepts, refusedPort };

@@ -5,9 +5,9 @@
 
 const { spawn } = require('child_process');
 const fs = require('fs');
-const net = require('net');
 const path = require('path');
 const { onceWithin } = require('../helpers/deadline');
+const { refusedPort } = require('../helpers/ports');
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 const EVENT_MS = 5000;
@@ -24,18 +24,12 @@ async function next(emitter, event, ms = EVENT_MS) {
 }
 
 /**
- * A loopback URL where nothing listens (a port that was just released): connecting gets a
- * genuine ECONNREFUSED. The port could in theory be reused by someone else meanwhile; the tests
- * only rely on "nothing accepts our upgrade", which another listener would still satisfy.
+ * A loopback URL that refuses connections: connecting gets a genuine ECONNREFUSED.
  *
  * @returns {Promise<string>}
  */
 async function refusedUrl() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return `ws://127.0.0.1:${port}/`;
+  return `ws://127.0.0.1:${await refusedPort()}/`;
 }
 
 /**

@@ -2,13 +2,13 @@
 
 // close() and reconnect() in every state, and the URL failover list (§5).
 
-const net = require('net');
 const path = require('path');
 const { execFile } = require('child_process');
 const { ResilientSocket } = require('../../lib');
 const { startWsServer } = require('../helpers/servers');
 const { startRawServer } = require('../helpers/raw-server');
 const { quietPeriod } = require('../helpers/deadline');
+const { refusedPort } = require('../helpers/ports');
 const { now, recordEvents, recorded, createScope, startRestartableServer } = require('./support');
 
 let scope;
@@ -16,15 +16,6 @@ beforeEach(() => {
   scope = createScope();
 });
 afterEach(() => scope.dispose());
-
-/** A port nothing listens on (bound once, then released). */
-async function refusedPort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const longBackoff = { initialDelay: 60000, maxDelay: 60000, jitter: 'none' };
 
