@@ -383,31 +383,38 @@ void session::drop_connection(std::uint16_t close_code) {
 }
 
 void session::enter_failed(failure error, int close_code) {
-  set_state(session_state::failed, error.message);
+  std::string reason = error.message;  // the 'close' event's reason too
+  set_state(session_state::failed, reason);
   auto e = session_event::with_detail(event_kind::failed);
   e.detail->error = std::make_unique<failure>(std::move(error));
   emit(std::move(e));
-  release_resources();
-  auto c = session_event::with_detail(event_kind::close);
-  c.detail->code = close_code;
-  c.detail->reason = error.message;
-  emit(std::move(c));
+  end(close_code, reason);
 }
 
 void session::finish_closed(int code, const std::string& reason) {
-  if (state_ == session_state::closing && !disk_settled_ && outbox_.durable()) {
+  // Without close() (the server ended the connection, reconnect: false) nothing more is accepted
+  // from here on; after close() the state stays closing until the end.
+  if (state_ != session_state::closing) set_state(session_state::closed);
+  end(code, reason);
+}
+
+void session::end(int code, const std::string& reason) {
+  if (!disk_settled_ && outbox_.durable()) {
     // A file outbox's disk work ends on its worker first (the last group commit, the resume
     // position, deletions), so release_resources() finds nothing left to wait for. Otherwise it
     // waits on the io thread, which every socket shares: a slow disk stalled every socket's
     // heartbeat until it answered (an offline close() under 3 s fdatasyncs: the heartbeats of a
-    // socket beside it stopped for 4.5 s). A disk that does not answer within close_drain_limit
-    // gets that bounded wait all the same.
+    // socket beside it stopped for 4.5 s; a failure or a server's close the same). A disk that
+    // does not answer within close_drain_limit gets that bounded wait all the same.
     disk_settled_ = true;
+    ending_ = true;
+    drop_connection();  // nothing may arrive from a connection while the session ends
     auto finish = [self = shared_from_this(), code, reason] {
       // The worker's report or the deadline, whichever comes first, finishes; the other (or
-      // one after a teardown) finds the session closed.
-      if (self->state_ != session_state::closing) return;
-      self->finish_closed(code, reason);
+      // one after a teardown) finds the session ended.
+      if (!self->ending_) return;
+      self->ending_ = false;
+      self->end(code, reason);
       self->flush_events();
     };
     resume_.adopt_parsed_as_delivered();  // as release_resources() does, so its write is queued now
@@ -419,7 +426,7 @@ void session::finish_closed(int code, const std::string& reason) {
     });
     return;
   }
-  set_state(session_state::closed);
+  if (state_ == session_state::closing) set_state(session_state::closed);
   release_resources();
   auto c = session_event::with_detail(event_kind::close);
   c.detail->code = code;
@@ -428,10 +435,11 @@ void session::finish_closed(int code, const std::string& reason) {
 }
 
 void session::settle_disk(std::function<void()> finish) {
-  if (state_ != session_state::closing) return;
+  if (!ending_) return;
   if (outbox_.needs_sync() || outbox_.sync_in_flight()) {
     // Every commit first, the one in flight and one for what arrived meanwhile (behind it, or
-    // inline when nothing needs one after all); close() accepts no new sends, so this ends.
+    // inline when nothing needs one after all); an ending session accepts no new sends, so this
+    // ends.
     outbox_.start_sync([self = shared_from_this(), finish = std::move(finish)]() mutable {
       self->settle_disk(std::move(finish));
     });
@@ -539,6 +547,7 @@ void session::shutdown() {
   persist_event_id();
   outbox_.close();
   state_ = session_state::closed;
+  ending_ = false;
 }
 
 }  // namespace rws

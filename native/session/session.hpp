@@ -99,8 +99,12 @@ class session : public std::enable_shared_from_this<session>,
   void schedule_retry(const failure& cause, const std::string& reason, std::int64_t min_delay_ms = 0);
   void enter_failed(failure error, int close_code);
   void finish_closed(int code, const std::string& reason);
-  // Closing with a file outbox: runs `finish` on the io thread once every commit is decided and
-  // the disk worker has finished what was queued (finish_closed()).
+  // The end of every way out (close(), a failure, the server's close without reconnect): in
+  // state closing, failed or closed; gives everything back and emits 'close' {code, reason},
+  // with a file outbox once its disk work has ended on its worker.
+  void end(int code, const std::string& reason);
+  // Ending with a file outbox: runs `finish` on the io thread once every commit is decided and
+  // the disk worker has finished what was queued (end()).
   void settle_disk(std::function<void()> finish);
   void release_resources();
   // Leaves the current attempt: at once, or with a best-effort close frame carrying close_code.
@@ -245,7 +249,8 @@ class session : public std::enable_shared_from_this<session>,
   // asking and 'open', so the id is still the one asked with).
   bool resume_requested_ = false;
   bool reading_paused_ = false;
-  bool disk_settled_ = false;  // closing: waiting (or waited) for the file outbox's disk (finish_closed)
+  bool disk_settled_ = false;  // ending: waiting (or waited) for the file outbox's disk (end())
+  bool ending_ = false;        // end() waits for the disk: its finish has not run
 };
 
 }  // namespace rws

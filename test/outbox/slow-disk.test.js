@@ -89,34 +89,52 @@ describe.each([['offline', false], ['connected', true]])('close() %s', (label, c
   }, 60000);
 });
 
-test("an offline close() waits for its commit on the disk worker: a neighbour's heartbeats go on", async () => {
-  if (!haveStrace) {
-    console.log('SKIPPED offline-close test: strace is not installed (apt-get install strace)');
-    return;
-  }
-  const server = t.add(await startWsServer({ echo: false }));
-  const dir = path.join(t.tempDir('offline-close'), 'outbox');
-  const delayMs = 2000; // two commits and the rest stay well inside close()'s 5 s for its disk
-  // 5 sends, then 3 more while their commit runs: close() has the one in flight to wait for and
-  // one more to start.
-  const run = runFixture('offline-close-neighbour.js', { url: server.url, refusedUrl: await refusedUrl(), dir, count: 5, more: 3 }, {
-    prefix: ['strace', '-f', '-o', '/dev/null', '-e', 'trace=fdatasync', '-e', `inject=fdatasync:delay_enter=${delayMs * 1000}`],
-  });
-  t.child(run.child);
-  const { code } = await withDeadline(run.exited, 45000, 'the fixture under strace');
-  expect({ code, stderr: run.stderr() }).toEqual({ code: 0, stderr: '' });
-  const [result] = jsonLines(run.stdout());
-  // close() waited for the disk (both commits), and decided every send.
-  expect(result.closeMs).toBeGreaterThan(delayMs);
-  expect(result.receipts).toEqual(Array(8).fill('persisted'));
-  // Meanwhile the io thread was free: the neighbour's 200 ms heartbeats kept coming. The close
-  // used to wait for the disk on the io thread itself, and the gap was the whole close (4.5 s
-  // with 3 s fdatasyncs); 1.5 s leaves room for a loaded machine and is still less than one
-  // delayed fdatasync (the second commit synced on the io thread would show as 2 s).
-  expect(result.disconnects).toEqual([]);
-  expect(result.longestGapMs).toBeLessThan(delayMs - 500);
-  expect(result.heartbeats).toBeGreaterThanOrEqual(Math.floor(result.closeMs / 200 / 3));
-}, 60000);
+// Every way a socket with a file outbox ends waits for its disk on the disk worker, not on the io
+// thread that every socket of the process shares.
+describe.each([
+  ['an offline close()', 'close'],
+  ['a terminal failure (retries exhausted)', 'fail'],
+  ["the server's close with reconnect: false", 'server-close'],
+])('%s waits for its commits on the disk worker', (label, end) => {
+  test("every send is decided, and a neighbour's heartbeats go on meanwhile", async () => {
+    if (!haveStrace) {
+      console.log(`SKIPPED slow-disk end test (${end}): strace is not installed (apt-get install strace)`);
+      return;
+    }
+    const server = t.add(await startWsServer({ echo: false }));
+    const closing = end === 'server-close'
+      ? t.add(await startWsServer({ echo: false, onConnection: (ws) => setTimeout(() => ws.close(1001, 'going away'), 600) }))
+      : null;
+    const dir = path.join(t.tempDir(`slow-end-${end}`), 'outbox');
+    // Three fdatasyncs run one after another on the disk worker (the new segment's, then one commit
+    // per batch of sends): 4.2 s, which ends inside the 5 s the end gives its disk.
+    const delayMs = 1400;
+    // 5 sends, then 3 more while their commit runs: the end has the one in flight to wait for
+    // and one more to start.
+    const writerUrl = closing ? closing.url : await refusedUrl();
+    const run = runFixture('end-beside-neighbour.js', { url: server.url, writerUrl, end, dir, count: 5, more: 3 }, {
+      prefix: ['strace', '-f', '-o', '/dev/null', '-e', 'trace=fdatasync', '-e', `inject=fdatasync:delay_enter=${delayMs * 1000}`],
+    });
+    t.child(run.child);
+    const { code } = await withDeadline(run.exited, 45000, 'the fixture under strace');
+    expect({ code, stderr: run.stderr() }).toEqual({ code: 0, stderr: '' });
+    const [result] = jsonLines(run.stdout());
+    // The end waited for the disk (both commits), and decided every send, before its 5 s
+    // deadline (which would leave what remains to a wait on the io thread).
+    expect(result.endMs).toBeGreaterThan(delayMs);
+    expect(result.endMs).toBeLessThan(5000);
+    expect(result.receipts).toEqual(Array(8).fill('persisted'));
+    if (end === 'fail') expect(result.close).toEqual({ code: 1006, reason: expect.stringContaining('gave up after 2 attempts') });
+    if (end === 'server-close') expect(result.close).toEqual({ code: 1001, reason: 'going away' });
+    // Meanwhile the io thread was free: the neighbour's 200 ms heartbeats kept coming. The end
+    // used to wait for the disk on the io thread itself, and the gap was the whole wait (3.8 s
+    // here after a failure or the server's close); 1 s leaves room for a loaded machine and is
+    // still less than one delayed fdatasync.
+    expect(result.disconnects).toEqual([]);
+    expect(result.longestGapMs).toBeLessThan(1000);
+    expect(result.heartbeats).toBeGreaterThanOrEqual(Math.floor(result.endMs / 200 / 3));
+  }, 60000);
+});
 
 test("fsync 'none' makes no fsync or fdatasync call at all (log, directory, resume position)", async () => {
   if (!haveStrace) {

@@ -676,6 +676,17 @@ TEST_F(SessionTest, RetriesExhaustedFails) {
   EXPECT_EQ(last(event_kind::failed)->detail->error->status, 500);
 }
 
+TEST_F(SessionTest, TheCloseAfterAFailureCarriesItsMessage) {
+  make();
+  answer(1, 401);
+  const session_event* failed = last(event_kind::failed);
+  const session_event* closed = last(event_kind::close);
+  ASSERT_TRUE(failed && closed);
+  EXPECT_FALSE(failed->detail->error->message.empty());
+  EXPECT_EQ(closed->detail->reason, failed->detail->error->message);
+  EXPECT_EQ(closed->detail->code, 1006);
+}
+
 TEST_F(SessionTest, WithoutReconnectAFailedAttemptFailsAndADropCloses) {
   config.reconnect.enabled = false;
   make();
