@@ -109,14 +109,17 @@ void session::flush_events() {
 
 void session::set_state(session_state next, const std::string& reason) {
   if (next == state_) return;
+  announce_state(std::exchange(state_, next), reason);
+}
+
+void session::announce_state(session_state previous, const std::string& reason) {
   session_event e(event_kind::state);
-  e.state = next;
-  e.previous = state_;
+  e.state = state_;
+  e.previous = previous;
   if (!reason.empty()) {
     e.detail = std::make_unique<event_detail>();
     e.detail->reason = reason;
   }
-  state_ = next;
   emit(std::move(e));
 }
 
@@ -384,21 +387,32 @@ void session::drop_connection(std::uint16_t close_code) {
 
 void session::enter_failed(failure error, int close_code) {
   std::string reason = error.message;  // the 'close' event's reason too
-  set_state(session_state::failed, reason);
-  auto e = session_event::with_detail(event_kind::failed);
-  e.detail->error = std::make_unique<failure>(std::move(error));
-  emit(std::move(e));
-  end(close_code, reason);
+  // Failed from here on (nothing more is accepted), but announced with the end: 'failed' comes in
+  // one batch with 'close', once the outbox's directory is unlocked, so a 'failed' listener may
+  // start over on it at once.
+  const session_state previous = std::exchange(state_, session_state::failed);
+  auto cause = std::make_shared<failure>(std::move(error));
+  end(close_code, reason, [this, previous, cause, reason] {
+    announce_state(previous, reason);
+    auto e = session_event::with_detail(event_kind::failed);
+    e.detail->error = std::make_unique<failure>(std::move(*cause));
+    emit(std::move(e));
+  });
 }
 
 void session::finish_closed(int code, const std::string& reason) {
-  // Without close() (the server ended the connection, reconnect: false) nothing more is accepted
-  // from here on; after close() the state stays closing until the end.
-  if (state_ != session_state::closing) set_state(session_state::closed);
-  end(code, reason);
+  if (state_ == session_state::closing) {
+    end(code, reason, {});  // after close(): closing until the end
+    return;
+  }
+  // The server ended the connection (reconnect: false): closed from here on, announced with the
+  // end as after a failure.
+  const session_state previous = std::exchange(state_, session_state::closed);
+  end(code, reason, [this, previous] { announce_state(previous, {}); });
 }
 
-void session::end(int code, const std::string& reason) {
+void session::end(int code, const std::string& reason, std::function<void()> announce) {
+  if (ending_) return;  // already waiting for the disk: its finish ends the session
   if (!disk_settled_ && outbox_.durable()) {
     // A file outbox's disk work ends on its worker first (the last group commit, the resume
     // position, deletions), so release_resources() finds nothing left to wait for. Otherwise it
@@ -409,12 +423,12 @@ void session::end(int code, const std::string& reason) {
     disk_settled_ = true;
     ending_ = true;
     drop_connection();  // nothing may arrive from a connection while the session ends
-    auto finish = [self = shared_from_this(), code, reason] {
+    auto finish = [self = shared_from_this(), code, reason, announce = std::move(announce)] {
       // The worker's report or the deadline, whichever comes first, finishes; the other (or
       // one after a teardown) finds the session ended.
       if (!self->ending_) return;
       self->ending_ = false;
-      self->end(code, reason);
+      self->end(code, reason, announce);
       self->flush_events();
     };
     resume_.adopt_parsed_as_delivered();  // as release_resources() does, so its write is queued now
@@ -426,6 +440,7 @@ void session::end(int code, const std::string& reason) {
     });
     return;
   }
+  if (announce) announce();
   if (state_ == session_state::closing) set_state(session_state::closed);
   release_resources();
   auto c = session_event::with_detail(event_kind::close);

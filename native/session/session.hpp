@@ -100,9 +100,9 @@ class session : public std::enable_shared_from_this<session>,
   void enter_failed(failure error, int close_code);
   void finish_closed(int code, const std::string& reason);
   // The end of every way out (close(), a failure, the server's close without reconnect): in
-  // state closing, failed or closed; gives everything back and emits 'close' {code, reason},
-  // with a file outbox once its disk work has ended on its worker.
-  void end(int code, const std::string& reason);
+  // state closing, failed or closed; emits what `announce` emits, gives everything back and
+  // emits 'close' {code, reason}, with a file outbox once its disk work has ended on its worker.
+  void end(int code, const std::string& reason, std::function<void()> announce);
   // Ending with a file outbox: runs `finish` on the io thread once every commit is decided and
   // the disk worker has finished what was queued (end()).
   void settle_disk(std::function<void()> finish);
@@ -110,6 +110,8 @@ class session : public std::enable_shared_from_this<session>,
   // Leaves the current attempt: at once, or with a best-effort close frame carrying close_code.
   void drop_connection(std::uint16_t close_code = 0);
   void set_state(session_state next, const std::string& reason = {});
+  // Emits the change from `previous` to the current state.
+  void announce_state(session_state previous, const std::string& reason);
   // The open connection (if any) is gone: starts the time-without-connection clock, and if the
   // connection had stayed open for stableAfter, the attempt counter and backoff start over.
   void mark_disconnected();

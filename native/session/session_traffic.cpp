@@ -351,8 +351,13 @@ void session::accept_batch(std::vector<outgoing_message>& batch, std::uint64_t f
   const std::size_t handed_over = batch.size();
   std::vector<send_outcome> accepted, rejected;
   if (state_ == session_state::closing || state_ == session_state::closed || state_ == session_state::failed) {
+    // A failure or the server's close reaches JavaScript a moment later (with a file outbox, once
+    // its disk is done): sends meanwhile are told which end it was.
+    const char* why = requested_close()                  ? "send() after close()"
+                      : state_ == session_state::failed ? "send() after the socket failed; create a new one"
+                                                         : "send() after the server closed the socket (reconnect: false); create a new one";
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      rejected.push_back({first_request + i, 0, make_failure(failure_code::closed, "send() after close()")});
+      rejected.push_back({first_request + i, 0, make_failure(failure_code::closed, why)});
     }
   } else {
     accept_pumping(batch, first_request, accepted, rejected);

@@ -103,7 +103,7 @@ describe.each([
     }
     const server = t.add(await startWsServer({ echo: false }));
     const closing = end === 'server-close'
-      ? t.add(await startWsServer({ echo: false, onConnection: (ws) => setTimeout(() => ws.close(1001, 'going away'), 600) }))
+      ? t.add(await startWsServer({ echo: false, onConnection: (ws) => setTimeout(() => ws.close(1001, 'going away'), 1000) }))
       : null;
     const dir = path.join(t.tempDir(`slow-end-${end}`), 'outbox');
     // Three fdatasyncs run one after another on the disk worker (the new segment's, then one commit
@@ -111,8 +111,9 @@ describe.each([
     const delayMs = 1400;
     // 5 sends, then 3 more while their commit runs: the end has the one in flight to wait for
     // and one more to start.
-    const writerUrl = closing ? closing.url : await refusedUrl();
-    const run = runFixture('end-beside-neighbour.js', { url: server.url, writerUrl, end, dir, count: 5, more: 3 }, {
+    const refused = await refusedUrl();
+    const writerUrl = closing ? closing.url : refused;
+    const run = runFixture('end-beside-neighbour.js', { url: server.url, writerUrl, refusedUrl: refused, end, dir, count: 5, more: 3 }, {
       prefix: ['strace', '-f', '-o', '/dev/null', '-e', 'trace=fdatasync', '-e', `inject=fdatasync:delay_enter=${delayMs * 1000}`],
     });
     t.child(run.child);
@@ -126,6 +127,9 @@ describe.each([
     expect(result.receipts).toEqual(Array(8).fill('persisted'));
     if (end === 'fail') expect(result.close).toEqual({ code: 1006, reason: expect.stringContaining('gave up after 2 attempts') });
     if (end === 'server-close') expect(result.close).toEqual({ code: 1001, reason: 'going away' });
+    // The end is announced ('failed', state 'closed') once the outbox's directory is free: a
+    // socket made on it then fails for its own reason, not ERR_OUTBOX_LOCKED.
+    expect(result.reuse).toBe('ERR_CONNECTION_REFUSED');
     // Meanwhile the io thread was free: the neighbour's 200 ms heartbeats kept coming. The end
     // used to wait for the disk on the io thread itself, and the gap was the whole wait (3.8 s
     // here after a failure or the server's close); 1 s leaves room for a loaded machine and is
