@@ -808,7 +808,9 @@ declare namespace resilientWs {
     /**
      * Ends the socket. When open, queued messages are written before the close frame (for at most
      * 5 s if the connection stops draining), then the close handshake runs (at most 3 s); pending timers
-     * stop and the file outbox is synced and closed. Messages still undelivered are rejected with
+     * stop and the file outbox is synced and closed (its disk gets at most 5 s: sends it has not
+     * confirmed by then are rejected with `ERR_CLOSED`, and its disk worker finishes the close,
+     * and unlocks the directory, once the disk answers). Messages still undelivered are rejected with
      * `ERR_CLOSED` — with a file outbox they stay on disk and the next socket on that path
      * delivers them. Emits `state` (`closing`, `closed`), `disconnect` if it was open, then `close`.
      *

@@ -6,7 +6,7 @@
  */
 const ERROR_CODES = Object.freeze({
   ERR_INVALID_OPTION: 'An option or argument is invalid; the message names it and the accepted values.',
-  ERR_CLOSED: 'send() after close() or after the socket ended (failed, or closed by the server), or a message still undelivered when the socket closed (in-memory outbox).',
+  ERR_CLOSED: 'send() after close() or after the socket ended (failed, or closed by the server), or a message still undelivered when the socket closed (in-memory outbox), or one its disk had not confirmed within the 5 s the end waits (file outbox: it stays in the files).',
   ERR_CONNECT_TIMEOUT: 'DNS + TCP + TLS + upgrade did not finish within connectTimeout.',
   ERR_DNS: 'The host name could not be resolved.',
   ERR_CONNECTION_REFUSED: 'Nothing listens on the port (TCP RST).',

@@ -30,12 +30,29 @@ bool disk_worker::wait_idle(std::chrono::milliseconds limit) {
   return idle_.wait_for(lock, limit, [this] { return jobs_.empty() && !busy_; });
 }
 
+void disk_worker::retire(std::unique_ptr<disk_worker> worker, job last) {
+  disk_worker* self = worker.release();
+  self->thread_.detach();  // not joinable from here on: the destructor, run below, skips the join
+  std::lock_guard<std::mutex> lock(self->mutex_);
+  self->jobs_.push_back(std::move(last));
+  self->stopping_ = true;
+  self->retired_ = true;
+  // Under the lock: the thread cannot reach its end (and delete the worker) before this returns.
+  self->wake_.notify_one();
+}
+
 void disk_worker::run() {
   set_own_scheduling(thread_policy::standard);  // not the io thread's (common/thread_identity.hpp)
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-    if (jobs_.empty()) return;  // stopping, and everything submitted has run
+    if (jobs_.empty()) {  // stopping, and everything submitted has run
+      if (retired_) {
+        lock.unlock();
+        delete this;
+      }
+      return;
+    }
     job work = std::move(jobs_.front());
     jobs_.pop_front();
     busy_ = true;

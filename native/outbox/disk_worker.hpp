@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -32,6 +33,10 @@ class disk_worker {
   // Waits until every job submitted so far has finished, at most `limit` (teardown, where the
   // final sync must not hang the caller forever on a dead disk). False on timeout.
   bool wait_idle(std::chrono::milliseconds limit);
+  // Lets the worker finish on its own: it runs every job submitted so far, then `last`, then
+  // deletes itself, however long the disk takes. Returns at once, for a caller that must not
+  // wait for a disk that stopped answering (an outbox ending after its deadline).
+  static void retire(std::unique_ptr<disk_worker> worker, job last);
 
  private:
   void run();
@@ -42,6 +47,7 @@ class disk_worker {
   std::deque<job> jobs_;          // guarded by mutex_
   bool busy_ = false;             // a job is running; guarded by mutex_
   bool stopping_ = false;         // guarded by mutex_
+  bool retired_ = false;          // retire(): the thread deletes the worker; guarded by mutex_
   std::thread thread_;            // last: starts once the fields above exist
 };
 

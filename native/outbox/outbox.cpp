@@ -360,6 +360,7 @@ void outbox::start_sync(std::function<void()> done) {
 void outbox::complete_sync(std::shared_ptr<sync_job> job) {
   if (job->completed) return;  // already applied by sync_appended(wait)
   job->completed = true;
+  if (!file_) return;  // closed without waiting (close_without_waiting): left undecided
   if (file_->running_sync == job) file_->running_sync.reset();
   if (!log()) return;  // closed meanwhile: close() synced what it could
   // A background sync that ran before this one (the worker keeps order) and failed: then this
@@ -563,6 +564,30 @@ void outbox::close() {
   file_->worker.reset();
   file_->resume_file.reset();
   file_->log.reset();
+}
+
+void outbox::close_without_waiting(std::vector<send_outcome>& undecided) {
+  if (!log()) return;
+  if (queue_) {
+    auto f = outbox_failure(failure_code::closed,
+                            "the socket closed before its disk confirmed this message (the disk did not answer in "
+                            "time); it is in the outbox's files, and a socket opened on the same outbox.path sends "
+                            "it if the disk kept it");
+    for (const auto& item : queue_->items) {
+      if (item.seq > file_->durable_upto) undecided.push_back({item.request, item.seq, f});
+    }
+  }
+  // The worker runs what is queued (the jobs keep using the file system and the resume file
+  // until then), then this: the log's final sync and close, on the worker's thread, with no
+  // outbox left to route its disk work through.
+  file_->log->do_disk_work_inline();
+  std::shared_ptr<file_state> state(std::move(file_));
+  disk_worker::retire(std::move(state->worker), [state]() mutable {
+    state->log->close();
+    state->resume_file.reset();
+    state->log.reset();
+    state.reset();
+  });
 }
 
 }  // namespace rws

@@ -129,6 +129,12 @@ class outbox {
   // close(): in-memory messages that were never delivered are rejected with ERR_CLOSED.
   void abandon(std::vector<send_outcome>& rejected);
   void close();
+  // close() for a disk that stopped answering (an end past its deadline), without waiting for
+  // it on this thread: messages whose commit is undecided go to `undecided` (they are in the
+  // files, and a later outbox on the directory sends them if the disk keeps them), and the
+  // final sync, the close and the directory's unlock are left to the disk worker, which ends
+  // once its disk answers. Afterwards the outbox is closed (not durable()).
+  void close_without_waiting(std::vector<send_outcome>& undecided);
   // Nothing waits: frees the queue's memory (a burst grew it). Called while idle, not per message.
   void release_idle_memory() {
     if (queue_) queue_->items.release_if_empty();

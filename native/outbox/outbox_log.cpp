@@ -79,7 +79,7 @@ std::error_code outbox_log::start_segment(std::uint64_t index) {
 }
 
 std::error_code outbox_log::sync_soon(int fd) {
-  if (options_.sync_in_background) {
+  if (options_.sync_in_background && !disk_work_inline_) {
     std::error_code dup_error;
     const int copy = fs_.duplicate(fd, dup_error);
     if (copy >= 0) {
@@ -121,7 +121,7 @@ void outbox_log::release_delivered_segments() {
   // Only from the head: a segment's delivered-marks may retire records of any earlier segment,
   // so deleting one in the middle could bring those records back after a restart.
   while (segments_.size() > 1 && segments_.front().live == 0) {
-    if (options_.remove_segment) {
+    if (options_.remove_segment && !disk_work_inline_) {
       // On the disk worker; if the unlink fails there the file stays behind, and the next
       // recovery finds only delivered records in it and deletes it then.
       options_.remove_segment(dir_fd_.get(), segment_name(segments_.front().index));

@@ -165,6 +165,9 @@ class outbox_log {
   // are not synced) and releases the lock. Idempotent; the destructor calls
   // it. Afterwards every call returns outbox_errc::closed.
   std::error_code close();
+  // From now on the log syncs and deletes on the calling thread, not through the options'
+  // remove_segment / sync_in_background (for a log handed to the thread those jobs ran on).
+  void do_disk_work_inline() { disk_work_inline_ = true; }
 
  private:
   struct segment {
@@ -219,6 +222,7 @@ class outbox_log {
   // write repairs it (or moves on to a new segment) before anything else is appended.
   bool broken_ = false;
   bool closed_ = false;
+  bool disk_work_inline_ = false;  // do_disk_work_inline(): the options' two jobs are not used
 
   std::string write_buf_;  // reused encode buffer: one write() per batch without reallocating
   std::string mark_buf_;   // encoded delivered-marks not yet written

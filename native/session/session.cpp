@@ -125,7 +125,15 @@ void session::announce_state(session_state previous, const std::string& reason) 
 
 void session::start(bool connect_now) {
   failure corrupt;
-  failure opened = outbox_.open(corrupt, [&io = io_](std::function<void()> f) { asio::post(io, std::move(f)); });
+  // The disk worker reports through this. A worker left to finish on its own after an end past
+  // its deadline (end()) may report after the session, and then its io_context, are gone: the
+  // report then has no one to go to and is dropped. What the worker holds for its reports never
+  // keeps the session alive (weak), so a dropped one ends nothing; while one goes to the io
+  // thread, it holds the session, which keeps the io_context (a session never outlives its
+  // io_context), and the last reference is let go on the io thread.
+  failure opened = outbox_.open(corrupt, [&io = io_, weak = weak_from_this()](std::function<void()> f) {
+    if (auto alive = weak.lock()) asio::post(io, [alive = std::move(alive), f = std::move(f)] { f(); });
+  });
   stats_.set_rare(&session_stats::rare_counters::torn_bytes_truncated, outbox_.torn_bytes());
   if (corrupt) {
     auto e = session_event::with_detail(event_kind::error);
@@ -419,24 +427,29 @@ void session::end(int code, const std::string& reason, std::function<void()> ann
     // waits on the io thread, which every socket shares: a slow disk stalled every socket's
     // heartbeat until it answered (an offline close() under 3 s fdatasyncs: the heartbeats of a
     // socket beside it stopped for 4.5 s; a failure or a server's close the same). A disk that
-    // does not answer within close_drain_limit gets that bounded wait all the same.
+    // does not answer within close_drain_limit is not waited for at all: the end goes on
+    // without it, and the worker finishes the outbox's close once it answers.
     disk_settled_ = true;
     ending_ = true;
     drop_connection();  // nothing may arrive from a connection while the session ends
-    auto finish = [self = shared_from_this(), code, reason, announce = std::move(announce)] {
+    // Weak: the disk worker holds it until its disk answers, which may be never (the timer
+    // below holds the session meanwhile).
+    auto finish = [weak = weak_from_this(), code, reason, announce = std::move(announce)](bool disk_answered) {
       // The worker's report or the deadline, whichever comes first, finishes; the other (or
       // one after a teardown) finds the session ended.
-      if (!self->ending_) return;
+      auto self = weak.lock();
+      if (!self || !self->ending_) return;
       self->ending_ = false;
+      self->disk_unanswered_ = !disk_answered;
       self->end(code, reason, announce);
       self->flush_events();
     };
     resume_.adopt_parsed_as_delivered();  // as release_resources() does, so its write is queued now
     persist_event_id();
-    settle_disk(finish);
+    settle_disk([finish] { finish(true); });
     retry_timer().expires_after(close_drain_limit);
-    retry_timer().async_wait([finish](const error_code& ec) {
-      if (!ec) finish();
+    retry_timer().async_wait([self = shared_from_this(), finish](const error_code& ec) {
+      if (!ec) finish(false);
     });
     return;
   }
@@ -455,8 +468,8 @@ void session::settle_disk(std::function<void()> finish) {
     // Every commit first, the one in flight and one for what arrived meanwhile (behind it, or
     // inline when nothing needs one after all); an ending session accepts no new sends, so this
     // ends.
-    outbox_.start_sync([self = shared_from_this(), finish = std::move(finish)]() mutable {
-      self->settle_disk(std::move(finish));
+    outbox_.start_sync([weak = weak_from_this(), finish = std::move(finish)]() mutable {
+      if (auto self = weak.lock()) self->settle_disk(std::move(finish));
     });
     return;
   }
@@ -472,11 +485,17 @@ void session::release_resources() {
   // queued events are dropped, stores only what JavaScript received: see shutdown().)
   resume_.adopt_parsed_as_delivered();
   persist_event_id();
-  sync_outbox();  // sends still waiting for the group commit resolve (or fail) before the end
+  // Sends still waiting for the group commit resolve (or fail) before the end; past the end's
+  // deadline for its disk, only those the disk has decided (end()).
+  sync_outbox(!disk_unanswered_);
   std::vector<send_outcome> rejected;
   outbox_.abandon(rejected);
+  if (disk_unanswered_) {
+    outbox_.close_without_waiting(rejected);
+  } else {
+    outbox_.close();
+  }
   report_rejected(rejected);
-  outbox_.close();
   publish_outbox_stats();
   stats_.buffered_amount = 0;
 }

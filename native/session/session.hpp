@@ -253,6 +253,7 @@ class session : public std::enable_shared_from_this<session>,
   bool reading_paused_ = false;
   bool disk_settled_ = false;  // ending: waiting (or waited) for the file outbox's disk (end())
   bool ending_ = false;        // end() waits for the disk: its finish has not run
+  bool disk_unanswered_ = false;  // end() stopped waiting for the disk at its deadline
 };
 
 }  // namespace rws

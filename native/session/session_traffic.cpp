@@ -413,7 +413,10 @@ void session::schedule_sync() {
   // this one fsync. The fdatasync runs on the outbox's disk worker; the io thread goes on, and
   // sends that arrive before it finishes share the next one.
   asio::post(io_, [self = shared_from_this()] {
-    self->outbox_.start_sync([self] {
+    // Weak: the disk worker holds it (see start()).
+    self->outbox_.start_sync([weak = self->weak_from_this()] {
+      auto self = weak.lock();
+      if (!self) return;
       self->sync_scheduled_ = false;
       self->sync_outbox(false);
       if (self->outbox_.needs_sync()) self->schedule_sync();

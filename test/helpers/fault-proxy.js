@@ -7,6 +7,7 @@
 // Every socket and timer it creates is tracked and released by stop().
 
 const net = require('net');
+const { listenOnStablePort } = require('./ports');
 
 const MODES = new Set(['pass', 'blackhole', 'stall', 'reset', 'close', 'refuse']);
 const MAX_REQUEST_LINE = 8192;
@@ -59,7 +60,8 @@ const MAX_REQUEST_LINE = 8192;
  * @param {string} [opts.scheme='ws'] scheme used by `url()`
  * @param {string} [opts.host='127.0.0.1'] host used by `url()` (the proxy always binds 127.0.0.1)
  * @param {number} [opts.latency=0] initial one-way latency in ms
- * @param {number} [opts.port=0] port to listen on (0: any free port)
+ * @param {number} [opts.port=0] port to listen on (0: a free one below the range listen(0) picks from, which
+ *   no other process takes while 'refuse' has released it)
  * @returns {Promise<FaultProxy>}
  */
 async function startFaultProxy(opts) {
@@ -328,7 +330,9 @@ async function startFaultProxy(opts) {
     return Promise.resolve();
   }
 
-  await listen(opts.port || 0);
+  // On a port of its own, not one from listen(0)'s range: 'refuse' releases it for a while, and
+  // leaving 'refuse' listens on it again.
+  await (opts.port ? listen(opts.port) : listenOnStablePort(listen));
 
   const proxy = {
     get port() {

@@ -140,6 +140,50 @@ describe.each([
   }, 60000);
 });
 
+// A disk that does not answer within the 5 s an end gives it is not waited for at all: the end
+// goes on without it (a hung disk held the io thread, and every socket's heartbeat, until it
+// answered), and the disk worker finishes the outbox's close once it does.
+test('an end whose disk does not answer within 5 s goes on without it; the worker finishes the close later, and nothing is lost', async () => {
+  if (!haveStrace) {
+    console.log('SKIPPED unanswered-disk end test: strace is not installed (apt-get install strace)');
+    return;
+  }
+  const server = t.add(await startWsServer({ echo: false }));
+  const dir = path.join(t.tempDir('slow-end-unanswered'), 'outbox');
+  // The new segment's fdatasync, then the first commit's: 8 s of disk work before the first send
+  // is decided, and the close() that comes 0.3 s after it gives the disk 5 s.
+  const delayMs = 4000;
+  const refused = await refusedUrl();
+  const run = runFixture('end-beside-neighbour.js', {
+    url: server.url, writerUrl: refused, refusedUrl: refused, end: 'close', dir, count: 5, more: 3, waitFree: true,
+  }, {
+    prefix: ['strace', '-f', '-o', '/dev/null', '-e', 'trace=fdatasync', '-e', `inject=fdatasync:delay_enter=${delayMs * 1000}`],
+  });
+  t.child(run.child);
+  const { code } = await withDeadline(run.exited, 75000, 'the fixture under strace');
+  expect({ code, stderr: run.stderr() }).toEqual({ code: 0, stderr: '' });
+  const [result] = jsonLines(run.stdout());
+  // 'close' came at the deadline, not when the disk answered...
+  expect(result.endMs).toBeGreaterThan(4900);
+  expect(result.endMs).toBeLessThan(8000);
+  // ...with every send undecided, and said so.
+  expect(result.receipts).toEqual(Array(8).fill('ERR_CLOSED'));
+  expect(result.rejection).toMatch(/before its disk confirmed this message/);
+  // The worker still held the directory then, and let it go once its disk had answered.
+  expect(result.reuse).toBe('ERR_OUTBOX_LOCKED');
+  expect(result.freeMs).toBeGreaterThan(result.endMs);
+  // All that time the io thread was free: the neighbour's 200 ms heartbeats kept coming (the old
+  // end waited out the disk on it from its deadline on: a gap of ~6 s here).
+  expect(result.disconnects).toEqual([]);
+  expect(result.longestGapMs).toBeLessThan(1000);
+  // Nothing was lost: the next socket on the directory sends all eight, in order.
+  const sock = t.socket(server.url, { heartbeat: false, outbox: { path: dir } });
+  await next(sock, 'drain', 10000);
+  await sock.close();
+  const numbers = server.connections.flatMap((c) => c.messages.map((m) => JSON.parse(m.data).n)).filter((n) => n !== undefined);
+  expect(numbers).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+}, 90000);
+
 test("fsync 'none' makes no fsync or fdatasync call at all (log, directory, resume position)", async () => {
   if (!haveStrace) {
     console.log('SKIPPED fsync none test: strace is not installed (apt-get install strace)');
