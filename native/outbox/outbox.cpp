@@ -558,8 +558,15 @@ void outbox::abandon(std::vector<send_outcome>& rejected) {
 void outbox::close() {
   if (!log()) return;
   // Queued disk work (a sync, the resume position, deletions) finishes before the final sync,
-  // which close() of the log does on this thread; then the worker stops.
-  if (file_->worker->wait_idle(std::chrono::seconds(10)) && file_->running_sync) complete_sync(file_->running_sync);
+  // which close() of the log does on this thread; then the worker stops. A disk that has not
+  // finished it within 10 s (a teardown on a dead disk) is not waited for any longer: the worker
+  // finishes the close by itself, and nobody is left to hear of the undecided sends.
+  if (!file_->worker->wait_idle(std::chrono::seconds(10))) {
+    std::vector<send_outcome> undecided;
+    close_without_waiting(undecided);
+    return;
+  }
+  if (file_->running_sync) complete_sync(file_->running_sync);
   file_->log->close();
   file_->worker.reset();
   file_->resume_file.reset();

@@ -1,8 +1,10 @@
 #include "session/session.hpp"
 
 #include "protocol/redirect.hpp"
+#include "transport/io_post_gate.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cctype>
 #include <memory>
 #include <random>
@@ -126,13 +128,15 @@ void session::announce_state(session_state previous, const std::string& reason) 
 void session::start(bool connect_now) {
   failure corrupt;
   // The disk worker reports through this. A worker left to finish on its own after an end past
-  // its deadline (end()) may report after the session, and then its io_context, are gone: the
-  // report then has no one to go to and is dropped. What the worker holds for its reports never
-  // keeps the session alive (weak), so a dropped one ends nothing; while one goes to the io
-  // thread, it holds the session, which keeps the io_context (a session never outlives its
-  // io_context), and the last reference is let go on the io thread.
-  failure opened = outbox_.open(corrupt, [&io = io_, weak = weak_from_this()](std::function<void()> f) {
-    if (auto alive = weak.lock()) asio::post(io, [alive = std::move(alive), f = std::move(f)] { f(); });
+  // its deadline (end()) may report after the session, or even its io_context, is gone: the
+  // gate drops a report once the io_context is being destroyed, and a report that reaches the io
+  // thread runs only if the session still lives. What the worker holds for its reports never
+  // keeps the session alive (weak references), so dropping one, on whatever thread, ends nothing.
+  assert(!weak_from_this().expired() && "a session is owned by a shared_ptr (make_shared)");
+  failure opened = outbox_.open(corrupt, [post = io_post_gate::to(io_), weak = weak_from_this()](std::function<void()> f) {
+    post([weak, f = std::move(f)] {
+      if (auto alive = weak.lock()) f();
+    });
   });
   stats_.set_rare(&session_stats::rare_counters::torn_bytes_truncated, outbox_.torn_bytes());
   if (corrupt) {

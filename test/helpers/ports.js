@@ -60,7 +60,12 @@ async function refusedPort() {
  * free; `tryListen` rejects with EADDRINUSE for a taken one. Resolves with what it resolved with.
  */
 async function listenOnStablePort(tryListen) {
-  const [low] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  let low = 0;
+  try {
+    [low] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  } catch {
+    // Not Linux: its range is not known here.
+  }
   const first = 10000;
   if (!(low > first + 1000)) return tryListen(0); // no room below the range: take any
   for (let tries = 0; ; tries++) {

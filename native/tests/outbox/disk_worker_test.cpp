@@ -1,6 +1,7 @@
 // The disk worker's retire(): the caller goes on at once, however long the job in progress takes
 // (a disk that stopped answering), and the worker still runs everything it was given, in order,
-// then ends by itself (LeakSanitizer, in the sanitizer build, finds a worker that does not).
+// then ends by itself (LeakSanitizer, in the sanitizer build, finds a worker whose thread ended
+// without deleting it).
 #include "outbox/disk_worker.hpp"
 
 #include <gtest/gtest.h>

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <thread>
 
 #include "tests/outbox/outbox_log_test_support.hpp"
 
@@ -116,6 +117,56 @@ TEST_F(OutboxLog, CloseDecidesTheCommitInFlight) {
   outbox reopened(config);
   ASSERT_FALSE(reopened.open(corrupt, io.poster()));
   EXPECT_EQ(reopened.size(), 3u);
+}
+
+// An end past its deadline (the disk has not answered): close_without_waiting() returns at once
+// with the sends the disk has not confirmed, the worker finishes the close and unlocks the
+// directory by itself, a completion that arrives afterwards is harmless, and nothing is lost.
+TEST_F(OutboxLog, CloseWithoutWaitingLeavesTheCloseToTheWorkerAndLosesNothing) {
+  posted_queue io;
+  outbox_config config;
+  config.path = tmp_.outbox();
+  outbox box(config);
+  failure corrupt;
+  ASSERT_FALSE(box.open(corrupt, io.poster()));
+  std::vector<send_outcome> accepted, rejected, persisted;
+  auto batch = messages(1, 2);
+  box.accept(batch, 1, accepted, rejected);
+  int done_calls = 0;
+  box.start_sync([&] { ++done_calls; });
+  auto more = messages(3, 1);
+  box.accept(more, 3, accepted, rejected);
+  // The commit's answer has not reached this thread (as with a disk that has not answered): all
+  // three are undecided.
+  std::vector<send_outcome> undecided;
+  box.close_without_waiting(undecided);
+  ASSERT_EQ(undecided.size(), 3u);
+  for (std::uint64_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(undecided[i].request, i + 1);
+    EXPECT_EQ(undecided[i].error.code, failure_code::closed);
+    EXPECT_NE(undecided[i].error.message.find("before its disk confirmed"), std::string::npos);
+  }
+  EXPECT_FALSE(box.durable());
+  EXPECT_FALSE(box.sync_in_flight());
+  // The commit's completion, late: applies nothing, calls its caller back.
+  ASSERT_TRUE(io.run_one());
+  EXPECT_EQ(done_calls, 1);
+  box.sync_appended(persisted, rejected, false);
+  EXPECT_TRUE(persisted.empty());
+  EXPECT_TRUE(rejected.empty());
+  // The worker lets the directory go once it has closed the log; the next outbox finds all three.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    outbox reopened(config);
+    failure opened = reopened.open(corrupt, io.poster());
+    if (!opened) {
+      EXPECT_EQ(reopened.size(), 3u);
+      break;
+    }
+    ASSERT_EQ(opened.code, failure_code::outbox_locked) << opened.message;
+    ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "the directory stayed locked";
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 // What a closing session waits for instead of blocking the io thread: after_disk_work() comes
