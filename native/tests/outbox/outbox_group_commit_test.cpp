@@ -45,18 +45,23 @@ class posted_queue {
   std::deque<std::function<void()>> queue_;
 };
 
+// A file outbox in a fresh directory, its completions posted to `io`.
+class GroupCommit : public OutboxLog {
+ protected:
+  GroupCommit() { config.path = tmp_.outbox(); }
+  posted_queue io;
+  outbox_config config;
+  failure corrupt;
+};
+
 std::vector<outgoing_message> messages(int first, int count) {
   std::vector<outgoing_message> batch;
   for (int i = first; i < first + count; ++i) batch.push_back({"{\"n\":" + std::to_string(i) + "}", {}, false});
   return batch;
 }
 
-TEST_F(OutboxLog, GroupCommitRunsOnTheWorkerAndLaterSendsShareTheNextOne) {
-  posted_queue io;
-  outbox_config config;
-  config.path = tmp_.outbox();
+TEST_F(GroupCommit, RunsOnTheWorkerAndLaterSendsShareTheNextOne) {
   outbox box(config);
-  failure corrupt;
   ASSERT_FALSE(box.open(corrupt, io.poster()));
 
   std::vector<send_outcome> accepted, rejected, persisted;
@@ -94,12 +99,8 @@ TEST_F(OutboxLog, GroupCommitRunsOnTheWorkerAndLaterSendsShareTheNextOne) {
   box.close();
 }
 
-TEST_F(OutboxLog, CloseDecidesTheCommitInFlight) {
-  posted_queue io;
-  outbox_config config;
-  config.path = tmp_.outbox();
+TEST_F(GroupCommit, CloseDecidesTheCommitInFlight) {
   outbox box(config);
-  failure corrupt;
   ASSERT_FALSE(box.open(corrupt, io.poster()));
   std::vector<send_outcome> accepted, rejected, persisted;
   auto batch = messages(1, 2);
@@ -122,12 +123,8 @@ TEST_F(OutboxLog, CloseDecidesTheCommitInFlight) {
 // An end past its deadline (the disk has not answered): close_without_waiting() returns at once
 // with the sends the disk has not confirmed, the worker finishes the close and unlocks the
 // directory by itself, a completion that arrives afterwards is harmless, and nothing is lost.
-TEST_F(OutboxLog, CloseWithoutWaitingLeavesTheCloseToTheWorkerAndLosesNothing) {
-  posted_queue io;
-  outbox_config config;
-  config.path = tmp_.outbox();
+TEST_F(GroupCommit, CloseWithoutWaitingLeavesTheCloseToTheWorkerAndLosesNothing) {
   outbox box(config);
-  failure corrupt;
   ASSERT_FALSE(box.open(corrupt, io.poster()));
   std::vector<send_outcome> accepted, rejected, persisted;
   auto batch = messages(1, 2);
@@ -172,12 +169,8 @@ TEST_F(OutboxLog, CloseWithoutWaitingLeavesTheCloseToTheWorkerAndLosesNothing) {
 // What a closing session waits for instead of blocking the io thread: after_disk_work() comes
 // back through the io thread only once the commit before it has, so sync_appended() then has
 // the commit's outcome and nothing to wait for.
-TEST_F(OutboxLog, AfterDiskWorkComesBackBehindTheCommitInFlight) {
-  posted_queue io;
-  outbox_config config;
-  config.path = tmp_.outbox();
+TEST_F(GroupCommit, AfterDiskWorkComesBackBehindTheCommitInFlight) {
   outbox box(config);
-  failure corrupt;
   ASSERT_FALSE(box.open(corrupt, io.poster()));
 
   std::vector<send_outcome> accepted, rejected, persisted;
