@@ -59,7 +59,22 @@ failure outbox::open(failure& corrupt, poster post_to_io) {
   outbox_recovery_report report{};
   outbox_log_options options;
   options.fsync = config_->fsync;
-  options.keep_payloads = false;  // the queue below holds the messages
+  // The queue holds the messages: recovery hands each pending one over as it reads it. Only the
+  // 'acked' mode looks a recovered message's key up again (the server's ack names it); otherwise
+  // the key is already in its payload or record and a million recovered keys would be a million
+  // strings nobody reads.
+  options.keep_payloads = false;
+  options.take_recovered = [this](const recovered_record& r) {
+    queue_state& q = queue();
+    outbox_item item;
+    item.seq = r.seq;
+    if (q.key_to_seq) item.key.assign(r.key);
+    item.payload = std::string(r.payload);
+    item.binary = r.binary;
+    q.bytes += item.payload.size();
+    if (q.key_to_seq) q.key_to_seq->emplace(item.key, item.seq);
+    q.items.push_back(std::move(item));
+  };
   // Each job gets its own duplicate of the directory descriptor (a rare event: a segment
   // created or deleted), so it never acts on a descriptor number the log closed and the kernel
   // handed to something else meanwhile (a log that fails to open is destroyed at once).
@@ -94,6 +109,7 @@ failure outbox::open(failure& corrupt, poster post_to_io) {
   };
   file_->log = outbox_log::open(*file_->fs, config_->path, ec, report, options);
   if (ec || !file_->log) {
+    queue_.reset();  // what a recovery that failed part-way handed over (the queue was empty)
     file_->log.reset();
     file_->worker.reset();
     if (ec == outbox_errc::locked) {
@@ -135,19 +151,7 @@ failure outbox::open(failure& corrupt, poster post_to_io) {
   }
   outbox_log& log = *file_->log;
   next_seq_ = log.next_seq();
-  queue_state& q = queue();
-  for (const auto& entry : log.pending()) {
-    outbox_item item;
-    item.seq = entry.seq;
-    item.key = std::move(const_cast<std::string&>(entry.key));
-    item.payload = std::move(const_cast<std::string&>(entry.payload));
-    item.binary = entry.binary;
-    q.bytes += item.payload.size();
-    if (q.key_to_seq) q.key_to_seq->emplace(item.key, item.seq);
-    q.items.push_back(std::move(item));
-  }
-  log.release_payloads();
-  if (!q.items.empty()) file_->durable_upto = q.items.back().seq;  // recovered from disk: durable
+  if (queue_ && !queue_->items.empty()) file_->durable_upto = queue_->items.back().seq;  // recovered from disk: durable
   file_->resume_file = std::make_unique<resume_position_file>(*file_->fs, log.directory_fd(), *file_->worker, durable);
   return {};
 }

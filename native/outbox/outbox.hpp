@@ -41,7 +41,10 @@ struct outgoing_message {
 struct outbox_item {
   std::uint64_t seq = 0;
   std::uint64_t request = 0;  // 0: recovered from disk, nobody waits on it in this process
-  std::string key;  // the sender's, or generated where keeps_keys(); otherwise empty
+  // The sender's, or generated where keeps_keys(); otherwise empty. Recovered from disk, it is
+  // kept only by the 'acked' mode, which looks it up again; otherwise it stays where it already
+  // is, in the record on disk (and in the payload, with keyField).
+  std::string key;
   shared_payload payload;  // shared with the write that sends it, when large
   bool binary = false;
   bool acked = false;

@@ -103,7 +103,7 @@ void outbox_log::maybe_rotate() {
   if (closed_ || broken_ || segments_.empty() || !active_file_) return;
   const std::uint64_t size = active().size;
   // (A segment holding only its segment-start record is as small as a segment gets.)
-  const bool idle = pending_.empty() && size > outbox_record_header_size &&
+  const bool idle = pending_index_.empty() && size > outbox_record_header_size &&
                     size >= std::min(options_.idle_rotate_bytes, options_.segment_bytes);
   if (!idle && size < options_.segment_bytes) return;
   // Leaving a segment leaves its unsynced bytes unsynced for good: only allowed when they hold
@@ -170,13 +170,11 @@ std::error_code outbox_log::append(std::vector<outbox_entry>& batch) {
   disk_bytes_ += write_buf_.size();
   if (unsynced_first_seq_ == 0) unsynced_first_seq_ = batch.front().seq;
   for (const auto& e : batch) {
+    pending_index_.push_back({e.seq, active().index});
     if (options_.keep_payloads) {
       pending_.push_back(e);
       pending_bytes_ += e.payload.size();
-    } else {
-      pending_.push_back({e.seq, {}, {}, e.binary});
     }
-    pending_segment_.push_back(active().index);
   }
   // One huge batch should not pin its buffer for the life of the socket.
   if (write_buf_.capacity() > (std::size_t{4} << 20)) std::string().swap(write_buf_);
@@ -271,15 +269,16 @@ std::error_code outbox_log::drop(std::uint64_t seq) { return retire(seq, true); 
 
 std::error_code outbox_log::retire(std::uint64_t seq, bool dropped) {
   if (closed_) return make_error_code(outbox_errc::closed);
-  auto it = std::lower_bound(pending_.begin(), pending_.end(), seq,
-                             [](const outbox_entry& e, std::uint64_t s) { return e.seq < s; });
-  if (it == pending_.end() || it->seq != seq) return {};
-  const auto position = it - pending_.begin();
-  const std::uint64_t index = pending_segment_[static_cast<std::size_t>(position)];
-  pending_bytes_ -= it->payload.size();
-  pending_.erase(it);
-  pending_segment_.erase(pending_segment_.begin() + position);
-  if (segment* s = find_segment(index)) --s->live;
+  auto it = std::lower_bound(pending_index_.begin(), pending_index_.end(), seq,
+                             [](const pending_record& r, std::uint64_t s) { return r.seq < s; });
+  if (it == pending_index_.end() || it->seq != seq) return {};
+  if (segment* s = find_segment(it->segment)) --s->live;
+  if (options_.keep_payloads) {
+    const auto copy = pending_.begin() + (it - pending_index_.begin());
+    pending_bytes_ -= copy->payload.size();
+    pending_.erase(copy);
+  }
+  pending_index_.erase(it);
   if (dropped) ++dropped_;
 
   // Marks are buffered: a write() per delivered message would cost more than the message.
@@ -287,7 +286,7 @@ std::error_code outbox_log::retire(std::uint64_t seq, bool dropped) {
   // and when the outbox drains. A crash loses at most the buffer: redeliveries, never a loss.
   encode_record(mark_buf_, record_type::delivered, dropped ? record_flag_dropped : 0, seq, {}, {});
   std::error_code ec;
-  if (mark_buf_.size() >= options_.mark_buffer_bytes || pending_.empty()) ec = flush_marks();
+  if (mark_buf_.size() >= options_.mark_buffer_bytes || pending_index_.empty()) ec = flush_marks();
   release_delivered_segments();
   maybe_rotate();
   return ec;
@@ -315,11 +314,13 @@ std::error_code outbox_log::flush_marks() {
 void outbox_log::discard_unsynced() {
   // Pending is in seq order and everything unsynced was appended last: it is the back.
   if (unsynced_first_seq_ != 0) {
-    while (!pending_.empty() && pending_.back().seq >= unsynced_first_seq_) {
-      if (segment* s = find_segment(pending_segment_.back())) --s->live;
-      pending_bytes_ -= pending_.back().payload.size();
-      pending_.pop_back();
-      pending_segment_.pop_back();
+    while (!pending_index_.empty() && pending_index_.back().seq >= unsynced_first_seq_) {
+      if (segment* s = find_segment(pending_index_.back().segment)) --s->live;
+      pending_index_.pop_back();
+      if (options_.keep_payloads) {
+        pending_bytes_ -= pending_.back().payload.size();
+        pending_.pop_back();
+      }
     }
   }
   disk_bytes_ -= active().size - synced_size_;

@@ -375,14 +375,18 @@ std::error_code outbox_log::recover(outbox_recovery_report& report) {
         rec.type != record_type::data || rec.seq != d.seq) {
       return make_error_code(outbox_errc::verify_failed);  // the file changed under the lock
     }
-    pending_.push_back({rec.seq, std::string(rec.key), std::string(rec.payload), rec.binary()});
     segment& s = segments_[d.segment];
     ++s.live;
-    pending_segment_.push_back(s.index);
-    pending_bytes_ += rec.payload.size();
+    pending_index_.push_back({rec.seq, s.index});
+    if (options_.keep_payloads) {
+      pending_.push_back({rec.seq, std::string(rec.key), std::string(rec.payload), rec.binary()});
+      pending_bytes_ += rec.payload.size();
+    } else {
+      if (options_.take_recovered) options_.take_recovered({rec.seq, rec.key, rec.payload, rec.binary()});
+    }
   }
   next_seq_ = seq_floor;
-  report.records_pending = pending_.size();
+  report.records_pending = pending_index_.size();
 
   // Choose the segment to append to: the last one, unless it is full or empty (its
   // segment-start record was torn) — then a new one after every index ever seen.
