@@ -5,7 +5,7 @@ const native = require('./native');
 const { ensureDefaultTrustStore } = require('./trust-store');
 
 const { normalizeOptions } = require('./options');
-const { SendState } = require('./send-state');
+const { SendState, PersistedUnwritten } = require('./send-state');
 const { payloadKey, keyWithPayload, MAX_KEY_LENGTH } = require('./payload-key');
 const { KIND, FIELDS, RECEIPT_STATUS, HANDED_TO_KERNEL } = require('./event-codes');
 const { ResilientSocketError, fromNative, invalidOption } = require('./errors');
@@ -45,6 +45,17 @@ const WRITE_NOW_BYTES = 16 * 1024;
 const STAGED = true;
 
 const PLAIN_INFO = Object.freeze({ replayed: false });
+
+// A send()'s receipt takes its resolvers through one shared executor, not a new closure (and
+// its context) per send: fewer objects that live until the receipt, which in a stream of
+// durable sends survive young collections (Promise.withResolvers is Node 22+).
+let capturedResolve = null;
+let capturedReject = null;
+function captureResolvers(resolve, reject) {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
 /**
  * The io thread sends state names as new strings with each event; a socket keeps these instead,
  * so thousands of idle sockets share one copy of each (as they share their URL's, see _onControlEvent).
@@ -237,9 +248,10 @@ class ResilientSocket extends ListenerTableEmitter {
   }
 
   _pendingPromise(request, key, bytes) {
-    return new Promise((resolve, reject) => {
-      this._sends.pending.set(request, { resolve, reject, key, bytes });
-    });
+    const receipt = new Promise(captureResolvers);
+    this._sends.pending.set(request, { resolve: capturedResolve, reject: capturedReject, key, bytes });
+    capturedResolve = capturedReject = null;
+    return receipt;
   }
 
   /** Hands this tick's sends to the io thread in one call. */
@@ -576,18 +588,19 @@ class ResilientSocket extends ListenerTableEmitter {
 
   /** File outbox or 'acked': these requests' bytes reached the kernel; their receipts come later. */
   _handedToKernel(firstRequest, count) {
-    for (let j = 0; j < count; j++) {
-      const request = firstRequest + j;
-      const pending = this._sends?.pending.get(request);
-      if (pending) {
-        this._buffered -= pending.bytes;
-        pending.bytes = 0; // counted out once, whatever settles the promise later
-        continue;
-      }
-      const bytes = this._sends?.persistedUnwritten?.get(request);
-      if (bytes !== undefined) {
-        this._sends.persistedUnwritten.delete(request);
-        this._buffered -= bytes;
+    const sends = this._sends;
+    if (sends === null) return;
+    const last = firstRequest + count - 1;
+    if (sends.persistedUnwritten !== null) this._buffered -= sends.persistedUnwritten.takeUpTo(last);
+    // Sends whose receipt comes later ('acked'). The Map holds requests in the order they were
+    // made, so its first key is its oldest: a range below it has none (a file outbox's usual case).
+    const { pending } = sends;
+    if (pending.size === 0 || pending.keys().next().value > last) return;
+    for (let request = firstRequest; request <= last; request++) {
+      const receipt = pending.get(request);
+      if (receipt !== undefined) {
+        this._buffered -= receipt.bytes;
+        receipt.bytes = 0; // counted out once, whatever settles the promise later
       }
     }
   }
@@ -600,7 +613,7 @@ class ResilientSocket extends ListenerTableEmitter {
       // 'written' is reported when the write that holds the message's last byte completed,
       // i.e. the kernel has it: it leaves bufferedAmount now. 'persisted' (file outbox) comes
       // before the write: it stays counted until _handedToKernel. 'acked' comes after it.
-      if (status === 'persisted' && pending.bytes > 0) (this._sends.persistedUnwritten ??= new Map()).set(firstRequest + j, pending.bytes);
+      if (status === 'persisted' && pending.bytes > 0) (this._sends.persistedUnwritten ??= new PersistedUnwritten()).push(firstRequest + j, pending.bytes);
       else this._buffered -= pending.bytes;
       const seq = firstSeq + j;
       // Same format as outbox::make_key in native/outbox/outbox.cpp.

@@ -160,4 +160,24 @@ describe('receipts that do not mean "written" (issue 11)', () => {
     await waitFor(() => sock.bufferedAmount === 0, 10000, 'bufferedAmount to drop once written');
     await waitFor(() => receivedBy(server) === 1, 10000, 'the message at the server');
   });
+
+  test("file outbox: a 'persisted' message that onFull 'drop-oldest' evicts leaves bufferedAmount once later ones are written", async () => {
+    // Refused until setReject(null): every message waits, persisted, in the outbox.
+    const server = t.add(await startWsServer({ echo: false, reject: { status: 503 } }));
+    const sock = t.socket(server.url, {
+      heartbeat: false,
+      reconnect: { initialDelay: 50, maxDelay: 100 },
+      outbox: { path: t.tempDir('evicted'), maxMessages: 3, onFull: 'drop-oldest' },
+    });
+    const payload = 'x'.repeat(100);
+    const send = () => withDeadline(sock.send(payload), 10000, "a 'persisted' receipt");
+    for (let i = 0; i < 3; i++) expect((await send()).status).toBe('persisted');
+    await send(); // evicts the oldest two, which were never written and never will be
+    await send();
+    expect(sock.outboxSize).toBe(3);
+    server.setReject(null);
+    await waitFor(() => receivedBy(server) === 3, 10000, 'the three kept messages at the server');
+    // Before: the evicted two stayed counted for good (200 bytes that no write would ever take).
+    await waitFor(() => sock.bufferedAmount === 0, 5000, 'bufferedAmount to drop to 0');
+  });
 });
