@@ -41,8 +41,8 @@ class PersistedUnwritten {
 
   /**
    * Takes every queued send up to request `last` and returns their bytes. One below the range
-   * the kernel just got will never reach it (the outbox evicted it: dropOldest), so it leaves
-   * bufferedAmount too.
+   * the kernel just got will never reach it (the outbox evicted it: onFull 'drop-oldest'), so
+   * it leaves bufferedAmount too.
    */
   takeUpTo(last) {
     const { requests, bytes } = this;

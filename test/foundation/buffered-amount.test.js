@@ -172,7 +172,8 @@ describe('receipts that do not mean "written" (issue 11)', () => {
     const payload = 'x'.repeat(100);
     const send = () => withDeadline(sock.send(payload), 10000, "a 'persisted' receipt");
     for (let i = 0; i < 3; i++) expect((await send()).status).toBe('persisted');
-    await send(); // evicts the oldest two, which were never written and never will be
+    // Each one more evicts the oldest: two messages that were never written and never will be.
+    await send();
     await send();
     expect(sock.outboxSize).toBe(3);
     server.setReject(null);
