@@ -80,8 +80,11 @@ class OutboxReopen : public OutboxLog {
   static outbox::poster run_inline() {
     return [](std::function<void()> f) { f(); };
   }
-  // Sends `count` messages (keys "k-<n>" when `keyed`) and makes them durable.
-  void send(outbox& box, int count, bool keyed) {
+  // An outbox in the directory that sends `count` messages (keys "k-<n>" when `keyed`), makes
+  // them durable and closes, leaving them all pending for the next one.
+  void write_and_close(int count, bool keyed) {
+    outbox box(config);
+    ASSERT_FALSE(box.open(corrupt, run_inline()));
     std::vector<outgoing_message> batch;
     for (int n = 1; n <= count; ++n) {
       outgoing_message m{"{\"n\":" + std::to_string(n) + "}", {}, false};
@@ -93,16 +96,12 @@ class OutboxReopen : public OutboxLog {
     ASSERT_EQ(accepted.size(), static_cast<std::size_t>(count));
     box.sync_appended(persisted, rejected);
     ASSERT_TRUE(rejected.empty());
+    box.close();
   }
 };
 
 TEST_F(OutboxReopen, RecoveredMessagesGoOutAgainInOrder) {
-  {
-    outbox box(config);
-    ASSERT_FALSE(box.open(corrupt, run_inline()));
-    send(box, 3, false);
-    box.close();
-  }
+  write_and_close(3, false);
   outbox box(config);
   ASSERT_FALSE(box.open(corrupt, run_inline()));
   EXPECT_EQ(box.size(), 3u);
@@ -121,12 +120,7 @@ TEST_F(OutboxReopen, RecoveredMessagesGoOutAgainInOrder) {
 
 TEST_F(OutboxReopen, TheAckedModeStillFindsARecoveredMessageByItsKey) {
   config.guarantee = delivery_guarantee::acked;
-  {
-    outbox box(config);
-    ASSERT_FALSE(box.open(corrupt, run_inline()));
-    send(box, 2, true);
-    box.close();
-  }
+  write_and_close(2, true);
   outbox box(config);
   ASSERT_FALSE(box.open(corrupt, run_inline()));
   EXPECT_EQ(box.size(), 2u);
