@@ -5,7 +5,7 @@ const native = require('./native');
 const { ensureDefaultTrustStore } = require('./trust-store');
 
 const { normalizeOptions } = require('./options');
-const { SendState, PersistedUnwritten } = require('./send-state');
+const { SendState, PersistedUnwritten, generatedKey } = require('./send-state');
 const { payloadKey, keyWithPayload, MAX_KEY_LENGTH } = require('./payload-key');
 const { KIND, FIELDS, RECEIPT_STATUS, HANDED_TO_KERNEL } = require('./event-codes');
 const { ResilientSocketError, fromNative, invalidOption } = require('./errors');
@@ -249,7 +249,7 @@ class ResilientSocket extends ListenerTableEmitter {
 
   _pendingPromise(request, key, bytes) {
     const receipt = new Promise(captureResolvers);
-    this._sends.pending.set(request, { resolve: capturedResolve, reject: capturedReject, key, bytes });
+    this._sends.pending.add(request, capturedResolve, capturedReject, key, bytes);
     capturedResolve = capturedReject = null;
     return receipt;
   }
@@ -560,12 +560,7 @@ class ResilientSocket extends ListenerTableEmitter {
         return;
       case KIND.SEND_FAILED: {
         this._noteOutboxChanged();
-        const pending = this._sends?.pending.get(b[at]);
-        if (pending) {
-          this._sends.pending.delete(b[at]);
-          this._buffered -= pending.bytes;
-          pending.reject(fromNative(b[at + 1]));
-        }
+        if (this._sends !== null) this._buffered -= this._sends.pending.fail(b[at], fromNative(b[at + 1]));
         return;
       }
       case KIND.DUPLICATES:
@@ -592,34 +587,23 @@ class ResilientSocket extends ListenerTableEmitter {
     if (sends === null) return;
     const last = firstRequest + count - 1;
     if (sends.persistedUnwritten !== null) this._buffered -= sends.persistedUnwritten.takeUpTo(last);
-    // Sends whose receipt comes later ('acked'). The Map holds requests in the order they were
-    // made, so its first key is its oldest: a range below it has none (a file outbox's usual case).
-    const { pending } = sends;
-    if (pending.size === 0 || pending.keys().next().value > last) return;
-    for (let request = firstRequest; request <= last; request++) {
-      const receipt = pending.get(request);
-      if (receipt !== undefined) {
-        this._buffered -= receipt.bytes;
-        receipt.bytes = 0; // counted out once, whatever settles the promise later
-      }
-    }
+    // Sends whose receipt comes later ('acked'); a file outbox's have settled already.
+    this._buffered -= sends.pending.takeBytes(firstRequest, last);
   }
 
   _settleSent(firstRequest, count, firstSeq, status, keyPrefix) {
-    for (let j = 0; j < count; j++) {
-      const pending = this._sends?.pending.get(firstRequest + j);
-      if (!pending) continue;
-      this._sends.pending.delete(firstRequest + j);
+    const sends = this._sends;
+    if (sends === null) return;
+    const keyPads = sends.keyPadsFor(keyPrefix);
+    sends.pending.settleRange(firstRequest, firstRequest + count - 1, (request, resolve, key, bytes) => {
       // 'written' is reported when the write that holds the message's last byte completed,
       // i.e. the kernel has it: it leaves bufferedAmount now. 'persisted' (file outbox) comes
       // before the write: it stays counted until _handedToKernel. 'acked' comes after it.
-      if (status === 'persisted' && pending.bytes > 0) (this._sends.persistedUnwritten ??= new PersistedUnwritten()).push(firstRequest + j, pending.bytes);
-      else this._buffered -= pending.bytes;
-      const seq = firstSeq + j;
-      // Same format as outbox::make_key in native/outbox/outbox.cpp.
-      const key = pending.key !== undefined ? pending.key : `${keyPrefix}-${seq.toString(16).padStart(12, '0')}`;
-      pending.resolve({ key, seq, status });
-    }
+      if (status === 'persisted' && bytes > 0) (sends.persistedUnwritten ??= new PersistedUnwritten()).push(request, bytes);
+      else this._buffered -= bytes;
+      const seq = firstSeq + (request - firstRequest);
+      resolve({ key: key !== undefined ? key : generatedKey(keyPads, seq), seq, status });
+    });
   }
 
   _onFinalClose(code, reason) {
@@ -631,8 +615,8 @@ class ResilientSocket extends ListenerTableEmitter {
     this._buffered = 0;
     closing.stats = this._nativeStats();
     this._attached = false;
-    for (const [, pending] of sends?.pending ?? []) {
-      pending.reject(new ResilientSocketError('ERR_CLOSED', 'the socket closed before this message was delivered'));
+    for (const reject of sends?.pending.takeRejects() ?? []) {
+      reject(new ResilientSocketError('ERR_CLOSED', 'the socket closed before this message was delivered'));
     }
     // Hold nothing: the io thread stops with the last socket, the process may exit.
     this._nativeDispose();
