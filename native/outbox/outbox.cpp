@@ -1,7 +1,6 @@
 #include "outbox/outbox.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <utility>
 
 #include "outbox/idempotency_key.hpp"
@@ -165,16 +164,27 @@ void outbox::store_resume_position(std::string position) {
 }
 
 std::string outbox::make_key(std::uint64_t seq) const {
-  char hex[16];
-  std::snprintf(hex, sizeof hex, "%012llx", static_cast<unsigned long long>(seq));
   std::string key;
-  key.reserve(key_prefix_.size() + 1 + 12);
-  key.append(key_prefix_.data(), key_prefix_.size()).append(1, '-').append(hex);
+  key.reserve(max_key_size);
+  append_key(key, seq);
   return key;
 }
 
+void outbox::append_key(std::string& out, std::uint64_t seq) const {
+  // The seq in at least 12 hex digits ("%012llx", without snprintf's cost on the send path).
+  char hex[16];
+  std::size_t digits = 0;
+  do {
+    hex[sizeof hex - ++digits] = "0123456789abcdef"[seq & 0xf];
+    seq >>= 4;
+  } while (seq != 0);
+  out.append(key_prefix_.data(), key_prefix_.size()).append(1, '-');
+  if (digits < 12) out.append(12 - digits, '0');
+  out.append(hex + sizeof hex - digits, digits);
+}
+
 void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_request,
-                    std::vector<send_outcome>& accepted, std::vector<send_outcome>& rejected) {
+                    std::vector<sent_receipt>& accepted, std::vector<send_outcome>& rejected) {
   queue_state& q = queue();
   outbox_log* const file_log = log();
   std::size_t first_new = q.items.size();
@@ -265,10 +275,22 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
   if (file_log && first_new < q.items.size()) {
     // The log numbers records itself; its counter and next_seq_ agree because next_seq_ starts
     // from the log's next_seq() and is re-read from it after every failure.
-    std::vector<outbox_entry> entries;
+    // The log writes the queued messages where they are. A generated key, which the item keeps
+    // only where keeps_keys(), is made into key_text, reserved up front: the views into it must
+    // not move while the batch is built.
+    std::vector<outbox_entry_view> entries;
     entries.reserve(q.items.size() - first_new);
+    std::string key_text;
+    key_text.reserve((q.items.size() - first_new) * max_key_size);
     for (std::size_t i = first_new; i < q.items.size(); ++i) {
-      entries.push_back({q.items[i].seq, q.items[i].key, std::string(q.items[i].payload.plain()), q.items[i].binary});
+      const outbox_item& item = q.items[i];
+      std::string_view key = item.key;
+      if (key.empty()) {
+        const std::size_t at = key_text.size();
+        append_key(key_text, item.seq);
+        key = std::string_view(key_text).substr(at);
+      }
+      entries.push_back({item.seq, key, item.payload.plain(), item.binary});
     }
     // Records [first_new, first_failed) are stored; the rest of the batch is not.
     std::size_t first_failed = q.items.size();
@@ -278,7 +300,7 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
       // (each send waits for its own anyway); a failed background sync counts against them.
       absorb_background_failure();
       for (std::size_t i = 0; i < entries.size() && !ec; ++i) {
-        std::vector<outbox_entry> one{std::move(entries[i])};
+        std::vector<outbox_entry_view> one{entries[i]};
         ec = file_log->append(one);
         if (!ec) ec = file_log->sync();
         if (ec) first_failed = first_new + i;
@@ -306,7 +328,7 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
     }
   }
   if (file_log && config_->fsync != fsync_policy::batch && !q.items.empty()) file_->durable_upto = q.items.back().seq;
-  for (std::size_t i = first_new; i < q.items.size(); ++i) accepted.push_back({q.items[i].request, q.items[i].seq, {}});
+  for (std::size_t i = first_new; i < q.items.size(); ++i) accepted.push_back({q.items[i].request, q.items[i].seq});
 }
 
 void outbox::accept_on_wire(outgoing_message message, std::uint64_t request, std::uint64_t seq) {
@@ -395,7 +417,7 @@ void outbox::apply_sync_result(std::uint64_t upto, std::error_code ec) {
   }
   auto first = std::upper_bound(q.items.begin(), q.items.end(), file_->durable_upto,
                                 [](std::uint64_t s, const outbox_item& item) { return s < item.seq; });
-  for (auto it = first; it != q.items.end() && it->seq <= upto; ++it) file_->synced.push_back({it->request, it->seq, {}});
+  for (auto it = first; it != q.items.end() && it->seq <= upto; ++it) file_->synced.push_back({it->request, it->seq});
   file_->durable_upto = std::max(file_->durable_upto, upto);
 }
 
@@ -410,7 +432,7 @@ void outbox::absorb_background_failure() {
   if (ec && log()) file_->log->report_background_sync_failure(ec);
 }
 
-void outbox::sync_appended(std::vector<send_outcome>& persisted, std::vector<send_outcome>& rejected, bool wait) {
+void outbox::sync_appended(std::vector<sent_receipt>& persisted, std::vector<send_outcome>& rejected, bool wait) {
   if (wait && log()) {
     // Teardown and close(): the group commit in flight is decided first, in order, then the rest
     // is synced right here. The bound keeps a dead disk from holding the caller forever; its
@@ -444,25 +466,25 @@ const outbox_item* outbox::next_to_send() {
   return &q.items[q.send_index++];
 }
 
-void outbox::first_written_upto(std::uint64_t seq, std::vector<send_outcome>& written) {
+void outbox::first_written_upto(std::uint64_t seq, std::vector<sent_receipt>& written) {
   queue_state& q = queue();
   if (seq <= q.first_written_mark) return;  // a resend of messages already reported
   auto it = std::upper_bound(q.items.begin(), q.items.end(), q.first_written_mark,
                              [](std::uint64_t s, const outbox_item& item) { return s < item.seq; });
   for (; it != q.items.end() && it->seq <= seq; ++it) {
-    if (it->request) written.push_back({it->request, it->seq, {}});
+    if (it->request) written.push_back({it->request, it->seq});
   }
   q.first_written_mark = seq;
 }
 
-void outbox::written_upto(std::uint64_t seq, std::vector<send_outcome>& delivered) {
+void outbox::written_upto(std::uint64_t seq, std::vector<sent_receipt>& delivered) {
   if (config_->guarantee != delivery_guarantee::written || !queue_) return;
   while (!queue_->items.empty() && queue_->items.front().seq <= seq && queue_->send_index > 0) {
-    remove_head(&delivered, {});
+    remove_delivered_head(delivered);
   }
 }
 
-bool outbox::acknowledge(const std::string& key, std::vector<send_outcome>& delivered) {
+bool outbox::acknowledge(const std::string& key, std::vector<sent_receipt>& delivered) {
   // Not 'acked' (nothing waits for an ack), or nothing was ever sent.
   if (!queue_ || !queue_->key_to_seq) return false;
   queue_state& q = *queue_;
@@ -477,13 +499,13 @@ bool outbox::acknowledge(const std::string& key, std::vector<send_outcome>& deli
   if (it == q.items.end() || it->seq != seq || it->acked) return false;
   it->acked = true;
   ++q.acked_count;
-  delivered.push_back({it->request, it->seq, {}});
+  delivered.push_back({it->request, it->seq});
   if (log()) file_->log->mark_delivered(seq);
-  pop_delivered_head(nullptr);
+  pop_delivered_head();
   return true;
 }
 
-void outbox::pop_delivered_head(std::vector<send_outcome>* delivered) {
+void outbox::pop_delivered_head() {
   queue_state& q = queue();
   while (!q.items.empty() && q.items.front().acked) {
     --q.acked_count;
@@ -491,25 +513,18 @@ void outbox::pop_delivered_head(std::vector<send_outcome>* delivered) {
     q.items.pop_front();
     if (q.send_index > 0) --q.send_index;
   }
-  (void)delivered;
 }
 
-void outbox::remove_head(std::vector<send_outcome>* outcomes, failure error) {
+void outbox::remove_delivered_head(std::vector<sent_receipt>& delivered) {
   queue_state& q = queue();
   auto& item = q.items.front();
-  if (outcomes) outcomes->push_back({item.request, item.seq, error});
-  if (outbox_log* const file_log = log()) {
-    if (error) {
-      file_log->drop(item.seq);
-    } else {
-      file_log->mark_delivered(item.seq);
-    }
-  }
+  delivered.push_back({item.request, item.seq});
+  if (outbox_log* const file_log = log()) file_log->mark_delivered(item.seq);
   forget_key(item);
   q.bytes -= item.payload.size();
   q.items.pop_front();
   if (q.send_index > 0) --q.send_index;
-  pop_delivered_head(nullptr);
+  pop_delivered_head();
 }
 
 void outbox::forget_key(const outbox_item& item) {

@@ -50,11 +50,19 @@ struct outbox_item {
   bool acked = false;
 };
 
-// A send() request that ended: either a receipt or a rejection.
+// A send() request that the outbox took, or that reached a later stage (durable, written,
+// acked): what its receipt names. Kept apart from send_outcome, whose failure is ~120 bytes of
+// strings and vectors: every message of a stream passes through two to four of these lists.
+struct sent_receipt {
+  std::uint64_t request;
+  std::uint64_t seq;
+};
+
+// A send() request that ended without a receipt: refused, evicted, or failed on the disk.
 struct send_outcome {
   std::uint64_t request;
   std::uint64_t seq;
-  failure error;  // code none: success
+  failure error;
 };
 
 class outbox {
@@ -87,7 +95,7 @@ class outbox {
   // Accepts a batch of send() requests numbered first_request... Rejections (full, I/O) and
   // messages evicted by drop-oldest are appended to `rejected`; accepted requests are the rest.
   // With a file log the accepted ones are on disk (per the fsync policy) when this returns.
-  void accept(std::vector<outgoing_message>& batch, std::uint64_t first_request, std::vector<send_outcome>& accepted,
+  void accept(std::vector<outgoing_message>& batch, std::uint64_t first_request, std::vector<sent_receipt>& accepted,
               std::vector<send_outcome>& rejected);
 
   // fsync 'batch' (group commit): accept() only appends. start_sync() hands one fdatasync that
@@ -102,7 +110,7 @@ class outbox {
   // Outcomes of finished syncs: durable messages go to `persisted`; on failure the unsynced ones
   // are removed and go to `rejected`. wait = true (close, teardown): first waits for the sync in
   // flight and syncs whatever is left right here, on the calling thread.
-  void sync_appended(std::vector<send_outcome>& persisted, std::vector<send_outcome>& rejected,
+  void sync_appended(std::vector<sent_receipt>& persisted, std::vector<send_outcome>& rejected,
                      bool wait = true);
   // `done` runs on the io thread once the disk worker has finished everything submitted so far
   // (a group commit, resume-position writes, segment deletions): the worker runs its jobs in
@@ -121,14 +129,14 @@ class outbox {
     if (queue_) queue_->send_index = 0;
   }
   // Messages up to `seq` are fully written to the socket. In 'written' mode they leave the outbox.
-  void written_upto(std::uint64_t seq, std::vector<send_outcome>& delivered);
+  void written_upto(std::uint64_t seq, std::vector<sent_receipt>& delivered);
   // The messages up to `seq` whose bytes reached the kernel for the first time (a resend after
   // a reconnect is not reported again), in every mode. With a file outbox or 'acked' their
   // receipt comes at another moment, so the session reports this separately: JavaScript's
   // bufferedAmount counts bytes not yet handed to the kernel.
-  void first_written_upto(std::uint64_t seq, std::vector<send_outcome>& written);
+  void first_written_upto(std::uint64_t seq, std::vector<sent_receipt>& written);
   // The server acknowledged `key`; returns false when no pending message has it.
-  bool acknowledge(const std::string& key, std::vector<send_outcome>& delivered);
+  bool acknowledge(const std::string& key, std::vector<sent_receipt>& delivered);
   // close(): in-memory messages that were never delivered are rejected with ERR_CLOSED.
   void abandon(std::vector<send_outcome>& rejected);
   void close();
@@ -166,15 +174,19 @@ class outbox {
   void store_resume_position(std::string position);
 
  private:
-  void pop_delivered_head(std::vector<send_outcome>* delivered);
-  void remove_head(std::vector<send_outcome>* delivered, failure error);
+  void pop_delivered_head();
+  void remove_delivered_head(std::vector<sent_receipt>& delivered);
+  // A generated key: the prefix, '-', the seq in at least 12 hex digits (16 at most).
+  static constexpr std::size_t max_key_size = idempotency_key_size + 1 + 16;
   std::string make_key(std::uint64_t seq) const;
-  // Whether a message's generated key is read here: written to the file log, matched against
-  // acks, or put into the JSON (keyField). Otherwise nobody needs it — receipts carry
-  // key_prefix() and the seq, and JavaScript builds the same string — and a message keeps only
-  // a key its sender gave (bench send-64-text: one snprintf and one allocation less per message).
+  void append_key(std::string& out, std::uint64_t seq) const;
+  // Whether a message keeps its generated key: matched against acks, or put into the JSON
+  // (keyField). Otherwise nobody reads it again — receipts carry key_prefix() and the seq, and
+  // JavaScript builds the same string; a file log's record gets it made as it is written — and a
+  // message keeps only a key its sender gave (bench send-64-text: one snprintf and one
+  // allocation less per message).
   bool keeps_keys() const {
-    return log() || config_->guarantee == delivery_guarantee::acked || !config_->key_field.empty();
+    return config_->guarantee == delivery_guarantee::acked || !config_->key_field.empty();
   }
   void forget_key(const outbox_item& item);
   // 'drop-oldest': removes the oldest message of an earlier batch that is not on the wire yet.
@@ -203,7 +215,7 @@ class outbox {
     poster post_to_io;
     std::shared_ptr<sync_job> running_sync;  // the group commit in flight, if any
     std::shared_ptr<background_failure> sync_failure;  // a background sync's, shared with the worker
-    std::vector<send_outcome> synced;  // outcomes of finished syncs, not yet collected
+    std::vector<sent_receipt> synced;  // outcomes of finished syncs, not yet collected
     std::vector<send_outcome> sync_failed;
     std::uint64_t durable_upto = 0;  // every record up to this seq is on disk
     std::uint64_t torn_bytes = 0;    // recovery cut a torn tail of this many bytes

@@ -136,6 +136,15 @@ void outbox_log::release_delivered_segments() {
 }
 
 std::error_code outbox_log::append(std::vector<outbox_entry>& batch) {
+  std::vector<outbox_entry_view> views;
+  views.reserve(batch.size());
+  for (const auto& e : batch) views.push_back({0, e.key, e.payload, e.binary});
+  auto ec = append(views);
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i].seq = views[i].seq;
+  return ec;
+}
+
+std::error_code outbox_log::append(std::vector<outbox_entry_view>& batch) {
   if (closed_) return make_error_code(outbox_errc::closed);
   if (batch.empty()) return {};
   for (const auto& e : batch) {
@@ -172,7 +181,7 @@ std::error_code outbox_log::append(std::vector<outbox_entry>& batch) {
   for (const auto& e : batch) {
     pending_index_.push_back({e.seq, active().index});
     if (options_.keep_payloads) {
-      pending_.push_back(e);
+      pending_.push_back({e.seq, std::string(e.key), std::string(e.payload), e.binary});
       pending_bytes_ += e.payload.size();
     }
   }

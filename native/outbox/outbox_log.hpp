@@ -53,6 +53,15 @@ struct outbox_entry {
   bool binary = false;
 };
 
+// What append() writes of an entry, without owning it: the outbox appends its queued messages
+// without copying their keys and payloads into outbox_entry strings first.
+struct outbox_entry_view {
+  std::uint64_t seq = 0;  // assigned by append()
+  std::string_view key;
+  std::string_view payload;
+  bool binary = false;
+};
+
 // A pending record as recovery read it (keep_payloads false). The views point into the segment
 // being read: valid during the call only.
 struct recovered_record {
@@ -135,6 +144,8 @@ class outbox_log {
   // appends copies to pending(). outbox_errc::record_too_large (nothing written) for a key over
   // 65535 bytes or a payload over 64 MiB. Not durable until sync().
   std::error_code append(std::vector<outbox_entry>& batch);
+  // The same for entries the caller owns: they must stay valid during the call only.
+  std::error_code append(std::vector<outbox_entry_view>& batch);
   // fdatasync of the active segment (a no-op when nothing was appended since the last one, and
   // under fsync_policy::none). See the contract above for failures.
   std::error_code sync();

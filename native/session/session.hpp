@@ -130,7 +130,7 @@ class session : public std::enable_shared_from_this<session>,
   void continue_closing();
   void send_close_frame();
   void persist_event_id();
-  void report_sent(std::vector<send_outcome>& outcomes, receipt_status status);
+  void report_sent(std::vector<sent_receipt>& receipts, receipt_status status);
   void report_rejected(std::vector<send_outcome>& outcomes);
   void check_drain();
   // The io thread has nothing to write on an open connection: JavaScript may write directly.
@@ -141,7 +141,7 @@ class session : public std::enable_shared_from_this<session>,
   void publish_outbox_stats(std::size_t taken_over = 0);
   void schedule_sync();
   void accept_pumping(std::vector<outgoing_message>& batch, std::uint64_t first_request,
-                      std::vector<send_outcome>& accepted, std::vector<send_outcome>& rejected);
+                      std::vector<sent_receipt>& accepted, std::vector<send_outcome>& rejected);
   void sync_outbox(bool wait = true);  // wait: close and teardown (see outbox::sync_appended)
   void emit(session_event event) { events_.push_back(std::move(event)); }
   void flush_events();

@@ -109,7 +109,7 @@ bool session::handle_text_control(inbound_event& event) {
   if (ob.guarantee == delivery_guarantee::acked && json_matches(event.payload, ob.ack_match)) {
     // An acknowledgement: consumed here, never delivered as a message.
     if (auto key = find_json_field(event.payload, ob.ack_key_path)) {
-      std::vector<send_outcome> delivered;
+      std::vector<sent_receipt> delivered;
       if (outbox_.acknowledge(key->text, delivered)) {
         auto e = session_event::with_detail(event_kind::ack);
         e.detail->key = key->text;
@@ -243,7 +243,7 @@ void session::on_heartbeat(bool woke_elsewhere) {
 }
 
 void session::on_written(std::uint64_t tag) {
-  std::vector<send_outcome> delivered;
+  std::vector<sent_receipt> delivered;
   if (outbox_.durable() || config_->outbox.guarantee != delivery_guarantee::written) {
     // In memory with 'written' the receipt below is this moment; otherwise say it separately.
     outbox_.first_written_upto(tag, delivered);
@@ -266,10 +266,10 @@ void session::on_written(std::uint64_t tag) {
   flush_events();
 }
 
-void session::report_sent(std::vector<send_outcome>& outcomes, receipt_status status) {
+void session::report_sent(std::vector<sent_receipt>& receipts, receipt_status status) {
   // Consecutive requests with consecutive seqs travel as one range event.
   event_detail* run = nullptr;
-  for (const auto& o : outcomes) {
+  for (const auto& o : receipts) {
     if (o.request == 0) continue;  // recovered from disk: nobody in this process waits for it
     if (run && o.request == run->first_request + run->count && o.seq == run->first_seq + run->count) {
       ++run->count;
@@ -284,7 +284,7 @@ void session::report_sent(std::vector<send_outcome>& outcomes, receipt_status st
     run->key_prefix.assign(outbox_.key_prefix());
     emit(std::move(e));
   }
-  outcomes.clear();
+  receipts.clear();
 }
 
 void session::report_rejected(std::vector<send_outcome>& outcomes) {
@@ -349,7 +349,8 @@ void session::send_tail(outgoing_message message, std::uint64_t request, std::ui
 void session::accept_batch(std::vector<outgoing_message>& batch, std::uint64_t first_request) {
   accepting_batch_ = true;
   const std::size_t handed_over = batch.size();
-  std::vector<send_outcome> accepted, rejected;
+  std::vector<sent_receipt> accepted;
+  std::vector<send_outcome> rejected;
   if (state_ == session_state::closing || state_ == session_state::closed || state_ == session_state::failed) {
     // A failure or the server's close reaches JavaScript a moment later (with a file outbox, once
     // its disk is done): sends meanwhile are told which end it was.
@@ -378,7 +379,7 @@ void session::accept_batch(std::vector<outgoing_message>& batch, std::uint64_t f
 }
 
 void session::accept_pumping(std::vector<outgoing_message>& batch, std::uint64_t first_request,
-                             std::vector<send_outcome>& accepted, std::vector<send_outcome>& rejected) {
+                             std::vector<sent_receipt>& accepted, std::vector<send_outcome>& rejected) {
   // While connected (in memory), messages go straight out and only waiting ones count against
   // maxMessages (outbox::waiting). A batch larger than the room left is taken in slices that
   // fit, each pumped onto the wire before the next, so a tick's worth of small messages from a
@@ -431,7 +432,8 @@ void session::schedule_sync() {
 }
 
 void session::sync_outbox(bool wait) {
-  std::vector<send_outcome> persisted, rejected;
+  std::vector<sent_receipt> persisted;
+  std::vector<send_outcome> rejected;
   outbox_.sync_appended(persisted, rejected, wait);
   if (config_->outbox.guarantee == delivery_guarantee::written) report_sent(persisted, receipt_status::persisted);
   report_rejected(rejected);

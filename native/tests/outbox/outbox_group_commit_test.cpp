@@ -64,7 +64,8 @@ TEST_F(GroupCommit, RunsOnTheWorkerAndLaterSendsShareTheNextOne) {
   outbox box(config);
   ASSERT_FALSE(box.open(corrupt, io.poster()));
 
-  std::vector<send_outcome> accepted, rejected, persisted;
+  std::vector<sent_receipt> accepted, persisted;
+  std::vector<send_outcome> rejected;
   auto first = messages(1, 3);
   box.accept(first, 1, accepted, rejected);
   ASSERT_EQ(accepted.size(), 3u);
@@ -102,7 +103,8 @@ TEST_F(GroupCommit, RunsOnTheWorkerAndLaterSendsShareTheNextOne) {
 TEST_F(GroupCommit, CloseDecidesTheCommitInFlight) {
   outbox box(config);
   ASSERT_FALSE(box.open(corrupt, io.poster()));
-  std::vector<send_outcome> accepted, rejected, persisted;
+  std::vector<sent_receipt> accepted, persisted;
+  std::vector<send_outcome> rejected;
   auto batch = messages(1, 2);
   box.accept(batch, 1, accepted, rejected);
   box.start_sync([] {});
@@ -126,7 +128,8 @@ TEST_F(GroupCommit, CloseDecidesTheCommitInFlight) {
 TEST_F(GroupCommit, CloseWithoutWaitingLeavesTheCloseToTheWorkerAndLosesNothing) {
   outbox box(config);
   ASSERT_FALSE(box.open(corrupt, io.poster()));
-  std::vector<send_outcome> accepted, rejected, persisted;
+  std::vector<sent_receipt> accepted, persisted;
+  std::vector<send_outcome> rejected;
   auto batch = messages(1, 2);
   box.accept(batch, 1, accepted, rejected);
   int done_calls = 0;
@@ -173,7 +176,8 @@ TEST_F(GroupCommit, AfterDiskWorkComesBackBehindTheCommitInFlight) {
   outbox box(config);
   ASSERT_FALSE(box.open(corrupt, io.poster()));
 
-  std::vector<send_outcome> accepted, rejected, persisted;
+  std::vector<sent_receipt> accepted, persisted;
+  std::vector<send_outcome> rejected;
   auto batch = messages(1, 3);
   box.accept(batch, 1, accepted, rejected);
   std::vector<int> order;

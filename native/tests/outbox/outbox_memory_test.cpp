@@ -37,17 +37,19 @@ TEST(OutboxInMemory, OneThatNeverHeldAMessageAnswersEmpty) {
   EXPECT_EQ(box.next_to_send(), nullptr);
   box.rewind();
   box.release_idle_memory();
-  std::vector<send_outcome> outcomes;
-  box.written_upto(5, outcomes);
-  box.abandon(outcomes);
-  std::vector<send_outcome> persisted;
-  box.sync_appended(persisted, outcomes);
-  EXPECT_TRUE(outcomes.empty());
+  std::vector<sent_receipt> none_delivered, persisted;
+  std::vector<send_outcome> none_rejected;
+  box.written_upto(5, none_delivered);
+  box.abandon(none_rejected);
+  box.sync_appended(persisted, none_rejected);
+  EXPECT_TRUE(none_delivered.empty());
+  EXPECT_TRUE(none_rejected.empty());
   EXPECT_TRUE(persisted.empty());
   EXPECT_EQ(box.key_prefix().size(), idempotency_key_size);
 
   // The first message after all that: seq 1, sent once, gone when written ('written' mode).
-  std::vector<send_outcome> accepted, rejected;
+  std::vector<sent_receipt> accepted;
+  std::vector<send_outcome> rejected;
   auto batch = one_message("hello");
   box.accept(batch, 7, accepted, rejected);
   ASSERT_EQ(accepted.size(), 1u);
@@ -60,7 +62,7 @@ TEST(OutboxInMemory, OneThatNeverHeldAMessageAnswersEmpty) {
   ASSERT_NE(item, nullptr);
   EXPECT_EQ(item->seq, 1u);
   EXPECT_EQ(box.next_to_send(), nullptr);
-  std::vector<send_outcome> written, delivered;
+  std::vector<sent_receipt> written, delivered;
   box.first_written_upto(1, written);
   box.written_upto(1, delivered);
   ASSERT_EQ(written.size(), 1u);
@@ -74,15 +76,16 @@ TEST(OutboxInMemory, AnAckBeforeAnySendMatchesNothingAndTheFirstSendIsAckable) {
   outbox_config config;
   config.guarantee = delivery_guarantee::acked;
   outbox box(config);
-  std::vector<send_outcome> delivered;
+  std::vector<sent_receipt> delivered;
   EXPECT_FALSE(box.acknowledge("k-1", delivered));
 
-  std::vector<send_outcome> accepted, rejected;
+  std::vector<sent_receipt> accepted;
+  std::vector<send_outcome> rejected;
   auto batch = one_message("{}", "k-1");
   box.accept(batch, 1, accepted, rejected);
   ASSERT_EQ(accepted.size(), 1u);
   ASSERT_NE(box.next_to_send(), nullptr);
-  std::vector<send_outcome> written;
+  std::vector<sent_receipt> written;
   box.first_written_upto(1, written);
   box.written_upto(1, delivered);  // 'acked': being written is not enough
   EXPECT_TRUE(delivered.empty());
@@ -110,7 +113,8 @@ TEST(OutboxInMemory, TheFirstMessageTakesItsSeqFromTheSharedCounter) {
   std::atomic<std::uint64_t> counter{41};
   outbox box(outbox_config{});
   box.share_seq_counter(&counter);
-  std::vector<send_outcome> accepted, rejected;
+  std::vector<sent_receipt> accepted;
+  std::vector<send_outcome> rejected;
   auto batch = one_message("x");
   box.accept(batch, 1, accepted, rejected);
   ASSERT_EQ(accepted.size(), 1u);
@@ -127,7 +131,7 @@ TEST(OutboxInMemory, ClosingOneThatNeverHeldAMessageRejectsNothing) {
 
   // One that did hold messages still rejects those never delivered.
   outbox used(outbox_config{});
-  std::vector<send_outcome> accepted;
+  std::vector<sent_receipt> accepted;
   auto batch = one_message("a");
   used.accept(batch, 3, accepted, rejected);
   used.abandon(rejected);

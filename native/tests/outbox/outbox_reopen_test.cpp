@@ -91,7 +91,8 @@ class OutboxReopen : public OutboxLog {
       if (keyed) m.key = "k-" + std::to_string(n);
       batch.push_back(std::move(m));
     }
-    std::vector<send_outcome> accepted, rejected, persisted;
+    std::vector<sent_receipt> accepted, persisted;
+    std::vector<send_outcome> rejected;
     box.accept(batch, 1, accepted, rejected);
     ASSERT_EQ(accepted.size(), static_cast<std::size_t>(count));
     box.sync_appended(persisted, rejected);
@@ -111,7 +112,7 @@ TEST_F(OutboxReopen, RecoveredMessagesGoOutAgainInOrder) {
     EXPECT_EQ(item->seq, static_cast<std::uint64_t>(n));
     EXPECT_EQ(item->payload.plain(), "{\"n\":" + std::to_string(n) + "}");
     EXPECT_EQ(item->request, 0u);  // nobody in this process waits on it
-    std::vector<send_outcome> delivered;
+    std::vector<sent_receipt> delivered;
     box.written_upto(item->seq, delivered);
   }
   EXPECT_EQ(box.next_to_send(), nullptr);
@@ -124,12 +125,49 @@ TEST_F(OutboxReopen, TheAckedModeStillFindsARecoveredMessageByItsKey) {
   outbox box(config);
   ASSERT_FALSE(box.open(corrupt, run_inline()));
   EXPECT_EQ(box.size(), 2u);
-  std::vector<send_outcome> delivered;
+  std::vector<sent_receipt> delivered;
   EXPECT_TRUE(box.acknowledge("k-2", delivered));
   EXPECT_FALSE(box.acknowledge("k-3", delivered));
   EXPECT_TRUE(box.acknowledge("k-1", delivered));
   EXPECT_EQ(box.size(), 0u);
   box.close();
+}
+
+TEST_F(OutboxReopen, EachRecordHoldsItsSendersKeyOrTheGeneratedOne) {
+  // Outside 'acked' and keyField a message keeps no generated key: its record gets one made as
+  // it is written, the same string the receipt names.
+  std::string prefix;
+  {
+    outbox box(config);
+    ASSERT_FALSE(box.open(corrupt, run_inline()));
+    prefix = std::string(box.key_prefix());
+    std::vector<outgoing_message> batch;
+    batch.push_back({"a", {}, false});
+    batch.push_back({"b", "mine", false});
+    batch.push_back({"c", {}, true});
+    std::vector<sent_receipt> accepted, persisted;
+    std::vector<send_outcome> rejected;
+    box.accept(batch, 1, accepted, rejected);
+    ASSERT_EQ(accepted.size(), 3u);
+    box.sync_appended(persisted, rejected);
+    ASSERT_TRUE(rejected.empty());
+    box.close();
+  }
+  std::vector<outbox_entry> recovered;
+  outbox_log_options options;
+  options.keep_payloads = false;
+  options.take_recovered = [&](const recovered_record& r) {
+    recovered.push_back({r.seq, std::string(r.key), std::string(r.payload), r.binary});
+  };
+  auto o = open_log(fs_, tmp_.outbox(), options);
+  ASSERT_FALSE(o.ec) << o.ec.message();
+  ASSERT_EQ(recovered.size(), 3u);
+  EXPECT_EQ(recovered[0].key, prefix + "-000000000001");
+  EXPECT_EQ(recovered[1].key, "mine");
+  EXPECT_EQ(recovered[2].key, prefix + "-000000000003");
+  EXPECT_EQ(recovered[2].payload, "c");
+  EXPECT_TRUE(recovered[2].binary);
+  ASSERT_FALSE(o.log->close());
 }
 
 }  // namespace
