@@ -9,6 +9,7 @@
  *   node bench/outbox.js --quick      1 round, 200,000-record reopen
  *   node bench/outbox.js --rounds=5 --records=1000000 --no-send --no-reopen --no-native
  *   BETTER_SQLITE3=/path/to/node_modules/better-sqlite3 node bench/outbox.js
+ *   RESILIENT_WS_MODULE=<dir> node bench/outbox.js   measure another build of resilient-ws
  *
  * Send scenarios, all 64 B text to the sink of bench/frame-server.js (a separate process that
  * counts frames and answers "done:N" when it has them all):
@@ -40,6 +41,8 @@ const path = require('path');
 const { performance } = require('perf_hooks');
 
 const ROOT = path.join(__dirname, '..');
+// The build measured: this checkout, or another one (a second worktree) to compare with.
+const MODULE = process.env.RESILIENT_WS_MODULE ? path.resolve(process.env.RESILIENT_WS_MODULE) : ROOT;
 const RESULTS_DIR = path.join(__dirname, 'results');
 const PAYLOAD = 'x'.repeat(64);
 const STREAM_CHUNK = 100;
@@ -336,7 +339,7 @@ async function runSendScenarios(ctx, opts, results) {
 
 /** Child role: write `count` records into dir with the server down, then close and exit. */
 async function roleFill(opts) {
-  const { ResilientSocket } = require(ROOT);
+  const { ResilientSocket } = require(MODULE);
   const count = opts.records;
   const sock = new ResilientSocket(opts.url, {
     heartbeat: false, reconnect: { initialDelay: 60000, maxDelay: 60000 },
@@ -358,7 +361,7 @@ async function roleFill(opts) {
 
 /** Child role: time new ResilientSocket → first 'connecting' on an existing outbox. */
 async function roleReopen(opts) {
-  const { ResilientSocket } = require(ROOT); // loading the addon is outside the timed window
+  const { ResilientSocket } = require(MODULE); // loading the addon is outside the timed window
   const rssBefore = process.memoryUsage().rss;
   const t0 = performance.now();
   const sock = new ResilientSocket(opts.url, {
@@ -509,7 +512,7 @@ async function main() {
     samples: {},
     failures: [],
   };
-  const ctx = { rws: require(ROOT), sqlite: loadSqlite() };
+  const ctx = { rws: require(MODULE), sqlite: loadSqlite() };
   results.sqlite = ctx.sqlite.Database ? { available: true, version: ctx.sqlite.version } : { available: false, why: ctx.sqlite.why };
   if (!ctx.sqlite.Database) process.stderr.write(`note: ${ctx.sqlite.why}\n`);
 
