@@ -58,7 +58,8 @@ struct sent_receipt {
   std::uint64_t seq;
 };
 
-// A send() request that ended without a receipt: refused, evicted, or failed on the disk.
+// A send() request that ended without a receipt: refused, evicted, failed on the disk, or
+// left undecided when the socket closed.
 struct send_outcome {
   std::uint64_t request;
   std::uint64_t seq;
