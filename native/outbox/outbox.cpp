@@ -71,7 +71,7 @@ failure outbox::open(failure& corrupt, poster post_to_io) {
     item.payload = std::string(r.payload);
     item.binary = r.binary;
     q.bytes += item.payload.size();
-    if (q.key_to_seq) q.key_to_seq->emplace(item.key, item.seq);
+    if (q.key_to_seq) q.key_to_seq->emplace(std::string(r.key), item.seq);
     q.items.push_back(std::move(item));
   };
   // Each job gets its own duplicate of the directory descriptor (a rare event: a segment
@@ -188,6 +188,10 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
   queue_state& q = queue();
   outbox_log* const file_log = log();
   std::size_t first_new = q.items.size();
+  // The sender's key of each message queued here, in queue order (empty: none given). Items keep
+  // keys only where keeps_keys(); the file log still writes every record with its key.
+  std::vector<std::string_view> senders_keys;
+  senders_keys.reserve(batch.size());
   std::uint64_t request = first_request;
   const auto dropped = [] {
     return outbox_failure(failure_code::outbox_full,
@@ -256,20 +260,17 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
     outbox_item item;
     item.seq = shared_seq_ && !file_log ? shared_seq_->fetch_add(1, std::memory_order_relaxed) : next_seq_++;
     item.request = this_request;
-    if (!message.key.empty()) {
-      item.key = std::move(message.key);
-    } else if (keeps_keys()) {
-      item.key = make_key(item.seq);
-    }
+    if (keeps_keys()) item.key.assign(message.key.empty() ? make_key(item.seq) : message.key);
+    senders_keys.push_back(message.key);  // `batch` outlives this call: the log writes it from there
     item.binary = message.binary;
     if (!config_->key_field.empty() && !item.binary) {
-      auto with_key = insert_json_string_field(message.data, config_->key_field, item.key);
+      auto with_key = insert_json_string_field(message.data, config_->key_field, item.key.view());
       if (with_key) message.data = std::move(*with_key);
     }
     item.payload = message.masked_with ? shared_payload(std::move(message.data), *message.masked_with)
                                        : shared_payload(std::move(message.data));
     q.bytes += item.payload.size();
-    if (config_->guarantee == delivery_guarantee::acked) (*q.key_to_seq)[item.key] = item.seq;
+    if (config_->guarantee == delivery_guarantee::acked) (*q.key_to_seq)[std::string(item.key.view())] = item.seq;
     q.items.push_back(std::move(item));
   }
   if (file_log && first_new < q.items.size()) {
@@ -284,7 +285,8 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
     key_text.reserve((q.items.size() - first_new) * max_key_size);
     for (std::size_t i = first_new; i < q.items.size(); ++i) {
       const outbox_item& item = q.items[i];
-      std::string_view key = item.key;
+      std::string_view key = senders_keys[i - first_new];
+      if (key.empty()) key = item.key.view();
       if (key.empty()) {
         const std::size_t at = key_text.size();
         append_key(key_text, item.seq);
@@ -336,7 +338,7 @@ void outbox::accept_on_wire(outgoing_message message, std::uint64_t request, std
   outbox_item item;
   item.seq = seq;
   item.request = request;
-  item.key = std::move(message.key);  // direct writes: no generated key is ever read (keeps_keys)
+  if (keeps_keys()) item.key.assign(message.key);  // no generated one: none is ever read here
   item.binary = message.binary;
   item.payload = shared_payload(std::move(message.data));
   q.bytes += item.payload.size();
@@ -531,7 +533,7 @@ void outbox::forget_key(const outbox_item& item) {
   // Only this item's own mapping: after a rejected duplicate the key may belong to another.
   if (!queue_ || !queue_->key_to_seq) return;
   auto& key_to_seq = *queue_->key_to_seq;
-  auto found = key_to_seq.find(item.key);
+  auto found = key_to_seq.find(std::string(item.key.view()));
   if (found != key_to_seq.end() && found->second == item.seq) key_to_seq.erase(found);
 }
 

@@ -23,6 +23,7 @@
 #include "common/lazy_deque.hpp"
 #include "outbox/file_io.hpp"
 #include "outbox/idempotency_key.hpp"
+#include "outbox/item_key.hpp"
 #include "outbox/outbox_config.hpp"
 #include "outbox/outbox_log.hpp"
 #include "outbox/resume_position_file.hpp"
@@ -41,10 +42,10 @@ struct outgoing_message {
 struct outbox_item {
   std::uint64_t seq = 0;
   std::uint64_t request = 0;  // 0: recovered from disk, nobody waits on it in this process
-  // The sender's, or generated where keeps_keys(); otherwise empty. Recovered from disk, it is
-  // kept only by the 'acked' mode, which looks it up again; otherwise it stays where it already
-  // is, in the record on disk (and in the payload, with keyField).
-  std::string key;
+  // Kept only where keeps_keys() ('acked' looks it up again, keyField put it into the payload):
+  // the sender's, or generated. Otherwise it is in the record on disk (a file outbox) or was
+  // never needed: the receipt names it from JavaScript's side.
+  item_key key;
   shared_payload payload;  // shared with the write that sends it, when large
   bool binary = false;
   bool acked = false;
