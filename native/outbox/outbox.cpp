@@ -163,13 +163,6 @@ void outbox::store_resume_position(std::string position) {
   if (file_ && file_->resume_file) file_->resume_file->store(std::move(position));
 }
 
-std::string outbox::make_key(std::uint64_t seq) const {
-  std::string key;
-  key.reserve(max_key_size);
-  append_key(key, seq);
-  return key;
-}
-
 void outbox::append_key(std::string& out, std::uint64_t seq) const {
   // The seq in at least 12 hex digits ("%012llx", without snprintf's cost on the send path).
   char hex[16];
@@ -188,10 +181,11 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
   queue_state& q = queue();
   outbox_log* const file_log = log();
   std::size_t first_new = q.items.size();
-  // The sender's key of each message queued here, in queue order (empty: none given). Items keep
-  // keys only where keeps_keys(); the file log still writes every record with its key.
+  // File log: the sender's key of each message queued here, in queue order (empty: none given).
+  // Items keep keys only where keeps_keys(); the log still writes every record with its key.
   std::vector<std::string_view> senders_keys;
-  senders_keys.reserve(batch.size());
+  if (file_log) senders_keys.reserve(batch.size());
+  std::string generated_key;  // reused for each key an item keeps
   std::uint64_t request = first_request;
   const auto dropped = [] {
     return outbox_failure(failure_code::outbox_full,
@@ -260,8 +254,14 @@ void outbox::accept(std::vector<outgoing_message>& batch, std::uint64_t first_re
     outbox_item item;
     item.seq = shared_seq_ && !file_log ? shared_seq_->fetch_add(1, std::memory_order_relaxed) : next_seq_++;
     item.request = this_request;
-    if (keeps_keys()) item.key.assign(message.key.empty() ? make_key(item.seq) : message.key);
-    senders_keys.push_back(message.key);  // `batch` outlives this call: the log writes it from there
+    if (keeps_keys() && message.key.empty()) {
+      generated_key.clear();
+      append_key(generated_key, item.seq);
+      item.key.assign(generated_key);
+    } else if (keeps_keys()) {
+      item.key.assign(message.key);
+    }
+    if (file_log) senders_keys.push_back(message.key);  // `batch` outlives this call
     item.binary = message.binary;
     if (!config_->key_field.empty() && !item.binary) {
       auto with_key = insert_json_string_field(message.data, config_->key_field, item.key.view());

@@ -180,7 +180,6 @@ class outbox {
   void remove_delivered_head(std::vector<sent_receipt>& delivered);
   // A generated key: the prefix, '-', the seq in at least 12 hex digits (16 at most).
   static constexpr std::size_t max_key_size = idempotency_key_size + 1 + 16;
-  std::string make_key(std::uint64_t seq) const;
   void append_key(std::string& out, std::uint64_t seq) const;
   // Whether a message keeps its generated key: matched against acks, or put into the JSON
   // (keyField). Otherwise nobody reads it again — receipts carry key_prefix() and the seq, and
