@@ -1,6 +1,7 @@
 #include "session/session.hpp"
 
 #include "protocol/redirect.hpp"
+#include "transport/block_pool.hpp"
 #include "transport/io_post_gate.hpp"
 
 #include <algorithm>
@@ -231,11 +232,12 @@ void session::begin_attempt() {
   emit(std::move(e));
   if (const test_overrides* o = overrides_if_any(); o && o->make_transport) {
     auto stream = o->make_transport(params);
-    conn_ = std::make_shared<connection>(io_, std::move(params), this, std::move(stream));
+    conn_ = std::allocate_shared<connection>(pooled_allocator<connection>{}, io_, std::move(params), this, std::move(stream));
     conn_->start_connected();
     return;
   }
-  conn_ = std::make_shared<connection>(io_, std::move(params), this);
+  // Kept as long as the connection: from a block_pool, not the io thread's arena (block_pool.hpp).
+  conn_ = std::allocate_shared<connection>(pooled_allocator<connection>{}, io_, std::move(params), this);
   conn_->start();
 }
 

@@ -25,6 +25,7 @@
 #include <memory>
 #include <utility>
 
+#include "transport/block_pool.hpp"
 #include "transport/exact_allocator.hpp"
 #include "transport/fd_reactor.hpp"
 #include "transport/transport.hpp"
@@ -52,6 +53,10 @@ constexpr auto idle_interval = std::chrono::seconds(1);
 class tcp_transport final : public transport {
  public:
   explicit tcp_transport(asio::io_context& io) : socket_(io) {}
+  // Kept as long as its connection: from the pool of such blocks, not the io thread's arena
+  // (block_pool.hpp says why). The class is final: every instance has this size.
+  static void* operator new(std::size_t) { return block_pool::of_type<tcp_transport>().allocate(); }
+  static void operator delete(void* p) { block_pool::of_type<tcp_transport>().deallocate(p); }
   ~tcp_transport() override {
     close_stranded();
     if (parked()) {
